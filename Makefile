@@ -1,0 +1,42 @@
+# Two commands do all set-up: `make demo` and `make test`.
+# The install step runs again only when pyproject.toml (or the pins below) change.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch and torchvision releases known to work together (and available offline on our machines).
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
+
+.PHONY: install demo test lint bench docs clean
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PINS) -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+## Train the reference MNIST CNN and print its test accuracy (data from $VISIONDATA_HOME).
+demo: install
+	$(PY) -m visiondata train mnist-cnn
+
+## Lint, then the whole test suite.
+test: install lint
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: install
+	$(PY) benchmarks/bench_mnist.py
+
+docs: install
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(VENV)/bin/mkdocs build --strict
+
+clean:
+	rm -rf $(VENV) runs site .pytest_cache

@@ -1,0 +1,62 @@
+"""The ``visiondata`` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from visiondata.models import MNISTCNN
+
+
+def run_cli(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "visiondata", *arguments],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_train_mnist_cnn_end_to_end(mnist_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli(
+        "train", "mnist-cnn", "--epochs", "1", "--limit", "3000", "--batch-size", "64",
+        "--out", str(out), "--no-progress", env={"VISIONDATA_HOME": str(mnist_root)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/1" in result.stdout and "test accuracy" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"test_accuracy", "parameters", "seconds", "history"} <= set(metrics)
+    assert 0.5 < metrics["test_accuracy"] <= 1 and metrics["parameters"] == 2762
+    assert len(metrics["history"]) == 1 and metrics["config"]["batch_size"] == 64
+    MNISTCNN().load_state_dict(torch.load(out / "model.pt", weights_only=True))
+
+
+def test_missing_data_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
+    result = run_cli("train", "mnist-cnn", "--root", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "visiondata: error: MNISTDataset 'train' split: expected train-images-idx3-ubyte"
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_version_and_unknown_job() -> None:
+    assert "mnist-cnn" in run_cli("train", "--help").stdout
+    help_text = run_cli("train", "mnist-cnn", "--help").stdout
+    for option in ("--epochs", "--batch-size", "--lr", "--seed", "--root", "--out", "--limit"):
+        assert option in help_text
+    assert run_cli("--version").stdout.startswith("visiondata ")
+    unknown = run_cli("train", "resnet")
+    assert unknown.returncode == 2 and "invalid choice: 'resnet'" in unknown.stderr
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "visiondata"
+    assert script.exists(), "pip install -e . creates the visiondata console script"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "visiondata" in result.stdout

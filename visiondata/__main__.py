@@ -1,0 +1,5 @@
+"""``python -m visiondata`` runs the command line."""
+
+from visiondata.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The ``visiondata`` command line (also ``python -m visiondata``).
+
+Commands:
+    visiondata train mnist-cnn [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--root DIR] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from visiondata._version import __version__
+from visiondata.exceptions import VisionDataError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``visiondata`` command."""
+    from visiondata.training import get_job, list_jobs
+
+    parser = argparse.ArgumentParser(
+        prog="visiondata", description="Datasets, transforms and models for PyTorch vision projects."
+    )
+    parser.add_argument("--version", action="version", version=f"visiondata {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser("train", help="run a training job", description="Run a named training job.")
+    jobs = train.add_subparsers(dest="job", metavar="JOB", required=True)
+    for name in list_jobs():
+        job = get_job(name)
+        job_parser = jobs.add_parser(name, help=job.description, description=job.description)
+        job.add_arguments(job_parser)
+        job_parser.set_defaults(handler=job.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Example:
+        >>> main(["train", "mnist-cnn", "--epochs", "1", "--limit", "1000"])  # doctest: +SKIP
+        0
+    """
+    options = build_parser().parse_args(argv)
+    try:
+        options.handler(options)
+    except VisionDataError as error:
+        # Our errors carry the file, the expected value and the fix: no traceback needed.
+        print(f"visiondata: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("visiondata: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,50 @@
+"""Datasets by name: the registry, its metadata and the datasets visiondata implements.
+
+Example:
+    >>> import visiondata.datasets as vdd
+    >>> vdd.list_datasets("mnist")
+    ['mnist']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from visiondata._lazy import lazy_module_attributes
+from visiondata.datasets import _builtin  # noqa: F401  (registers the built-in datasets)
+from visiondata.datasets._catalog import (
+    dataset_info,
+    get_dataset,
+    list_datasets,
+    register_dataset,
+    unregister_dataset,
+)
+from visiondata.datasets._info import SPLIT_ALIASES, TASKS, DatasetInfo
+
+if TYPE_CHECKING:
+    from visiondata.datasets._idx import read_idx
+    from visiondata.datasets._mnist import MNISTBatches, MNISTDataset
+
+__all__ = [
+    "SPLIT_ALIASES",
+    "TASKS",
+    "DatasetInfo",
+    "MNISTBatches",
+    "MNISTDataset",
+    "dataset_info",
+    "get_dataset",
+    "list_datasets",
+    "read_idx",
+    "register_dataset",
+    "unregister_dataset",
+]
+
+# Names whose modules import torch or numpy: loaded on first access, so that
+# `import visiondata` stays cheap.
+_LAZY = {
+    "MNISTBatches": "visiondata.datasets._mnist",
+    "MNISTDataset": "visiondata.datasets._mnist",
+    "read_idx": "visiondata.datasets._idx",
+}
+
+__getattr__, __dir__ = lazy_module_attributes(globals(), _LAZY)

@@ -1,0 +1,239 @@
+"""MNIST held in memory as one uint8 tensor, served in whole batches.
+
+torchvision's MNIST builds a PIL image per sample and runs ``ToTensor`` and
+``Normalize`` on it; here the same arithmetic runs once per batch on a slice
+of the stored tensor, so the pixels are bit-for-bit those of torchvision's
+pipeline at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch.utils.data import Dataset
+
+from visiondata._paths import resolve_root
+from visiondata.datasets._catalog import dataset_info
+from visiondata.datasets._idx import read_idx
+from visiondata.datasets._info import normalize_split
+from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, DownloadError
+
+
+class MNISTDataset(Dataset):
+    """The MNIST digits, read from torchvision's on-disk layout (``root/MNIST/raw``).
+
+    Samples are ``(image, label)``: a float32 tensor of shape ``1x28x28``
+    scaled to [0, 1] and normalised with the dataset's mean and standard
+    deviation (exactly ``ToTensor()`` then ``Normalize((0.1307,), (0.3081,))``),
+    and an ``int``. ``transform`` and ``target_transform``, when given, are
+    applied to that tensor and label.
+
+    Args:
+        root: Folder that holds ``MNIST/raw``; defaults to ``$VISIONDATA_HOME``,
+            else ``~/.cache/visiondata``.
+        split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
+        transform: Applied to each image tensor.
+        target_transform: Applied to each label.
+        download: Fetch the files with torchvision's downloader when missing.
+            Files already present are never rewritten.
+        normalize: Subtract the mean and divide by the standard deviation;
+            ``False`` leaves the values in [0, 1].
+
+    Attributes:
+        data: All images, a ``uint8`` tensor of shape ``(N, 28, 28)`` (as in torchvision).
+        targets: All labels, an ``int64`` tensor of shape ``(N,)``.
+
+    Example:
+        >>> from visiondata.datasets import MNISTDataset
+        >>> test = MNISTDataset(split="test")  # doctest: +SKIP
+        >>> images, labels = next(iter(test.batches(batch_size=256)))  # doctest: +SKIP
+        >>> images.shape  # doctest: +SKIP
+        torch.Size([256, 1, 28, 28])
+    """
+
+    folder = "MNIST"
+    files: ClassVar[dict[str, tuple[str, str]]] = {
+        "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    }
+    # One source of truth for the metadata: the catalog entry.
+    classes = dataset_info("mnist").classes
+    mean = dataset_info("mnist").mean
+    std = dataset_info("mnist").std
+    # Name of the torchvision class whose downloader fetches these files.
+    torchvision_class = "MNIST"
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        split: str = "train",
+        transform: Callable[[torch.Tensor], Any] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
+        download: bool = False,
+        normalize: bool = True,
+    ) -> None:
+        self.root = resolve_root(root)
+        self.split = normalize_split(split, tuple(self.files), type(self).__name__)
+        self.transform = transform
+        self.target_transform = target_transform
+        self.normalize = normalize
+        images_path, labels_path = self._locate(download)
+        self.data = torch.from_numpy(read_idx(images_path))
+        self.targets = torch.from_numpy(read_idx(labels_path)).to(torch.int64)
+        if self.data.ndim != 3 or self.targets.ndim != 1 or len(self.data) != len(self.targets):
+            raise DatasetFormatError(
+                f"{images_path} and {labels_path}: expected images of shape (N, H, W) and "
+                f"N labels, got images {tuple(self.data.shape)} and labels "
+                f"{tuple(self.targets.shape)}; the two files do not belong together"
+            )
+        self._mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self._std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    @property
+    def raw_folder(self) -> Path:
+        """Where the IDX files are read from: ``root/MNIST/raw``."""
+        return self.root / self.folder / "raw"
+
+    def _find(self, filename: str) -> Path | None:
+        for candidate in (self.raw_folder / filename, self.raw_folder / f"{filename}.gz"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def _locate(self, download: bool) -> tuple[Path, Path]:
+        wanted = self.files[self.split]
+        found = [self._find(name) for name in wanted]
+        if None in found and download:
+            self._download()
+            found = [self._find(name) for name in wanted]
+        if None in found:
+            missing = [name for name, path in zip(wanted, found, strict=True) if path is None]
+            raise DatasetNotFoundError(
+                f"{type(self).__name__} {self.split!r} split: expected {', '.join(missing)} "
+                f"(plain or .gz) in {self.raw_folder}, found none there. Pass download=True, "
+                f"or place the files in that folder by hand, or point root= (or "
+                f"$VISIONDATA_HOME) at the folder that holds {self.folder}/raw"
+            )
+        return found[0], found[1]  # type: ignore[return-value]
+
+    def _download(self) -> None:
+        import torchvision.datasets
+
+        downloader = getattr(torchvision.datasets, self.torchvision_class)
+        urls = [
+            f"{mirror}{filename}" for mirror in downloader.mirrors[:1] for filename, _ in downloader.resources
+        ]
+        try:
+            downloader(str(self.root), train=self.split == "train", download=True)
+        except Exception as error:  # torchvision raises RuntimeError, URLError, OSError...
+            raise DownloadError(
+                f"could not download {type(self).__name__} into {self.raw_folder}: {error}. "
+                f"Fetch these files on a machine with network access: {', '.join(urls)}; "
+                f"then place them (plain or .gz) in {self.raw_folder}"
+            ) from error
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def _to_float(self, images: torch.Tensor) -> torch.Tensor:
+        # Same operations, in the same order and precision, as ToTensor() then Normalize().
+        batch = images.unsqueeze(1).to(torch.float32).div_(255)
+        if self.normalize:
+            batch.sub_(self._mean).div_(self._std)
+        return batch
+
+    def _sample(self, image: torch.Tensor, target: int) -> tuple[Any, Any]:
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for {len(self)} samples")
+        image = self._to_float(self.data[index : index + 1 or None])[0]
+        return self._sample(image, int(self.targets[index]))
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, Any]]:
+        """Fetch many samples with one tensor operation (``DataLoader`` calls this)."""
+        index = torch.as_tensor(indices, dtype=torch.int64)
+        images = self._to_float(self.data[index])
+        return [
+            self._sample(image, target)
+            for image, target in zip(images, self.targets[index].tolist(), strict=True)
+        ]
+
+    def batches(
+        self,
+        batch_size: int = 256,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: torch.Generator | None = None,
+        indices: Sequence[int] | torch.Tensor | None = None,
+    ) -> MNISTBatches:
+        """Re-iterable ``(images, labels)`` batches without a ``DataLoader``.
+
+        Args:
+            batch_size: Samples per batch.
+            shuffle: Draw a new permutation at every iteration.
+            drop_last: Leave out a last, smaller batch.
+            generator: Source of the permutations (seed it for reproducible order).
+            indices: Serve only these samples (a subset), in this order unless shuffled.
+
+        Example:
+            >>> test = MNISTDataset(split="test")  # doctest: +SKIP
+            >>> sum(len(labels) for _, labels in test.batches(1000))  # doctest: +SKIP
+            10000
+        """
+        return MNISTBatches(self, batch_size, shuffle, drop_last, generator, indices)
+
+
+class MNISTBatches:
+    """Batches of an :class:`MNISTDataset`; iterate it once per epoch."""
+
+    def __init__(
+        self,
+        dataset: MNISTDataset,
+        batch_size: int,
+        shuffle: bool,
+        drop_last: bool,
+        generator: torch.Generator | None,
+        indices: Sequence[int] | torch.Tensor | None,
+    ) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = generator
+        self.indices = None if indices is None else torch.as_tensor(indices, dtype=torch.int64)
+        self._count = len(dataset) if self.indices is None else len(self.indices)
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self._count // self.batch_size
+        return math.ceil(self._count / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        dataset = self.dataset
+        if self.shuffle:
+            order = torch.randperm(self._count, generator=self.generator)
+            if self.indices is not None:
+                order = self.indices[order]
+        else:
+            order = torch.arange(self._count) if self.indices is None else self.indices
+        per_sample = dataset.transform is not None or dataset.target_transform is not None
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            if per_sample:
+                images, targets = zip(*dataset.__getitems__(index.tolist()), strict=True)
+                yield torch.stack(images), torch.as_tensor(targets)
+            else:
+                yield dataset._to_float(dataset.data[index]), dataset.targets[index]

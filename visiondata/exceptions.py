@@ -1,0 +1,68 @@
+"""Every error visiondata raises on purpose.
+
+Each error inherits :class:`VisionDataError` *and* the built-in exception it
+replaces, so callers can catch either: ``except KeyError`` keeps working for
+an unknown name, ``except VisionDataError`` catches everything the library
+raises deliberately.
+
+Messages follow one pattern: what was expected, what was found, and how to
+fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DatasetFormatError",
+    "DatasetNotFoundError",
+    "DownloadError",
+    "DuplicateNameError",
+    "UnknownNameError",
+    "UnknownSplitError",
+    "VisionDataError",
+]
+
+
+class VisionDataError(Exception):
+    """Base class of every error raised by visiondata."""
+
+
+class UnknownNameError(VisionDataError, KeyError):
+    """A registry was asked for a name it does not hold.
+
+    Example:
+        >>> import visiondata as vd
+        >>> try:
+        ...     vd.dataset_info("mnsit")
+        ... except vd.exceptions.UnknownNameError as error:
+        ...     print(error)
+        unknown dataset 'mnsit'; did you mean 'mnist'? ...
+    """
+
+    def __init__(self, message: str, *, name: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.suggestions = suggestions
+
+    def __str__(self) -> str:
+        # KeyError's __str__ would wrap the message in quotes; show it as written.
+        return str(self.args[0])
+
+
+class DuplicateNameError(VisionDataError, ValueError):
+    """A name was registered twice without ``override=True``."""
+
+
+class UnknownSplitError(VisionDataError, ValueError):
+    """A dataset was asked for a split it does not have."""
+
+
+class DatasetNotFoundError(VisionDataError, FileNotFoundError):
+    """The files of a dataset are not where they were looked for."""
+
+
+class DownloadError(VisionDataError, OSError):
+    """A dataset could not be downloaded (for example, there is no network)."""
+
+
+class DatasetFormatError(VisionDataError, ValueError):
+    """A dataset file exists but its content is not in the expected format."""

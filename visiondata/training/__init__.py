@@ -1,0 +1,39 @@
+"""Training: a reusable fit / evaluate loop and named training jobs.
+
+Example:
+    >>> from visiondata.training import list_jobs
+    >>> list_jobs()
+    ['mnist-cnn']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from visiondata._lazy import lazy_module_attributes
+from visiondata.training._jobs import TrainingJob, get_job, list_jobs, register_job
+from visiondata.training._mnist_job import MNISTTrainingConfig
+
+if TYPE_CHECKING:
+    from visiondata.training._engine import evaluate, fit
+    from visiondata.training._mnist_training import train_mnist_cnn
+
+__all__ = [
+    "MNISTTrainingConfig",
+    "TrainingJob",
+    "evaluate",
+    "fit",
+    "get_job",
+    "list_jobs",
+    "register_job",
+    "train_mnist_cnn",
+]
+
+# Loaded on first access: these modules import torch.
+_LAZY = {
+    "evaluate": "visiondata.training._engine",
+    "fit": "visiondata.training._engine",
+    "train_mnist_cnn": "visiondata.training._mnist_training",
+}
+
+__getattr__, __dir__ = lazy_module_attributes(globals(), _LAZY)

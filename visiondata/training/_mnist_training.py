@@ -1,0 +1,94 @@
+"""The reference job: train :class:`MNISTCNN` on the 60,000 MNIST training images.
+
+Its defaults reach at least 98.5% test accuracy in well under two minutes on
+two CPU cores: whole batches straight from the in-memory tensor, AdamW and a
+one-cycle learning-rate schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from visiondata.datasets._mnist import MNISTDataset
+from visiondata.models._mnist_cnn import MNISTCNN
+from visiondata.training._engine import evaluate, fit
+from visiondata.training._mnist_job import MNISTTrainingConfig
+
+
+def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any) -> dict[str, Any]:
+    """Train the reference CNN, evaluate on the test split each epoch, save the results.
+
+    Writes ``<out>/metrics.json`` (``test_accuracy`` as a fraction,
+    ``parameters``, ``seconds``, ``history`` with one entry per epoch, and the
+    configuration) and ``<out>/model.pt`` (the ``state_dict``). The same seed
+    gives the same result on the same machine.
+
+    Args:
+        config: Settings; defaults to :class:`MNISTTrainingConfig`.
+        **overrides: Fields of the configuration to change (``epochs=3``).
+
+    Returns:
+        The metrics written to ``metrics.json``.
+
+    Example:
+        >>> metrics = train_mnist_cnn(epochs=1, limit=2000, out="/tmp/mnist-run")  # doctest: +SKIP
+        >>> metrics["test_accuracy"] > 0.5  # doctest: +SKIP
+        True
+    """
+    config = config or MNISTTrainingConfig()
+    if overrides:
+        config = MNISTTrainingConfig(**{**asdict(config), **overrides})
+    if config.limit is not None and config.limit < 1:
+        raise ValueError(f"limit: expected a positive number of training images, got {config.limit}")
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    shuffling = torch.Generator().manual_seed(config.seed)
+
+    train = MNISTDataset(config.root, split="train")
+    test = MNISTDataset(config.root, split="test")
+    subset = None if config.limit is None else range(min(config.limit, len(train)))
+    train_batches = train.batches(config.batch_size, shuffle=True, generator=shuffling, indices=subset)
+    test_batches = test.batches(1000)
+
+    model = MNISTCNN()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * len(train_batches)
+    )
+    history = fit(
+        model,
+        train_batches,
+        optimizer,
+        config.epochs,
+        eval_batches=test_batches,
+        scheduler=scheduler,
+        progress=config.progress,
+    )
+    final = evaluate(model, test_batches)
+    metrics: dict[str, Any] = {
+        "test_accuracy": final["accuracy"],
+        "test_loss": final["loss"],
+        "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "seconds": time.perf_counter() - started,
+        "train_samples": len(subset) if subset is not None else len(train),
+        "test_samples": len(test),
+        "history": [_rename_eval(record) for record in history],
+        "config": asdict(config),
+        "torch": torch.__version__,
+    }
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out / "model.pt")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def _rename_eval(record: dict[str, float]) -> dict[str, float]:
+    # The engine calls its held-out set "eval"; here it is the test split.
+    return {key.replace("eval_", "test_"): value for key, value in record.items()}
