@@ -14,11 +14,8 @@ def default_root() -> Path:
     Read on every call, so setting the variable after import still takes effect.
 
     Example:
-        >>> import os
-        >>> os.environ["VISIONDATA_HOME"] = "/data/vision"
-        >>> str(default_root())
-        '/data/vision'
-        >>> del os.environ["VISIONDATA_HOME"]
+        >>> default_root()  # with VISIONDATA_HOME=/data/vision  # doctest: +SKIP
+        PosixPath('/data/vision')
     """
     configured = os.environ.get(HOME_VARIABLE)
     if configured:
@@ -27,5 +24,10 @@ def default_root() -> Path:
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> Path:
-    """``root`` as a :class:`~pathlib.Path`, or :func:`default_root` when it is ``None``."""
+    """``root`` as a :class:`~pathlib.Path`, or :func:`default_root` when it is ``None``.
+
+    Example:
+        >>> str(resolve_root("/data/vision"))
+        '/data/vision'
+    """
     return default_root() if root is None else Path(root).expanduser()
