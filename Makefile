@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cu
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PINS) -e ".[dev]"
+	$(PY) -m pip install --quiet $(TORCH_PINS) -e ".[dev,docs]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -35,7 +35,6 @@ bench: install
 	$(PY) benchmarks/bench_mnist.py
 
 docs: install
-	$(PY) -m pip install --quiet -e ".[docs]"
 	$(VENV)/bin/mkdocs build --strict
 
 clean:

@@ -65,8 +65,20 @@ def test_fit_and_evaluate_on_a_separable_problem() -> None:
     history = fit(model, batches, optimizer, epochs=3, eval_batches=batches, progress=False, log=lines.append)
     assert len(history) == 3 and len(lines) == 3
     assert history[-1]["eval_accuracy"] > 0.95
+    assert "eval accuracy" in lines[-1]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert lines[-1].startswith("epoch 3/3") and "eval accuracy" in lines[-1]
+    assert lines[-1].startswith("epoch 3/3")
+    named = fit(
+        model,
+        batches,
+        optimizer,
+        epochs=1,
+        eval_batches=batches,
+        eval_name="val",
+        progress=False,
+        log=lines.append,
+    )
+    assert "val_accuracy" in named[0] and "val accuracy" in lines[-1]
     model.train()
     scores = evaluate(model, batches)
     assert model.training, "evaluate restores the previous mode"

@@ -3,7 +3,7 @@
 Importing the package is cheap: torch, torchvision and the optional backends
 load when first used.
 
-Example:
+Examples:
     >>> import visiondata as vd
     >>> vd.list_datasets("mnist")
     ['mnist']

@@ -16,7 +16,7 @@ def lazy_module_attributes(
         namespace: The package's ``globals()``; a loaded name is cached there.
         lazy: Public name -> module that defines it.
 
-    Example:
+    Examples:
         >>> namespace = {"__name__": "demo"}
         >>> getattr_, dir_ = lazy_module_attributes(namespace, {"sqrt": "math"})
         >>> getattr_("sqrt")(9.0)

@@ -13,7 +13,7 @@ def default_root() -> Path:
 
     Read on every call, so setting the variable after import still takes effect.
 
-    Example:
+    Examples:
         >>> default_root()  # with VISIONDATA_HOME=/data/vision  # doctest: +SKIP
         PosixPath('/data/vision')
     """
@@ -26,7 +26,7 @@ def default_root() -> Path:
 def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     """``root`` as a :class:`~pathlib.Path`, or :func:`default_root` when it is ``None``.
 
-    Example:
+    Examples:
         >>> str(resolve_root("/data/vision"))
         '/data/vision'
     """

@@ -24,7 +24,7 @@ def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> tuple
     Comparison ignores case, hyphens and underscores, so ``"Fashion-MNIST"``
     finds ``"fashion_mnist"``.
 
-    Example:
+    Examples:
         >>> close_matches("mnsit", ["mnist", "kmnist", "cifar10"])
         ('mnist', 'kmnist')
     """
@@ -55,7 +55,7 @@ class Registry(Generic[T]):
         on_first_lookup: Called once, before the first lookup, to register
             entries discovered late (plugins); may be ``None``.
 
-    Example:
+    Examples:
         >>> jobs = Registry("job")
         >>> _ = jobs.register("fit", print)
         >>> jobs.get("fit") is print

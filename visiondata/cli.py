@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
-    Example:
+    Examples:
         >>> main(["train", "mnist-cnn", "--epochs", "1", "--limit", "1000"])  # doctest: +SKIP
         0
     """

@@ -29,7 +29,7 @@ class VisionDataError(Exception):
 class UnknownNameError(VisionDataError, KeyError):
     """A registry was asked for a name it does not hold.
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> try:
         ...     vd.dataset_info("mnsit")

@@ -1,6 +1,6 @@
 """Datasets by name: the registry, its metadata and the datasets visiondata implements.
 
-Example:
+Examples:
     >>> import visiondata.datasets as vdd
     >>> vdd.list_datasets("mnist")
     ['mnist']

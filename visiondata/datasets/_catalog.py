@@ -86,7 +86,7 @@ def register_dataset(
         DuplicateNameError: ``name`` is taken and ``override`` is false.
         TypeError: A metadata keyword is not a :class:`DatasetInfo` field.
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> @vd.register_dataset("tiny_demo", task="classification", classes=("no", "yes"))
         ... class TinyDemo:
@@ -136,7 +136,7 @@ def register_dataset(
 def unregister_dataset(name: str) -> DatasetInfo:
     """Remove a dataset from the registry and return its metadata.
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> _ = vd.register_dataset("scratch", lambda root, split: [], task="other")
         >>> vd.datasets.unregister_dataset("scratch").name
@@ -152,7 +152,7 @@ def list_datasets(pattern: str | None = None, task: str | None = None) -> list[s
         pattern: Shell-style pattern on the name (``"*mnist"``).
         task: Keep only datasets of this task (``"classification"``).
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> "mnist" in vd.list_datasets("*mnist*", task="classification")
         True
@@ -169,7 +169,7 @@ def dataset_info(name: str) -> DatasetInfo:
     Raises:
         UnknownNameError: No dataset of that name; the message suggests close matches.
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> vd.dataset_info("mnist").mean
         (0.1307,)
@@ -205,7 +205,7 @@ def get_dataset(
         UnknownSplitError: The dataset has no such split; the message lists its splits.
         TypeError: A keyword the dataset does not accept; the message lists those it does.
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> test = vd.get_dataset("mnist", split="test")  # doctest: +SKIP
         >>> image, label = test[0]  # doctest: +SKIP

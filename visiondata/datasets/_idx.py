@@ -31,7 +31,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         DatasetFormatError: The header or the size is not that of an IDX file;
             the message names the file, the expected and the actual value.
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
         >>> _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))

@@ -38,7 +38,7 @@ def normalize_split(split: str, available: tuple[str, ...], dataset: str) -> str
     Raises:
         UnknownSplitError: ``split`` names none of ``available``; the message lists them.
 
-    Example:
+    Examples:
         >>> normalize_split("Validation", ("train", "val"), "demo")
         'val'
     """
@@ -74,7 +74,7 @@ class DatasetInfo:
         download: Whether ``download=True`` can fetch the files.
         description: One line on what the dataset holds.
 
-    Example:
+    Examples:
         >>> import visiondata as vd
         >>> info = vd.dataset_info("mnist")
         >>> info.task, info.num_classes, info.splits

@@ -48,7 +48,7 @@ class MNISTDataset(Dataset):
         data: All images, a ``uint8`` tensor of shape ``(N, 28, 28)`` (as in torchvision).
         targets: All labels, an ``int64`` tensor of shape ``(N,)``.
 
-    Example:
+    Examples:
         >>> from visiondata.datasets import MNISTDataset
         >>> test = MNISTDataset(split="test")  # doctest: +SKIP
         >>> images, labels = next(iter(test.batches(batch_size=256)))  # doctest: +SKIP
@@ -186,7 +186,7 @@ class MNISTDataset(Dataset):
             generator: Source of the permutations (seed it for reproducible order).
             indices: Serve only these samples (a subset), in this order unless shuffled.
 
-        Example:
+        Examples:
             >>> test = MNISTDataset(split="test")  # doctest: +SKIP
             >>> sum(len(labels) for _, labels in test.batches(1000))  # doctest: +SKIP
             10000

@@ -1,6 +1,6 @@
 """Models: the reference MNIST network and layer-shape helpers.
 
-Example:
+Examples:
     >>> from visiondata.models import conv_output_size
     >>> conv_output_size(28, kernel_size=5, stride=2)
     12

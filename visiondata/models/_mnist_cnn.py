@@ -23,7 +23,7 @@ class MNISTCNN(nn.Module):
         num_classes: Outputs of the last layer.
         in_channels: Channels of the input images.
 
-    Example:
+    Examples:
         >>> import torch
         >>> model = MNISTCNN()
         >>> model(torch.zeros(2, 1, 28, 28)).shape
@@ -56,7 +56,7 @@ class MNISTCNN(nn.Module):
     def predict_proba(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities (softmax of the logits); rows sum to 1.
 
-        Example:
+        Examples:
             >>> import torch
             >>> probabilities = MNISTCNN().eval().predict_proba(torch.zeros(3, 1, 28, 28))
             >>> torch.allclose(probabilities.sum(dim=1), torch.ones(3))

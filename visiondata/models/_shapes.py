@@ -32,7 +32,13 @@ def conv_output_size(
     padding: int | tuple[int, int] = ...,
     dilation: int | tuple[int, int] = ...,
 ) -> tuple[int, int]: ...
-def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):  # type: ignore[no-untyped-def]
+def conv_output_size(
+    size: int | tuple[int, int],
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> int | tuple[int, int]:
     """Spatial size after a convolution: ``floor((H + 2p - d(k - 1) - 1) / s + 1)``.
 
     The formula of ``torch.nn.Conv2d`` (and of max pooling). Each argument is
@@ -49,7 +55,7 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):  # typ
         ValueError: A non-positive size, kernel, stride or dilation, negative
             padding, or a kernel larger than the padded input.
 
-    Example:
+    Examples:
         >>> conv_output_size(28, kernel_size=5, stride=2)
         12
         >>> conv_output_size((28, 32), kernel_size=3, padding=1)

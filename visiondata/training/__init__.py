@@ -1,6 +1,6 @@
 """Training: a reusable fit / evaluate loop and named training jobs.
 
-Example:
+Examples:
     >>> from visiondata.training import list_jobs
     >>> list_jobs()
     ['mnist-cnn']

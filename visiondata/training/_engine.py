@@ -42,7 +42,7 @@ def evaluate(
     Returns:
         ``{"loss": ..., "accuracy": ..., "samples": ...}``; accuracy is a fraction.
 
-    Example:
+    Examples:
         >>> import torch
         >>> model = torch.nn.Linear(2, 2)
         >>> batches = [(torch.eye(2), torch.tensor([0, 1]))]
@@ -78,6 +78,7 @@ def fit(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     scheduler: Any | None = None,
     device: torch.device | str | None = None,
+    eval_name: str = "eval",
     progress: bool = True,
     log: Callable[[str], None] | None = print,
 ) -> list[dict[str, float]]:
@@ -97,15 +98,17 @@ def fit(
         loss_fn: Defaults to cross-entropy.
         scheduler: Learning-rate scheduler stepped per batch.
         device: Where to run; defaults to where the inputs already are.
+        eval_name: What to call the held-out set in records and log lines
+            (``"val"``, ``"test"``).
         progress: Show a tqdm progress bar per epoch.
         log: Receives one summary line per epoch; ``None`` is silent.
 
     Returns:
-        One dict per epoch: ``epoch``, ``train_loss``, ``train_accuracy``,
-        ``lr``, ``seconds`` and, with ``eval_batches``, ``eval_loss`` and
-        ``eval_accuracy``.
+        One dict per epoch, with ``epoch``, ``train_loss``, ``train_accuracy``,
+        ``lr``, ``seconds`` and, with ``eval_batches``, ``<eval_name>_loss`` and
+        ``<eval_name>_accuracy``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> torch.manual_seed(0) and None
         >>> model = torch.nn.Linear(2, 2)
@@ -150,17 +153,18 @@ def fit(
         }
         if eval_batches is not None:
             scores = evaluate(model, eval_batches, loss_fn, device)
-            record["eval_loss"], record["eval_accuracy"] = scores["loss"], scores["accuracy"]
+            record[f"{eval_name}_loss"], record[f"{eval_name}_accuracy"] = scores["loss"], scores["accuracy"]
         record["seconds"] = time.perf_counter() - started
         history.append(record)
         if log is not None:
-            log(_summary(record, epochs))
+            log(_summary(record, epochs, eval_name))
     return history
 
 
-def _summary(record: dict[str, float], epochs: int) -> str:
+def _summary(record: dict[str, float], epochs: int, eval_name: str) -> str:
     parts = [f"epoch {int(record['epoch']):>{len(str(epochs))}}/{epochs}", f"loss {record['train_loss']:.4f}"]
-    if "eval_accuracy" in record:
-        parts += [f"eval loss {record['eval_loss']:.4f}", f"eval accuracy {record['eval_accuracy']:.4f}"]
+    if f"{eval_name}_accuracy" in record:
+        parts.append(f"{eval_name} loss {record[f'{eval_name}_loss']:.4f}")
+        parts.append(f"{eval_name} accuracy {record[f'{eval_name}_accuracy']:.4f}")
     parts.append(f"{record['seconds']:.1f}s")
     return "  ".join(parts)

@@ -42,7 +42,7 @@ def register_job(job: TrainingJob, *, override: bool = False) -> TrainingJob:
 def list_jobs(pattern: str | None = None) -> list[str]:
     """Sorted names of registered training jobs.
 
-    Example:
+    Examples:
         >>> list_jobs()
         ['mnist-cnn']
     """

@@ -36,7 +36,7 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     Returns:
         The metrics written to ``metrics.json``.
 
-    Example:
+    Examples:
         >>> metrics = train_mnist_cnn(epochs=1, limit=2000, out="/tmp/mnist-run")  # doctest: +SKIP
         >>> metrics["test_accuracy"] > 0.5  # doctest: +SKIP
         True
@@ -68,6 +68,7 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
         config.epochs,
         eval_batches=test_batches,
         scheduler=scheduler,
+        eval_name="test",
         progress=config.progress,
     )
     final = evaluate(model, test_batches)
@@ -78,7 +79,7 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
         "seconds": time.perf_counter() - started,
         "train_samples": len(subset) if subset is not None else len(train),
         "test_samples": len(test),
-        "history": [_rename_eval(record) for record in history],
+        "history": history,
         "config": asdict(config),
         "torch": torch.__version__,
     }
@@ -87,8 +88,3 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     torch.save(model.state_dict(), out / "model.pt")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
-
-
-def _rename_eval(record: dict[str, float]) -> dict[str, float]:
-    # The engine calls its held-out set "eval"; here it is the test split.
-    return {key.replace("eval_", "test_"): value for key, value in record.items()}
