@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from pathlib import Path
 
 import pytest
 
 import visiondata as vd
-from visiondata.datasets import SPLIT_ALIASES, TASKS, DatasetInfo
-from visiondata.datasets._catalog import _DATASETS
+from visiondata.datasets import SPLIT_ALIASES, DatasetInfo
 from visiondata.exceptions import DuplicateNameError, UnknownNameError, UnknownSplitError, VisionDataError
 
 
@@ -45,40 +43,6 @@ def registered():
     yield register
     for name in names:
         vd.datasets.unregister_dataset(name)
-
-
-# ---------------------------------------------------------------- every entry
-@pytest.mark.parametrize("name", vd.list_datasets())
-def test_every_registered_dataset_has_complete_metadata(name: str) -> None:
-    info = vd.dataset_info(name)
-    assert info.name == name
-    assert info.task in TASKS
-    assert info.splits and all(isinstance(s, str) and s == s.lower() for s in info.splits)
-    assert info.source and info.homepage and info.license and info.description
-    if info.classes is not None:
-        assert info.num_classes == len(info.classes)
-    if info.mean is not None:
-        assert info.std is not None and len(info.mean) == len(info.std) == info.channels
-        assert all(0 < s <= 1 for s in info.std) and all(0 <= m <= 1 for m in info.mean)
-
-
-@pytest.mark.parametrize("name", vd.list_datasets())
-def test_every_registered_dataset_binds_its_factory_for_every_split(name: str) -> None:
-    entry = _DATASETS.get(name)
-    factory = entry.resolve()
-    assert entry.info.source.rsplit(".", 1)[-1] == factory.__name__
-    signature = inspect.signature(factory)
-    for split in entry.info.splits:
-        split_arguments = {"split": split} if entry.split_arguments is None else entry.split_arguments[split]
-        signature.bind(root="/nowhere", **split_arguments)
-
-
-@pytest.mark.parametrize("name", vd.list_datasets())
-def test_every_registered_dataset_refuses_a_split_it_lacks(name: str) -> None:
-    with pytest.raises(UnknownSplitError) as caught:
-        vd.get_dataset(name, split="no-such-split")
-    for split in vd.dataset_info(name).splits:
-        assert repr(split) in str(caught.value)
 
 
 # ---------------------------------------------------------------- lookups

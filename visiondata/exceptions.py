@@ -16,6 +16,8 @@ __all__ = [
     "DatasetNotFoundError",
     "DownloadError",
     "DuplicateNameError",
+    "MissingDependencyError",
+    "PluginWarning",
     "UnknownNameError",
     "UnknownSplitError",
     "VisionDataError",
@@ -64,5 +66,13 @@ class DownloadError(VisionDataError, OSError):
     """A dataset could not be downloaded (for example, there is no network)."""
 
 
+class MissingDependencyError(VisionDataError, ImportError):
+    """An optional package needed for this feature is not installed; the message says which."""
+
+
 class DatasetFormatError(VisionDataError, ValueError):
     """A dataset file exists but its content is not in the expected format."""
+
+
+class PluginWarning(UserWarning):
+    """An installed plugin (an entry point) could not be loaded; the rest keeps working."""

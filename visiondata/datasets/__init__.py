@@ -22,13 +22,17 @@ from visiondata.datasets._catalog import (
 from visiondata.datasets._info import SPLIT_ALIASES, TASKS, DatasetInfo
 
 if TYPE_CHECKING:
+    from visiondata.datasets._catalog_dataset import CatalogDataset
     from visiondata.datasets._idx import read_idx
-    from visiondata.datasets._mnist import MNISTBatches, MNISTDataset
+    from visiondata.datasets._mnist import FashionMNISTDataset, KMNISTDataset, MNISTBatches, MNISTDataset
 
 __all__ = [
     "SPLIT_ALIASES",
     "TASKS",
+    "CatalogDataset",
     "DatasetInfo",
+    "FashionMNISTDataset",
+    "KMNISTDataset",
     "MNISTBatches",
     "MNISTDataset",
     "dataset_info",
@@ -42,6 +46,9 @@ __all__ = [
 # Names whose modules import torch or numpy: loaded on first access, so that
 # `import visiondata` stays cheap.
 _LAZY = {
+    "CatalogDataset": "visiondata.datasets._catalog_dataset",
+    "FashionMNISTDataset": "visiondata.datasets._mnist",
+    "KMNISTDataset": "visiondata.datasets._mnist",
     "MNISTBatches": "visiondata.datasets._mnist",
     "MNISTDataset": "visiondata.datasets._mnist",
     "read_idx": "visiondata.datasets._idx",

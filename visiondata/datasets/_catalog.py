@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from visiondata._paths import resolve_root
 from visiondata._registry import Registry
 from visiondata.datasets._info import DatasetInfo, normalize_split
+from visiondata.exceptions import PluginWarning
 
 Factory = TypeVar("Factory", bound=Callable[..., Any])
 
@@ -42,7 +44,36 @@ class _Entry:
         return getattr(importlib.import_module(module_name), attribute)
 
 
-_DATASETS: Registry[_Entry] = Registry("dataset")
+#: Entry-point group through which installed packages add datasets.
+ENTRY_POINT_GROUP = "visiondata.datasets"
+
+
+def _load_plugins() -> None:
+    """Import every ``visiondata.datasets`` entry point (once, on the first lookup).
+
+    An entry point names a module whose import registers datasets (with
+    ``@register_dataset``) or a function called with no arguments that does.
+    A plugin that fails to load is reported with a warning naming it; the
+    other datasets stay usable.
+    """
+    from importlib.metadata import entry_points
+
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry_point.load()
+            if callable(loaded) and not isinstance(loaded, type):
+                loaded()
+        except Exception as error:  # a broken plugin must not break every other dataset
+            warnings.warn(
+                f"dataset plugin {entry_point.name!r} ({entry_point.value}) failed to load: "
+                f"{type(error).__name__}: {error}; its datasets are unavailable. Fix or uninstall "
+                f"{entry_point.dist.name if entry_point.dist else 'the package that provides it'}",
+                PluginWarning,
+                stacklevel=4,
+            )
+
+
+_DATASETS: Registry[_Entry] = Registry("dataset", on_first_lookup=_load_plugins)
 
 
 def _source_of(factory: Callable[..., Any] | str) -> str:
@@ -76,6 +107,9 @@ def register_dataset(
             else ``("train", "test")``.
         split_arguments: For factories that do not take ``split=``: the keyword
             arguments selecting each split, e.g. ``{"train": {"train": True}}``.
+            String values may contain ``{root}``, replaced by the dataset root
+            (``{"val": {"annFile": "{root}/annotations/val.json"}}``); a
+            ``"root"`` key replaces the root the factory receives.
         override: Replace an existing entry of the same name instead of raising.
         **metadata: Further :class:`DatasetInfo` fields (``classes``, ``mean``...).
 
@@ -126,7 +160,8 @@ def register_dataset(
             f"register_dataset({name!r}): split_arguments expected one entry per split "
             f"{sorted(splits)}, got {sorted(split_arguments)}"
         )
-    metadata.setdefault("source", _source_of(factory))
+    if "source" not in metadata:
+        metadata["source"] = _source_of(factory)
     info = DatasetInfo(name=name, task=task, splits=tuple(splits), **metadata)
     entry = _Entry(info, factory, None if split_arguments is None else dict(split_arguments))
     _DATASETS.register(name, entry, override=override)
@@ -163,7 +198,7 @@ def list_datasets(pattern: str | None = None, task: str | None = None) -> list[s
     return names
 
 
-def dataset_info(name: str) -> DatasetInfo:
+def dataset_info(name: str, /) -> DatasetInfo:
     """Metadata of a registered dataset.
 
     Raises:
@@ -179,8 +214,9 @@ def dataset_info(name: str) -> DatasetInfo:
 
 def get_dataset(
     name: str,
+    /,
     root: str | os.PathLike[str] | None = None,
-    split: str = "train",
+    split: str | None = None,
     transform: Callable[..., Any] | None = None,
     target_transform: Callable[..., Any] | None = None,
     download: bool = False,
@@ -194,7 +230,8 @@ def get_dataset(
             ``~/.cache/visiondata``.
         split: ``"train"``, ``"val"``, ``"test"`` or a dataset-specific split
             listed in ``dataset_info(name).splits``; ``"valid"``,
-            ``"validation"`` and ``"eval"`` mean ``"val"``.
+            ``"validation"`` and ``"eval"`` mean ``"val"``. ``None`` takes the
+            first listed split (``"train"`` wherever there is one).
         transform: Applied to each image.
         target_transform: Applied to each target.
         download: Fetch the files when they are missing.
@@ -211,14 +248,18 @@ def get_dataset(
         >>> image, label = test[0]  # doctest: +SKIP
     """
     entry = _DATASETS.get(name)
-    split = normalize_split(split, entry.info.splits, name)
+    split = entry.info.splits[0] if split is None else normalize_split(split, entry.info.splits, name)
+    root_path = str(resolve_root(root))
     factory = entry.resolve()
     parameters = inspect.signature(factory).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     if entry.split_arguments is None:
         split_arguments: Mapping[str, Any] = {"split": split}
     else:
-        split_arguments = entry.split_arguments[split]
+        split_arguments = {
+            key: value.format(root=root_path) if isinstance(value, str) else value
+            for key, value in entry.split_arguments[split].items()
+        }
     reserved = sorted(set(kwargs) & set(split_arguments))
     if reserved:
         raise TypeError(
@@ -237,7 +278,7 @@ def get_dataset(
             f"get_dataset({name!r}) got unexpected keyword {', '.join(unknown)}; "
             f"it accepts {', '.join(accepted) if accepted else 'no dataset-specific keywords'}"
         )
-    arguments: dict[str, Any] = {"root": str(resolve_root(root)), **split_arguments, **kwargs}
+    arguments: dict[str, Any] = {"root": root_path, **split_arguments, **kwargs}
     given = {"transform": transform, "target_transform": target_transform, "download": download}
     for keyword, value in given.items():
         if keyword in parameters or takes_any:

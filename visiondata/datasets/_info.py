@@ -71,6 +71,7 @@ class DatasetInfo:
         license: License of the data.
         homepage: Where the dataset is described.
         source: Dotted path of the class or function that builds it.
+        wraps: Dotted path of the torchvision class it wraps, if any.
         download: Whether ``download=True`` can fetch the files.
         description: One line on what the dataset holds.
 
@@ -93,6 +94,7 @@ class DatasetInfo:
     license: str | None = None
     homepage: str | None = None
     source: str = ""
+    wraps: str | None = None
     download: bool = False
     description: str = field(default="", compare=False)
 

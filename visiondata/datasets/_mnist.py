@@ -27,6 +27,10 @@ from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, Down
 class MNISTDataset(Dataset):
     """The MNIST digits, read from torchvision's on-disk layout (``root/MNIST/raw``).
 
+    Also the base of the other IDX datasets of the same layout
+    (:class:`FashionMNISTDataset`, :class:`KMNISTDataset`): a subclass sets
+    ``folder``, ``classes``, ``mean``, ``std`` and ``torchvision_class``.
+
     Samples are ``(image, label)``: a float32 tensor of shape ``1x28x28``
     scaled to [0, 1] and normalised with the dataset's mean and standard
     deviation (exactly ``ToTensor()`` then ``Normalize((0.1307,), (0.3081,))``),
@@ -192,6 +196,42 @@ class MNISTDataset(Dataset):
             10000
         """
         return MNISTBatches(self, batch_size, shuffle, drop_last, generator, indices)
+
+
+class FashionMNISTDataset(MNISTDataset):
+    """Fashion-MNIST (``root/FashionMNIST/raw``), served like :class:`MNISTDataset`.
+
+    Normalised with the dataset's own mean and standard deviation; the
+    pixels equal torchvision's ``FashionMNIST`` with ``ToTensor()`` and
+    ``Normalize((0.2860,), (0.3530,))``.
+
+    Examples:
+        >>> from visiondata.datasets import FashionMNISTDataset
+        >>> FashionMNISTDataset.classes[:2]
+        ('T-shirt/top', 'Trouser')
+    """
+
+    folder = "FashionMNIST"
+    classes = dataset_info("fashion_mnist").classes
+    mean = dataset_info("fashion_mnist").mean
+    std = dataset_info("fashion_mnist").std
+    torchvision_class = "FashionMNIST"
+
+
+class KMNISTDataset(MNISTDataset):
+    """Kuzushiji-MNIST (``root/KMNIST/raw``), served like :class:`MNISTDataset`.
+
+    Examples:
+        >>> from visiondata.datasets import KMNISTDataset
+        >>> KMNISTDataset.classes[:3]
+        ('o', 'ki', 'su')
+    """
+
+    folder = "KMNIST"
+    classes = dataset_info("kmnist").classes
+    mean = dataset_info("kmnist").mean
+    std = dataset_info("kmnist").std
+    torchvision_class = "KMNIST"
 
 
 class MNISTBatches:
