@@ -52,7 +52,8 @@ def test_list_datasets_filters_by_pattern_and_task(registered) -> None:
     assert vd.list_datasets("demo_*") == ["demo_boxes"]
     assert "demo_boxes" in vd.list_datasets(task="detection")
     assert "mnist" not in vd.list_datasets(task="detection")
-    assert vd.list_datasets("*mnist", task="classification") == ["mnist"]
+    assert vd.list_datasets("*mnist", task="classification") == ["emnist", "fashion_mnist", "kmnist", "mnist", "qmnist"]
+    assert vd.list_datasets("*mnist", task="video") == ["moving_mnist"]
 
 
 def test_unknown_name_suggests_the_close_one() -> None:

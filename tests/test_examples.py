@@ -30,7 +30,7 @@ def test_readme_api_example_runs(mnist_root: Path) -> None:
     code = blocks[0].replace("epochs=2", "epochs=1")
     result = run_python(["-c", code], mnist_root)
     assert result.returncode == 0, result.stderr
-    assert "['mnist'] (0.1307,)" in result.stdout
+    assert "'kmnist', 'mnist'" in result.stdout and "(0.1307,)" in result.stdout
     accuracy = float(re.findall(r"eval accuracy (\d\.\d+)", result.stdout)[-1])
     assert accuracy > 0.9
 

@@ -37,7 +37,7 @@ class UnknownNameError(VisionDataError, KeyError):
         ...     vd.dataset_info("mnsit")
         ... except vd.exceptions.UnknownNameError as error:
         ...     print(error)
-        unknown dataset 'mnsit'; did you mean 'mnist'? ...
+        unknown dataset 'mnsit'; did you mean 'mnist'...
     """
 
     def __init__(self, message: str, *, name: str, suggestions: tuple[str, ...] = ()) -> None:
