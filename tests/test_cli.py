@@ -60,3 +60,34 @@ def test_console_script_is_installed() -> None:
     assert script.exists(), "pip install -e . creates the visiondata console script"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "visiondata" in result.stdout
+
+
+def test_datasets_list_table_and_json() -> None:
+    table = run_cli("datasets", "list", "--pattern", "*mnist*", "--task", "classification")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["name", "task", "splits", "classes", "download"]
+    names = [line.split()[0] for line in lines[2:-1]]
+    assert names == ["emnist", "fashion_mnist", "kmnist", "mnist", "qmnist"]
+    assert lines[-1] == "5 datasets"
+    listing = json.loads(run_cli("datasets", "list", "--json").stdout)
+    import visiondata as vd
+
+    assert [entry["name"] for entry in listing] == vd.list_datasets()
+    assert {entry["task"] for entry in listing} >= {
+        "classification",
+        "detection",
+        "segmentation",
+        "captioning",
+    }
+
+
+def test_datasets_info_text_json_and_unknown() -> None:
+    text = run_cli("datasets", "info", "voc_detection").stdout
+    assert "task         detection" in text and "torchvision.datasets.VOCDetection" in text
+    assert "aeroplane" in text
+    info = json.loads(run_cli("datasets", "info", "cifar10", "--json").stdout)
+    assert info["splits"] == ["train", "test"] and info["num_classes"] == 10 and info["mean"][0] == 0.4914
+    unknown = run_cli("datasets", "info", "cifar")
+    assert unknown.returncode == 1
+    assert "unknown dataset 'cifar'; did you mean 'cifar10' or 'cifar100'?" in unknown.stderr

@@ -2,6 +2,8 @@
 
 Commands:
     visiondata train mnist-cnn [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--root DIR] [--out DIR]
+    visiondata datasets list [--task T] [--pattern P] [--json]
+    visiondata datasets info NAME [--json]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``visiondata`` command."""
+    from visiondata.datasets._commands import add_commands as add_dataset_commands
     from visiondata.training import get_job, list_jobs
 
     parser = argparse.ArgumentParser(
@@ -33,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         job_parser = jobs.add_parser(name, help=job.description, description=job.description)
         job.add_arguments(job_parser)
         job_parser.set_defaults(handler=job.run)
+
+    add_dataset_commands(commands)
     return parser
 
 
