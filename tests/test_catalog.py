@@ -170,3 +170,28 @@ def test_download_without_network_names_the_folder(
         vd.get_dataset(name, root=tmp_path, download=True, **extra)
     if isinstance(caught.value, vd.exceptions.DownloadError):
         assert str(tmp_path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_url"),
+    [
+        ("cifar10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"),
+        ("emnist", "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"),
+        ("svhn", "http://ufldl.stanford.edu/housenumbers/train_32x32.mat"),
+        ("voc_detection", "https://thor.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar"),
+    ],
+)
+def test_offline_download_lists_the_files_to_fetch(
+    name: str, expected_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    monkeypatch.setattr(
+        urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("offline"))
+    )
+    with pytest.raises(vd.exceptions.DownloadError) as caught:
+        vd.get_dataset(name, root=tmp_path, download=True)
+    message = str(caught.value)
+    assert expected_url in message
+    assert f"place them under {tmp_path}" in message

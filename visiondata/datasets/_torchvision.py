@@ -149,10 +149,10 @@ class TorchvisionFactory:
         cause = str(error).strip().rstrip(".")
         urls = _urls_of(self.dataset_class())
         where = (
-            f"Download them on a machine with network access ({', '.join(urls[:8])}"
+            f"Download the files on a machine with network access ({', '.join(urls[:8])}"
             f"{', ...' if len(urls) > 8 else ''}) and place them under {root} as {self.wraps} expects"
             if urls
-            else f"Obtain them from the dataset's homepage and place them under {root} as {self.wraps} expects"
+            else f"Get the files from the dataset's homepage and place them under {root} as {self.wraps} expects"
         )
         if download:
             return DownloadError(f"could not download {self.wraps} into {root}: {cause}. {where}")
@@ -164,27 +164,39 @@ class TorchvisionFactory:
 
 
 def _urls_of(dataset_class: type) -> list[str]:
-    """Every download address a torchvision class declares (``url``, ``resources``, ``mirrors``...)."""
-    found: list[str] = []
+    """The download addresses a torchvision class declares (``url``, ``resources``, ``mirrors``...).
 
-    def collect(value: Any) -> None:
+    The most specific class that declares any wins (EMNIST's own ``url``, not
+    MNIST's files); a class that declares none falls back to its module's
+    tables (VOC keeps its URLs in a module-level dictionary).
+    """
+
+    def collect(value: Any, found: list[str]) -> None:
         if isinstance(value, str):
             if value.startswith(("http://", "https://")) and value not in found:
                 found.append(value)
         elif isinstance(value, Mapping):
             for item in value.values():
-                collect(item)
+                collect(item, found)
         elif isinstance(value, (list, tuple)):
             for item in value:
-                collect(item)
+                collect(item, found)
 
     for klass in dataset_class.__mro__:
+        found: list[str] = []
         for name, value in vars(klass).items():
             if not name.startswith("__") and not callable(value):
-                collect(value)
+                collect(value, found)
+        if found:
+            break
+    if not found:
+        module = importlib.import_module(dataset_class.__module__)
+        for name, value in vars(module).items():
+            if name.isupper():
+                collect(value, found)
     mirrors = [url for url in found if url.endswith("/")]
     resources = getattr(dataset_class, "resources", None)
-    if mirrors and resources:
+    if mirrors and len(mirrors) == len(found) and isinstance(resources, (list, tuple)):
         # MNIST-style classes list mirrors and file names apart: join them on the first mirror.
         found = [f"{mirrors[0]}{entry[0] if isinstance(entry, tuple) else entry}" for entry in resources]
     return found
