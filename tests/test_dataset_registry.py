@@ -52,7 +52,13 @@ def test_list_datasets_filters_by_pattern_and_task(registered) -> None:
     assert vd.list_datasets("demo_*") == ["demo_boxes"]
     assert "demo_boxes" in vd.list_datasets(task="detection")
     assert "mnist" not in vd.list_datasets(task="detection")
-    assert vd.list_datasets("*mnist", task="classification") == ["emnist", "fashion_mnist", "kmnist", "mnist", "qmnist"]
+    assert vd.list_datasets("*mnist", task="classification") == [
+        "emnist",
+        "fashion_mnist",
+        "kmnist",
+        "mnist",
+        "qmnist",
+    ]
     assert vd.list_datasets("*mnist", task="video") == ["moving_mnist"]
 
 
@@ -95,8 +101,13 @@ def test_split_arguments_are_data_not_code(registered) -> None:
     assert vd.dataset_info("demo_flag").splits == ("train", "test")
     assert vd.get_dataset("demo_flag", root="/r", split="test").train is False
     assert vd.get_dataset("demo_flag", root="/r", split="train").train is True
-    with pytest.raises(TypeError, match="train is chosen by split="):
+    with pytest.raises(
+        TypeError, match=r"split='test' sets train=False; got train=True. Choose the data with split="
+    ):
         vd.get_dataset("demo_flag", root="/r", split="test", train=True)
+    assert (
+        vd.get_dataset("demo_flag", root="/r", split="test", train=False).train is False
+    )  # agreeing is fine
 
 
 def test_split_arguments_must_cover_the_splits() -> None:

@@ -91,6 +91,12 @@ COCO_CLASSES = (
 )  # fmt: skip
 KITTI_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc", "DontCare")
 
+# VOC published test annotations for 2007 only, so the test split is VOC 2007's.
+VOC_SPLITS = {
+    **keyed("image_set", train="train", val="val", trainval="trainval"),
+    "test": {"image_set": "test", "year": "2007"},
+}
+
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -193,7 +199,8 @@ torchvision(
     keyed("what", train="train", test="test", test10k="test10k", test50k="test50k", nist="nist"),
     task="classification",
     kwargs_from="MNIST",
-    classes=DIGITS,
+    classes=MNIST_CLASSES,
+    hidden=("train",),
     image_size=(28, 28),
     channels=1,
     download=True,
@@ -663,7 +670,7 @@ torchvision(
 torchvision(
     "voc_detection",
     "VOCDetection",
-    keyed("image_set", train="train", val="val", trainval="trainval", test="test"),
+    VOC_SPLITS,
     task="detection",
     schema="detection",
     classes=VOC_CLASSES,
@@ -672,8 +679,8 @@ torchvision(
     download=True,
     license="Flickr terms of use",
     homepage="http://host.robots.ox.ac.uk/pascal/VOC/",
-    description="PASCAL VOC object detection, 20 classes; year= 2007 to 2012 (default 2012, test only "
-    "for 2007). Labels index the classes with 0 for background.",
+    description="PASCAL VOC object detection, 20 classes; year= 2007 to 2012 (default 2012; the test "
+    "split is 2007's, the only year with test annotations). Labels index the classes with 0 for background.",
 )
 torchvision(
     "kitti",
@@ -709,7 +716,7 @@ torchvision(
 torchvision(
     "voc_segmentation",
     "VOCSegmentation",
-    keyed("image_set", train="train", val="val", trainval="trainval", test="test"),
+    VOC_SPLITS,
     task="segmentation",
     schema="segmentation",
     classes=VOC_CLASSES,
@@ -718,7 +725,8 @@ torchvision(
     download=True,
     license="Flickr terms of use",
     homepage="http://host.robots.ox.ac.uk/pascal/VOC/",
-    description="PASCAL VOC semantic segmentation: 20 classes plus background (0); 255 marks borders.",
+    description="PASCAL VOC semantic segmentation: 20 classes plus background (0); 255 marks borders. "
+    "year= 2007 to 2012 (default 2012; the test split is 2007's).",
 )
 torchvision(
     "cityscapes",

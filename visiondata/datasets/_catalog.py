@@ -260,11 +260,16 @@ def get_dataset(
             key: value.format(root=root_path) if isinstance(value, str) else value
             for key, value in entry.split_arguments[split].items()
         }
-    reserved = sorted(set(kwargs) & set(split_arguments))
-    if reserved:
+    # A keyword the split decides may be repeated with the same value, never overridden.
+    conflicting = sorted(
+        key for key in set(kwargs) & set(split_arguments) if kwargs[key] != split_arguments[key]
+    )
+    if conflicting:
+        chosen = ", ".join(f"{key}={split_arguments[key]!r}" for key in conflicting)
         raise TypeError(
-            f"get_dataset({name!r}): {', '.join(reserved)} is chosen by split=; "
-            f"pass split= with one of {', '.join(entry.info.splits)} instead"
+            f"get_dataset({name!r}): split={split!r} sets {chosen}; got "
+            f"{', '.join(f'{key}={kwargs[key]!r}' for key in conflicting)}. Choose the data with split= "
+            f"(one of {', '.join(entry.info.splits)}) instead"
         )
     accepted = sorted(
         p
@@ -272,7 +277,7 @@ def get_dataset(
         if p not in ("root", "self", *_COMMON_ARGUMENTS, *split_arguments)
         and parameters[p].kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     )
-    unknown = sorted(set(kwargs) - set(accepted))
+    unknown = sorted(set(kwargs) - set(accepted) - set(split_arguments))
     if unknown and not takes_any:
         raise TypeError(
             f"get_dataset({name!r}) got unexpected keyword {', '.join(unknown)}; "

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 from torch.utils.data import Dataset
-from torchvision import tv_tensors
+from torchvision import datasets, tv_tensors
 from torchvision.transforms.v2 import functional
 
 
@@ -44,7 +44,7 @@ class CatalogDataset(Dataset):
         target_transform: Callable[[Any], Any] | None = None,
     ) -> None:
         if schema in ("detection", "segmentation"):
-            self._source = tv_tensors.wrap_dataset_for_transforms_v2(dataset)
+            self._source = datasets.wrap_dataset_for_transforms_v2(dataset)
         else:
             self._source = dataset
         self.dataset = dataset
@@ -64,10 +64,11 @@ class CatalogDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         image, target = self._source[index]
         if self.schema == "detection":
-            image, target = _as_image(image), _detection_target(target, index, image)
+            image = _as_image(image)
+            target = _detection_target(target, index, canvas_size=tuple(image.shape[-2:]))
         elif self.schema == "segmentation":
             image, target = _as_image(image), _segmentation_target(target)
-        else:
+        elif target is not None:
             target = [target] if isinstance(target, str) else list(target)
         if self.transform is not None:
             if self.schema == "captioning":
@@ -88,16 +89,13 @@ def _as_image(image: Any) -> Any:
     return functional.to_image(image)
 
 
-def _detection_target(target: Any, index: int, image: Any) -> Any:
+def _detection_target(target: Any, index: int, canvas_size: tuple[int, int]) -> Any:
     """Always ``boxes`` (XYXY), ``labels`` (int64) and ``image_id``; None (unannotated split) stays None."""
     if target is None:
         return None
     target = dict(target)
     if "boxes" not in target and isinstance(target.get("bbox"), tv_tensors.BoundingBoxes):
-        # WIDERFace: faces only, one class (1; 0 stays background as in torchvision's detection models).
-        target["boxes"] = target.pop("bbox")
-        target.setdefault("labels", torch.ones(len(target["boxes"]), dtype=torch.int64))
-    canvas_size = tuple(image.shape[-2:])
+        target = _widerface_target(target)
     boxes = target.get("boxes")
     if boxes is None or boxes.numel() == 0:
         target["boxes"] = tv_tensors.BoundingBoxes(
@@ -111,7 +109,29 @@ def _detection_target(target: Any, index: int, image: Any) -> Any:
     return target
 
 
+def _widerface_target(target: dict[str, Any]) -> dict[str, Any]:
+    """WIDERFace: ``bbox`` becomes ``boxes``, every face gets label 1 (0 stays background).
+
+    The annotation files mark an image without faces with a face count of 0
+    followed by one row of zeros, which torchvision reads as a face at
+    ``[0, 0, 0, 0]``; that row is the format's "no faces" marker, not a face,
+    so it is removed together with its attributes.
+    """
+    boxes = target.pop("bbox")
+    marker = (boxes == 0).all(dim=1) if len(boxes) == 1 else torch.zeros(len(boxes), dtype=torch.bool)
+    keep = ~marker
+    for key, value in list(target.items()):
+        if isinstance(value, torch.Tensor) and value.ndim >= 1 and len(value) == len(boxes):
+            target[key] = value[keep]
+    target["boxes"] = tv_tensors.wrap(boxes[keep], like=boxes)
+    target["labels"] = torch.ones(int(keep.sum()), dtype=torch.int64)
+    return target
+
+
 def _segmentation_target(target: Any) -> Any:
+    """A single-channel mask as ``tv_tensors.Mask`` of shape ``(H, W)`` (what a pixel-wise loss expects)."""
+    if isinstance(target, tv_tensors.Mask) and target.ndim == 3 and target.shape[0] == 1:
+        return tv_tensors.wrap(target[0], like=target)
     if target is None or isinstance(target, (tv_tensors.Mask, dict, tuple, list)):
         return target
     return tv_tensors.Mask(functional.pil_to_tensor(target)[0])

@@ -122,9 +122,10 @@ class TorchvisionFactory:
                 )
         for name, value in self.defaults.items():
             arguments.setdefault(name, value)
-        joint = self.schema in ("detection", "segmentation")
-        transform = arguments.pop("transform", None) if joint else None
-        target_transform = arguments.pop("target_transform", None) if joint else None
+        # Non-plain schemas convert the sample first, so they apply the transforms themselves.
+        wrapped = self.schema != "plain"
+        transform = arguments.pop("transform", None) if wrapped else None
+        target_transform = arguments.pop("target_transform", None) if wrapped else None
         native = {self.renames.get(name, name): value for name, value in arguments.items()}
         native_parameters = self._native_parameters()
         if "root" in native_parameters:
