@@ -12,8 +12,11 @@ PACKAGES = [
     "visiondata.cli",
     "visiondata.datasets",
     "visiondata.exceptions",
+    "visiondata.io",
     "visiondata.models",
     "visiondata.training",
+    "visiondata.transforms",
+    "visiondata.transforms.presets",
 ]
 # Names every module may import without exporting them.
 _IMPORTED_HELPERS = {"annotations", "TYPE_CHECKING"}

@@ -13,20 +13,35 @@ Examples:
 
 from __future__ import annotations
 
-from visiondata import cli, datasets, exceptions, models, training
+from typing import TYPE_CHECKING
+
+from visiondata import _lazy, cli, datasets, exceptions, io, models, training, transforms
 from visiondata._version import __version__
 from visiondata.datasets import DatasetInfo, dataset_info, get_dataset, list_datasets, register_dataset
 
+if TYPE_CHECKING:
+    from visiondata.datasets import CSVDataset, CSVDetectionDataset, ImageFolderDataset
+
 __all__ = [
+    "CSVDataset",
+    "CSVDetectionDataset",
     "DatasetInfo",
+    "ImageFolderDataset",
     "__version__",
     "cli",
     "dataset_info",
     "datasets",
     "exceptions",
     "get_dataset",
+    "io",
     "list_datasets",
     "models",
     "register_dataset",
     "training",
+    "transforms",
 ]
+
+# The dataset classes import torch: loaded on first access.
+_LAZY = dict.fromkeys(("CSVDataset", "CSVDetectionDataset", "ImageFolderDataset"), "visiondata.datasets")
+
+__getattr__, __dir__ = _lazy.lazy_module_attributes(globals(), _LAZY)

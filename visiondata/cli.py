@@ -4,6 +4,7 @@ Commands:
     visiondata train mnist-cnn [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--root DIR] [--out DIR]
     visiondata datasets list [--task T] [--pattern P] [--json]
     visiondata datasets info NAME [--json]
+    visiondata check PATH | --csv FILE [--root DIR] [--json]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``visiondata`` command."""
+    from visiondata.datasets._check import add_command as add_check_command
     from visiondata.datasets._commands import add_commands as add_dataset_commands
     from visiondata.training import get_job, list_jobs
 
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         job_parser.set_defaults(handler=job.run)
 
     add_dataset_commands(commands)
+    add_check_command(commands)
     return parser
 
 
@@ -50,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     options = build_parser().parse_args(argv)
     try:
-        options.handler(options)
+        status = options.handler(options)
     except VisionDataError as error:
         # Our errors carry the file, the expected value and the fix: no traceback needed.
         print(f"visiondata: error: {error}", file=sys.stderr)
@@ -58,4 +61,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("visiondata: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0

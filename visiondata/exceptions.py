@@ -14,10 +14,14 @@ from __future__ import annotations
 __all__ = [
     "DatasetFormatError",
     "DatasetNotFoundError",
+    "DatasetValidationError",
     "DownloadError",
     "DuplicateNameError",
+    "ImageReadError",
+    "InvalidBoxesError",
     "MissingDependencyError",
     "PluginWarning",
+    "SkippedSampleWarning",
     "UnknownNameError",
     "UnknownSplitError",
     "VisionDataError",
@@ -76,3 +80,41 @@ class DatasetFormatError(VisionDataError, ValueError):
 
 class PluginWarning(UserWarning):
     """An installed plugin (an entry point) could not be loaded; the rest keeps working."""
+
+
+class ImageReadError(VisionDataError, OSError):
+    """An image file could not be read; the message names the file and the cause.
+
+    Attributes:
+        path: The file.
+        reason: Short cause ("truncated", "not an image", "empty file"...).
+    """
+
+    def __init__(self, path: object, reason: str, detail: str = "") -> None:
+        message = f"{path}: cannot read image: {reason}"
+        super().__init__(message + (f" ({detail})" if detail else ""))
+        self.path = str(path)
+        self.reason = reason
+
+
+class InvalidBoxesError(VisionDataError, ValueError):
+    """Bounding boxes that break their format's rules; the message names the box, the rule and the fix."""
+
+
+class DatasetValidationError(VisionDataError, ValueError):
+    """A dataset's index (a folder tree or a CSV file) has problems; all of them are listed.
+
+    Attributes:
+        problems: Every problem found, one line each.
+    """
+
+    def __init__(self, source: object, problems: list[str], shown: int = 20) -> None:
+        listed = "\n".join(f"  - {problem}" for problem in problems[:shown])
+        more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{source}: {count} found:\n{listed}{more}")
+        self.problems = list(problems)
+
+
+class SkippedSampleWarning(UserWarning):
+    """A sample was skipped under ``on_error="warn"``; the message names the file and the cause."""

@@ -22,16 +22,23 @@ from visiondata.datasets._catalog import (
 from visiondata.datasets._info import SPLIT_ALIASES, TASKS, DatasetInfo
 
 if TYPE_CHECKING:
+    from visiondata.datasets._base import ImageFileDataset
     from visiondata.datasets._catalog_dataset import CatalogDataset
+    from visiondata.datasets._csv import CSVDataset, CSVDetectionDataset
+    from visiondata.datasets._folder import ImageFolderDataset
     from visiondata.datasets._idx import read_idx
     from visiondata.datasets._mnist import FashionMNISTDataset, KMNISTDataset, MNISTBatches, MNISTDataset
 
 __all__ = [
     "SPLIT_ALIASES",
     "TASKS",
+    "CSVDataset",
+    "CSVDetectionDataset",
     "CatalogDataset",
     "DatasetInfo",
     "FashionMNISTDataset",
+    "ImageFileDataset",
+    "ImageFolderDataset",
     "KMNISTDataset",
     "MNISTBatches",
     "MNISTDataset",
@@ -46,8 +53,12 @@ __all__ = [
 # Names whose modules import torch or numpy: loaded on first access, so that
 # `import visiondata` stays cheap.
 _LAZY = {
+    "CSVDataset": "visiondata.datasets._csv",
+    "CSVDetectionDataset": "visiondata.datasets._csv",
     "CatalogDataset": "visiondata.datasets._catalog_dataset",
     "FashionMNISTDataset": "visiondata.datasets._mnist",
+    "ImageFileDataset": "visiondata.datasets._base",
+    "ImageFolderDataset": "visiondata.datasets._folder",
     "KMNISTDataset": "visiondata.datasets._mnist",
     "MNISTBatches": "visiondata.datasets._mnist",
     "MNISTDataset": "visiondata.datasets._mnist",

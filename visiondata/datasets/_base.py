@@ -1,0 +1,127 @@
+"""What the folder and CSV datasets share: loading with an error policy, and splitting."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset, Subset
+
+from visiondata.datasets._index import PathIndex
+from visiondata.datasets._split import split_dataset
+from visiondata.exceptions import ImageReadError, SkippedSampleWarning
+from visiondata.io._read import read_image
+
+ON_ERROR = ("raise", "skip", "warn")
+
+
+class ImageFileDataset(Dataset):
+    """Base of datasets whose samples are image files under ``root`` plus a target.
+
+    Subclasses fill :attr:`paths` (relative to ``root``) and implement
+    :meth:`target`. Reading goes through :meth:`load_image`, with the
+    ``on_error`` policy:
+
+    - ``"raise"`` (default): a file that cannot be read raises
+      :class:`~visiondata.exceptions.ImageReadError` naming it;
+    - ``"skip"``: the sample is replaced by the next readable one (index + 1,
+      + 2, ...; the same replacement every time), and the file and the cause
+      are recorded in :attr:`errors`;
+    - ``"warn"``: as ``"skip"``, and a :class:`SkippedSampleWarning` names the file.
+
+    A replacement sample comes with its own target, so nothing is mislabelled.
+    :attr:`errors` is per process: with ``DataLoader`` workers, each worker
+    records its own (run ``visiondata check`` to list every bad file up front).
+    """
+
+    paths: PathIndex
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        transform: Callable[[Any], Any] | None,
+        target_transform: Callable[[Any], Any] | None,
+        on_error: str,
+        loader: Callable[[str], Any] | None,
+    ) -> None:
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error: expected one of {', '.join(map(repr, ON_ERROR))}, got {on_error!r}")
+        self.root = str(Path(root).expanduser())
+        self.transform = transform
+        self.target_transform = target_transform
+        self.on_error = on_error
+        self.loader = loader
+        #: Files skipped under on_error="skip"/"warn": path -> cause.
+        self.errors: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def path(self, index: int) -> str:
+        """Full path of sample ``index``."""
+        return os.path.join(self.root, self.paths[index])
+
+    def load_image(self, path: str) -> Any:
+        """Read one image; override to customise (the default is :func:`visiondata.io.read_image`, RGB tensor).
+
+        Examples:
+            >>> class GreyFolder(ImageFileDataset):  # doctest: +SKIP
+            ...     def load_image(self, path):
+            ...         return read_image(path, mode="L")
+        """
+        if self.loader is not None:
+            return self.loader(path)
+        return read_image(path)
+
+    def target(self, index: int) -> Any:
+        """The target of sample ``index`` (before ``target_transform``)."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        image, current = self._read(index)
+        return self._sample(image, current)
+
+    def _sample(self, image: Any, index: int) -> tuple[Any, Any]:
+        """Pair the image of sample ``index`` with its target, then apply the transforms."""
+        target = self.target(index)
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def _read(self, index: int) -> tuple[Any, int]:
+        """The image of sample ``index``, or of its replacement under the on_error policy, and its index."""
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"index {index} is out of range for {count} samples")
+        for attempt in range(count):
+            current = (index + attempt) % count
+            path = self.path(current)
+            try:
+                image = self.load_image(path)
+            except Exception as error:
+                failure = (
+                    error
+                    if isinstance(error, ImageReadError)
+                    else ImageReadError(path, "the loader failed", f"{type(error).__name__}: {error}")
+                )
+                if self.on_error == "raise":
+                    raise failure from (None if failure is error else error)
+                self._record(path, failure)
+                continue
+            return image, current
+        raise ImageReadError(self.root, "no readable image", f"all {count} samples failed; see .errors")
+
+    def _record(self, path: str, failure: ImageReadError) -> None:
+        first_time = path not in self.errors
+        self.errors[path] = str(failure)
+        if self.on_error == "warn" and first_time:
+            warnings.warn(f"skipped {failure}", SkippedSampleWarning, stacklevel=3)
+
+    def _split(self, fractions: Sequence[float], labels: np.ndarray | None, seed: int) -> list[Subset]:
+        return split_dataset(self, fractions, labels, seed)

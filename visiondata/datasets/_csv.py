@@ -1,0 +1,561 @@
+"""Datasets labelled by a CSV file: single-label, multi-label, regression and detection rows.
+
+Everything is validated when the dataset is built, and every problem found is
+reported at once, with its line in the file, in one ``DatasetValidationError``:
+a training run never discovers a missing file or an unknown label hours in.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Subset
+
+from visiondata.datasets._base import ImageFileDataset
+from visiondata.datasets._index import PathIndex, read_only, smallest_int_type
+from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError, InvalidBoxesError
+
+TASKS = ("classification", "multilabel", "regression")
+DUPLICATES = ("raise", "keep", "drop")
+BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
+BACKGROUND = "__background__"
+
+
+def _line(row: int) -> str:
+    # Row 0 of the data is line 2 of the file: line 1 is the header.
+    return f"line {row + 2}"
+
+
+def read_csv_columns(csv_file: str | os.PathLike[str], required: Sequence[str]) -> dict[str, np.ndarray]:
+    """Every column of ``csv_file`` as a numpy array of strings (empty cells are ``""``).
+
+    Raises:
+        DatasetNotFoundError: The file does not exist.
+        DatasetValidationError: The file cannot be parsed, or lacks a required
+            column (the message lists the columns it has).
+    """
+    import pandas as pd
+
+    path = Path(csv_file)
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"{path}: expected a CSV file, found {'a folder' if path.exists() else 'nothing'}"
+        )
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DatasetValidationError(path, [f"cannot parse the file as CSV: {error}"]) from error
+    frame.columns = [str(column).strip() for column in frame.columns]
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise DatasetValidationError(
+            path,
+            [
+                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; "
+                f"the file has columns {', '.join(map(repr, frame.columns))}"
+            ],
+        )
+    # Fixed-width string arrays: no per-row Python objects for workers to copy.
+    return {column: frame[column].to_numpy(dtype=str) for column in frame.columns}
+
+
+def resolve_paths(
+    root: str, values: np.ndarray, allow_outside_root: bool, check_files: bool, problems: list[str]
+) -> list[str]:
+    """Normalised paths of ``values`` relative to ``root``; problems are appended, not raised."""
+    resolved = []
+    for row, value in enumerate(values):
+        value = value.strip()
+        if not value:
+            problems.append(f"{_line(row)}: empty image path")
+            resolved.append("")
+            continue
+        normal = os.path.normpath(value)
+        outside = os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep)
+        if outside and not allow_outside_root:
+            problems.append(
+                f"{_line(row)}: image path {value!r} is outside the root {root}; expected a path relative to "
+                "the root (pass allow_outside_root=True to permit it)"
+            )
+        elif check_files and not os.path.isfile(os.path.join(root, normal)):
+            problems.append(f"{_line(row)}: image file {os.path.join(root, normal)} does not exist")
+        resolved.append(normal)
+    return resolved
+
+
+def _sorted_names(names: Sequence[str]) -> list[str]:
+    """Class names in order: numerically when all are integers (2 before 10), else as text."""
+    unique = sorted(set(names))
+    try:
+        return sorted(unique, key=int)
+    except ValueError:
+        return unique
+
+
+class CSVDataset(ImageFileDataset):
+    """Images listed in a CSV file with their labels.
+
+    One row per image. Paths are relative to ``root``. The targets are:
+
+    - ``task="classification"``: the class id (``int``) of ``label_col``;
+      labels (text or integers) are mapped to ids in sorted order (integers
+      numerically) unless ``classes`` fixes the order;
+    - ``task="multilabel"``: a multi-hot ``float32`` tensor, from several
+      0/1 columns (``label_cols``) or from one column of names joined by
+      ``label_sep`` (``"cat|dog"``);
+    - ``task="regression"``: a ``float32`` tensor of the ``label_cols`` (or
+      ``label_col``) values.
+
+    Construction checks every row and raises one
+    :class:`~visiondata.exceptions.DatasetValidationError` listing every
+    problem with its line: missing columns, empty image paths, paths outside
+    ``root``, missing files, empty or unknown labels, values that are not
+    0/1 or not numbers, and duplicated image rows (``duplicates="raise"``;
+    ``"drop"`` keeps the first row of each image, unless their labels differ,
+    and counts the rest in :attr:`dropped_duplicates`; ``"keep"`` keeps all).
+
+    Customise by subclassing (the pattern of the PyTorch data-loading
+    tutorial): override :meth:`load_image` to read files differently, and
+    :meth:`load_target` to build targets from the row.
+
+    Args:
+        csv_file: The CSV file (header line first).
+        root: Folder the image paths are relative to.
+        image_col: Column with the image paths.
+        label_col: Column with the label (classification; multilabel with ``label_sep``).
+        label_cols: Columns with 0/1 labels (multilabel) or values (regression).
+        task: ``"classification"``, ``"multilabel"`` or ``"regression"``.
+        classes: Class names in id order; labels not among them are refused.
+        label_sep: Separator of several names in ``label_col`` (multilabel).
+        transform: Applied to each image (a ``uint8`` RGB tensor by default).
+        target_transform: Applied to each target.
+        on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files.
+        duplicates: ``"raise"``, ``"keep"`` or ``"drop"`` for repeated image paths.
+        allow_outside_root: Accept absolute paths and paths leaving ``root``.
+        check_files: Check that every image file exists (one ``stat`` per row).
+        loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> for name in ("a.png", "b.png"):
+        ...     Image.new("RGB", (8, 8)).save(root / name)
+        >>> _ = (root / "labels.csv").write_text("image,label\\na.png,dog\\nb.png,cat\\n")
+        >>> dataset = CSVDataset(root / "labels.csv", root)
+        >>> dataset.classes, dataset.targets.tolist()
+        (['cat', 'dog'], [1, 0])
+
+        A target built from other columns, by subclassing:
+
+        >>> class Weighted(CSVDataset):  # doctest: +SKIP
+        ...     def load_target(self, row):
+        ...         return self.class_to_idx[row["label"]], float(row["weight"])
+    """
+
+    def __init__(
+        self,
+        csv_file: str | os.PathLike[str],
+        root: str | os.PathLike[str],
+        image_col: str = "image",
+        label_col: str | None = "label",
+        label_cols: Sequence[str] | None = None,
+        task: str = "classification",
+        classes: Sequence[str] | None = None,
+        label_sep: str | None = None,
+        transform: Callable[[Any], Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        on_error: str = "raise",
+        duplicates: str = "raise",
+        allow_outside_root: bool = False,
+        check_files: bool = True,
+        loader: Callable[[str], Any] | None = None,
+    ) -> None:
+        super().__init__(root, transform, target_transform, on_error, loader)
+        if task not in TASKS:
+            raise ValueError(f"task: expected one of {', '.join(map(repr, TASKS))}, got {task!r}")
+        if duplicates not in DUPLICATES:
+            raise ValueError(
+                f"duplicates: expected one of {', '.join(map(repr, DUPLICATES))}, got {duplicates!r}"
+            )
+        self.csv_file = str(csv_file)
+        self.task = task
+        self.image_col = image_col
+        self.label_sep = label_sep
+        self.label_columns = self._label_columns(task, label_col, label_cols, label_sep)
+        columns = read_csv_columns(csv_file, [image_col, *self.label_columns])
+        problems: list[str] = []
+        paths = resolve_paths(self.root, columns[image_col], allow_outside_root, check_files, problems)
+        self.classes = self._classes(columns, classes, problems)
+        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
+        targets = [self._encode(columns, row, problems) for row in range(len(paths))]
+        keep = self._deduplicate(paths, targets, duplicates, problems)
+        if problems:
+            raise DatasetValidationError(self.csv_file, _by_line(problems))
+        self.paths = PathIndex(paths[row] for row in keep)
+        #: Row of the CSV data (0 = the line after the header) of each sample.
+        self.rows = read_only(np.asarray(keep, dtype=np.int64))
+        # Every cell, as compact UTF-8 buffers, for row() and custom load_target().
+        self._columns = {name: PathIndex(values[keep].tolist()) for name, values in columns.items()}
+        self._targets = self._stack([targets[row] for row in keep])
+
+    # ------------------------------------------------------------ building
+    @staticmethod
+    def _label_columns(
+        task: str, label_col: str | None, label_cols: Sequence[str] | None, label_sep: str | None
+    ) -> list[str]:
+        if label_cols:
+            if task == "classification":
+                raise ValueError("label_cols: a classification target is one column; pass label_col= instead")
+            return list(label_cols)
+        if label_col is None:
+            raise ValueError("expected label_col= (one column) or label_cols= (several), got neither")
+        if task == "multilabel" and label_sep is None:
+            raise ValueError(
+                "task='multilabel' with one label_col needs label_sep= (e.g. '|'); "
+                "for several 0/1 columns pass label_cols="
+            )
+        return [label_col]
+
+    def _classes(
+        self, columns: Mapping[str, np.ndarray], classes: Sequence[str] | None, problems: list[str]
+    ) -> list[str]:
+        if self.task == "regression":
+            return []
+        if self.task == "multilabel" and self.label_sep is None:
+            given = list(classes) if classes is not None else list(self.label_columns)
+            if len(given) != len(self.label_columns):
+                problems.append(
+                    f"classes: expected {len(self.label_columns)} names (one per label column), got {len(given)}"
+                )
+            return given
+        if classes is not None:
+            return [str(name) for name in classes]
+        names = [name for value in columns[self.label_columns[0]] for name in self._names(value)]
+        return _sorted_names(names)
+
+    def _names(self, value: str) -> list[str]:
+        value = value.strip()
+        if self.label_sep is None:
+            return [value] if value else []
+        return [name.strip() for name in value.split(self.label_sep) if name.strip()]
+
+    def _encode(self, columns: Mapping[str, np.ndarray], row: int, problems: list[str]) -> Any:
+        values = {name: columns[name][row] for name in self.label_columns}
+        try:
+            return self._target_from(values)
+        except ValueError as error:
+            problems.append(f"{_line(row)}: {error}")
+            return None
+
+    def _target_from(self, values: Mapping[str, str]) -> Any:
+        """Encode one row's label cells; ``ValueError`` says what is wrong with them."""
+        if self.task == "classification":
+            (column,) = self.label_columns
+            label = values[column].strip()
+            if not label:
+                raise ValueError(f"empty label in column {column!r}")
+            if label not in self.class_to_idx:
+                raise ValueError(f"label {label!r} is not one of the classes {self.classes}")
+            return self.class_to_idx[label]
+        if self.task == "multilabel" and self.label_sep is not None:
+            (column,) = self.label_columns
+            names = self._names(values[column])
+            if not names:
+                raise ValueError(f"empty label in column {column!r}")
+            unknown = [name for name in names if name not in self.class_to_idx]
+            if unknown:
+                raise ValueError(f"labels {unknown} are not among the classes {self.classes}")
+            hot = np.zeros(len(self.classes), dtype=np.float32)
+            hot[[self.class_to_idx[name] for name in names]] = 1
+            return hot
+        numbers = []
+        for column in self.label_columns:
+            text = values[column].strip()
+            try:
+                number = float(text)
+            except ValueError:
+                raise ValueError(f"column {column!r}: expected a number, got {text!r}") from None
+            if not np.isfinite(number):
+                raise ValueError(f"column {column!r}: expected a finite number, got {text!r}")
+            if self.task == "multilabel" and number not in (0.0, 1.0):
+                raise ValueError(f"column {column!r}: expected 0 or 1, got {text!r}")
+            numbers.append(number)
+        return np.asarray(numbers, dtype=np.float32)
+
+    def _deduplicate(
+        self, paths: list[str], targets: list[Any], policy: str, problems: list[str]
+    ) -> list[int]:
+        first: dict[str, int] = {}
+        keep = []
+        #: Rows left out by duplicates="drop".
+        self.dropped_duplicates = 0
+        for row, path in enumerate(paths):
+            if not path or policy == "keep" or path not in first:
+                first.setdefault(path, row)
+                keep.append(row)
+                continue
+            earlier = first[path]
+            if policy == "raise":
+                problems.append(
+                    f"{_line(row)}: image {path!r} is listed again (first on {_line(earlier)}); "
+                    "pass duplicates='drop' or 'keep' to accept repeated rows"
+                )
+            elif not _same(targets[row], targets[earlier]):
+                problems.append(
+                    f"{_line(row)}: image {path!r} is listed again with another label than on {_line(earlier)}; "
+                    "dropping either row would mislabel it: fix the file"
+                )
+            else:
+                self.dropped_duplicates += 1
+        if self.dropped_duplicates:
+            warnings.warn(
+                f"{self.csv_file}: dropped {self.dropped_duplicates} repeated image rows (duplicates='drop')",
+                stacklevel=4,
+            )
+        return keep
+
+    def _stack(self, targets: list[Any]) -> np.ndarray:
+        if self.task == "classification":
+            return np.asarray(targets, dtype=smallest_int_type(max(len(self.classes) - 1, 0)))
+        width = len(self.classes) if self.task == "multilabel" else len(self.label_columns)
+        return np.asarray(targets, dtype=np.float32).reshape(len(targets), width)
+
+    # ------------------------------------------------------------ access
+    @property
+    def targets(self) -> np.ndarray:
+        """Every target: class ids, or a ``(N, K)`` float array (read-only)."""
+        return read_only(self._targets)
+
+    def row(self, index: int) -> dict[str, str]:
+        """The CSV cells of sample ``index``, by column name."""
+        return {name: str(values[index]) for name, values in self._columns.items()}
+
+    def load_target(self, row: Mapping[str, str]) -> Any:
+        """The target of one CSV row (override to build targets differently)."""
+        encoded = self._target_from({name: row[name] for name in self.label_columns})
+        return encoded if self.task == "classification" else torch.from_numpy(encoded)
+
+    def target(self, index: int) -> Any:
+        if type(self).load_target is not CSVDataset.load_target:
+            return self.load_target(self.row(index))
+        if self.task == "classification":
+            return int(self._targets[index])
+        return torch.from_numpy(self._targets[index].copy())
+
+    def split(
+        self, fractions: Sequence[float] = (0.8, 0.2), stratify: bool = True, seed: int = 0
+    ) -> list[Subset]:
+        """Disjoint subsets of the given fractions; stratified by class for classification.
+
+        Raises:
+            ValueError: ``stratify=True`` for a multilabel or regression dataset.
+        """
+        if stratify and self.task != "classification":
+            raise ValueError(
+                f"stratify=True needs single-label classes, this dataset is {self.task}; pass stratify=False"
+            )
+        return self._split(fractions, self._targets if stratify else None, seed)
+
+    def __repr__(self) -> str:
+        return f"CSVDataset({self.csv_file!r}, {len(self)} images, task={self.task!r})"
+
+
+def _by_line(problems: list[str]) -> list[str]:
+    """Problems in file order (each starts with "line N:"; others first)."""
+
+    def line_number(problem: str) -> int:
+        head = problem.split(":", 1)[0]
+        return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
+
+    return sorted(problems, key=line_number)
+
+
+def _same(first: Any, second: Any) -> bool:
+    if first is None or second is None:
+        return True  # already reported as a problem of its own
+    return bool(np.array_equal(np.asarray(first), np.asarray(second)))
+
+
+class CSVDetectionDataset(ImageFileDataset):
+    """Object boxes listed in a CSV file, one row per box, grouped by image.
+
+    A row whose box cells are all empty lists an image without objects: its
+    target has boxes of shape ``(0, 4)``. Samples follow the detection schema
+    of the catalog: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY,
+    pixels), "labels": int64 tensor, "image_id": int})``, and ``transform`` is
+    called as ``transform(image, target)`` (a ``torchvision.transforms.v2``
+    transform moves the boxes with the image).
+
+    Labels index :attr:`classes`. By default the classes are
+    ``("__background__", *sorted names)``, so labels start at 1 as
+    torchvision's detection models expect; ``classes=`` fixes the list as given.
+
+    Construction checks every row (paths, numbers, empty labels, boxes with no
+    area) and raises one ``DatasetValidationError`` listing every problem
+    with its line; at load time, a box outside its image raises
+    :class:`~visiondata.exceptions.InvalidBoxesError` naming the file and box.
+
+    Args:
+        csv_file: The CSV file.
+        root: Folder the image paths are relative to.
+        image_col: Column with the image paths.
+        box_cols: The four box columns, in ``box_format`` order.
+        label_col: Column with the class names.
+        box_format: ``"xyxy"``, ``"xywh"`` or ``"cxcywh"``, in pixels.
+        classes: Class names in id order.
+        transform: Called as ``transform(image, target)``.
+        target_transform: Applied to the target last.
+        on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files.
+        allow_outside_root: Accept absolute paths and paths leaving ``root``.
+        check_files: Check that every image file exists.
+        loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> Image.new("RGB", (20, 10)).save(root / "a.png")
+        >>> _ = (root / "boxes.csv").write_text(
+        ...     "image,x_min,y_min,x_max,y_max,label\\na.png,1,2,5,6,cat\\na.png,0,0,20,10,dog\\n")
+        >>> image, target = CSVDetectionDataset(root / "boxes.csv", root)[0]
+        >>> target["boxes"].tolist(), target["labels"].tolist()
+        ([[1.0, 2.0, 5.0, 6.0], [0.0, 0.0, 20.0, 10.0]], [1, 2])
+    """
+
+    def __init__(
+        self,
+        csv_file: str | os.PathLike[str],
+        root: str | os.PathLike[str],
+        image_col: str = "image",
+        box_cols: Sequence[str] = ("x_min", "y_min", "x_max", "y_max"),
+        label_col: str = "label",
+        box_format: str = "xyxy",
+        classes: Sequence[str] | None = None,
+        transform: Callable[..., Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        on_error: str = "raise",
+        allow_outside_root: bool = False,
+        check_files: bool = True,
+        loader: Callable[[str], Any] | None = None,
+    ) -> None:
+        super().__init__(root, transform, target_transform, on_error, loader)
+        if box_format not in BOX_FORMATS:
+            raise ValueError(
+                f"box_format: expected one of {', '.join(map(repr, BOX_FORMATS))}, got {box_format!r}"
+            )
+        if len(box_cols) != 4:
+            raise ValueError(f"box_cols: expected 4 column names, got {len(box_cols)}: {list(box_cols)}")
+        self.csv_file = str(csv_file)
+        self.box_format = box_format
+        columns = read_csv_columns(csv_file, [image_col, *box_cols, label_col])
+        problems: list[str] = []
+        paths = resolve_paths(self.root, columns[image_col], allow_outside_root, check_files, problems)
+        labels = [value.strip() for value in columns[label_col]]
+        boxes_by_row = [
+            self._box(row, [columns[c][row] for c in box_cols], problems) for row in range(len(paths))
+        ]
+        names = sorted(
+            {label for label, box in zip(labels, boxes_by_row, strict=True) if box is not None and label}
+        )
+        self.classes = (
+            [str(name) for name in classes] if classes is not None else [BACKGROUND, *_sorted_names(names)]
+        )
+        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
+        order: dict[str, list[int]] = {}
+        for row, path in enumerate(paths):
+            order.setdefault(path, []).append(row)
+            box = boxes_by_row[row]
+            if box is None:
+                continue
+            if not labels[row]:
+                problems.append(f"{_line(row)}: empty label in column {label_col!r} for a box")
+            elif labels[row] not in self.class_to_idx:
+                problems.append(
+                    f"{_line(row)}: label {labels[row]!r} is not one of the classes {self.classes}"
+                )
+        if problems:
+            raise DatasetValidationError(self.csv_file, _by_line(problems))
+        images = [path for path in order if path]
+        box_rows = [[row for row in order[path] if boxes_by_row[row] is not None] for path in images]
+        self.paths = PathIndex(images)
+        counts = np.fromiter((len(rows) for rows in box_rows), dtype=np.int64, count=len(images))
+        self._offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        flat = [row for rows in box_rows for row in rows]
+        self._boxes = np.asarray([boxes_by_row[row] for row in flat], dtype=np.float32).reshape(-1, 4)
+        self._labels = np.asarray([self.class_to_idx[labels[row]] for row in flat], dtype=np.int64)
+        self._lines = np.asarray(flat, dtype=np.int64) + 2
+
+    def _box(self, row: int, cells: list[str], problems: list[str]) -> list[float] | None:
+        cells = [cell.strip() for cell in cells]
+        if not any(cells):
+            return None  # an image without objects
+        try:
+            a, b, c, d = (float(cell) for cell in cells)
+        except ValueError:
+            problems.append(
+                f"{_line(row)}: box cells {cells}: expected 4 numbers (or 4 empty cells for no box)"
+            )
+            return None
+        if not all(np.isfinite((a, b, c, d))):
+            problems.append(f"{_line(row)}: box {cells}: expected finite numbers")
+            return None
+        if self.box_format == "xywh":
+            a, b, c, d = a, b, a + c, b + d
+        elif self.box_format == "cxcywh":
+            a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+        if c <= a or d <= b:
+            problems.append(
+                f"{_line(row)}: box {cells} ({self.box_format}) has no area: expected x_max > x_min and "
+                f"y_max > y_min, got x {a:g}..{c:g}, y {b:g}..{d:g}"
+            )
+            return None
+        return [a, b, c, d]
+
+    def split(self, fractions: Sequence[float] = (0.8, 0.2), seed: int = 0) -> list[Subset]:
+        """Disjoint random subsets of images in the given fractions, reproducible for a seed."""
+        return self._split(fractions, None, seed)
+
+    def boxes(self, index: int) -> np.ndarray:
+        """The XYXY boxes of image ``index``, a ``(N, 4)`` array."""
+        return self._boxes[self._offsets[index] : self._offsets[index + 1]]
+
+    def target(self, index: int) -> dict[str, Any]:
+        start, end = self._offsets[index], self._offsets[index + 1]
+        return {"labels": torch.from_numpy(self._labels[start:end].copy()), "image_id": index}
+
+    def _sample(self, image: Any, current: int) -> tuple[Any, Any]:
+        from torchvision import tv_tensors
+        from torchvision.transforms.v2 import functional
+
+        image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
+        target = self.target(current)
+        height, width = image.shape[-2:]
+        boxes = self.boxes(current)
+        outside = (boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > width) | (boxes[:, 3] > height)
+        if outside.any():
+            first = int(np.flatnonzero(outside)[0])
+            raise InvalidBoxesError(
+                f"{self.path(current)}: box {boxes[first].tolist()} (XYXY, {self.csv_file} "
+                f"line {self._lines[self._offsets[current] + first]}) is outside the image: expected "
+                f"0 <= x <= {width} and 0 <= y <= {height}; fix the row or the image"
+            )
+        target["boxes"] = tv_tensors.BoundingBoxes(
+            torch.from_numpy(boxes.copy()),
+            format=tv_tensors.BoundingBoxFormat.XYXY,
+            canvas_size=(height, width),
+        )
+        if self.transform is not None:
+            image, target = self.transform(image, target)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def __repr__(self) -> str:
+        return f"CSVDetectionDataset({self.csv_file!r}, {len(self)} images, {len(self._labels)} boxes)"

@@ -1,0 +1,268 @@
+"""``ImageFolderDataset``: one folder per class, like torchvision's ``ImageFolder``, done right.
+
+Same classes, class ids and sample order as torchvision on the same tree,
+except that hidden entries (``.ipynb_checkpoints``, ``.DS_Store``...) are
+skipped with a warning instead of becoming a class; the index lives in numpy
+(see ``_index``); unreadable files are named; the index can be cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Subset
+
+from visiondata._paths import default_root
+from visiondata.datasets._base import ImageFileDataset
+from visiondata.datasets._index import PathIndex, SampleView, read_only, smallest_int_type
+from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError
+from visiondata.io._read import IMAGE_EXTENSIONS
+
+_CACHE_VERSION = 1
+
+
+class ImageFolderDataset(ImageFileDataset):
+    """Images in ``root/<class>/**/<file>``, labelled by their class folder.
+
+    Args:
+        root: Folder with one sub-folder per class (symbolic links are followed).
+        transform: Applied to each image (by default a ``uint8`` ``C x H x W``
+            RGB tensor from :func:`visiondata.io.read_image`).
+        target_transform: Applied to each class id.
+        extensions: File extensions to include, compared case-insensitively.
+        class_to_idx: Fixed class name -> id mapping; folders not in it are
+            ignored with a warning that names them.
+        allow_empty: Accept classes without any image instead of raising.
+        on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files
+            (see :class:`ImageFileDataset`).
+        loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
+            ``functools.partial(read_image, output="pil")`` gives PIL images
+            as torchvision's ``ImageFolder`` does.
+        cache: Keep the index in a file under ``$VISIONDATA_HOME/index-cache``
+            and reuse it while no folder of the tree has changed; a path
+            names the cache file instead.
+
+    Attributes:
+        classes: Class names, sorted.
+        class_to_idx: Class name -> id.
+        samples: Read-only sequence of ``(path, class id)`` (also ``imgs``).
+        targets: Read-only numpy array of class ids.
+        hidden: Hidden files and folders that were skipped.
+        errors: Files skipped under ``on_error="skip"``/``"warn"``.
+
+    Raises:
+        DatasetNotFoundError: ``root`` is not a folder.
+        DatasetValidationError: No class folder, or classes without images
+            (unless ``allow_empty``); the message lists them.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> for name in ("cat/1.png", "dog/2.png", "dog/3.png"):
+        ...     (root / name).parent.mkdir(exist_ok=True)
+        ...     Image.new("RGB", (8, 8)).save(root / name)
+        >>> dataset = ImageFolderDataset(root)
+        >>> dataset.classes, dataset.targets.tolist(), dataset[0][0].shape
+        (['cat', 'dog'], [0, 1, 1], torch.Size([3, 8, 8]))
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        transform: Callable[[Any], Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        extensions: Sequence[str] = IMAGE_EXTENSIONS,
+        class_to_idx: Mapping[str, int] | None = None,
+        allow_empty: bool = False,
+        on_error: str = "raise",
+        loader: Callable[[str], Any] | None = None,
+        cache: bool | str | os.PathLike[str] = False,
+    ) -> None:
+        super().__init__(root, transform, target_transform, on_error, loader)
+        if not os.path.isdir(self.root):
+            raise DatasetNotFoundError(
+                f"{self.root}: expected a folder with one sub-folder per class, "
+                f"got {'a file' if os.path.exists(self.root) else 'nothing'}; check the path"
+            )
+        self.extensions = tuple(extension.lower() for extension in extensions)
+        cache_file = _cache_file(self.root, self.extensions, class_to_idx, cache) if cache else None
+        signature = _tree_signature(self.root) if cache_file else ""
+        loaded = _load_cache(cache_file, signature) if cache_file else None
+        #: Whether the index came from the cache file.
+        self.from_cache = loaded is not None
+        if loaded is None:
+            loaded = self._scan(class_to_idx, allow_empty)
+            if cache_file:
+                _save_cache(cache_file, signature, *loaded)
+        self.classes, self.paths, self._targets, self.hidden = loaded
+        self.class_to_idx = (
+            dict(class_to_idx)
+            if class_to_idx is not None
+            else {name: i for i, name in enumerate(self.classes)}
+        )
+
+    # ------------------------------------------------------------ scanning
+    def _scan(
+        self, class_to_idx: Mapping[str, int] | None, allow_empty: bool
+    ) -> tuple[list[str], PathIndex, np.ndarray, list[str]]:
+        hidden: list[str] = []
+        folders = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    hidden.append(entry.name)
+                elif entry.is_dir():
+                    folders.append(entry.name)
+        if class_to_idx is None:
+            classes = sorted(folders)
+            mapping = {name: i for i, name in enumerate(classes)}
+        else:
+            mapping = dict(class_to_idx)
+            classes = sorted(mapping, key=lambda name: mapping[name])
+            ignored = sorted(set(folders) - set(mapping))
+            if ignored:
+                warnings.warn(
+                    f"{self.root}: folders not in class_to_idx are ignored: {', '.join(ignored)}",
+                    stacklevel=3,
+                )
+        if not classes:
+            raise DatasetValidationError(
+                self.root,
+                ["expected one sub-folder per class, found none; put each class's images in root/<class>/"],
+            )
+        paths: list[str] = []
+        targets: list[int] = []
+        empty: list[str] = []
+        for name in sorted(mapping):  # torchvision's order: classes by name, then sorted walk, sorted files
+            found = self._scan_class(name, hidden)
+            if not found:
+                empty.append(name)
+            paths.extend(found)
+            targets.extend([mapping[name]] * len(found))
+        if empty and not allow_empty:
+            problems = [
+                f"class {name!r} has no file with extension {', '.join(self.extensions)} in "
+                f"{os.path.join(self.root, name)}"
+                for name in empty
+            ]
+            raise DatasetValidationError(
+                self.root, [*problems, "pass allow_empty=True to accept empty classes"]
+            )
+        if hidden:
+            shown = ", ".join(hidden[:10]) + (f" and {len(hidden) - 10} more" if len(hidden) > 10 else "")
+            warnings.warn(f"{self.root}: skipped {len(hidden)} hidden entries: {shown}", stacklevel=3)
+        dtype = smallest_int_type(max(mapping.values(), default=0))
+        return classes, PathIndex(paths), np.asarray(targets, dtype=dtype), hidden
+
+    def _scan_class(self, name: str, hidden: list[str]) -> list[str]:
+        folder = os.path.join(self.root, name)
+        if not os.path.isdir(folder):
+            return []
+        walked = []
+        for current, folders, files in os.walk(folder, followlinks=True):
+            relative = os.path.relpath(current, self.root)
+            for entry in [f for f in folders if f.startswith(".")]:
+                hidden.append(os.path.join(relative, entry))
+                folders.remove(entry)  # os.walk does not descend into removed folders
+            walked.append((current, relative, files))
+        found = []
+        for _, relative, files in sorted(walked):
+            for file in sorted(files):
+                if file.startswith("."):
+                    hidden.append(os.path.join(relative, file))
+                elif file.lower().endswith(self.extensions):
+                    found.append(os.path.join(relative, file))
+        return found
+
+    # ------------------------------------------------------------ access
+    @property
+    def targets(self) -> np.ndarray:
+        """Class id of every sample (read-only)."""
+        return read_only(self._targets)
+
+    @property
+    def samples(self) -> SampleView:
+        """``(path, class id)`` of every sample, built on access (read-only)."""
+        return SampleView(self.root, self.paths, self._targets)
+
+    imgs = samples
+
+    def target(self, index: int) -> int:
+        return int(self._targets[index])
+
+    def split(
+        self, fractions: Sequence[float] = (0.8, 0.2), stratify: bool = True, seed: int = 0
+    ) -> list[Subset]:
+        """Disjoint subsets of the given fractions, reproducible for a seed.
+
+        Args:
+            fractions: Positive, summing to 1, one per subset.
+            stratify: Keep each class's proportion in every subset.
+            seed: Same seed, same subsets.
+
+        Examples:
+            >>> train, val = dataset.split((0.8, 0.2), seed=0)  # doctest: +SKIP
+        """
+        return self._split(fractions, self._targets if stratify else None, seed)
+
+    def __repr__(self) -> str:
+        return f"ImageFolderDataset({self.root!r}, {len(self)} images, {len(self.classes)} classes)"
+
+
+# ---------------------------------------------------------------- the index cache
+def _cache_file(
+    root: str, extensions: tuple[str, ...], class_to_idx: Mapping[str, int] | None, cache: Any
+) -> Path:
+    if cache is not True:
+        return Path(cache)
+    key = repr((os.path.realpath(root), extensions, sorted((class_to_idx or {}).items()), _CACHE_VERSION))
+    return default_root() / "index-cache" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def _tree_signature(root: str) -> str:
+    """Changes whenever a file or folder is added, removed or renamed anywhere in the tree."""
+    digest = hashlib.sha256()
+    for current, folders, _ in os.walk(root, followlinks=True):
+        folders.sort()
+        digest.update(f"{current}\0{os.stat(current).st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _load_cache(path: Path, signature: str) -> tuple[list[str], PathIndex, np.ndarray, list[str]] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["signature"]) != signature:
+                return None
+            return (
+                stored["classes"].tolist(),
+                PathIndex.from_arrays(stored["blob"], stored["offsets"]),
+                stored["targets"],
+                stored["hidden"].tolist(),
+            )
+    except (OSError, KeyError, ValueError):
+        return None  # no cache yet, or an unreadable one: rebuild
+
+
+def _save_cache(
+    path: Path, signature: str, classes: list[str], paths: PathIndex, targets: np.ndarray, hidden: list[str]
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob, offsets = paths.arrays()
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(
+        temporary,
+        signature=np.array(signature),
+        classes=np.array(classes, dtype=str),
+        blob=blob,
+        offsets=offsets,
+        targets=targets,
+        hidden=np.array(hidden, dtype=str),
+    )
+    os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new one

@@ -1,0 +1,29 @@
+"""Image reading: fast, exact, and clear about bad files.
+
+Examples:
+    >>> from visiondata.io import IMAGE_EXTENSIONS
+    >>> ".jpg" in IMAGE_EXTENSIONS
+    True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from visiondata._lazy import lazy_module_attributes
+
+if TYPE_CHECKING:
+    from visiondata.io._header import ImageHeader, read_header
+    from visiondata.io._read import IMAGE_EXTENSIONS, read_image
+
+__all__ = ["IMAGE_EXTENSIONS", "ImageHeader", "read_header", "read_image"]
+
+# Loaded on first access: these modules import torch, numpy and PIL.
+_LAZY = {
+    "IMAGE_EXTENSIONS": "visiondata.io._read",
+    "ImageHeader": "visiondata.io._header",
+    "read_header": "visiondata.io._header",
+    "read_image": "visiondata.io._read",
+}
+
+__getattr__, __dir__ = lazy_module_attributes(globals(), _LAZY)

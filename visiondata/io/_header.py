@@ -1,0 +1,118 @@
+"""Reading the size and layout of JPEG and PNG files from their first bytes.
+
+Knowing the pixel count before decoding lets the decompression-bomb limit be
+enforced without decoding, and knowing the layout decides whether the fast
+decoder gives exactly PIL's pixels or the file goes through PIL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Start-of-frame markers: every 0xC0-0xCF except DHT (C4), JPG (C8) and DAC (CC).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Huffman-coded baseline, extended and progressive frames: what the fast decoder handles.
+_HUFFMAN_SOF = frozenset({0xC0, 0xC1, 0xC2})
+# Chunks that change how PIL presents a PNG: transparency and EXIF orientation.
+_PNG_SPECIAL_CHUNKS = frozenset({b"tRNS", b"eXIf"})
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the first bytes of an image file say.
+
+    Attributes:
+        format: ``"jpeg"``, ``"png"`` or ``"other"``.
+        width: Pixels per row, when the header could be read.
+        height: Rows, when the header could be read.
+        channels: Components of a JPEG, or channels of a PNG's colour type.
+        fast: Whether the fast decoder gives exactly PIL's pixels for this file
+            (8-bit, Huffman-coded JPEG with 1 or 3 components; 8-bit grey,
+            RGB or RGBA PNG without transparency or EXIF chunks).
+    """
+
+    format: str
+    width: int | None = None
+    height: int | None = None
+    channels: int | None = None
+    fast: bool = False
+
+    @property
+    def pixels(self) -> int | None:
+        """``width * height``, when known."""
+        if self.width is None or self.height is None:
+            return None
+        return self.width * self.height
+
+
+def read_header(data: bytes) -> ImageHeader:
+    """Parse the header of JPEG or PNG ``data``; anything else is ``format="other"``.
+
+    Examples:
+        >>> import io
+        >>> from PIL import Image
+        >>> buffer = io.BytesIO()
+        >>> Image.new("RGB", (40, 30)).save(buffer, "PNG")
+        >>> read_header(buffer.getvalue())
+        ImageHeader(format='png', width=40, height=30, channels=3, fast=True)
+    """
+    if data.startswith(_JPEG_SIGNATURE):
+        return _jpeg_header(data)
+    if data.startswith(_PNG_SIGNATURE):
+        return _png_header(data)
+    return ImageHeader("other")
+
+
+def _jpeg_header(data: bytes) -> ImageHeader:
+    position = 2
+    end = len(data)
+    while position + 4 <= end:
+        if data[position] != 0xFF:
+            break  # not at a marker: damaged; let the decoder report it
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            break
+        length = (data[position + 2] << 8) | data[position + 3]
+        if marker in _SOF_MARKERS:
+            if position + 10 > end:
+                break
+            precision = data[position + 4]
+            height = (data[position + 5] << 8) | data[position + 6]
+            width = (data[position + 7] << 8) | data[position + 8]
+            components = data[position + 9]
+            fast = marker in _HUFFMAN_SOF and precision == 8 and components in (1, 3)
+            return ImageHeader("jpeg", width, height, components, fast)
+        position += 2 + length
+    return ImageHeader("jpeg")
+
+
+def _png_header(data: bytes) -> ImageHeader:
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        return ImageHeader("png")
+    width = int.from_bytes(data[16:20], "big")
+    height = int.from_bytes(data[20:24], "big")
+    bit_depth, color_type = data[24], data[25]
+    channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(color_type)
+    fast = bit_depth == 8 and color_type in (0, 2, 6) and not _has_special_chunk(data)
+    return ImageHeader("png", width, height, channels, fast)
+
+
+def _has_special_chunk(data: bytes) -> bool:
+    position = 8
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        if kind in _PNG_SPECIAL_CHUNKS:
+            return True
+        if kind == b"IDAT":
+            return False  # these chunks must come before the image data
+        position += 12 + length
+    return False

@@ -1,0 +1,132 @@
+"""Ready-made transform pipelines on ``torchvision.transforms.v2``.
+
+They take what :func:`visiondata.io.read_image` returns (a ``uint8``
+``C x H x W`` tensor; PIL images work too), resize and crop in ``uint8``, and
+convert to ``float32`` and normalise only the final crop, which is both
+faster and the exact arithmetic of torchvision's v2 transforms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import InterpolationMode, v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Grayscale(v2.Transform):
+    """RGB to one channel with PIL's exact integer arithmetic for ``uint8`` images.
+
+    torchvision's ``Grayscale`` weighs a ``uint8`` image in floating point and
+    truncates, so white (255, 255, 255) becomes 254; this one rounds like
+    PIL's ``convert("L")`` (and :func:`visiondata.io.read_image` with
+    ``mode="L"``), so white stays 255. Other dtypes and PIL images go through
+    torchvision's ``rgb_to_grayscale``.
+
+    Examples:
+        >>> import torch
+        >>> Grayscale()(torch.full((3, 1, 1), 255, dtype=torch.uint8)).tolist()
+        [[[255]]]
+    """
+
+    _transformed_types = (tv_tensors.Image, torch.Tensor)
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+            return inpt
+        if inpt.dtype != torch.uint8 or inpt.shape[-3] != 3:
+            return v2.functional.rgb_to_grayscale(inpt, num_output_channels=1)
+        weighted = inpt.to(torch.int32)
+        luma = weighted[..., 0, :, :] * 19595 + weighted[..., 1, :, :] * 38470 + weighted[..., 2, :, :] * 7471
+        result = ((luma + 0x8000) >> 16).to(torch.uint8).unsqueeze(-3)
+        return tv_tensors.wrap(result, like=inpt) if isinstance(inpt, tv_tensors.Image) else result
+
+
+def classification_train(
+    size: int = 224,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    scale: tuple[float, float] = (0.08, 1.0),
+    hflip: float = 0.5,
+    interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+) -> v2.Compose:
+    """Random resized crop, horizontal flip, then a normalised ``float32`` tensor.
+
+    Args:
+        size: Side of the square output.
+        mean: Per-channel mean to subtract (values in [0, 1]).
+        std: Per-channel standard deviation to divide by.
+        scale: Range of the crop's area as a fraction of the image.
+        hflip: Probability of a horizontal flip.
+        interpolation: Resampling filter (antialiased).
+
+    Examples:
+        >>> import torch
+        >>> classification_train(size=32)(torch.zeros(3, 60, 80, dtype=torch.uint8)).shape
+        torch.Size([3, 32, 32])
+    """
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.RandomResizedCrop(size, scale=scale, interpolation=interpolation, antialias=True),
+            v2.RandomHorizontalFlip(hflip),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean, std),
+        ]
+    )
+
+
+def classification_eval(
+    size: int = 224,
+    resize: int = 256,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+) -> v2.Compose:
+    """Resize the shorter side to ``resize``, centre-crop ``size``, normalise.
+
+    Examples:
+        >>> import torch
+        >>> classification_eval(size=32, resize=40)(torch.zeros(3, 60, 80, dtype=torch.uint8)).shape
+        torch.Size([3, 32, 32])
+    """
+    if resize < size:
+        raise ValueError(f"resize: expected at least size ({size}), got {resize}")
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(resize, interpolation=interpolation, antialias=True),
+            v2.CenterCrop(size),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean, std),
+        ]
+    )
+
+
+def grayscale_normalized(size: int = 64) -> v2.Compose:
+    """The lecture's pipeline: greyscale, resize to ``size`` x ``size``, values in [-1, 1].
+
+    Greyscale uses PIL's ITU-R 601-2 arithmetic (:class:`Grayscale`, so white
+    stays 255); normalising with mean 0.5 and standard deviation 0.5 maps
+    [0, 1] onto [-1, 1].
+
+    Examples:
+        >>> import torch
+        >>> out = grayscale_normalized(8)(torch.full((3, 20, 20), 255, dtype=torch.uint8))
+        >>> out.shape, float(out.max())
+        (torch.Size([1, 8, 8]), 1.0)
+    """
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            Grayscale(),
+            v2.Resize((size, size), antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize((0.5,), (0.5,)),
+        ]
+    )
