@@ -20,7 +20,13 @@ def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for page in ("index.html", "datasets/index.html", "models/index.html", "performance/index.html"):
+    for page in (
+        "index.html",
+        "datasets/index.html",
+        "own-data/index.html",
+        "models/index.html",
+        "performance/index.html",
+    ):
         assert (tmp_path / "site" / page).is_file(), page
     assert "conv_output_size" in (tmp_path / "site" / "models" / "index.html").read_text()
 

@@ -22,8 +22,8 @@ ON_ERROR = ("raise", "skip", "warn")
 class ImageFileDataset(Dataset):
     """Base of datasets whose samples are image files under ``root`` plus a target.
 
-    Subclasses fill :attr:`paths` (relative to ``root``) and implement
-    :meth:`target`. Reading goes through :meth:`load_image`, with the
+    Subclasses fill :attr:`paths` (relative to ``root``), or override
+    ``__len__`` and :meth:`relative_path`, and implement :meth:`target`. Reading goes through :meth:`load_image`, with the
     ``on_error`` policy:
 
     - ``"raise"`` (default): a file that cannot be read raises
@@ -61,9 +61,13 @@ class ImageFileDataset(Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
+    def relative_path(self, index: int) -> str:
+        """Path of sample ``index`` relative to :attr:`root`."""
+        return self.paths[index]
+
     def path(self, index: int) -> str:
         """Full path of sample ``index``."""
-        return os.path.join(self.root, self.paths[index])
+        return os.path.join(self.root, self.relative_path(index))
 
     def load_image(self, path: str) -> Any:
         """Read one image; override to customise (the default is :func:`visiondata.io.read_image`, RGB tensor).

@@ -139,7 +139,7 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
     for index in tqdm(
         range(len(dataset)), desc="checking", unit="image", disable=not progress, file=sys.stderr
     ):
-        relative, full = dataset.paths[index], dataset.path(index)
+        relative, full = dataset.relative_path(index), dataset.path(index)
         try:
             data = Path(full).read_bytes()
             read_image(full, mode="unchanged")

@@ -53,6 +53,7 @@ class ImageFolderDataset(ImageFileDataset):
         class_to_idx: Class name -> id.
         samples: Read-only sequence of ``(path, class id)`` (also ``imgs``).
         targets: Read-only numpy array of class ids.
+        files: Image paths relative to their class folder (a numpy-backed sequence).
         hidden: Hidden files and folders that were skipped.
         errors: Files skipped under ``on_error="skip"``/``"warn"``.
 
@@ -101,12 +102,13 @@ class ImageFolderDataset(ImageFileDataset):
             loaded = self._scan(class_to_idx, allow_empty)
             if cache_file:
                 _save_cache(cache_file, signature, *loaded)
-        self.classes, self.paths, self._targets, self.hidden = loaded
+        self.classes, self.files, self._targets, self.hidden = loaded
         self.class_to_idx = (
             dict(class_to_idx)
             if class_to_idx is not None
             else {name: i for i, name in enumerate(self.classes)}
         )
+        self._folder_of = {index: name for name, index in self.class_to_idx.items()}
 
     # ------------------------------------------------------------ scanning
     def _scan(
@@ -137,14 +139,14 @@ class ImageFolderDataset(ImageFileDataset):
                 self.root,
                 ["expected one sub-folder per class, found none; put each class's images in root/<class>/"],
             )
-        paths: list[str] = []
+        files: list[str] = []
         targets: list[int] = []
         empty: list[str] = []
         for name in sorted(mapping):  # torchvision's order: classes by name, then sorted walk, sorted files
             found = self._scan_class(name, hidden)
             if not found:
                 empty.append(name)
-            paths.extend(found)
+            files.extend(found)
             targets.extend([mapping[name]] * len(found))
         if empty and not allow_empty:
             problems = [
@@ -159,26 +161,40 @@ class ImageFolderDataset(ImageFileDataset):
             shown = ", ".join(hidden[:10]) + (f" and {len(hidden) - 10} more" if len(hidden) > 10 else "")
             warnings.warn(f"{self.root}: skipped {len(hidden)} hidden entries: {shown}", stacklevel=3)
         dtype = smallest_int_type(max(mapping.values(), default=0))
-        return classes, PathIndex(paths), np.asarray(targets, dtype=dtype), hidden
+        return classes, PathIndex(files), np.asarray(targets, dtype=dtype), hidden
 
     def _scan_class(self, name: str, hidden: list[str]) -> list[str]:
-        folder = os.path.join(self.root, name)
-        if not os.path.isdir(folder):
+        """Image files of one class, relative to its folder, in torchvision's order.
+
+        torchvision sorts the ``os.walk`` tuples (folder, names) and then the
+        file names of each folder; the same order results from visiting the
+        folders by sorted path. Names that end in an image extension are taken
+        as files without a ``stat`` each (the listing alone), which is what
+        makes the scan fast; other names are checked for sub-folders.
+        """
+        top = os.path.join(self.root, name)
+        if not os.path.isdir(top):
             return []
-        walked = []
-        for current, folders, files in os.walk(folder, followlinks=True):
-            relative = os.path.relpath(current, self.root)
-            for entry in [f for f in folders if f.startswith(".")]:
-                hidden.append(os.path.join(relative, entry))
-                folders.remove(entry)  # os.walk does not descend into removed folders
-            walked.append((current, relative, files))
-        found = []
-        for _, relative, files in sorted(walked):
-            for file in sorted(files):
-                if file.startswith("."):
-                    hidden.append(os.path.join(relative, file))
-                elif file.lower().endswith(self.extensions):
-                    found.append(os.path.join(relative, file))
+        extensions = self.extensions
+        found: list[str] = []
+        pending = [""]  # folders still to list, relative to the class folder
+        listed: list[tuple[str, list[str]]] = []
+        while pending:
+            prefix = pending.pop()
+            names = os.listdir(os.path.join(top, prefix) if prefix else top)
+            names.sort()
+            images = [n for n in names if n.lower().endswith(extensions) and not n.startswith(".")]
+            if len(images) != len(names):
+                for other in names:
+                    if other.startswith("."):
+                        hidden.append(os.path.join(name, prefix, other))
+                    elif not other.lower().endswith(extensions) and os.path.isdir(
+                        os.path.join(top, prefix, other)
+                    ):
+                        pending.append(os.path.join(prefix, other))
+            listed.append((prefix, images))
+        for prefix, images in sorted(listed):
+            found.extend([os.path.join(prefix, image) for image in images] if prefix else images)
         return found
 
     # ------------------------------------------------------------ access
@@ -190,9 +206,16 @@ class ImageFolderDataset(ImageFileDataset):
     @property
     def samples(self) -> SampleView:
         """``(path, class id)`` of every sample, built on access (read-only)."""
-        return SampleView(self.root, self.paths, self._targets)
+        return SampleView(self.path, self._targets)
 
     imgs = samples
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def relative_path(self, index: int) -> str:
+        # Files are stored relative to their class folder: the class name is not repeated per file.
+        return os.path.join(self._folder_of[int(self._targets[index])], self.files[index])
 
     def target(self, index: int) -> int:
         return int(self._targets[index])

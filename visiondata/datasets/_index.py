@@ -10,7 +10,7 @@ workers is a few buffer copies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -26,18 +26,24 @@ class PathIndex(Sequence[str]):
     """
 
     def __init__(self, paths: Iterable[str]) -> None:
-        encoded = [path.encode("utf-8", "surrogateescape") for path in paths]
-        lengths = np.fromiter((len(item) for item in encoded), dtype=np.int64, count=len(encoded))
-        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self._offsets[1:])
-        self._blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        items = list(paths)
+        # One join and one encode for all strings; the NUL separators then give the lengths.
+        joined = np.frombuffer("\0".join(items).encode("utf-8", "surrogateescape"), dtype=np.uint8)
+        separators = np.flatnonzero(joined == 0)
+        if len(separators) != max(len(items) - 1, 0):
+            raise ValueError("PathIndex: strings may not contain NUL characters")
+        bounds = np.concatenate([[-1], separators, [len(joined)]]) if items else np.zeros(1, dtype=np.int64)
+        lengths = np.diff(bounds) - 1  # bytes of each string, without its separator
+        self._blob = np.delete(joined, separators)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self._offsets = offsets.astype(np.int32 if len(self._blob) < 2**31 else np.int64)
         self._offsets.setflags(write=False)
 
     @classmethod
     def from_arrays(cls, blob: np.ndarray, offsets: np.ndarray) -> PathIndex:
         """Rebuild from the arrays :meth:`arrays` returned (e.g. loaded from a cache file)."""
         index = cls.__new__(cls)
-        index._blob, index._offsets = blob.astype(np.uint8, copy=False), offsets.astype(np.int64, copy=False)
+        index._blob, index._offsets = blob.astype(np.uint8, copy=False), offsets
         return index
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +64,7 @@ class PathIndex(Sequence[str]):
         if not -count <= index < count:
             raise IndexError(f"index {index} is out of range for {count} paths")
         index %= count
-        start, end = self._offsets[index], self._offsets[index + 1]
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
         return self._blob[start:end].tobytes().decode("utf-8", "surrogateescape")
 
     def __iter__(self) -> Iterator[str]:
@@ -75,24 +81,26 @@ class SampleView(Sequence[tuple[str, Any]]):
 
     Examples:
         >>> import numpy as np
-        >>> view = SampleView("/data", PathIndex(["a/1.jpg"]), np.array([3]))
+        >>> view = SampleView(["/data/a/1.jpg"].__getitem__, np.array([3]))
         >>> view[0]
         ('/data/a/1.jpg', 3)
     """
 
-    def __init__(self, root: str, paths: PathIndex, targets: np.ndarray) -> None:
-        self._root = root.rstrip("/")
-        self._paths = paths
+    def __init__(self, path_of: Callable[[int], str], targets: np.ndarray) -> None:
+        self._path_of = path_of
         self._targets = targets
 
     def __len__(self) -> int:
-        return len(self._paths)
+        return len(self._targets)
 
     def __getitem__(self, index: int) -> tuple[str, Any]:  # type: ignore[override]
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]  # type: ignore[return-value]
-        target = self._targets[index]
-        return f"{self._root}/{self._paths[index]}", target.tolist()
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"index {index} is out of range for {count} samples")
+        index %= count
+        return self._path_of(index), self._targets[index].tolist()
 
     def __repr__(self) -> str:
         return f"SampleView({len(self)} samples)"
