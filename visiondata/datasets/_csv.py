@@ -27,19 +27,24 @@ BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 BACKGROUND = "__background__"
 
 
-def _line(row: int) -> str:
-    # Row 0 of the data is line 2 of the file: line 1 is the header.
-    return f"line {row + 2}"
+def read_csv_columns(
+    csv_file: str | os.PathLike[str], required: Sequence[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every column of ``csv_file`` as strings (empty cells are ``""``), and each row's line in the file.
 
-
-def read_csv_columns(csv_file: str | os.PathLike[str], required: Sequence[str]) -> dict[str, np.ndarray]:
-    """Every column of ``csv_file`` as a numpy array of strings (empty cells are ``""``).
+    The file is read with Python's ``csv`` module, so that problems point at
+    the real line (blank lines and quoted cells spanning several lines
+    included), then held in a pandas frame. Blank lines are skipped.
 
     Raises:
         DatasetNotFoundError: The file does not exist.
-        DatasetValidationError: The file cannot be parsed, or lacks a required
-            column (the message lists the columns it has).
+        DatasetValidationError: The file cannot be parsed, has no header or no
+            rows, rows with another number of fields than the header (every
+            such line is listed), or lacks a required column (the message
+            lists the columns it has).
     """
+    import csv
+
     import pandas as pd
 
     path = Path(csv_file)
@@ -47,44 +52,73 @@ def read_csv_columns(csv_file: str | os.PathLike[str], required: Sequence[str]) 
         raise DatasetNotFoundError(
             f"{path}: expected a CSV file, found {'a folder' if path.exists() else 'nothing'}"
         )
+    records: list[list[str]] = []
+    lines: list[int] = []
+    ragged: list[str] = []
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            reader = csv.reader(stream, skipinitialspace=True, strict=True)
+            header = [name.strip() for name in next(reader, [])]
+            start = reader.line_num + 1
+            for record in reader:
+                if record and any(cell.strip() for cell in record):
+                    if len(record) != len(header):
+                        ragged.append(
+                            f"line {start}: expected {len(header)} fields ({', '.join(header)}), got "
+                            f"{len(record)}: {','.join(record)!r}"
+                        )
+                    records.append(record)
+                    lines.append(start)
+                start = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError) as error:
         raise DatasetValidationError(path, [f"cannot parse the file as CSV: {error}"]) from error
-    frame.columns = [str(column).strip() for column in frame.columns]
-    missing = [column for column in required if column not in frame.columns]
+    if not header:
+        raise DatasetValidationError(
+            path, ["the file is empty: expected a header line with the column names"]
+        )
+    if ragged:
+        raise DatasetValidationError(path, ragged)
+    if not records:
+        raise DatasetValidationError(path, ["no rows below the header: expected one row per image"])
+    missing = [column for column in required if column not in header]
     if missing:
         raise DatasetValidationError(
             path,
             [
                 f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; "
-                f"the file has columns {', '.join(map(repr, frame.columns))}"
+                f"the file has columns {', '.join(map(repr, header))}"
             ],
         )
-    # Fixed-width string arrays: no per-row Python objects for workers to copy.
-    return {column: frame[column].to_numpy(dtype=str) for column in frame.columns}
+    frame = pd.DataFrame(records, columns=header, dtype=str)
+    columns = {column: frame[column].to_numpy(dtype=str) for column in dict.fromkeys(header)}
+    return columns, np.asarray(lines, dtype=np.int64)
 
 
 def resolve_paths(
-    root: str, values: np.ndarray, allow_outside_root: bool, check_files: bool, problems: list[str]
+    root: str,
+    values: np.ndarray,
+    lines: np.ndarray,
+    allow_outside_root: bool,
+    check_files: bool,
+    problems: list[str],
 ) -> list[str]:
     """Normalised paths of ``values`` relative to ``root``; problems are appended, not raised."""
     resolved = []
-    for row, value in enumerate(values):
+    for line, value in zip(lines.tolist(), values, strict=True):
         value = value.strip()
         if not value:
-            problems.append(f"{_line(row)}: empty image path")
+            problems.append(f"line {line}: empty image path")
             resolved.append("")
             continue
         normal = os.path.normpath(value)
         outside = os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep)
         if outside and not allow_outside_root:
             problems.append(
-                f"{_line(row)}: image path {value!r} is outside the root {root}; expected a path relative to "
+                f"line {line}: image path {value!r} is outside the root {root}; expected a path relative to "
                 "the root (pass allow_outside_root=True to permit it)"
             )
         elif check_files and not os.path.isfile(os.path.join(root, normal)):
-            problems.append(f"{_line(row)}: image file {os.path.join(root, normal)} does not exist")
+            problems.append(f"line {line}: image file {os.path.join(root, normal)} does not exist")
         resolved.append(normal)
     return resolved
 
@@ -189,9 +223,11 @@ class CSVDataset(ImageFileDataset):
         self.image_col = image_col
         self.label_sep = label_sep
         self.label_columns = self._label_columns(task, label_col, label_cols, label_sep)
-        columns = read_csv_columns(csv_file, [image_col, *self.label_columns])
+        columns, self._file_lines = read_csv_columns(csv_file, [image_col, *self.label_columns])
         problems: list[str] = []
-        paths = resolve_paths(self.root, columns[image_col], allow_outside_root, check_files, problems)
+        paths = resolve_paths(
+            self.root, columns[image_col], self._file_lines, allow_outside_root, check_files, problems
+        )
         self.classes = self._classes(columns, classes, problems)
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
         targets = [self._encode(columns, row, problems) for row in range(len(paths))]
@@ -251,7 +287,7 @@ class CSVDataset(ImageFileDataset):
         try:
             return self._target_from(values)
         except ValueError as error:
-            problems.append(f"{_line(row)}: {error}")
+            problems.append(f"{_at(self._file_lines, row)}: {error}")
             return None
 
     def _target_from(self, values: Mapping[str, str]) -> Any:
@@ -304,12 +340,12 @@ class CSVDataset(ImageFileDataset):
             earlier = first[path]
             if policy == "raise":
                 problems.append(
-                    f"{_line(row)}: image {path!r} is listed again (first on {_line(earlier)}); "
+                    f"{_at(self._file_lines, row)}: image {path!r} is listed again (first on {_at(self._file_lines, earlier)}); "
                     "pass duplicates='drop' or 'keep' to accept repeated rows"
                 )
             elif not _same(targets[row], targets[earlier]):
                 problems.append(
-                    f"{_line(row)}: image {path!r} is listed again with another label than on {_line(earlier)}; "
+                    f"{_at(self._file_lines, row)}: image {path!r} is listed again with another label than on {_at(self._file_lines, earlier)}; "
                     "dropping either row would mislabel it: fix the file"
                 )
             else:
@@ -365,6 +401,11 @@ class CSVDataset(ImageFileDataset):
 
     def __repr__(self) -> str:
         return f"CSVDataset({self.csv_file!r}, {len(self)} images, task={self.task!r})"
+
+
+def _at(lines: np.ndarray, row: int) -> str:
+    """Where data row ``row`` is in the file, for messages: ``"line 7"``."""
+    return f"line {lines[row]}"
 
 
 def _by_line(problems: list[str]) -> list[str]:
@@ -454,9 +495,11 @@ class CSVDetectionDataset(ImageFileDataset):
             raise ValueError(f"box_cols: expected 4 column names, got {len(box_cols)}: {list(box_cols)}")
         self.csv_file = str(csv_file)
         self.box_format = box_format
-        columns = read_csv_columns(csv_file, [image_col, *box_cols, label_col])
+        columns, self._file_lines = read_csv_columns(csv_file, [image_col, *box_cols, label_col])
         problems: list[str] = []
-        paths = resolve_paths(self.root, columns[image_col], allow_outside_root, check_files, problems)
+        paths = resolve_paths(
+            self.root, columns[image_col], self._file_lines, allow_outside_root, check_files, problems
+        )
         labels = [value.strip() for value in columns[label_col]]
         boxes_by_row = [
             self._box(row, [columns[c][row] for c in box_cols], problems) for row in range(len(paths))
@@ -475,10 +518,12 @@ class CSVDetectionDataset(ImageFileDataset):
             if box is None:
                 continue
             if not labels[row]:
-                problems.append(f"{_line(row)}: empty label in column {label_col!r} for a box")
+                problems.append(
+                    f"{_at(self._file_lines, row)}: empty label in column {label_col!r} for a box"
+                )
             elif labels[row] not in self.class_to_idx:
                 problems.append(
-                    f"{_line(row)}: label {labels[row]!r} is not one of the classes {self.classes}"
+                    f"{_at(self._file_lines, row)}: label {labels[row]!r} is not one of the classes {self.classes}"
                 )
         if problems:
             raise DatasetValidationError(self.csv_file, _by_line(problems))
@@ -490,7 +535,7 @@ class CSVDetectionDataset(ImageFileDataset):
         flat = [row for rows in box_rows for row in rows]
         self._boxes = np.asarray([boxes_by_row[row] for row in flat], dtype=np.float32).reshape(-1, 4)
         self._labels = np.asarray([self.class_to_idx[labels[row]] for row in flat], dtype=np.int64)
-        self._lines = np.asarray(flat, dtype=np.int64) + 2
+        self._lines = self._file_lines[np.asarray(flat, dtype=np.int64)]
 
     def _box(self, row: int, cells: list[str], problems: list[str]) -> list[float] | None:
         cells = [cell.strip() for cell in cells]
@@ -500,11 +545,11 @@ class CSVDetectionDataset(ImageFileDataset):
             a, b, c, d = (float(cell) for cell in cells)
         except ValueError:
             problems.append(
-                f"{_line(row)}: box cells {cells}: expected 4 numbers (or 4 empty cells for no box)"
+                f"{_at(self._file_lines, row)}: box cells {cells}: expected 4 numbers (or 4 empty cells for no box)"
             )
             return None
         if not all(np.isfinite((a, b, c, d))):
-            problems.append(f"{_line(row)}: box {cells}: expected finite numbers")
+            problems.append(f"{_at(self._file_lines, row)}: box {cells}: expected finite numbers")
             return None
         if self.box_format == "xywh":
             a, b, c, d = a, b, a + c, b + d
@@ -512,7 +557,7 @@ class CSVDetectionDataset(ImageFileDataset):
             a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
         if c <= a or d <= b:
             problems.append(
-                f"{_line(row)}: box {cells} ({self.box_format}) has no area: expected x_max > x_min and "
+                f"{_at(self._file_lines, row)}: box {cells} ({self.box_format}) has no area: expected x_max > x_min and "
                 f"y_max > y_min, got x {a:g}..{c:g}, y {b:g}..{d:g}"
             )
             return None

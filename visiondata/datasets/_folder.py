@@ -12,6 +12,7 @@ import hashlib
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from visiondata.datasets._index import PathIndex, SampleView, read_only, smalles
 from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError
 from visiondata.io._read import IMAGE_EXTENSIONS
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 class ImageFolderDataset(ImageFileDataset):
@@ -95,104 +96,109 @@ class ImageFolderDataset(ImageFileDataset):
         self.extensions = tuple(extension.lower() for extension in extensions)
         cache_file = _cache_file(self.root, self.extensions, class_to_idx, cache) if cache else None
         signature = _tree_signature(self.root) if cache_file else ""
-        loaded = _load_cache(cache_file, signature) if cache_file else None
+        scan = _load_cache(cache_file, signature) if cache_file else None
         #: Whether the index came from the cache file.
-        self.from_cache = loaded is not None
-        if loaded is None:
-            loaded = self._scan(class_to_idx, allow_empty)
+        self.from_cache = scan is not None
+        if scan is None:
+            scan = self._scan(class_to_idx)
             if cache_file:
-                _save_cache(cache_file, signature, *loaded)
-        self.classes, self.files, self._targets, self.hidden = loaded
-        self.class_to_idx = (
-            dict(class_to_idx)
-            if class_to_idx is not None
-            else {name: i for i, name in enumerate(self.classes)}
+                _save_cache(cache_file, signature, scan)
+        # Checks and warnings run on cached and fresh scans alike.
+        self._report(scan, allow_empty)
+        if class_to_idx is None:
+            self.class_to_idx = {name: index for index, name in enumerate(scan.folders)}
+            self.classes = list(scan.folders)
+        else:
+            self.class_to_idx = dict(class_to_idx)
+            self.classes = sorted(self.class_to_idx, key=lambda name: (self.class_to_idx[name], name))
+        self.files = scan.files
+        self.hidden = scan.hidden
+        self._folders = scan.folders
+        self._folder_ids = scan.folder_ids
+        class_of_folder = np.asarray([self.class_to_idx[name] for name in scan.folders], dtype=np.int64)
+        dtype = smallest_int_type(max(self.class_to_idx.values(), default=0))
+        self._targets = (
+            class_of_folder[scan.folder_ids].astype(dtype) if len(scan.folders) else np.zeros(0, dtype)
         )
-        self._folder_of = {index: name for name, index in self.class_to_idx.items()}
 
     # ------------------------------------------------------------ scanning
-    def _scan(
-        self, class_to_idx: Mapping[str, int] | None, allow_empty: bool
-    ) -> tuple[list[str], PathIndex, np.ndarray, list[str]]:
+    def _scan(self, class_to_idx: Mapping[str, int] | None) -> _Scan:
         hidden: list[str] = []
-        folders = []
+        found_folders = []
         with os.scandir(self.root) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     hidden.append(entry.name)
                 elif entry.is_dir():
-                    folders.append(entry.name)
-        if class_to_idx is None:
-            classes = sorted(folders)
-            mapping = {name: i for i, name in enumerate(classes)}
-        else:
-            mapping = dict(class_to_idx)
-            classes = sorted(mapping, key=lambda name: mapping[name])
-            ignored = sorted(set(folders) - set(mapping))
-            if ignored:
-                warnings.warn(
-                    f"{self.root}: folders not in class_to_idx are ignored: {', '.join(ignored)}",
-                    stacklevel=3,
-                )
-        if not classes:
-            raise DatasetValidationError(
-                self.root,
-                ["expected one sub-folder per class, found none; put each class's images in root/<class>/"],
-            )
+                    found_folders.append(entry.name)
+        folders = sorted(found_folders if class_to_idx is None else class_to_idx)
+        ignored = [] if class_to_idx is None else sorted(set(found_folders) - set(class_to_idx))
         files: list[str] = []
-        targets: list[int] = []
+        folder_ids: list[int] = []
         empty: list[str] = []
-        for name in sorted(mapping):  # torchvision's order: classes by name, then sorted walk, sorted files
+        for folder_id, name in enumerate(folders):  # torchvision's order: folders by name, then sorted walk
             found = self._scan_class(name, hidden)
             if not found:
                 empty.append(name)
             files.extend(found)
-            targets.extend([mapping[name]] * len(found))
-        if empty and not allow_empty:
+            folder_ids.extend([folder_id] * len(found))
+        ids = np.asarray(folder_ids, dtype=smallest_int_type(max(len(folders) - 1, 0)))
+        return _Scan(folders, PathIndex(files), ids, hidden, ignored, empty)
+
+    def _report(self, scan: _Scan, allow_empty: bool) -> None:
+        if not scan.folders:
+            raise DatasetValidationError(
+                self.root,
+                ["expected one sub-folder per class, found none; put each class's images in root/<class>/"],
+            )
+        if scan.empty and not allow_empty:
             problems = [
                 f"class {name!r} has no file with extension {', '.join(self.extensions)} in "
                 f"{os.path.join(self.root, name)}"
-                for name in empty
+                for name in scan.empty
             ]
             raise DatasetValidationError(
                 self.root, [*problems, "pass allow_empty=True to accept empty classes"]
             )
-        if hidden:
+        if scan.ignored:
+            warnings.warn(
+                f"{self.root}: folders not in class_to_idx are ignored: {', '.join(scan.ignored)}",
+                stacklevel=3,
+            )
+        if scan.hidden:
+            hidden = scan.hidden
             shown = ", ".join(hidden[:10]) + (f" and {len(hidden) - 10} more" if len(hidden) > 10 else "")
             warnings.warn(f"{self.root}: skipped {len(hidden)} hidden entries: {shown}", stacklevel=3)
-        dtype = smallest_int_type(max(mapping.values(), default=0))
-        return classes, PathIndex(files), np.asarray(targets, dtype=dtype), hidden
 
     def _scan_class(self, name: str, hidden: list[str]) -> list[str]:
         """Image files of one class, relative to its folder, in torchvision's order.
 
         torchvision sorts the ``os.walk`` tuples (folder, names) and then the
         file names of each folder; the same order results from visiting the
-        folders by sorted path. Names that end in an image extension are taken
-        as files without a ``stat`` each (the listing alone), which is what
-        makes the scan fast; other names are checked for sub-folders.
+        folders by sorted path. The directory listing says which entries are
+        folders (no ``stat`` per file), and symbolic links are followed.
         """
         top = os.path.join(self.root, name)
         if not os.path.isdir(top):
             return []
         extensions = self.extensions
-        found: list[str] = []
         pending = [""]  # folders still to list, relative to the class folder
         listed: list[tuple[str, list[str]]] = []
         while pending:
             prefix = pending.pop()
-            names = os.listdir(os.path.join(top, prefix) if prefix else top)
+            with os.scandir(os.path.join(top, prefix) if prefix else top) as entries:
+                names = [(entry.name, entry.is_dir()) for entry in entries]
             names.sort()
-            images = [n for n in names if n.lower().endswith(extensions) and not n.startswith(".")]
-            if len(images) != len(names):
-                for other in names:
-                    if other.startswith("."):
-                        hidden.append(os.path.join(name, prefix, other))
-                    elif not other.lower().endswith(extensions) and os.path.isdir(
-                        os.path.join(top, prefix, other)
-                    ):
-                        pending.append(os.path.join(prefix, other))
+            images = []
+            for entry_name, is_folder in names:
+                if entry_name.startswith("."):
+                    hidden.append(os.path.join(name, prefix, entry_name))
+                elif is_folder:
+                    pending.append(os.path.join(prefix, entry_name))
+                elif entry_name.lower().endswith(extensions):
+                    images.append(entry_name)
             listed.append((prefix, images))
+        found: list[str] = []
         for prefix, images in sorted(listed):
             found.extend([os.path.join(prefix, image) for image in images] if prefix else images)
         return found
@@ -214,8 +220,8 @@ class ImageFolderDataset(ImageFileDataset):
         return len(self.files)
 
     def relative_path(self, index: int) -> str:
-        # Files are stored relative to their class folder: the class name is not repeated per file.
-        return os.path.join(self._folder_of[int(self._targets[index])], self.files[index])
+        # Files are stored relative to their class folder: the folder name is not repeated per file.
+        return os.path.join(self._folders[self._folder_ids[index]], self.files[index])
 
     def target(self, index: int) -> int:
         return int(self._targets[index])
@@ -258,34 +264,48 @@ def _tree_signature(root: str) -> str:
     return digest.hexdigest()
 
 
-def _load_cache(path: Path, signature: str) -> tuple[list[str], PathIndex, np.ndarray, list[str]] | None:
+@dataclass(frozen=True)
+class _Scan:
+    """What scanning a tree found, before any check (so a cached scan is checked the same way)."""
+
+    folders: list[str]
+    files: PathIndex
+    folder_ids: np.ndarray
+    hidden: list[str]
+    ignored: list[str]
+    empty: list[str]
+
+
+def _load_cache(path: Path, signature: str) -> _Scan | None:
     try:
         with np.load(path, allow_pickle=False) as stored:
             if str(stored["signature"]) != signature:
                 return None
-            return (
-                stored["classes"].tolist(),
+            return _Scan(
+                stored["folders"].tolist(),
                 PathIndex.from_arrays(stored["blob"], stored["offsets"]),
-                stored["targets"],
+                stored["folder_ids"],
                 stored["hidden"].tolist(),
+                stored["ignored"].tolist(),
+                stored["empty"].tolist(),
             )
     except (OSError, KeyError, ValueError):
-        return None  # no cache yet, or an unreadable one: rebuild
+        return None  # no cache yet, or an unreadable or older one: rebuild
 
 
-def _save_cache(
-    path: Path, signature: str, classes: list[str], paths: PathIndex, targets: np.ndarray, hidden: list[str]
-) -> None:
+def _save_cache(path: Path, signature: str, scan: _Scan) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    blob, offsets = paths.arrays()
+    blob, offsets = scan.files.arrays()
     temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         temporary,
         signature=np.array(signature),
-        classes=np.array(classes, dtype=str),
+        folders=np.array(scan.folders, dtype=str),
         blob=blob,
         offsets=offsets,
-        targets=targets,
-        hidden=np.array(hidden, dtype=str),
+        folder_ids=scan.folder_ids,
+        hidden=np.array(scan.hidden, dtype=str),
+        ignored=np.array(scan.ignored, dtype=str),
+        empty=np.array(scan.empty, dtype=str),
     )
     os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new one

@@ -53,12 +53,12 @@ def split_indices(
         if labels.shape != (count,):
             raise ValueError(f"labels: expected one class id per sample ({count}), got shape {labels.shape}")
         groups = [np.flatnonzero(labels == value) for value in np.unique(labels)]
+    ties = rng.permutation(len(groups))  # which class gets a contested sample: seeded, not always the last
+    allocation = _allocate([len(group) for group in groups], _sizes(count, fractions), fractions, ties)
     parts: list[list[np.ndarray]] = [[] for _ in fractions]
-    for group in groups:
+    for group, sizes in zip(groups, allocation, strict=True):
         shuffled = rng.permutation(group)
-        for part, chunk in zip(
-            parts, np.split(shuffled, np.cumsum(_sizes(len(group), fractions))[:-1]), strict=True
-        ):
+        for part, chunk in zip(parts, np.split(shuffled, np.cumsum(sizes)[:-1]), strict=True):
             part.append(chunk)
     return [np.sort(np.concatenate(part)) if part else np.zeros(0, dtype=np.int64) for part in parts]
 
@@ -71,6 +71,40 @@ def _sizes(count: int, fractions: Sequence[float]) -> list[int]:
     for i in by_remainder[: count - sum(sizes)]:
         sizes[i] += 1
     return sizes
+
+
+def _allocate(
+    group_sizes: list[int], totals: list[int], fractions: Sequence[float], ties: np.ndarray
+) -> list[list[int]]:
+    """Samples of each group per part: rows sum to the group sizes, columns to the part totals.
+
+    Each cell starts at the floor of its exact share; the remaining samples go
+    to the cells with the largest fractional rest whose group and part still
+    need one, so every class stays as close to the fractions as the totals allow.
+    """
+    exact = [[size * fraction for fraction in fractions] for size in group_sizes]
+    cells = [[math.floor(value) for value in row] for row in exact]
+    group_need = [size - sum(row) for size, row in zip(group_sizes, cells, strict=True)]
+    part_need = [total - sum(row[p] for row in cells) for p, total in enumerate(totals)]
+    order = sorted(
+        ((g, p) for g in range(len(cells)) for p in range(len(totals))),
+        key=lambda gp: (cells[gp[0]][gp[1]] - exact[gp[0]][gp[1]], int(ties[gp[0]]), gp[1]),
+    )
+    for g, p in order:
+        if group_need[g] > 0 and part_need[p] > 0:
+            cells[g][p] += 1
+            group_need[g] -= 1
+            part_need[p] -= 1
+    # Needs left over (possible when the largest rests sat in full rows or columns) pair up freely:
+    # both sides add up to the same number of samples.
+    for g in range(len(cells)):
+        for p in range(len(totals)):
+            extra = min(group_need[g], part_need[p])
+            if extra > 0:
+                cells[g][p] += extra
+                group_need[g] -= extra
+                part_need[p] -= extra
+    return cells
 
 
 def split_dataset(

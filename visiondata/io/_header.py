@@ -15,8 +15,6 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # Huffman-coded baseline, extended and progressive frames: what the fast decoder handles.
 _HUFFMAN_SOF = frozenset({0xC0, 0xC1, 0xC2})
-# Chunks that change how PIL presents a PNG: transparency and EXIF orientation.
-_PNG_SPECIAL_CHUNKS = frozenset({b"tRNS", b"eXIf"})
 
 
 @dataclass(frozen=True)
@@ -28,9 +26,10 @@ class ImageHeader:
         width: Pixels per row, when the header could be read.
         height: Rows, when the header could be read.
         channels: Components of a JPEG, or channels of a PNG's colour type.
-        fast: Whether the fast decoder gives exactly PIL's pixels for this file
-            (8-bit, Huffman-coded JPEG with 1 or 3 components; 8-bit grey,
-            RGB or RGBA PNG without transparency or EXIF chunks).
+        fast: Whether the fast decoder takes this file: an 8-bit, Huffman-coded
+            JPEG with 1 or 3 components, for which it gives exactly PIL's
+            pixels. PNG files always go through PIL: torchvision's PNG decoder
+            crashes the whole process (SIGSEGV) on some corrupt files.
     """
 
     format: str
@@ -56,7 +55,7 @@ def read_header(data: bytes) -> ImageHeader:
         >>> buffer = io.BytesIO()
         >>> Image.new("RGB", (40, 30)).save(buffer, "PNG")
         >>> read_header(buffer.getvalue())
-        ImageHeader(format='png', width=40, height=30, channels=3, fast=True)
+        ImageHeader(format='png', width=40, height=30, channels=3, fast=False)
     """
     if data.startswith(_JPEG_SIGNATURE):
         return _jpeg_header(data)
@@ -99,20 +98,6 @@ def _png_header(data: bytes) -> ImageHeader:
         return ImageHeader("png")
     width = int.from_bytes(data[16:20], "big")
     height = int.from_bytes(data[20:24], "big")
-    bit_depth, color_type = data[24], data[25]
+    color_type = data[25]
     channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(color_type)
-    fast = bit_depth == 8 and color_type in (0, 2, 6) and not _has_special_chunk(data)
-    return ImageHeader("png", width, height, channels, fast)
-
-
-def _has_special_chunk(data: bytes) -> bool:
-    position = 8
-    while position + 8 <= len(data):
-        length = int.from_bytes(data[position : position + 4], "big")
-        kind = data[position + 4 : position + 8]
-        if kind in _PNG_SPECIAL_CHUNKS:
-            return True
-        if kind == b"IDAT":
-            return False  # these chunks must come before the image data
-        position += 12 + length
-    return False
+    return ImageHeader("png", width, height, channels, fast=False)

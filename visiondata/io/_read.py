@@ -1,17 +1,22 @@
 """``read_image``: one function for every image file a dataset may hold.
 
-JPEG and PNG files of the common layouts are decoded by libjpeg-turbo and
-libpng straight into a ``uint8`` tensor (through ``torchvision.io``), with no
-PIL object on the way; the pixels equal those of
-``PIL.Image.open(path).convert(mode)``. Every other file (BMP, TIFF, WebP,
-GIF, CMYK or 16-bit files, palette PNGs...) goes through PIL, with the EXIF
-orientation applied and the conversions defined below.
+JPEG files of the common layouts (8-bit, 1 or 3 components) are decoded by
+libjpeg-turbo straight into a ``uint8`` tensor (through ``torchvision.io``),
+with no PIL object on the way; the pixels equal those of
+``PIL.Image.open(path).convert(mode)``. Every other file (PNG, BMP, TIFF,
+WebP, GIF, CMYK or 12-bit JPEG...) goes through PIL, with the EXIF
+orientation applied and the conversions defined below. PNG stays with PIL
+on purpose: torchvision 0.29's PNG decoder kills the process with a
+segmentation fault on some corrupt files, where PIL raises an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +33,7 @@ Output = Literal["tensor", "pil", "numpy"]
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 _MODES = ("RGB", "L", "unchanged")
+_PIL_LIMIT_LOCK = threading.Lock()
 _OUTPUTS = ("tensor", "pil", "numpy")
 
 
@@ -42,11 +48,16 @@ def read_image(
     Conversions: EXIF orientation is applied (as ``PIL.ImageOps.exif_transpose``);
     alpha is dropped for ``"RGB"`` and ``"L"`` (as PIL's ``convert`` does), never
     composited; palette images take their palette colours; CMYK becomes RGB as
-    PIL converts it; 16-bit images are scaled to 8 bits (``round(v / 257)``),
-    where PIL's ``convert`` would clip every value above 255; greyscale to RGB
+    PIL converts it; 16-bit images keep their high byte (``v >> 8``, the
+    reduction PIL applies to 16-bit colour PNGs), where PIL's ``convert`` of a
+    16-bit greyscale image would clip every value above 255; greyscale to RGB
     repeats the channel, and RGB to greyscale uses PIL's ITU-R 601-2 luma
     weights. ``"unchanged"`` keeps the stored channels (palette images become
-    RGB, or RGBA with transparency) and bit depth (16-bit stays ``uint16``).
+    RGB, or RGBA with transparency) and, for greyscale, the bit depth (16-bit
+    stays ``uint16``; PIL itself reads 16-bit colour PNGs as 8-bit).
+
+    The tensor may be a channels-last view (``permute`` of ``H x W x C``
+    memory); call ``.contiguous()`` before relying on its strides.
 
     Args:
         path: The image file.
@@ -91,7 +102,7 @@ def read_image(
         return _tensor_to_output(chw, output)
     array = _decode_with_pil(path, data, mode, limit)
     if output == "numpy":
-        return array
+        return np.ascontiguousarray(array)
     if output == "pil":
         return Image.fromarray(array)
     hwc = array[..., None] if array.ndim == 2 else array
@@ -125,7 +136,7 @@ def _too_large(path: object, width: int | None, height: int | None, limit: int) 
 
 # ---------------------------------------------------------------- the fast path
 def _decode_fast(path: object, data: bytes, header: ImageHeader, mode: str) -> torch.Tensor:
-    from torchvision.io import ImageReadMode, decode_jpeg, decode_png
+    from torchvision.io import ImageReadMode, decode_jpeg
 
     encoded = torch.frombuffer(bytearray(data), dtype=torch.uint8)
     try:
@@ -133,10 +144,7 @@ def _decode_fast(path: object, data: bytes, header: ImageHeader, mode: str) -> t
             # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they stay the
             # libjpeg-turbo / libpng decoders we want until the switch (one place: here).
             warnings.simplefilter("ignore", DeprecationWarning)
-            if header.format == "jpeg":
-                image = decode_jpeg(encoded, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)
-            else:
-                image = decode_png(encoded, mode=ImageReadMode.UNCHANGED)
+            image = decode_jpeg(encoded, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)
     except RuntimeError as error:
         text = str(error)
         reason = (
@@ -172,7 +180,7 @@ def _luma(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def _tensor_to_output(chw: torch.Tensor, output: str) -> Any:
-    array = chw.permute(1, 2, 0).numpy()
+    array = np.ascontiguousarray(chw.permute(1, 2, 0).numpy())
     if array.shape[2] == 1:
         array = array[:, :, 0]
     return Image.fromarray(array) if output == "pil" else array
@@ -183,7 +191,7 @@ def _decode_with_pil(path: object, data: bytes, mode: str, limit: int | None) ->
     import io
 
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        with _pil_limit_lifted(limit), Image.open(io.BytesIO(data)) as opened:
             if limit is not None and opened.width * opened.height > limit:
                 raise _too_large(path, opened.width, opened.height, limit)
             image = ImageOps.exif_transpose(opened)
@@ -196,16 +204,37 @@ def _decode_with_pil(path: object, data: bytes, mode: str, limit: int | None) ->
     except UnidentifiedImageError:
         hint = "it looks like text" if _looks_like_text(data) else f"it starts with bytes {data[:8].hex(' ')}"
         raise ImageReadError(path, "not an image", f"no image format recognises the file; {hint}") from None
-    except (OSError, SyntaxError, ValueError) as error:
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         text = str(error)
-        reason = "truncated file" if "truncated" in text else "corrupt file"
+        reason = "truncated file" if "truncated" in text.lower() else "corrupt file"
         raise ImageReadError(path, reason, text) from error
 
 
+@contextlib.contextmanager
+def _pil_limit_lifted(limit: int | None) -> Iterator[None]:
+    """Let our ``limit`` (already checked, or checked right after opening) replace PIL's own.
+
+    PIL warns between its limit and twice it, and refuses above; a caller who
+    passed a larger ``max_pixels`` has accepted such images, so PIL's check is
+    lifted for the open, under a lock because the limit is a module global.
+    """
+    if limit is not None and (Image.MAX_IMAGE_PIXELS is None or limit <= Image.MAX_IMAGE_PIXELS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our check is stricter
+            yield
+        return
+    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _pil_to_array(path: object, image: Image.Image, mode: str) -> np.ndarray:
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I") and mode != "unchanged":
-        wide = np.asarray(image).astype(np.float64)
-        narrow = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N") and mode != "unchanged":
+        narrow = (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
         return narrow if mode == "L" else np.repeat(narrow[:, :, None], 3, axis=2)
     if image.mode.startswith("I;16"):
         return np.asarray(image).astype(np.uint16)
