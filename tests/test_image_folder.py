@@ -247,6 +247,21 @@ def test_symlinked_class_folders_are_followed(tmp_path: Path) -> None:
     assert torch.equal(image, pixels(outside / "dogs" / "nested" / "3.png"))
 
 
+def test_symlinked_sub_folders_inside_a_class_are_followed_like_torchvision(tmp_path: Path) -> None:
+    # The class folder has no real sub-folder (link count 2), only a link to one: the fast
+    # listing must still descend into it, as os.walk(followlinks=True) does.
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    write_images(root, ["cat/1.png", "cat/z.png"])
+    write_image(outside / "more" / "2.png", color=(0, 0, 200))
+    os.symlink(outside / "more", root / "cat" / "more", target_is_directory=True)
+    assert os.stat(root / "cat").st_nlink == 2
+    dataset = quiet(root)
+    assert relative_samples(dataset) == [("cat/1.png", 0), ("cat/z.png", 0), ("cat/more/2.png", 0)]
+    assert [os.path.relpath(path, root) for path, _ in ImageFolder(str(root)).samples] == [
+        "cat/1.png", "cat/z.png", "cat/more/2.png",
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------- 4. empty classes, bad roots, class_to_idx
 
 

@@ -175,8 +175,7 @@ class ImageFolderDataset(ImageFileDataset):
 
         torchvision sorts the ``os.walk`` tuples (folder, names) and then the
         file names of each folder; the same order results from visiting the
-        folders by sorted path. The directory listing says which entries are
-        folders (no ``stat`` per file), and symbolic links are followed.
+        folders by sorted path. Symbolic links are followed.
         """
         top = os.path.join(self.root, name)
         if not os.path.isdir(top):
@@ -186,17 +185,32 @@ class ImageFolderDataset(ImageFileDataset):
         listed: list[tuple[str, list[str]]] = []
         while pending:
             prefix = pending.pop()
-            with os.scandir(os.path.join(top, prefix) if prefix else top) as entries:
-                names = [(entry.name, entry.is_dir()) for entry in entries]
+            folder = os.path.join(top, prefix) if prefix else top
+            names = os.listdir(folder)
             names.sort()
-            images = []
-            for entry_name, is_folder in names:
-                if entry_name.startswith("."):
-                    hidden.append(os.path.join(name, prefix, entry_name))
-                elif is_folder:
-                    pending.append(os.path.join(prefix, entry_name))
-                elif entry_name.lower().endswith(extensions):
-                    images.append(entry_name)
+            if os.stat(folder).st_nlink == 2:
+                # On ext4, XFS and most Linux file systems a folder's link count is 2 plus its
+                # sub-folders: 2 means none, so the listing alone is enough (no stat per file).
+                # Only names without an image extension are checked, for symbolic links to folders.
+                images = [n for n in names if n.lower().endswith(extensions) and not n.startswith(".")]
+                others = [n for n in names if n.startswith(".") or not n.lower().endswith(extensions)]
+                folders = {
+                    n for n in others if not n.startswith(".") and os.path.isdir(os.path.join(folder, n))
+                }
+            else:
+                with os.scandir(folder) as entries:
+                    folders = {entry.name for entry in entries if entry.is_dir()}
+                images = [
+                    n
+                    for n in names
+                    if n not in folders and n.lower().endswith(extensions) and not n.startswith(".")
+                ]
+                others = [n for n in names if n.startswith(".") or n in folders]
+            for other in others:
+                if other.startswith("."):
+                    hidden.append(os.path.join(name, prefix, other))
+                elif other in folders:
+                    pending.append(os.path.join(prefix, other))
             listed.append((prefix, images))
         found: list[str] = []
         for prefix, images in sorted(listed):
