@@ -25,6 +25,8 @@ __all__ = [
     "UnknownNameError",
     "UnknownSplitError",
     "VisionDataError",
+    "WeightsLoadError",
+    "WeightsUnavailableError",
 ]
 
 
@@ -118,3 +120,11 @@ class DatasetValidationError(VisionDataError, ValueError):
 
 class SkippedSampleWarning(UserWarning):
     """A sample was skipped under ``on_error="warn"``; the message names the file and the cause."""
+
+
+class WeightsUnavailableError(VisionDataError, RuntimeError):
+    """Model weights are neither cached nor downloadable; the message names the URL and where to put the file."""
+
+
+class WeightsLoadError(VisionDataError, ValueError):
+    """A weights file cannot be loaded safely or does not fit the model; the message names the file."""

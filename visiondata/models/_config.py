@@ -1,0 +1,146 @@
+"""The input a model's weights expect, and transforms that produce it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from visiondata.transforms._presets import IMAGENET_MEAN, IMAGENET_STD
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Input size, normalisation and resizing of a model's weights.
+
+    Attributes:
+        input_size: ``(channels, height, width)`` of the crop the model sees.
+        mean: Per-channel mean to subtract (values in [0, 1]).
+        std: Per-channel standard deviation.
+        interpolation: Resampling filter name (``"bilinear"``, ``"bicubic"``).
+        crop_fraction: Crop size over resize size at evaluation (224/256 = 0.875).
+        source: Where the figures come from (the weights' name, or ``"defaults"``).
+    """
+
+    input_size: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    interpolation: str
+    crop_fraction: float
+    source: str
+
+    @property
+    def resize_size(self) -> int:
+        """Shorter side before the centre crop at evaluation."""
+        return round(self.input_size[-1] / self.crop_fraction)
+
+
+_DEFAULTS = DataConfig((3, 224, 224), IMAGENET_MEAN, IMAGENET_STD, "bilinear", 0.875, "defaults")
+
+
+def model_data_config(model_or_name: str | nn.Module) -> DataConfig:
+    """What the model's (default) weights expect as input.
+
+    For a torchvision name, or a model made by :func:`create_model`, the
+    figures come from the default weights' own preprocessing; timm models
+    use timm's data config; otherwise the ImageNet defaults (224 crop of a
+    256 resize, ImageNet mean and std, bilinear).
+
+    Examples:
+        >>> config = model_data_config("vit_b_16")
+        >>> config.input_size, config.crop_fraction, config.interpolation
+        ((3, 224, 224), 0.875, 'bilinear')
+        >>> model_data_config("inception_v3").input_size
+        (3, 299, 299)
+    """
+    from visiondata.models._zoo import get_model_entry
+
+    if isinstance(model_or_name, nn.Module):
+        name = getattr(model_or_name, "visiondata_name", None)
+        if name is None:
+            return _channels(_DEFAULTS, model_or_name)
+        config = model_data_config(name)
+        return _channels(config, model_or_name)
+    entry = get_model_entry(model_or_name)
+    if entry.source == "torchvision":
+        return _torchvision_config(entry.name)
+    if entry.source == "timm":
+        return _timm_config(entry.name)
+    return entry.data_config or _DEFAULTS
+
+
+def _channels(config: DataConfig, model: nn.Module) -> DataConfig:
+    """Adjust the channel count (and mean/std) to a model whose stem was adapted."""
+    from visiondata.models._stem import first_conv
+
+    try:
+        channels = first_conv(model)[1].in_channels
+    except ValueError:
+        return config
+    if channels == config.input_size[0]:
+        return config
+    mean = (sum(config.mean) / len(config.mean),) * channels
+    std = (sum(config.std) / len(config.std),) * channels
+    return DataConfig((channels, *config.input_size[1:]), mean, std, config.interpolation,
+                      config.crop_fraction, config.source)  # fmt: skip
+
+
+def _torchvision_config(name: str) -> DataConfig:
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError, AttributeError):
+        return _DEFAULTS
+    preset = weights.transforms()
+    crop = getattr(preset, "crop_size", None)
+    resize = getattr(preset, "resize_size", None)
+    if crop is None or resize is None:  # detection/segmentation presets only convert dtypes
+        return DataConfig(_DEFAULTS.input_size, IMAGENET_MEAN, IMAGENET_STD, "bilinear", 0.875, str(weights))
+    crop_side, resize_side = crop[0], resize[0]
+    return DataConfig(
+        (3, crop_side, crop_side),
+        tuple(preset.mean),
+        tuple(preset.std),
+        preset.interpolation.value,
+        crop_side / resize_side,
+        str(weights),
+    )
+
+
+def _timm_config(name: str) -> DataConfig:
+    import timm
+    from timm.data import resolve_data_config
+
+    config: dict[str, Any] = resolve_data_config({}, model=timm.create_model(name, pretrained=False))
+    return DataConfig(
+        tuple(config["input_size"]),
+        tuple(config["mean"]),
+        tuple(config["std"]),
+        str(config["interpolation"]),
+        float(config.get("crop_pct", 0.875)),
+        f"timm:{name}",
+    )
+
+
+def model_transforms(model_or_name: str | nn.Module, train: bool = False) -> Any:
+    """Train or evaluation presets matching :func:`model_data_config`.
+
+    Examples:
+        >>> import torch
+        >>> model_transforms("resnet18")(torch.zeros(3, 300, 400, dtype=torch.uint8)).shape
+        torch.Size([3, 224, 224])
+    """
+    from torchvision.transforms import InterpolationMode
+
+    from visiondata.transforms import presets
+
+    config = model_data_config(model_or_name)
+    interpolation = InterpolationMode(config.interpolation)
+    side = config.input_size[-1]
+    if train:
+        return presets.classification_train(side, config.mean, config.std, interpolation=interpolation)
+    return presets.classification_eval(
+        side, config.resize_size, config.mean, config.std, interpolation=interpolation
+    )

@@ -1,0 +1,75 @@
+"""Adapting a model's first convolution to another number of input channels."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
+    """The first ``Conv2d`` that reads the image (in registration order, which is forward order here).
+
+    Raises:
+        ValueError: The model has no Conv2d layer.
+    """
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module
+    raise ValueError(f"{type(model).__name__}: expected a Conv2d stem to adapt, found no Conv2d layer")
+
+
+def adapt_input_channels(model: nn.Module, in_chans: int) -> nn.Module:
+    """Make ``model`` read ``in_chans``-channel images, keeping what its RGB kernels learned (in place).
+
+    One channel: the kernel is the sum over the RGB kernels, so a grey image
+    ``g`` gives the response the RGB image ``(g, g, g)`` gave. More channels:
+    the RGB kernels are repeated over the new channels and scaled by
+    ``3 / in_chans``, so the response to a constant image keeps its size (the
+    scheme timm uses).
+
+    Returns:
+        The same model.
+
+    Examples:
+        >>> import torch, torchvision
+        >>> model = adapt_input_channels(torchvision.models.resnet18(), 1)
+        >>> model(torch.zeros(1, 1, 64, 64)).shape
+        torch.Size([1, 1000])
+    """
+    if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
+        raise ValueError(f"in_chans: expected a positive integer, got {in_chans!r}")
+    path, conv = first_conv(model)
+    if conv.in_channels == in_chans:
+        return model
+    if conv.groups != 1:
+        raise ValueError(f"{path}: a grouped first convolution (groups={conv.groups}) cannot be adapted")
+    weight = conv.weight.detach()
+    if in_chans == 1:
+        adapted = weight.sum(dim=1, keepdim=True)
+    else:
+        repeats = -(-in_chans // weight.shape[1])  # ceiling division
+        adapted = weight.repeat(1, repeats, 1, 1)[:, :in_chans] * (weight.shape[1] / in_chans)
+    new = nn.Conv2d(
+        in_chans,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        bias=conv.bias is not None,
+        padding_mode=conv.padding_mode,
+    )
+    with torch.no_grad():
+        new.weight.copy_(adapted)
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    parent_path, _, name = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    if isinstance(parent, nn.Sequential) and name.isdigit():
+        parent[int(name)] = new
+    else:
+        setattr(parent, name, new)
+    if getattr(model, "transform_input", False):
+        # Inception v3 and GoogLeNet re-normalise three RGB channels in forward(); that no longer applies.
+        model.transform_input = False
+    return model

@@ -1,0 +1,326 @@
+"""Models by name: torchvision's, timm's (when installed) and visiondata's own.
+
+``create_model`` builds one with a new head (``num_classes``), weights
+(released, or a local file loaded safely) and another number of input
+channels (``in_chans``). Names may carry their source as a prefix
+(``torchvision:resnet18``, ``timm:convnext_tiny``); an unprefixed name
+resolves to torchvision first, then visiondata, then timm.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from visiondata._registry import Registry, close_matches
+from visiondata.exceptions import UnknownNameError
+
+SOURCES = ("torchvision", "visiondata", "timm")
+MODEL_TASKS = ("classification", "detection", "segmentation")
+# torchvision modules holding each task's models.
+_TORCHVISION_MODULES = {"classification": "", "detection": "detection", "segmentation": "segmentation"}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model the zoo can build.
+
+    Attributes:
+        name: Name without prefix (``"resnet18"``).
+        source: ``"torchvision"``, ``"visiondata"`` or ``"timm"``.
+        task: ``"classification"``, ``"detection"`` or ``"segmentation"``.
+        builder: Called with keyword arguments (``weights``...) to build it.
+        data_config: The input it expects (a ``DataConfig``), for models whose
+            weights do not say.
+    """
+
+    name: str
+    source: str
+    task: str
+    builder: Callable[..., Any]
+    data_config: Any = None
+
+    @property
+    def qualified_name(self) -> str:
+        """``source:name``."""
+        return f"{self.source}:{self.name}"
+
+
+def _torchvision_builder(name: str) -> Callable[..., Any]:
+    def build(**kwargs: Any) -> Any:
+        import torchvision
+
+        return torchvision.models.get_model(name, **kwargs)
+
+    return build
+
+
+def _timm_builder(name: str) -> Callable[..., Any]:
+    def build(**kwargs: Any) -> Any:
+        import timm
+
+        return timm.create_model(name, **kwargs)
+
+    return build
+
+
+def _mnist_cnn(**kwargs: Any) -> Any:
+    from visiondata.models._mnist_cnn import MNISTCNN
+
+    return MNISTCNN(**kwargs)
+
+
+def _discover() -> None:
+    import torchvision
+
+    for task, module_name in _TORCHVISION_MODULES.items():
+        module = getattr(torchvision.models, module_name) if module_name else torchvision.models
+        for name in torchvision.models.list_models(module=module):
+            _MODELS.register(
+                f"torchvision:{name}", ModelEntry(name, "torchvision", task, _torchvision_builder(name))
+            )
+    from visiondata.models._config import DataConfig
+
+    mnist = DataConfig((1, 28, 28), (0.1307,), (0.3081,), "bilinear", 1.0, "visiondata:mnist_cnn")
+    _MODELS.register(
+        "visiondata:mnist_cnn", ModelEntry("mnist_cnn", "visiondata", "classification", _mnist_cnn, mnist)
+    )
+    if importlib.util.find_spec("timm") is not None:
+        import timm
+
+        for name in timm.list_models():
+            _MODELS.register(f"timm:{name}", ModelEntry(name, "timm", "classification", _timm_builder(name)))
+
+
+# Keys are qualified ("torchvision:resnet18"); filled on the first lookup (it imports torchvision).
+_MODELS: Registry[ModelEntry] = Registry("model", on_first_lookup=_discover)
+
+
+def _display_name(entry: ModelEntry) -> str:
+    # timm keeps its prefix: an unprefixed name resolves to torchvision first.
+    return entry.qualified_name if entry.source == "timm" else entry.name
+
+
+def list_models(pattern: str | None = None, source: str | None = None, task: str | None = None) -> list[str]:
+    """Sorted names of the models ``create_model`` can build.
+
+    torchvision and visiondata models are listed by plain name, timm models
+    (when timm is installed) with their ``timm:`` prefix.
+
+    Args:
+        pattern: Shell-style pattern on the name (``"resnet*"``).
+        source: ``"torchvision"``, ``"visiondata"`` or ``"timm"``.
+        task: ``"classification"``, ``"detection"`` or ``"segmentation"``.
+
+    Examples:
+        >>> list_models("resnet1*")
+        ['resnet101', 'resnet152', 'resnet18']
+        >>> list_models(task="segmentation")[:2]
+        ['deeplabv3_mobilenet_v3_large', 'deeplabv3_resnet101']
+    """
+    import fnmatch
+
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
+    if task is not None and task not in MODEL_TASKS:
+        raise ValueError(f"task: expected one of {', '.join(MODEL_TASKS)}, got {task!r}")
+    names = []
+    for key in _MODELS.names():
+        entry = _MODELS.get(key)
+        if (source is None or entry.source == source) and (task is None or entry.task == task):
+            shown = _display_name(entry)
+            if (
+                pattern is None
+                or fnmatch.fnmatchcase(shown, pattern)
+                or fnmatch.fnmatchcase(entry.name, pattern)
+            ):
+                names.append(shown)
+    return sorted(names)
+
+
+def get_model_entry(name: str) -> ModelEntry:
+    """The entry for ``name`` (``"resnet18"``, ``"torchvision:resnet18"``, ``"timm:convnext_tiny"``).
+
+    Raises:
+        UnknownNameError: No such model; the message suggests close matches.
+    """
+    if ":" in name:
+        source = name.split(":", 1)[0]
+        if source not in SOURCES:
+            raise UnknownNameError(
+                f"unknown model source {source!r} in {name!r}; expected one of {', '.join(SOURCES)}",
+                name=name,
+            )
+        return _MODELS.get(name)
+    for source in SOURCES:
+        key = f"{source}:{name}"
+        if key in _MODELS:
+            return _MODELS.get(key)
+    suggestions = close_matches(name, [_display_name(_MODELS.get(key)) for key in _MODELS.names()])
+    hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
+    raise UnknownNameError(f"unknown model {name!r}; {hint}See list_models() for every name.", name=name,
+                           suggestions=suggestions)  # fmt: skip
+
+
+def register_model(
+    name: str,
+    builder: Callable[..., Any],
+    task: str = "classification",
+    data_config: Any = None,
+    override: bool = False,
+) -> Callable[..., Any]:
+    """Add a model of your own under ``visiondata:<name>``; returns ``builder``.
+
+    Examples:
+        >>> import torch
+        >>> _ = register_model("tiny_linear", lambda num_classes=10: torch.nn.Linear(4, num_classes))
+        >>> create_model("tiny_linear", num_classes=3)(torch.zeros(1, 4)).shape
+        torch.Size([1, 3])
+        >>> _ = _MODELS.unregister("visiondata:tiny_linear")
+    """
+    if task not in MODEL_TASKS:
+        raise ValueError(f"task: expected one of {', '.join(MODEL_TASKS)}, got {task!r}")
+    entry = ModelEntry(name, "visiondata", task, builder, data_config)
+    _MODELS.register(f"visiondata:{name}", entry, override=override)
+    return builder
+
+
+def create_model(
+    name: str,
+    num_classes: int | None = None,
+    weights: str | os.PathLike[str] | None = None,
+    in_chans: int | None = None,
+    strict: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """Build a model by name, with a new head, weights and input channels as asked.
+
+    Args:
+        name: A name from :func:`list_models`, optionally prefixed with its
+            source (``"torchvision:resnet18"``, ``"timm:convnext_tiny"``).
+        num_classes: Replace the head with one of this many outputs: the
+            classifier of classification models; only the class predictors of
+            detection (count includes the background) and segmentation models.
+            Every other pretrained weight is kept.
+        weights: ``None`` (random), ``"DEFAULT"`` or a torchvision weights name
+            (``"IMAGENET1K_V1"``; downloaded to, or read from, torch's hub cache
+            under ``$TORCH_HOME``), or a local ``.pt``/``.pth``/``.safetensors``
+            file. Local files are read without unpickling code; tensors whose
+            shape changed (the head) are skipped and, like missing and
+            unexpected keys, reported with a warning.
+        in_chans: Input channels, adapted from the pretrained RGB kernels
+            (summed for 1 channel, repeated and rescaled for more).
+        strict: With a local file, raise instead of reporting missing,
+            unexpected or reshaped keys.
+        **kwargs: Passed to the model's builder (``weights_backbone=None``...).
+
+    Returns:
+        The model (in training mode, as built). Its ``visiondata_name``
+        attribute keeps the qualified name, for :func:`model_data_config`.
+
+    Raises:
+        UnknownNameError: Unknown model name (close matches are suggested).
+        WeightsUnavailableError: Weights neither cached nor downloadable; the
+            message names the URL and the exact path to place the file at.
+        WeightsLoadError: A local file that is unsafe, unreadable or (with
+            ``strict``) does not fit.
+
+    Examples:
+        >>> import torch
+        >>> model = create_model("resnet18", num_classes=5, in_chans=1)
+        >>> model(torch.zeros(2, 1, 64, 64)).shape
+        torch.Size([2, 5])
+    """
+    from visiondata.models._heads import replace_detection_head, replace_head, replace_segmentation_head
+    from visiondata.models._stem import adapt_input_channels
+    from visiondata.models._weights import is_local_file, load_weights
+
+    entry = get_model_entry(name)
+    local = weights is not None and is_local_file(weights)
+    if local and entry.task != "classification":
+        kwargs.setdefault("weights_backbone", None)  # the file holds the backbone too
+    if num_classes is not None and entry.source == "visiondata" and _accepts(entry.builder, "num_classes"):
+        kwargs["num_classes"], num_classes = num_classes, None  # our own builders size their head directly
+    model = _build(entry, None if local else weights, kwargs)
+    if num_classes is not None:
+        replace = {
+            "classification": replace_head,
+            "detection": replace_detection_head,
+            "segmentation": replace_segmentation_head,
+        }[entry.task]
+        replace(model, num_classes)
+    if local:
+        model.visiondata_load_report = load_weights(model, weights, strict=strict)  # type: ignore[arg-type]
+    if in_chans is not None:
+        adapt_input_channels(model, in_chans)
+    model.visiondata_name = entry.qualified_name
+    return model
+
+
+def _accepts(function: Callable[..., Any], keyword: str) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return keyword in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def _build(entry: ModelEntry, weights: Any, kwargs: dict[str, Any]) -> Any:
+    if entry.source == "visiondata":
+        if weights is not None:
+            raise ValueError(
+                f"{entry.name}: expected weights=None or a local file (visiondata models have no released "
+                f"weights), got {weights!r}"
+            )
+        return entry.builder(**kwargs)
+    if entry.source == "timm":
+        if weights is not None and weights != "DEFAULT":
+            raise ValueError(
+                f"timm:{entry.name}: expected weights None, 'DEFAULT' or a local file, got {weights!r}"
+            )
+        return entry.builder(pretrained=weights == "DEFAULT", **kwargs)
+    from visiondata.models._weights import torchvision_weights, unavailable
+
+    resolved = None if weights is None else torchvision_weights(entry.name, str(weights))
+    try:
+        return entry.builder(weights=resolved, **kwargs)
+    except (OSError, RuntimeError) as error:
+        url = _url_in_progress(entry, resolved, kwargs)
+        if url is None or not _is_download_error(error):
+            raise
+        raise unavailable(entry.name, url, error) from error
+
+
+def _url_in_progress(entry: ModelEntry, resolved: Any, kwargs: dict[str, Any]) -> str | None:
+    """The weights URL the builder was fetching: the model's, else its backbone's."""
+    if resolved is not None:
+        return resolved.url
+    backbone = kwargs.get("weights_backbone", "DEFAULT")
+    if backbone is None:
+        return None
+    import inspect
+
+    import torchvision
+
+    builder = torchvision.models.get_model_builder(entry.name)
+    default = inspect.signature(builder).parameters.get("weights_backbone")
+    if default is None:
+        return None
+    value = default.default if backbone == "DEFAULT" else backbone
+    return getattr(value, "url", None)
+
+
+def _is_download_error(error: BaseException) -> bool:
+    import urllib.error
+
+    chain: BaseException | None = error
+    while chain is not None:
+        if isinstance(chain, urllib.error.URLError | ConnectionError | TimeoutError):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return "urlopen" in str(error) or "download" in str(error).lower()
