@@ -91,3 +91,24 @@ def test_datasets_info_text_json_and_unknown() -> None:
     unknown = run_cli("datasets", "info", "cifar")
     assert unknown.returncode == 1
     assert "unknown dataset 'cifar'; did you mean 'cifar10' or 'cifar100'?" in unknown.stderr
+
+
+def test_models_list_and_info() -> None:
+    listing = run_cli("models", "list", "--task", "segmentation")
+    assert listing.returncode == 0, listing.stderr
+    names = [line.split()[0] for line in listing.stdout.splitlines()[2:-1]]
+    assert names == [
+        "deeplabv3_mobilenet_v3_large", "deeplabv3_resnet101", "deeplabv3_resnet50",
+        "fcn_resnet101", "fcn_resnet50", "lraspp_mobilenet_v3_large",
+    ]  # fmt: skip
+    as_json = json.loads(run_cli("models", "list", "--pattern", "mnist*", "--json").stdout)
+    assert as_json == [{"name": "mnist_cnn", "source": "visiondata", "task": "classification"}]
+    info = json.loads(run_cli("models", "info", "efficientnet_b3", "--json").stdout)
+    assert info["head"] == "classifier.1 (Linear, 1000 outputs)"
+    assert info["input"]["input_size"] == [3, 300, 300] and info["input"]["interpolation"] == "bicubic"
+    assert info["parameters"] == 12_233_232
+    assert info["weights"][0]["url"].startswith("https://download.pytorch.org/models/efficientnet_b3")
+    text = run_cli("models", "info", "regnet_x_400mf").stdout  # RegNet cannot be built on the meta device
+    assert "parameters  5,495,976" in text and "head        fc (Linear, 1000 outputs)" in text
+    unknown = run_cli("models", "info", "resnt18")
+    assert unknown.returncode == 1 and "did you mean 'resnet18'" in unknown.stderr

@@ -40,3 +40,31 @@ def test_train_mnist_example_runs(mnist_root: Path) -> None:
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"test accuracy: (\d\.\d+)", result.stdout).group(1))
     assert accuracy > 0.95
+
+
+def test_finetune_example_runs_offline_with_random_and_local_weights(tmp_path: Path) -> None:
+    data = tmp_path / "shapes"
+    made = run_python(["examples/finetune_imagefolder.py", "--make-demo-data", str(data)], tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert sorted(path.name for path in data.iterdir()) == ["circle", "square", "triangle"]
+    import torch
+
+    from visiondata.models import create_model
+
+    weights = tmp_path / "resnet18-local.pth"
+    torch.save(create_model("resnet18").state_dict(), weights)
+    common = ["--data", str(data), "--image-size", "32", "--epochs-head", "1", "--epochs-finetune", "1"]
+    for choice in ("none", str(weights)):
+        result = run_python(["examples/finetune_imagefolder.py", *common, "--weights", choice], tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        lines = result.stdout.splitlines()
+        # Phase 1 trains only the new 3-class head of resnet18: 512 * 3 weights + 3 biases.
+        assert "feature extraction: 1,539 of 11,178,051 parameters train" in lines
+        accuracies = [
+            float(line.rsplit(" ", 1)[1])
+            for line in lines
+            if line.startswith(("feature extraction: accuracy", "fine-tuning: accuracy"))
+        ]
+        assert len(accuracies) == 2 and all(0 <= accuracy <= 1 for accuracy in accuracies)
+        assert any(line.startswith("fine-tuning: ") and "parameters train" in line for line in lines)
+    assert "fc.weight: (1000, 512) -> (3, 512)" in result.stderr  # the local file's old head is reported

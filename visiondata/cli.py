@@ -5,6 +5,8 @@ Commands:
     visiondata datasets list [--task T] [--pattern P] [--json]
     visiondata datasets info NAME [--json]
     visiondata check PATH | --csv FILE [--root DIR] [--json]
+    visiondata models list [--pattern P] [--task T] [--source S] [--json]
+    visiondata models info NAME [--json]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``visiondata`` command."""
     from visiondata.datasets._check import add_command as add_check_command
     from visiondata.datasets._commands import add_commands as add_dataset_commands
+    from visiondata.models._commands import add_commands as add_model_commands
     from visiondata.training import get_job, list_jobs
 
     parser = argparse.ArgumentParser(
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dataset_commands(commands)
     add_check_command(commands)
+    add_model_commands(commands)
     return parser
 
 
