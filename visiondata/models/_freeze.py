@@ -29,13 +29,18 @@ def _parameters(module: nn.Module, names: str | Sequence[str] | None) -> list[nn
     if names is None:
         return list(module.parameters())
     patterns = [names] if isinstance(names, str) else list(names)
-    chosen = []
-    for name, parameter in module.named_parameters():
-        if any(fnmatch.fnmatchcase(name, p) or name.startswith(p.rstrip(".*") + ".") for p in patterns):
-            chosen.append(parameter)
-    if not chosen:
-        raise ValueError(f"names: no parameter of {type(module).__name__} matches {patterns}")
-    return chosen
+    named = list(module.named_parameters())
+
+    def hits(pattern: str, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern.rstrip(".*") + ".")
+
+    unmatched = [p for p in patterns if not any(hits(p, name) for name, _ in named)]
+    if unmatched:
+        raise ValueError(
+            f"names: no parameter of {type(module).__name__} matches {unmatched}; expected sub-module names "
+            "or patterns on parameter names such as 'layer1' or 'layer[12].*'"
+        )
+    return [parameter for name, parameter in named if any(hits(p, name) for p in patterns)]
 
 
 def freeze(module: nn.Module, names: str | Sequence[str] | None = None) -> nn.Module:
@@ -87,21 +92,31 @@ def _matches(name: str, names: str | Sequence[str]) -> bool:
 
 
 # ---------------------------------------------------------------- BatchNorm policy
-def _force_eval(module: nn.Module, inputs: Any) -> None:
-    # A forward pre-hook, so the policy holds whatever model.train() set in between.
+_SAVED_MODE = "_visiondata_saved_training"
+
+
+def _enter_eval(module: nn.Module, inputs: Any) -> None:
+    # Forward pre-hook: whatever model.train() set, this forward runs in eval mode...
+    setattr(module, _SAVED_MODE, module.training)
     module.training = False
 
 
+def _leave_eval(module: nn.Module, inputs: Any, output: Any) -> None:
+    # ...and the layer's own flag is put back, so releasing the policy needs no other repair.
+    module.training = getattr(module, _SAVED_MODE, module.training)
+
+
 def _pin_eval(layer: _BatchNorm) -> None:
-    layer.train(False)
     if getattr(layer, _EVAL_HOOK, None) is None:
-        setattr(layer, _EVAL_HOOK, layer.register_forward_pre_hook(_force_eval))
+        handles = (layer.register_forward_pre_hook(_enter_eval), layer.register_forward_hook(_leave_eval))
+        setattr(layer, _EVAL_HOOK, handles)
 
 
 def _release(layer: _BatchNorm) -> None:
-    handle = getattr(layer, _EVAL_HOOK, None)
-    if handle is not None:
-        handle.remove()
+    handles = getattr(layer, _EVAL_HOOK, None)
+    if handles is not None:
+        for handle in handles:
+            handle.remove()
         setattr(layer, _EVAL_HOOK, None)
 
 
@@ -184,9 +199,12 @@ def backbone_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     MobileNet, EfficientNet, MNASNet, ConvNeXt, Swin, SqueezeNet): its
     children that hold parameters; ViT: ``conv_proj``, then each encoder
     layer, then ``encoder.ln``; MaxViT: ``stem``, then its blocks; detection
-    and segmentation models: the stages of their backbone; anything else
+    and segmentation models: the stages of their backbone's body, then its
+    FPN (or SSD's extra layers); anything else
     (Inception v3, GoogLeNet, ShuffleNet, MNISTCNN...): the top-level children
-    with parameters, in registration order. The head is never a block.
+    with parameters, in registration order. Names are attribute paths
+    (``model.get_submodule(name)``), except ResNet's and RegNet's ``stem``.
+    The head is never a block.
 
     Examples:
         >>> import torchvision
@@ -195,12 +213,18 @@ def backbone_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """
     backbone = getattr(model, "backbone", None)
     if isinstance(backbone, nn.Module):
-        body = getattr(backbone, "body", None)
-        target = body if isinstance(body, nn.Module) else backbone
-        target = getattr(target, "features", target)  # e.g. SSD's VGG features, LR-ASPP's backbone
-        return [
-            (f"backbone.{name}", child) for name, child in target.named_children() if _has_parameters(child)
+        prefix, target = "backbone", backbone
+        if isinstance(getattr(backbone, "body", None), nn.Module):
+            prefix, target = "backbone.body", backbone.body
+        elif isinstance(getattr(backbone, "features", None), nn.Module):  # SSD, SSDlite
+            prefix, target = "backbone.features", backbone.features
+        blocks = [
+            (f"{prefix}.{name}", child) for name, child in target.named_children() if _has_parameters(child)
         ]
+        for later in ("fpn", "extra"):  # after the body in forward order
+            if isinstance(getattr(backbone, later, None), nn.Module):
+                blocks.append((f"backbone.{later}", getattr(backbone, later)))
+        return blocks
     head_ids = _head_parameter_ids(model)
     blocks: list[tuple[str, nn.Module]]
     if all(hasattr(model, f"layer{i}") for i in range(1, 5)) and hasattr(model, "conv1"):
