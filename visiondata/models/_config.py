@@ -132,7 +132,7 @@ def model_transforms(model_or_name: str | nn.Module, train: bool = False) -> Any
         >>> model_transforms("resnet18")(torch.zeros(3, 300, 400, dtype=torch.uint8)).shape
         torch.Size([3, 224, 224])
     """
-    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import InterpolationMode, v2
 
     from visiondata.transforms import presets
 
@@ -140,7 +140,12 @@ def model_transforms(model_or_name: str | nn.Module, train: bool = False) -> Any
     interpolation = InterpolationMode(config.interpolation)
     side = config.input_size[-1]
     if train:
-        return presets.classification_train(side, config.mean, config.std, interpolation=interpolation)
-    return presets.classification_eval(
-        side, config.resize_size, config.mean, config.std, interpolation=interpolation
-    )
+        pipeline = presets.classification_train(side, config.mean, config.std, interpolation=interpolation)
+    else:
+        pipeline = presets.classification_eval(
+            side, config.resize_size, config.mean, config.std, interpolation=interpolation
+        )
+    if config.input_size[0] == 1:
+        # A one-channel model (MNISTCNN, in_chans=1): colour images become greyscale first.
+        pipeline = v2.Compose([pipeline.transforms[0], presets.Grayscale(), *pipeline.transforms[1:]])
+    return pipeline

@@ -133,7 +133,7 @@ def replace_detection_head(model: nn.Module, num_classes: int) -> nn.Module:
 
     ``num_classes`` counts the background, as torchvision's detection models
     do (``num_classes=2`` for one object class). Faster/Mask/Keypoint R-CNN:
-    the box predictor (and Mask R-CNN's mask predictor); RetinaNet and FCOS:
+    the box predictor (and Mask R-CNN's per-class mask logits); RetinaNet and FCOS:
     the classification logits; SSD and SSDlite: the classification
     convolutions. Backbones, FPNs, regression heads and anchors keep their weights.
 
@@ -150,11 +150,14 @@ def replace_detection_head(model: nn.Module, num_classes: int) -> nn.Module:
     if roi_heads is not None:
         box_features = roi_heads.box_predictor.cls_score.in_features
         roi_heads.box_predictor = detection.faster_rcnn.FastRCNNPredictor(box_features, num_classes)
-        if getattr(roi_heads, "mask_predictor", None) is not None:
-            old = roi_heads.mask_predictor
-            roi_heads.mask_predictor = detection.mask_rcnn.MaskRCNNPredictor(
-                old.conv5_mask.in_channels, old.conv5_mask.out_channels, num_classes
-            )
+        predictor = getattr(roi_heads, "mask_predictor", None)
+        if predictor is not None:
+            # Only the per-class mask logits; the upsampling convolution before them keeps its weights.
+            old = predictor.mask_fcn_logits
+            new = nn.Conv2d(old.in_channels, num_classes, kernel_size=1, stride=1, padding=0)
+            nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(new.bias)
+            predictor.mask_fcn_logits = new
         return model
     head = getattr(model, "head", None)
     classification = getattr(head, "classification_head", None)

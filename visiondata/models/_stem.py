@@ -41,6 +41,8 @@ def adapt_input_channels(model: nn.Module, in_chans: int) -> nn.Module:
     path, conv = first_conv(model)
     if conv.in_channels == in_chans:
         return model
+    if getattr(model, "transform_input", False):
+        conv = _fold_transform_input(model, path, conv)
     if conv.groups != 1:
         raise ValueError(f"{path}: a grouped first convolution (groups={conv.groups}) cannot be adapted")
     weight = conv.weight.detach()
@@ -63,13 +65,43 @@ def adapt_input_channels(model: nn.Module, in_chans: int) -> nn.Module:
         new.weight.copy_(adapted)
         if conv.bias is not None:
             new.bias.copy_(conv.bias)
+    _replace(model, path, new)
+    return model
+
+
+def _replace(model: nn.Module, path: str, layer: nn.Module) -> None:
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     if isinstance(parent, nn.Sequential) and name.isdigit():
-        parent[int(name)] = new
+        parent[int(name)] = layer
     else:
-        setattr(parent, name, new)
-    if getattr(model, "transform_input", False):
-        # Inception v3 and GoogLeNet re-normalise three RGB channels in forward(); that no longer applies.
-        model.transform_input = False
-    return model
+        setattr(parent, name, layer)
+
+
+# torchvision's Inception v3 and GoogLeNet (with transform_input=True, as their released weights set
+# it) map each channel c of the input to x * std_c / 0.5 + (mean_c - 0.5) / 0.5 before the first layer.
+_TRANSFORM_INPUT_MEAN = (0.485, 0.456, 0.406)
+_TRANSFORM_INPUT_STD = (0.229, 0.224, 0.225)
+
+
+def _fold_transform_input(model: nn.Module, path: str, conv: nn.Conv2d) -> nn.Conv2d:
+    """Move the per-channel affine map of ``transform_input`` into the first convolution (exact without padding).
+
+    A convolution of ``a_c * x_c + b_c`` equals a convolution of ``x_c`` with
+    kernels ``a_c * W_c`` plus the bias ``sum_c b_c * sum(W_c)``; afterwards
+    the model no longer needs three input channels to re-normalise.
+    """
+    if conv.in_channels != 3:
+        return conv
+    scale = torch.tensor([s / 0.5 for s in _TRANSFORM_INPUT_STD]).view(1, 3, 1, 1)
+    shift = torch.tensor([(m - 0.5) / 0.5 for m in _TRANSFORM_INPUT_MEAN])
+    folded = nn.Conv2d(
+        3, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, bias=True
+    )
+    with torch.no_grad():
+        folded.weight.copy_(conv.weight * scale)
+        bias = (conv.weight.sum(dim=(2, 3)) * shift).sum(dim=1)
+        folded.bias.copy_(bias + (conv.bias if conv.bias is not None else 0))
+    _replace(model, path, folded)
+    model.transform_input = False
+    return folded

@@ -99,15 +99,18 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as error:
+        except (
+            Exception
+        ) as error:  # on garbage the unpickler raises anything, KeyError and IndexError included
+            if isinstance(error, pickle.UnpicklingError) and "global" in str(error).lower():
+                raise WeightsLoadError(
+                    f"{path}: refused: the file holds Python objects other than tensors, and unpickling them "
+                    "could run code (torch.load with weights_only=True); save the model's state_dict() "
+                    f"instead, or convert the file to .safetensors. Details: {_first_line(error)}"
+                ) from error
             raise WeightsLoadError(
-                f"{path}: refused: the file holds Python objects other than tensors, and unpickling them "
-                "could run code (torch.load with weights_only=True); save the model's state_dict() "
-                f"instead, or convert the file to .safetensors. Details: {str(error).splitlines()[0]}"
-            ) from error
-        except (RuntimeError, EOFError, OSError, ValueError) as error:
-            raise WeightsLoadError(
-                f"{path}: not a PyTorch checkpoint ({type(error).__name__}: {error})"
+                f"{path}: not a PyTorch checkpoint ({type(error).__name__}: {_first_line(error)}); expected "
+                "a file written by torch.save(model.state_dict(), path)"
             ) from error
     for key in ("state_dict", "model_state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
@@ -120,6 +123,11 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if state and all(key.startswith("module.") for key in state):
         state = {key[len("module.") :]: value for key, value in state.items()}
     return state
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else repr(error)
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike[str], strict: bool = False) -> LoadReport:

@@ -100,8 +100,10 @@ _MODELS: Registry[ModelEntry] = Registry("model", on_first_lookup=_discover)
 
 
 def _display_name(entry: ModelEntry) -> str:
-    # timm keeps its prefix: an unprefixed name resolves to torchvision first.
-    return entry.qualified_name if entry.source == "timm" else entry.name
+    # timm keeps its prefix, and so does a model of ours that a torchvision name shadows:
+    # an unprefixed name resolves to torchvision first.
+    shadowed = entry.source == "visiondata" and f"torchvision:{entry.name}" in _MODELS
+    return entry.qualified_name if entry.source == "timm" or shadowed else entry.name
 
 
 def list_models(pattern: str | None = None, source: str | None = None, task: str | None = None) -> list[str]:
