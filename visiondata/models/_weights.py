@@ -156,15 +156,15 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str], strict: bool = 
     own = model.state_dict()
     report = LoadReport(str(path))
     usable = {}
-    for key, tensor in state.items():
-        if key not in own:
-            report.unexpected.append(key)
-        elif own[key].shape != tensor.shape:
-            report.skipped.append(f"{key}: {tuple(tensor.shape)} -> {tuple(own[key].shape)}")
+    for key, expected in own.items():  # the model's order, whatever order the file keeps
+        if key not in state:
+            report.missing.append(key)
+        elif state[key].shape != expected.shape:
+            report.skipped.append(f"{key}: {tuple(state[key].shape)} -> {tuple(expected.shape)}")
         else:
-            usable[key] = tensor
+            usable[key] = state[key]
             report.loaded.append(key)
-    report.missing = [key for key in own if key not in state]
+    report.unexpected = [key for key in state if key not in own]
     if strict and (report.skipped or report.missing or report.unexpected):
         raise WeightsLoadError(f"{path}: strict loading failed: {report.summary()}")
     model.load_state_dict(usable, strict=False)

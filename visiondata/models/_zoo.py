@@ -285,7 +285,12 @@ def _build(entry: ModelEntry, weights: Any, kwargs: dict[str, Any]) -> Any:
             raise ValueError(
                 f"timm:{entry.name}: expected weights None, 'DEFAULT' or a local file, got {weights!r}"
             )
-        return entry.builder(pretrained=weights == "DEFAULT", **kwargs)
+        try:
+            return entry.builder(pretrained=weights == "DEFAULT", **kwargs)
+        except (OSError, RuntimeError, ValueError) as error:
+            if weights is None:
+                raise
+            raise _timm_unavailable(entry.name, error) from error
     from visiondata.models._weights import torchvision_weights, unavailable
 
     resolved = None if weights is None else torchvision_weights(entry.name, str(weights))
@@ -296,6 +301,24 @@ def _build(entry: ModelEntry, weights: Any, kwargs: dict[str, Any]) -> Any:
         if url is None or not _is_download_error(error):
             raise
         raise unavailable(entry.name, url, error) from error
+
+
+def _timm_unavailable(name: str, error: BaseException) -> Exception:
+    """timm fetches weights from the Hugging Face hub; say which repository and where the cache is."""
+    from huggingface_hub import constants
+    from timm.models import get_pretrained_cfg
+
+    from visiondata.exceptions import WeightsUnavailableError
+
+    config = get_pretrained_cfg(name)
+    repository = getattr(config, "hf_hub_id", None) or getattr(config, "url", None) or "(unknown)"
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return WeightsUnavailableError(
+        f"timm:{name}: the pretrained weights could not be downloaded ({type(error).__name__}: {first_line}) "
+        f"and are not cached. Fetch the Hugging Face repository {repository} on a machine with network "
+        f"access into the hub cache {constants.HF_HUB_CACHE} (set $HF_HOME to move it; HF_HUB_OFFLINE=1 "
+        "skips the network at once), or pass weights=None or a local file"
+    )
 
 
 def _url_in_progress(entry: ModelEntry, resolved: Any, kwargs: dict[str, Any]) -> str | None:
