@@ -173,10 +173,11 @@ def _convert_channels(image: torch.Tensor, mode: str) -> torch.Tensor:
 
 
 def _luma(rgb: torch.Tensor) -> torch.Tensor:
-    # PIL's RGB -> L: (R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16, in integers.
+    """PIL's RGB -> L on ``uint8`` ``(..., 3, H, W)``: ``(R*19595 + G*38470 + B*7471 + 0x8000) >> 16``."""
     weighted = rgb.to(torch.int32)
-    luma = weighted[0] * 19595 + weighted[1] * 38470 + weighted[2] * 7471 + 0x8000
-    return (luma >> 16).to(torch.uint8).unsqueeze(0)
+    red, green, blue = weighted[..., 0, :, :], weighted[..., 1, :, :], weighted[..., 2, :, :]
+    luma = red * 19595 + green * 38470 + blue * 7471 + 0x8000
+    return (luma >> 16).to(torch.uint8).unsqueeze(-3)
 
 
 def _tensor_to_output(chw: torch.Tensor, output: str) -> Any:

@@ -223,12 +223,3 @@ def replace_segmentation_head(model: nn.Module, num_classes: int) -> nn.Module:
         if isinstance(head, nn.Sequential) and isinstance(head[-1], nn.Conv2d):
             head[-1] = _new_layer(head[-1], num_classes)
     return model
-
-
-def output_classes(model: nn.Module) -> int | None:
-    """Number of classes the classification head predicts, or ``None`` when there is no such head."""
-    try:
-        _, head = get_head(model)
-    except ValueError:
-        return None
-    return head.out_features if isinstance(head, nn.Linear) else head.out_channels

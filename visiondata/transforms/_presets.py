@@ -15,6 +15,8 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode, v2
 
+from visiondata.io._read import _luma
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -41,9 +43,7 @@ class Grayscale(v2.Transform):
             return inpt
         if inpt.dtype != torch.uint8 or inpt.shape[-3] != 3:
             return v2.functional.rgb_to_grayscale(inpt, num_output_channels=1)
-        weighted = inpt.to(torch.int32)
-        luma = weighted[..., 0, :, :] * 19595 + weighted[..., 1, :, :] * 38470 + weighted[..., 2, :, :] * 7471
-        result = ((luma + 0x8000) >> 16).to(torch.uint8).unsqueeze(-3)
+        result = _luma(inpt.as_subclass(torch.Tensor))
         return tv_tensors.wrap(result, like=inpt) if isinstance(inpt, tv_tensors.Image) else result
 
 
