@@ -31,8 +31,11 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+## Every benchmark, side by side with its baseline (figures go to docs/performance.md).
 bench: install
 	$(PY) benchmarks/bench_mnist.py
+	$(PY) benchmarks/bench_index.py
+	$(PY) benchmarks/bench_pipeline.py
 
 docs: install
 	$(VENV)/bin/mkdocs build --strict
