@@ -873,7 +873,12 @@ def test_a_registered_name_that_shadows_torchvision_is_listed_once(registered: l
     register_model("resnet18", TinyNet)
     assert get_model_entry("resnet18").source == "torchvision", "torchvision resolves first"
     assert isinstance(create_model("visiondata:resnet18"), TinyNet)
-    assert list_models("resnet18") == ["resnet18", "visiondata:resnet18"]
+    assert list_models("resnet18") == ["resnet18"]
+    assert [name for name in list_models("*resnet18") if not name.startswith("timm:")] == [
+        "resnet18",
+        "visiondata:resnet18",
+    ]
+    assert list_models("resnet18", source="visiondata") == ["visiondata:resnet18"]
 
 
 # ---------------------------------------------------------------- 8. data config

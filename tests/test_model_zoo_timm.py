@@ -29,7 +29,11 @@ def test_timm_names_are_listed_with_their_prefix() -> None:
     assert len(names) > 1000
     assert all(name.startswith("timm:") for name in names)
     assert "timm:resnet18" in names and "timm:convnext_tiny" in list_models("*convnext_tiny", source="timm")
-    assert list_models("resnet18d") == ["timm:resnet18d"]  # the pattern also matches the plain name
+    assert list_models("resnet18d") == []  # the pattern applies to the listed, prefixed name...
+    assert list_models("timm:resnet18d") == ["timm:resnet18d"]
+    assert list_models("resnet18d", source="timm") == [
+        "timm:resnet18d"
+    ]  # ...or, with a source, the plain one
     assert get_model_entry("resnet18").source == "torchvision"  # unprefixed: torchvision first
     assert get_model_entry("resnet18d").source == "timm"  # ...then timm, for names only timm has
 

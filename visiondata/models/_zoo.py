@@ -113,7 +113,8 @@ def list_models(pattern: str | None = None, source: str | None = None, task: str
     (when timm is installed) with their ``timm:`` prefix.
 
     Args:
-        pattern: Shell-style pattern on the name (``"resnet*"``).
+        pattern: Shell-style pattern on the listed name (``"resnet*"``,
+            ``"timm:resnet*"``); with ``source`` given, on the plain name too.
         source: ``"torchvision"``, ``"visiondata"`` or ``"timm"``.
         task: ``"classification"``, ``"detection"`` or ``"segmentation"``.
 
@@ -134,11 +135,9 @@ def list_models(pattern: str | None = None, source: str | None = None, task: str
         entry = _MODELS.get(key)
         if (source is None or entry.source == source) and (task is None or entry.task == task):
             shown = _display_name(entry)
-            if (
-                pattern is None
-                or fnmatch.fnmatchcase(shown, pattern)
-                or fnmatch.fnmatchcase(entry.name, pattern)
-            ):
+            # The pattern applies to the listed name; with a source given, to the plain name as well.
+            candidates = (shown, entry.name) if source is not None else (shown,)
+            if pattern is None or any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
                 names.append(shown)
     return sorted(names)
 
