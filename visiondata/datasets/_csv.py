@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import Subset
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional
 
 from visiondata.datasets._base import ImageFileDataset
 from visiondata.datasets._index import PathIndex, read_only, smallest_int_type
@@ -576,9 +578,6 @@ class CSVDetectionDataset(ImageFileDataset):
         return {"labels": torch.from_numpy(self._labels[start:end].copy()), "image_id": index}
 
     def _sample(self, image: Any, current: int) -> tuple[Any, Any]:
-        from torchvision import tv_tensors
-        from torchvision.transforms.v2 import functional
-
         image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
         target = self.target(current)
         height, width = image.shape[-2:]
