@@ -71,6 +71,10 @@ class PathIndex(Sequence[str]):
         for index in range(len(self)):
             yield self[index]
 
+    def nbytes(self) -> int:
+        """Memory held by the index, in bytes."""
+        return int(self._blob.nbytes + self._offsets.nbytes)
+
 
 class SampleView(Sequence[tuple[str, Any]]):
     """Read-only ``(path, target)`` pairs built on demand, like torchvision's ``samples`` list.
