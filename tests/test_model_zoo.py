@@ -488,7 +488,8 @@ def test_safetensors_file(tmp_path: Path) -> None:
         assert isinstance(caught.value, ImportError)
         return
     save_file(state, str(path))
-    model = seeded(lambda: create_model("resnet18", num_classes=5, weights=path), seed=4)
+    with pytest.warns(UserWarning, match=r"2 skipped \(shape changed\): fc.weight"):
+        model = seeded(lambda: create_model("resnet18", num_classes=5, weights=path), seed=4)
     assert torch.equal(model.conv1.weight, state["conv1.weight"])
     assert model.visiondata_load_report.skipped == [
         "fc.weight: (1000, 512) -> (5, 512)",
