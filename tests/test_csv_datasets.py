@@ -365,6 +365,14 @@ def test_line_numbers_are_lines_of_the_file(tmp_path: Path, lines: list[str]) ->
     assert lines_of(error) == ["line 4"]
 
 
+def test_samples_know_their_row_and_line(tmp_path: Path) -> None:
+    write_images(tmp_path, ["a.png", "b.png"])
+    csv = write_csv(tmp_path / "labels.csv", "image,label", "a.png,cat", "", "b.png,dog")
+    dataset = CSVDataset(csv, tmp_path)
+    assert dataset.rows.tolist() == [0, 1]  # data rows: the blank line is not one
+    assert dataset.lines.tolist() == [2, 4]  # lines of the file, as in error messages
+
+
 @pytest.mark.parametrize("kind", ["nothing", "folder"])
 def test_missing_csv_is_dataset_not_found(tmp_path: Path, kind: str) -> None:
     csv = tmp_path / "labels.csv"

@@ -237,8 +237,10 @@ class CSVDataset(ImageFileDataset):
         if problems:
             raise DatasetValidationError(self.csv_file, _by_line(problems))
         self.paths = PathIndex(paths[row] for row in keep)
-        #: Row of the CSV data (0 = the line after the header) of each sample.
+        #: Index of each sample's row among the file's data rows (blank lines do not count).
         self.rows = read_only(np.asarray(keep, dtype=np.int64))
+        #: Line of each sample's row in the file (the header is line 1), as error messages give it.
+        self.lines = read_only(self._file_lines[keep])
         # Every cell, as compact UTF-8 buffers, for row() and custom load_target().
         self._columns = {name: PathIndex(values[keep].tolist()) for name, values in columns.items()}
         self._targets = self._stack([targets[row] for row in keep])
