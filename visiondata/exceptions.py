@@ -22,6 +22,7 @@ __all__ = [
     "MissingDependencyError",
     "PluginWarning",
     "SkippedSampleWarning",
+    "TransformSpecError",
     "UnknownNameError",
     "UnknownSplitError",
     "VisionDataError",
@@ -101,6 +102,15 @@ class ImageReadError(VisionDataError, OSError):
 
 class InvalidBoxesError(VisionDataError, ValueError):
     """Bounding boxes that break their format's rules; the message names the box, the rule and the fix."""
+
+
+class TransformSpecError(VisionDataError, ValueError):
+    """A transform specification (a pipeline's list of ``{"name": ..., **parameters}``) cannot be built.
+
+    The message names the transform, its position in the list, the parameter,
+    the expected and the actual value. Unknown transform and parameter names
+    raise :class:`UnknownNameError` instead, with close matches.
+    """
 
 
 class DatasetValidationError(VisionDataError, ValueError):

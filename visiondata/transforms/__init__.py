@@ -1,21 +1,61 @@
-"""Transforms: ready-made pipelines in :mod:`visiondata.transforms.presets`.
+"""Transforms: box-aware augmentation pipelines and ready-made presets.
+
+- :class:`BoxPipeline`: a declarative list of transforms, on the
+  torchvision or the albumentations backend, that keeps boxes, labels,
+  per-box fields and masks aligned and reports every box it drops;
+- :class:`Mosaic` and :class:`MixUp`: multi-image augmentation over any detection dataset;
+- :func:`register_transform`, :func:`list_transforms`, :class:`BoxTransform`: the transform registry;
+- :mod:`visiondata.transforms.presets`: classification and detection pipelines.
 
 Examples:
     >>> import visiondata.transforms as transforms
     >>> transforms.presets.grayscale_normalized(32).transforms[2].size
     [32, 32]
+    >>> "RandomIoUCrop" in transforms.list_transforms()
+    True
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["presets"]
+from visiondata._lazy import lazy_module_attributes
+
+if TYPE_CHECKING:
+    from visiondata.transforms import presets
+    from visiondata.transforms._mixing import MixUp, Mosaic
+    from visiondata.transforms._pipeline import BoxPipeline
+    from visiondata.transforms._spec import list_transforms, register_transform, unregister_transform
+    from visiondata.transforms._torchvision_backend import BoxTransform
+
+__all__ = [
+    "BoxPipeline",
+    "BoxTransform",
+    "MixUp",
+    "Mosaic",
+    "list_transforms",
+    "presets",
+    "register_transform",
+    "unregister_transform",
+]
+
+# Loaded on first access: these modules import torch and torchvision.
+_LAZY = {
+    "BoxPipeline": "visiondata.transforms._pipeline",
+    "BoxTransform": "visiondata.transforms._torchvision_backend",
+    "MixUp": "visiondata.transforms._mixing",
+    "Mosaic": "visiondata.transforms._mixing",
+    "list_transforms": "visiondata.transforms._spec",
+    "register_transform": "visiondata.transforms._spec",
+    "unregister_transform": "visiondata.transforms._spec",
+}
+
+_getattr, __dir__ = lazy_module_attributes(globals(), _LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    # The presets import torchvision: loaded on first access.
+def __getattr__(name: str) -> object:
     if name == "presets":
+        import importlib
+
         return importlib.import_module("visiondata.transforms.presets")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _getattr(name)

@@ -1,9 +1,12 @@
-"""Ready-made transform pipelines on ``torchvision.transforms.v2``.
+"""Ready-made transform pipelines.
 
-They take what :func:`visiondata.io.read_image` returns (a ``uint8``
-``C x H x W`` tensor; PIL images work too), resize and crop in ``uint8``, and
-convert to ``float32`` and normalise only the final crop, which is both
-faster and the exact arithmetic of torchvision's v2 transforms.
+The classification presets are ``torchvision.transforms.v2`` pipelines. They
+take what :func:`visiondata.io.read_image` returns (a ``uint8`` ``C x H x W``
+tensor; PIL images work too), resize and crop in ``uint8``, and convert to
+``float32`` and normalise only the final crop, which is both faster and the
+exact arithmetic of torchvision's v2 transforms.
+
+The detection presets are :class:`~visiondata.transforms.BoxPipeline` objects.
 """
 
 from __future__ import annotations
@@ -129,4 +132,88 @@ def grayscale_normalized(size: int = 64) -> v2.Compose:
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize((0.5,), (0.5,)),
         ]
+    )
+
+
+# Gray fill of letterbox padding, as YOLO trainers use: the mean of the value range, not black.
+_LETTERBOX_FILL = 114
+
+
+def detection_train(size: int = 640, backend: str = "torchvision", seed: int | None = None) -> Any:
+    """Detection training augmentation: letterbox to ``size`` x ``size``, random scale and shift, colour, flip.
+
+    The image's longer side is resized to ``size`` and the rest padded with
+    gray (114), then an affine step scales by 0.5-1.5 and shifts by up to
+    10% of each side, colours are jittered and half of the images are
+    mirrored; the output is ``float32`` in [0, 1] (torchvision's detection
+    models normalise inside the model). Boxes less than 10% visible or
+    narrower than 2 pixels are dropped and reported, as YOLO trainers do.
+
+    Args:
+        size: Side of the square output.
+        backend: ``"torchvision"`` or ``"albumentations"``.
+        seed: Makes the augmentation repeat (see :class:`BoxPipeline`).
+
+    Returns:
+        A :class:`~visiondata.transforms.BoxPipeline`; ``to_dict()`` shows every setting.
+
+    Examples:
+        >>> import torch
+        >>> image = torch.zeros(3, 300, 400, dtype=torch.uint8)
+        >>> out = detection_train(320, seed=0)({"image": image, "boxes": torch.tensor([[100.0, 100.0, 300.0, 200.0]])})
+        >>> out["image"].shape, out["image"].dtype
+        (torch.Size([3, 320, 320]), torch.float32)
+    """
+    from visiondata.transforms._pipeline import BoxPipeline
+
+    return BoxPipeline(
+        [
+            {"name": "LongestMaxSize", "max_size": size},
+            {"name": "PadIfNeeded", "min_height": size, "min_width": size, "fill": _LETTERBOX_FILL},
+            {
+                "name": "Affine",
+                "translate": [0.1, 0.1],
+                "scale": [0.5, 1.5],
+                "fill": _LETTERBOX_FILL,
+                "p": 1.0,
+            },
+            {
+                "name": "ColorJitter",
+                "brightness": 0.2,
+                "contrast": 0.2,
+                "saturation": 0.5,
+                "hue": 0.015,
+                "p": 0.8,
+            },
+            {"name": "HorizontalFlip", "p": 0.5},
+            {"name": "ToDtype", "dtype": "float32", "scale": True},
+        ],
+        min_visibility=0.1,
+        min_size=2.0,
+        backend=backend,
+        seed=seed,
+    )
+
+
+def detection_eval(size: int = 640, backend: str = "torchvision") -> Any:
+    """Detection evaluation: letterbox to ``size`` x ``size`` (longer side resized, gray padding), ``float32`` in [0, 1].
+
+    Deterministic; boxes scale with the image and none is dropped.
+
+    Examples:
+        >>> import torch
+        >>> image = torch.zeros(3, 300, 400, dtype=torch.uint8)
+        >>> out = detection_eval(320)({"image": image, "boxes": torch.tensor([[0.0, 0.0, 400.0, 300.0]])})
+        >>> out["boxes"].tolist()
+        [[0.0, 40.0, 320.0, 280.0]]
+    """
+    from visiondata.transforms._pipeline import BoxPipeline
+
+    return BoxPipeline(
+        [
+            {"name": "LongestMaxSize", "max_size": size},
+            {"name": "PadIfNeeded", "min_height": size, "min_width": size, "fill": _LETTERBOX_FILL},
+            {"name": "ToDtype", "dtype": "float32", "scale": True},
+        ],
+        backend=backend,
     )

@@ -1,4 +1,5 @@
-"""Transform presets: ``classification_train``, ``classification_eval``, ``grayscale_normalized``.
+"""Transform presets: ``classification_train``, ``classification_eval``, ``grayscale_normalized``,
+``detection_train`` and ``detection_eval``.
 
 Examples:
     >>> from visiondata.transforms import presets
@@ -12,6 +13,8 @@ from visiondata.transforms._presets import (
     Grayscale,
     classification_eval,
     classification_train,
+    detection_eval,
+    detection_train,
     grayscale_normalized,
 )
 
@@ -21,5 +24,7 @@ __all__ = [
     "Grayscale",
     "classification_eval",
     "classification_train",
+    "detection_eval",
+    "detection_train",
     "grayscale_normalized",
 ]

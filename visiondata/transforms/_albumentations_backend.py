@@ -1,0 +1,221 @@
+"""The albumentations backend: the common set on albumentations' own transforms (OpenCV kernels).
+
+Each spec becomes the albumentations transform of the same meaning, with
+torchvision's parameter names mapped to albumentations' (``BUILDERS``). The
+pipeline does not go through ``albumentations.Compose``: it calls each
+transform itself, with the pipeline's random generators, and keeps the
+boxes in its own bookkeeping. That is what fixes albumentations' defects
+that users meet:
+
+- boxes are never validated against ``[0, 1]`` by albumentations, so
+  ``x_max = 1.0001`` is float noise (snapped), not an error;
+- visibility is measured once, against the whole object, with a tolerance,
+  so a flip with ``min_visibility=1.0`` keeps every box;
+- nothing is dropped without an entry in the drop report;
+- every DataLoader worker draws its own stream.
+
+Transforms albumentations lacks (``RandomIoUCrop``, torchvision's
+``Perspective``) and the dtype steps (``Normalize``, ``ToDtype``) run the
+visiondata transform on numpy arrays, so both backends keep one meaning.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from visiondata.exceptions import MissingDependencyError
+from visiondata.transforms._work import Work, run_transform
+
+_CV2_INTERPOLATION = {
+    "nearest": 0,
+    "bilinear": 1,
+    "bicubic": 2,
+}  # cv2.INTER_NEAREST, INTER_LINEAR, INTER_CUBIC
+
+
+def import_albumentations() -> Any:
+    """``albumentations``, or a :class:`MissingDependencyError` naming the extra to install."""
+    try:
+        import albumentations
+    except ImportError as error:
+        raise MissingDependencyError(
+            "backend='albumentations' needs albumentations (its last MIT release, 2.0.8): "
+            "pip install 'visiondata[albumentations]'; or use backend='torchvision', which needs nothing extra "
+            f"({error})"
+        ) from error
+    return albumentations
+
+
+def _fill(value: float | list[float]) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _builders() -> dict[str, Callable[[Any], Any]]:
+    """Name -> function from the torchvision-backend transform (parameters checked) to the albumentations one."""
+
+    def module() -> Any:
+        return import_albumentations()
+
+    def interpolation(transform: Any) -> int:
+        return _CV2_INTERPOLATION[transform.interpolation]
+
+    def resize(t: Any) -> Any:
+        if isinstance(t.size, tuple):
+            return module().Resize(*t.size, interpolation=interpolation(t))
+        return module().SmallestMaxSize(max_size=t.size, interpolation=interpolation(t))
+
+    def affine(t: Any) -> Any:
+        translate = None
+        if t.translate is not None:
+            translate = {"x": (-t.translate[0], t.translate[0]), "y": (-t.translate[1], t.translate[1])}
+        shear = {"x": t.shear[0], "y": t.shear[1]} if t.shear else {"x": (0.0, 0.0), "y": (0.0, 0.0)}
+        return module().Affine(
+            # albumentations turns counter-clockwise for a positive angle, torchvision's RandomAffine clockwise.
+            rotate=(-t.degrees[1], -t.degrees[0]),
+            translate_percent=translate,
+            scale=t.scale or (1.0, 1.0),
+            shear=shear,
+            interpolation=interpolation(t),
+            fill=_fill(t.fill),
+            border_mode=0,
+            p=1.0,
+        )
+
+    return {
+        "HorizontalFlip": lambda t: module().HorizontalFlip(p=1.0),
+        "VerticalFlip": lambda t: module().VerticalFlip(p=1.0),
+        "Resize": resize,
+        "LongestMaxSize": lambda t: module().LongestMaxSize(
+            max_size=t.max_size, interpolation=interpolation(t)
+        ),
+        "SmallestMaxSize": lambda t: module().SmallestMaxSize(
+            max_size=t.max_size, interpolation=interpolation(t)
+        ),
+        "PadIfNeeded": lambda t: module().PadIfNeeded(
+            min_height=t.min_height,
+            min_width=t.min_width,
+            position=t.position,
+            border_mode=0,
+            fill=_fill(t.fill),
+        ),
+        "Pad": lambda t: module().Pad(
+            padding=t.padding,
+            fill=_fill(t.fill),
+            border_mode={"constant": 0, "edge": 1, "reflect": 4, "symmetric": 2}[t.padding_mode],
+        ),
+        "Crop": lambda t: module().Crop(
+            x_min=t.left, y_min=t.top, x_max=t.left + t.width, y_max=t.top + t.height
+        ),
+        "RandomCrop": lambda t: module().RandomCrop(
+            *t.size, pad_if_needed=t.pad_if_needed, border_mode=0, fill=_fill(t.fill), p=1.0
+        ),
+        "CenterCrop": lambda t: module().CenterCrop(
+            *t.size, pad_if_needed=True, border_mode=0, fill=_fill(t.fill), p=1.0
+        ),
+        "RandomResizedCrop": lambda t: module().RandomResizedCrop(
+            size=t.size, scale=t.scale, ratio=t.ratio, interpolation=interpolation(t), p=1.0
+        ),
+        "RandomSizedBBoxSafeCrop": lambda t: module().RandomSizedBBoxSafeCrop(
+            *t.size, erosion_rate=t.erosion_rate, interpolation=interpolation(t), p=1.0
+        ),
+        "RandomScale": lambda t: module().RandomScale(
+            scale_limit=(t.scale[0] - 1, t.scale[1] - 1), interpolation=interpolation(t), p=1.0
+        ),
+        "Affine": affine,
+        "Rotate": lambda t: module().Rotate(
+            limit=t.degrees, interpolation=interpolation(t), border_mode=0, fill=_fill(t.fill), p=1.0
+        ),
+        "ColorJitter": lambda t: module().ColorJitter(
+            brightness=t.brightness, contrast=t.contrast, saturation=t.saturation, hue=t.hue, p=1.0
+        ),
+        "RandomGrayscale": lambda t: module().ToGray(num_output_channels=3, p=1.0),
+        "GaussianBlur": lambda t: module().GaussianBlur(blur_limit=t.kernel_size, sigma_limit=t.sigma, p=1.0),
+        "GaussianNoise": lambda t: module().GaussNoise(
+            std_range=(t.sigma, t.sigma), mean_range=(t.mean, t.mean), p=1.0
+        ),
+    }
+
+
+#: Built-in name -> albumentations builder (transforms absent here run on numpy through visiondata's class).
+BUILDERS = _builders()
+
+
+class AlbumentationsStep:
+    """One albumentations transform, called outside ``Compose`` with the pipeline's box bookkeeping."""
+
+    def __init__(self, transform: Any, probability: float) -> None:
+        albumentations = import_albumentations()
+        self.transform = transform
+        self.probability = probability
+        self.geometric = isinstance(transform, albumentations.DualTransform)
+
+    def run(self, work: Work, rng: np.random.Generator, python_rng: random.Random) -> None:
+        transform = self.transform
+        if transform.random_generator is not rng:
+            transform.set_random_state(rng, python_rng)
+        data: dict[str, Any] = {"image": work.image}
+        if not self.geometric:
+            params = transform.update_transform_params(transform.get_params(), data)
+            params.update(transform.get_params_dependent_on_data(params, data))
+            work.image = transform.apply_with_params(params, image=work.image)["image"]
+            return
+        height, width = work.image.shape[:2]
+        count = len(work.ids)
+        scale = np.array([width, height, width, height], dtype=np.float64)
+        # Visible then whole boxes, normalised, with a row id: albumentations may drop rows (rotations).
+        stacked = np.concatenate([work.stacked() / scale, np.arange(2 * count)[:, None]], axis=1)
+        if work.masks is not None and len(work.masks):
+            data["masks"] = work.masks
+        if work.mask is not None:
+            data["mask"] = work.mask[0]
+        data["bboxes"] = stacked
+        params = transform.update_transform_params(transform.get_params(), data)
+        # Parameters that look at boxes (a box-safe crop) see the visible boxes only.
+        params.update(transform.get_params_dependent_on_data(params, {**data, "bboxes": stacked[:count]}))
+        result = transform.apply_with_params(params, **data)
+        work.image = result["image"]
+        new_height, new_width = work.image.shape[:2]
+        if work.masks is not None:
+            work.masks = (
+                result["masks"]
+                if "masks" in result
+                else np.zeros((0, new_height, new_width), work.masks.dtype)
+            )
+        if work.mask is not None:
+            work.mask = result["mask"][None]
+        if not count:
+            return
+        moved = np.zeros((2 * count, 4))
+        present = np.zeros(2 * count, dtype=bool)
+        rows = result["bboxes"]
+        if len(rows):
+            ids = rows[:, 4].astype(np.int64)
+            moved[ids] = rows[:, :4] * (new_width, new_height, new_width, new_height)
+            present[ids] = True
+        gone = ~(present[:count] & present[count:])
+        work.remove(gone, "out_of_bounds")
+        kept = ~gone
+        work.moved(np.concatenate([moved[:count][kept], moved[count:][kept]]), new_height, new_width)
+
+
+class NumpyStep:
+    """A visiondata transform run on numpy arrays (for what albumentations lacks or means differently)."""
+
+    def __init__(self, transform: Any, probability: float) -> None:
+        self.transform = transform
+        self.probability = probability
+
+    def run(self, work: Work, rng: np.random.Generator, python_rng: random.Random) -> None:
+        size = tuple(work.image.shape[:2])
+        run_transform(
+            self.transform,
+            work,
+            rng,
+            size,
+            self.transform.apply_image_numpy,
+            self.transform.apply_masks_numpy,
+        )

@@ -1,0 +1,426 @@
+"""Multi-image augmentation for detection: ``Mosaic`` (four images on one canvas) and ``MixUp`` (two blended).
+
+Both wrap any dataset that yields the detection schema ``(image, {"boxes",
+"labels", ...})`` and return the same schema, so they sit between a dataset
+and a :class:`~visiondata.transforms.BoxPipeline` (``transform=``) or a
+DataLoader. Boxes are clipped and filtered by the pipeline's rules
+(``min_visibility``, ``min_area``, ``min_size``), and the drop report
+names each dropped box by the dataset index of its sample, the sample's
+position in the mix (a dataset index may be drawn twice) and the box's
+index there: ``{"sample": 12, "part": 1, "index": 3, "reason": "visibility"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional
+
+from visiondata.transforms._random import RandomStreams
+from visiondata.transforms._sample import Sample, compose_reports, parse
+from visiondata.transforms._work import Work, warpable_masks
+
+_EPS = 1e-3
+
+
+class _MultiImage(Dataset):
+    """What Mosaic and MixUp share: drawing partner samples, concatenating per-box fields, the drop report."""
+
+    def __init__(
+        self,
+        dataset: Any,
+        p: float,
+        transform: Callable[..., Any] | None,
+        min_visibility: float,
+        min_area: float,
+        min_size: float,
+        seed: int | None,
+        box_fields: Sequence[str] | None,
+    ) -> None:
+        if not 0 <= p <= 1:
+            raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
+        if len(dataset) == 0:
+            raise ValueError("dataset: expected at least one sample, got an empty dataset")
+        self.dataset = dataset
+        self.p = float(p)
+        self.transform = transform
+        self.min_visibility, self.min_area, self.min_size = min_visibility, min_area, min_size
+        self.box_fields = None if box_fields is None else list(box_fields)
+        self._streams = RandomStreams(seed)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        rng = self._streams.generators()[0]
+        if self.p < 1.0 and rng.random() >= self.p:
+            return self._finish(*self._plain(index))
+        return self._finish(*self._mix(index, rng))
+
+    def _plain(self, index: int) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+        """Sample ``index`` unchanged, with its boxes' provenance."""
+        image, target = self.dataset[index]
+        count = 0 if not isinstance(target, dict) or "boxes" not in target else len(target["boxes"])
+        if isinstance(target, dict) and "dropped" in target:
+            target = dict(target)
+            target["dropped"] = [{"sample": index, "part": 0, **entry} for entry in target["dropped"]]
+        return image, target, [(index, 0, box) for box in range(count)]
+
+    def _mix(self, index: int, rng: np.random.Generator) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+        raise NotImplementedError
+
+    def _read(self, index: int) -> Sample:
+        sample = parse((self.dataset[index],), "xyxy", self.box_fields, _EPS)
+        if sample.kind != "pair" or sample.target_is_mask or sample.target_is_none:
+            raise TypeError(
+                f"{type(self).__name__}: dataset[{index}] is not a detection sample; expected "
+                "(image, {'boxes': ..., 'labels': ...})"
+            )
+        return sample
+
+    def _combine(
+        self,
+        indices: list[int],
+        samples: list[Sample],
+        image: torch.Tensor,
+        placed: list[tuple[np.ndarray, np.ndarray]],
+        masks: list[torch.Tensor] | None,
+        mask: torch.Tensor | None,
+    ) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+        """One detection sample from the placed boxes of each source sample; filters and reports drops.
+
+        Args:
+            placed: Per sample, ``(whole boxes, visible boxes)`` on the new canvas.
+        """
+        height, width = image.shape[-2:]
+        full = np.concatenate([whole for whole, _ in placed])
+        visible = np.concatenate([seen for _, seen in placed])
+        # Each combined box as (position of its sample in the mix, its index there).
+        provenance = [
+            (position, box) for position, sample in enumerate(samples) for box in range(len(sample.boxes))
+        ]
+        instance_masks = torch.cat([m.to(torch.float32) for m in masks]) if masks else None
+        work = Work(image, full, instance_masks, mask, "clip", height, width, visible=visible)
+        work.filter(self.min_visibility, self.min_area, self.min_size)
+        target = _concatenate_targets(samples, work.ids)
+        first = samples[0]
+        given = first.boxes_given
+        dtype = (
+            given.dtype if isinstance(given, torch.Tensor) and given.is_floating_point() else torch.float32
+        )
+        target["boxes"] = tv_tensors.BoundingBoxes(
+            torch.from_numpy(work.visible).to(dtype), format="XYXY", canvas_size=(int(height), int(width))
+        )
+        if work.masks is not None:
+            target["masks"] = tv_tensors.Mask(work.masks.to(_dtype_of(first.masks)))
+        if work.mask is not None:
+            target["mask"] = tv_tensors.Mask(work.mask[0].to(_dtype_of(first.mask)))
+        per_sample: list[list[dict[str, Any]]] = [[] for _ in samples]
+        for entry in work.dropped:
+            position, box = provenance[entry["index"]]
+            per_sample[position].append({"index": box, "reason": entry["reason"]})
+        dropped = []
+        for part, (index, sample, own) in enumerate(zip(indices, samples, per_sample, strict=True)):
+            own.sort(key=lambda entry: entry["index"])
+            if sample.previous_dropped is not None:
+                own = compose_reports(sample.previous_dropped, own, len(sample.boxes))
+            dropped.extend({"sample": index, "part": part, **entry} for entry in own)
+        target["dropped"] = dropped
+        kept = [(indices[part], part, box) for part, box in (provenance[int(row)] for row in work.ids)]
+        return tv_tensors.Image(work.image), target, kept
+
+    def _finish(self, image: Any, target: Any, provenance: list[tuple[int, int, int]]) -> tuple[Any, Any]:
+        if self.transform is None:
+            return image, target
+        if not isinstance(target, dict):
+            return self.transform(image, target)
+        target = dict(target)
+        earlier = target.pop("dropped", [])
+        image, target = self.transform(image, target)
+        # The transform numbers boxes as it saw them; name them by their source sample instead.
+        later = []
+        for entry in target.get("dropped", []):
+            sample, part, box = provenance[entry["index"]]
+            later.append({"sample": sample, "part": part, "index": box, "reason": entry["reason"]})
+        target["dropped"] = sorted([*earlier, *later], key=lambda entry: (entry["part"], entry["index"]))
+        return image, target
+
+
+def _concatenate_targets(samples: list[Sample], ids: np.ndarray) -> dict[str, Any]:
+    """The first sample's target keys, with every per-box field concatenated across samples, rows ``ids``."""
+    fields = samples[0].fields
+    for position, sample in enumerate(samples[1:], start=1):
+        if sorted(sample.fields) != sorted(fields):
+            raise ValueError(
+                f"per-box fields differ between the combined samples: {sorted(fields)} in the first, "
+                f"{sorted(sample.fields)} in sample {position}; give every sample the same fields (or pass box_fields=)"
+            )
+    target = {
+        key: value for key, value in samples[0].container.items() if key not in ("boxes", "masks", "mask")
+    }
+    for key in fields:
+        values = [sample.container[key] for sample in samples]
+        if all(isinstance(value, torch.Tensor) for value in values):
+            joined = torch.cat([value.as_subclass(torch.Tensor) for value in values])
+            target[key] = joined[torch.from_numpy(ids).to(joined.device)]
+        elif all(isinstance(value, np.ndarray) for value in values):
+            target[key] = np.concatenate(values)[ids]
+        else:
+            joined_list = [item for value in values for item in value]
+            target[key] = [joined_list[int(row)] for row in ids]
+    return target
+
+
+def _check_channels(samples: list[Sample], indices: list[int]) -> torch.Tensor:
+    images = [sample.image_chw() for sample in samples]
+    channels = {int(image.shape[0]) for image in images}
+    dtypes = {image.dtype for image in images}
+    if len(channels) > 1 or len(dtypes) > 1:
+        found = ", ".join(
+            f"dataset[{i}]: {tuple(image.shape)} {image.dtype}"
+            for i, image in zip(indices, images, strict=True)
+        )
+        raise ValueError(f"expected images with the same channels and dtype to combine, got {found}")
+    return images
+
+
+def _resize(tensor: torch.Tensor, size: tuple[int, int], mask: bool) -> torch.Tensor:
+    if tuple(tensor.shape[-2:]) == size:
+        return tensor
+    if mask:
+        return functional.resize_image(
+            tensor, list(size), interpolation=InterpolationMode.NEAREST, antialias=False
+        )
+    return functional.resize_image(tensor, list(size), antialias=True)
+
+
+class Mosaic(_MultiImage):
+    """Four samples on one ``size`` x ``size`` canvas around a random centre (YOLO's mosaic).
+
+    Sample ``index`` and three others drawn at random fill the four quadrants
+    around a centre drawn from ``center_range`` (fractions of ``size``): each
+    is resized, keeping its aspect ratio, just enough to cover its quadrant,
+    with its inner corner at the centre, and cut to the quadrant. Boxes are cut with their image; a box is dropped by
+    the rules of :class:`BoxPipeline` (``min_visibility`` against the whole
+    box, ``min_area`` and ``min_size`` in pixels), and reported with the
+    dataset index of its sample. With probability ``1 - p`` the sample is
+    returned unmixed.
+
+    Per-box fields (1-D, one row per box, or ``box_fields``) are concatenated;
+    other target keys come from sample ``index``, and ``"mosaic_indices"``
+    lists the four dataset indices. Instance masks and a semantic
+    ``"mask"`` are placed like their images.
+
+    Args:
+        dataset: Any dataset of ``(image, target)`` detection samples.
+        size: Side of the output canvas in pixels.
+        p: Probability of building a mosaic.
+        center_range: Range of the centre, as fractions of ``size``.
+        fill: Value of canvas pixels no image covers.
+        transform: Called as ``transform(image, target)`` afterwards (a
+            :class:`BoxPipeline`); its drop report is renamed by source sample.
+        min_visibility: Smallest visible fraction of a box to keep.
+        min_area: Smallest visible box area in pixels.
+        min_size: Smallest visible width and height in pixels.
+        seed: Makes the draws repeat; seeded per DataLoader worker like a pipeline.
+        box_fields: The per-box fields (default: found by their length).
+
+    Examples:
+        >>> import torch
+        >>> from torchvision import tv_tensors
+        >>> sample = (tv_tensors.Image(torch.zeros(3, 40, 80, dtype=torch.uint8)),
+        ...           {"boxes": torch.tensor([[0.0, 0.0, 80.0, 40.0]]), "labels": torch.tensor([1])})
+        >>> image, target = Mosaic([sample] * 4, size=64, seed=0)[0]
+        >>> image.shape, len(target["boxes"]) + len(target["dropped"])
+        (torch.Size([3, 64, 64]), 4)
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        size: int = 640,
+        p: float = 1.0,
+        center_range: tuple[float, float] = (0.25, 0.75),
+        fill: float = 114,
+        transform: Callable[..., Any] | None = None,
+        min_visibility: float = 0.0,
+        min_area: float = 0.0,
+        min_size: float = 0.0,
+        seed: int | None = None,
+        box_fields: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(dataset, p, transform, min_visibility, min_area, min_size, seed, box_fields)
+        if not isinstance(size, int) or size <= 0:
+            raise ValueError(f"size: expected a positive int, got {size!r}")
+        low, high = center_range
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"center_range: expected 0 <= min <= max <= 1, got {center_range!r}")
+        self.size = size
+        self.center_range = (float(low), float(high))
+        self.fill = fill
+
+    def _mix(self, index: int, rng: np.random.Generator) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+        indices = [index, *(int(i) for i in rng.integers(0, len(self.dataset), 3))]
+        samples = [self._read(i) for i in indices]
+        images = _check_channels(samples, indices)
+        size = self.size
+        centre_x = int(rng.uniform(*self.center_range) * size)
+        centre_y = int(rng.uniform(*self.center_range) * size)
+        canvas = torch.full((images[0].shape[0], size, size), self.fill, dtype=images[0].dtype)
+        with_masks = all(sample.masks is not None for sample in samples)
+        with_mask = all(sample.mask is not None for sample in samples)
+        masks: list[torch.Tensor] = []
+        semantic = torch.zeros((1, size, size), dtype=torch.float32) if with_mask else None
+        placed = []
+        for quadrant, (sample, image) in enumerate(zip(samples, images, strict=True)):
+            height, width = image.shape[-2:]
+            # The tile covers its quadrant (cut on its outer sides), its corner at the centre.
+            quadrant_width = centre_x if quadrant in (0, 2) else size - centre_x
+            quadrant_height = centre_y if quadrant in (0, 1) else size - centre_y
+            factor = max(quadrant_width / width, quadrant_height / height)
+            new_size = (max(1, round(height * factor)), max(1, round(width * factor)))
+            tile = _resize(image, new_size, mask=False)
+            tile_height, tile_width = new_size
+            # Where the tile goes on the canvas (x0, y0, x1, y1) and which part of it shows.
+            left = centre_x - tile_width if quadrant in (0, 2) else centre_x
+            top = centre_y - tile_height if quadrant in (0, 1) else centre_y
+            x0, y0 = max(left, 0), max(top, 0)
+            x1, y1 = (
+                min(left + tile_width, centre_x if quadrant in (0, 2) else size),
+                min(top + tile_height, centre_y if quadrant in (0, 1) else size),
+            )
+            if x1 > x0 and y1 > y0:
+                canvas[:, y0:y1, x0:x1] = tile[:, y0 - top : y1 - top, x0 - left : x1 - left]
+            x_scale, y_scale = new_size[1] / width, new_size[0] / height
+            whole = sample.boxes * (x_scale, y_scale, x_scale, y_scale) + (left, top, left, top)
+            # Each box is cut to its own tile: the other tiles cover the rest of the canvas.
+            low, high = (x0, y0, x0, y0), (max(x1, x0), max(y1, y0), max(x1, x0), max(y1, y0))
+            seen = np.clip(whole, low, high)
+            placed.append((whole, seen))
+            if with_masks:
+                masks.append(
+                    self._place(
+                        warpable_masks(_as_tensor(sample.masks)), new_size, left, top, (x0, y0, x1, y1)
+                    )
+                )
+            if semantic is not None:
+                mask = warpable_masks(_as_tensor(sample.mask)).to(torch.float32)
+                mask = mask[None] if mask.ndim == 2 else mask
+                semantic[:, y0:y1, x0:x1] = self._place(mask, new_size, left, top, (x0, y0, x1, y1))[
+                    :, y0:y1, x0:x1
+                ]
+        image, target, kept = self._combine(
+            indices, samples, canvas, placed, masks if with_masks else None, semantic
+        )
+        target["mosaic_indices"] = indices
+        return image, target, kept
+
+    def _place(
+        self,
+        masks: torch.Tensor,
+        new_size: tuple[int, int],
+        left: int,
+        top: int,
+        region: tuple[int, int, int, int],
+    ) -> torch.Tensor:
+        """Masks resized like their tile and placed on an empty canvas, cut to the tile's quadrant."""
+        out = torch.zeros((masks.shape[0], self.size, self.size), dtype=masks.dtype)
+        x0, y0, x1, y1 = region
+        if masks.shape[0] and x1 > x0 and y1 > y0:
+            resized = _resize(masks, new_size, mask=True)
+            out[:, y0:y1, x0:x1] = resized[:, y0 - top : y1 - top, x0 - left : x1 - left]
+        return out
+
+
+class MixUp(_MultiImage):
+    """Sample ``index`` blended with another drawn at random, their boxes together (detection MixUp).
+
+    The ratio ``lam`` is drawn from ``Beta(alpha, alpha)`` (YOLO uses
+    ``alpha=32``, about 0.5); the image is ``lam * first + (1 - lam) * second``
+    (rounded for integer images), the second resized to the first's size
+    with its boxes. Boxes and per-box fields are concatenated, first
+    sample's first; ``"mixup_ratio"`` holds ``lam`` and ``"mixup_indices"``
+    both dataset indices. With probability ``1 - p`` the sample is returned
+    unmixed.
+
+    Args:
+        dataset: Any dataset of ``(image, target)`` detection samples.
+        alpha: Beta distribution parameter of the blending ratio.
+        p: Probability of mixing.
+        transform: Called as ``transform(image, target)`` afterwards.
+        min_visibility: Smallest visible fraction of a box to keep.
+        min_area: Smallest visible box area in pixels.
+        min_size: Smallest visible width and height in pixels.
+        seed: Makes the draws repeat; seeded per DataLoader worker like a pipeline.
+        box_fields: The per-box fields (default: found by their length).
+
+    Examples:
+        >>> import torch
+        >>> from torchvision import tv_tensors
+        >>> sample = (tv_tensors.Image(torch.full((3, 8, 8), 200, dtype=torch.uint8)),
+        ...           {"boxes": torch.tensor([[1.0, 1.0, 4.0, 4.0]]), "labels": torch.tensor([3])})
+        >>> image, target = MixUp([sample], p=1.0, seed=0)[0]
+        >>> target["labels"].tolist(), int(image.max())
+        ([3, 3], 200)
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        alpha: float = 32.0,
+        p: float = 0.5,
+        transform: Callable[..., Any] | None = None,
+        min_visibility: float = 0.0,
+        min_area: float = 0.0,
+        min_size: float = 0.0,
+        seed: int | None = None,
+        box_fields: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(dataset, p, transform, min_visibility, min_area, min_size, seed, box_fields)
+        if not alpha > 0:
+            raise ValueError(f"alpha: expected a number > 0, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def _mix(self, index: int, rng: np.random.Generator) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+        indices = [index, int(rng.integers(0, len(self.dataset)))]
+        samples = [self._read(i) for i in indices]
+        first, second = _check_channels(samples, indices)
+        ratio = float(rng.beta(self.alpha, self.alpha))
+        height, width = first.shape[-2:]
+        other_height, other_width = second.shape[-2:]
+        second = _resize(second, (int(height), int(width)), mask=False)
+        blended = first.to(torch.float32) * ratio + second.to(torch.float32) * (1 - ratio)
+        if not first.is_floating_point():
+            blended = blended.round_()
+        image = blended.to(first.dtype)
+        scale = (width / other_width, height / other_height, width / other_width, height / other_height)
+        boxes = [samples[0].boxes, samples[1].boxes * scale]
+        placed = [(box, box) for box in boxes]
+        masks = None
+        if all(sample.masks is not None for sample in samples):
+            masks = [
+                warpable_masks(_as_tensor(samples[0].masks)),
+                _resize(warpable_masks(_as_tensor(samples[1].masks)), (int(height), int(width)), mask=True),
+            ]
+        image, target, kept = self._combine(indices, samples, image, placed, masks, None)
+        target["mixup_ratio"] = ratio
+        target["mixup_indices"] = indices
+        return image, target, kept
+
+
+def _dtype_of(original: Any) -> torch.dtype:
+    if isinstance(original, torch.Tensor):
+        return original.dtype
+    return torch.from_numpy(np.zeros(0, dtype=original.dtype)).dtype
+
+
+def _as_tensor(value: Any) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor)
+    return torch.from_numpy(np.ascontiguousarray(value))

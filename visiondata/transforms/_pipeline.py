@@ -1,0 +1,330 @@
+"""``BoxPipeline``: a declarative augmentation pipeline that keeps boxes, labels and masks aligned."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from visiondata._registry import close_matches
+from visiondata.boxes._convert import check_format
+from visiondata.exceptions import TransformSpecError, UnknownNameError
+from visiondata.transforms._random import RandomStreams
+from visiondata.transforms._sample import Sample, parse
+from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec
+from visiondata.transforms._work import OUT_OF_BOUNDS, Work, run_transform, warpable_masks
+
+SPEC_VERSION = 1
+# Float noise allowed beyond the image border in input boxes, as a fraction of the side.
+_EPS = 1e-3
+
+
+class BoxPipeline:
+    """Augment detection samples so that no box, label or mask is lost or misaligned without a report.
+
+    Build it from a list of transform specs (plain dicts, so a pipeline can
+    be saved as YAML and loaded back); parameter names are torchvision v2's
+    (``size=(h, w)``, ``scale``, ``ratio``, ``degrees``, ``translate``,
+    ``shear``, ``p``, ``mean``, ``std``). Call it on a sample:
+
+    - a dict ``{"image": ..., "boxes": (N, 4) in box_format, "labels": (N,), ...}``
+      returns the same keys and types, plus ``"dropped"``;
+    - the detection pair ``(image, target)`` (also as two arguments, so it
+      plugs in as ``transform=`` of every detection dataset) returns
+      ``(image, target)`` with ``target["dropped"]``.
+
+    The image may be a ``C x H x W`` tensor (``tv_tensors.Image`` included,
+    any dtype the transforms take) or an ``H x W x C`` numpy array.
+    ``tv_tensors.BoundingBoxes`` carry their own format; ``box_format`` is
+    the format of plain tensors, arrays and lists.
+
+    Every 1-D field with one row per box (``labels``, ``iscrowd``, ``area``,
+    ids, scores; or exactly the fields named in ``box_fields``) is filtered
+    and reordered with its box, keeping its type and dtype. Instance masks
+    ``"masks"`` (N, H, W) and a semantic ``"mask"`` (H, W) move with the image;
+    an instance mask leaves with its box.
+
+    After the transforms, a box is dropped when too little of it is visible
+    (``min_visibility``: the fraction of the whole object's box inside the
+    image, measured across all steps), when its visible area is below
+    ``min_area`` pixels, or its width or height below ``min_size`` pixels (or
+    zero). Boxes reaching beyond the image are clipped, or dropped with
+    ``out_of_bounds="drop"``; a box with nothing left in the image is always
+    dropped. Each dropped box has an entry ``{"index": i, "reason":
+    "visibility" | "area" | "size" | "out_of_bounds"}`` in ``"dropped"``,
+    ``i`` being its position in the input.
+
+    Input boxes with NaN, inverted corners or no area raise
+    :class:`~visiondata.exceptions.InvalidBoxesError` naming them; input
+    coordinates beyond the border by at most 1e-3 of the side are float
+    noise and snapped onto it.
+
+    Args:
+        transforms: Specs such as ``{"name": "RandomResizedCrop", "size": 512, "p": 1.0}``
+            (a bare name stands for its defaults); see :func:`list_transforms`.
+        box_format: Format of plain box arrays, one of :data:`visiondata.boxes.BOX_FORMATS`.
+        min_visibility: Smallest visible fraction of a box to keep it (``1.0``
+            keeps the boxes wholly in view).
+        min_area: Smallest visible box area to keep, in output pixels.
+        min_size: Smallest visible width and height to keep, in output pixels.
+        out_of_bounds: ``"clip"`` boxes to the image, or ``"drop"`` any box
+            reaching beyond it.
+        backend: ``"torchvision"`` (default, nothing extra needed) or
+            ``"albumentations"`` (the ``visiondata[albumentations]`` extra).
+        seed: Makes the pipeline repeat; ``None`` follows ``torch.manual_seed``.
+            In DataLoader workers each worker draws its own stream derived
+            from torch's per-worker seed, on both backends.
+        box_fields: The per-box fields; ``None`` finds the 1-D ones by their length.
+
+    Raises:
+        UnknownNameError: An unknown transform or parameter name (with close matches).
+        TransformSpecError: A parameter with a wrong value, or a transform the
+            backend cannot run.
+        MissingDependencyError: ``backend="albumentations"`` without albumentations.
+
+    Examples:
+        >>> import torch
+        >>> pipeline = BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}], seed=0)
+        >>> out = pipeline({"image": torch.zeros(3, 10, 20, dtype=torch.uint8),
+        ...                 "boxes": torch.tensor([[0.0, 0.0, 5.0, 5.0]]), "labels": torch.tensor([7])})
+        >>> out["boxes"], out["labels"], out["dropped"]
+        (tensor([[15.,  0., 20.,  5.]]), tensor([7]), [])
+    """
+
+    def __init__(
+        self,
+        transforms: Sequence[Mapping[str, Any] | str],
+        box_format: str = "xyxy",
+        min_visibility: float = 0.0,
+        min_area: float = 0.0,
+        min_size: float = 0.0,
+        out_of_bounds: str = "clip",
+        backend: str = "torchvision",
+        seed: int | None = None,
+        box_fields: Sequence[str] | None = None,
+    ) -> None:
+        if isinstance(transforms, (str, Mapping)) or not isinstance(transforms, Sequence):
+            raise TransformSpecError(
+                f"transforms: expected a list of specs such as [{{'name': 'HorizontalFlip', 'p': 0.5}}], got {transforms!r}"
+            )
+        self.box_format = check_format(box_format, "box_format")
+        self.min_visibility = _fraction(min_visibility, "min_visibility")
+        self.min_area = _non_negative(min_area, "min_area")
+        self.min_size = _non_negative(min_size, "min_size")
+        if out_of_bounds not in OUT_OF_BOUNDS:
+            raise ValueError(
+                f"out_of_bounds: expected one of {', '.join(map(repr, OUT_OF_BOUNDS))}, got {out_of_bounds!r}"
+            )
+        self.out_of_bounds = out_of_bounds
+        self.backend = check_backend(backend)
+        if box_fields is not None and (
+            isinstance(box_fields, str) or not all(isinstance(k, str) for k in box_fields)
+        ):
+            raise ValueError(f"box_fields: expected a list of field names, got {box_fields!r}")
+        self.box_fields = None if box_fields is None else list(box_fields)
+        self._streams = RandomStreams(seed)
+        self.specs = [normalize_spec(spec, position) for position, spec in enumerate(transforms)]
+        self._steps = [self._build(spec, position) for position, spec in enumerate(self.specs)]
+
+    @property
+    def seed(self) -> int | None:
+        """The seed the pipeline was built with."""
+        return self._streams.seed
+
+    def _build(self, spec: dict[str, Any], position: int) -> Any:
+        name, probability = spec["name"], spec["p"]
+        parameters = {key: value for key, value in spec.items() if key not in ("name", "p")}
+        definition = get_transform_definition(name)
+        where = f"transforms[{position}] ({name})"
+        try:
+            transform = definition.torchvision(**parameters) if definition.torchvision is not None else None
+            if self.backend == "torchvision":
+                if transform is None:
+                    raise TransformSpecError(
+                        f"not available on the torchvision backend (registered for {definition.backends()} only); "
+                        "use backend='albumentations' or register a torchvision implementation"
+                    )
+                return transform, probability
+            from visiondata.transforms._albumentations_backend import (
+                AlbumentationsStep,
+                NumpyStep,
+                import_albumentations,
+            )
+
+            import_albumentations()
+            if definition.albumentations is not None:
+                built = (
+                    definition.albumentations(transform)
+                    if definition.builder_takes_transform
+                    else (definition.albumentations(**parameters))
+                )
+                return AlbumentationsStep(built, probability)
+            if transform is not None and transform.apply_image_numpy is not None:
+                return NumpyStep(transform, probability)
+            raise TransformSpecError(
+                "not available on the albumentations backend (it has no albumentations transform and no numpy "
+                "implementation); use backend='torchvision', or register it with albumentations=..."
+            )
+        except TransformSpecError as error:
+            raise TransformSpecError(f"{where}: {error}") from None
+
+    def __call__(self, *inputs: Any) -> Any:
+        """Augment one sample (a dict, an ``(image, target)`` pair, or ``image, target``)."""
+        sample = parse(inputs, self.box_format, self.box_fields, _EPS)
+        rng, python_rng = self._streams.generators()
+        if self.backend == "torchvision":
+            work = self._start(sample, sample.image_chw(), _to_tensor)
+            size = tuple(work.image.shape[-2:])
+            for transform, probability in self._steps:
+                if probability < 1.0 and rng.random() >= probability:
+                    continue
+                size = run_transform(transform, work, rng, size, transform.apply_image, transform.apply_masks)
+            work.filter(self.min_visibility, self.min_area, self.min_size)
+            return sample.rebuild(work, image_chw=work.image, image_hwc=None)
+        work = self._start(sample, sample.image_hwc(), _to_numpy)
+        for step in self._steps:
+            if step.probability < 1.0 and rng.random() >= step.probability:
+                continue
+            step.run(work, rng, python_rng)
+        work.filter(self.min_visibility, self.min_area, self.min_size)
+        return sample.rebuild(work, image_chw=None, image_hwc=work.image)
+
+    def _start(self, sample: Sample, image: Any, convert: Any) -> Work:
+        masks = None if sample.masks is None else warpable_masks(convert(sample.masks))
+        mask = None
+        if sample.mask is not None:
+            mask = warpable_masks(convert(sample.mask))
+            mask = mask[None] if mask.ndim == 2 else mask
+        boxes = sample.boxes if sample.boxes is not None else np.zeros((0, 4))
+        height, width = sample.size()
+        return Work(image, boxes, masks, mask, self.out_of_bounds, height, width)
+
+    # -- serialisation -------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain data (what :meth:`from_dict` and :meth:`save` take).
+
+        Examples:
+            >>> spec = BoxPipeline(["HorizontalFlip"], seed=1).to_dict()
+            >>> spec["transforms"], spec["seed"]
+            ([{'name': 'HorizontalFlip', 'p': 0.5}], 1)
+        """
+        return {
+            "version": SPEC_VERSION,
+            "backend": self.backend,
+            "box_format": self.box_format,
+            "min_visibility": self.min_visibility,
+            "min_area": self.min_area,
+            "min_size": self.min_size,
+            "out_of_bounds": self.out_of_bounds,
+            "seed": self.seed,
+            "box_fields": None if self.box_fields is None else list(self.box_fields),
+            "transforms": [dict(spec) for spec in self.specs],
+        }
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> BoxPipeline:
+        """Build a pipeline from :meth:`to_dict`'s output (or a hand-written dict of the same keys).
+
+        Raises:
+            TransformSpecError: Not a dict, a newer spec version, or no ``transforms``.
+            UnknownNameError: An unknown key (with close matches).
+        """
+        if not isinstance(spec, Mapping):
+            raise TransformSpecError(f"pipeline spec: expected a dict, got {type(spec).__name__}")
+        settings = dict(spec)
+        version = settings.pop("version", SPEC_VERSION)
+        if version != SPEC_VERSION:
+            raise TransformSpecError(
+                f"pipeline spec version: expected {SPEC_VERSION}, got {version!r}; upgrade visiondata to read it"
+            )
+        if "transforms" not in settings:
+            raise TransformSpecError(
+                f"pipeline spec: expected a 'transforms' list, got the keys {sorted(spec)}"
+            )
+        accepted = list(inspect.signature(cls).parameters)
+        for key in settings:
+            if key not in accepted:
+                suggestions = close_matches(key, accepted)
+                hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
+                raise UnknownNameError(
+                    f"pipeline spec: unknown key {key!r}; {hint}keys: version, {', '.join(accepted)}",
+                    name=key,
+                    suggestions=suggestions,
+                )
+        return cls(**settings)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_dict` to ``path`` as YAML (JSON when the name ends in ``.json``); returns the path."""
+        path = Path(path)
+        data = self.to_dict()
+        if path.suffix.lower() == ".json":
+            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        else:
+            import yaml
+
+            path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BoxPipeline:
+        """Read a pipeline written by :meth:`save` (YAML or JSON).
+
+        Raises:
+            FileNotFoundError: No such file.
+            TransformSpecError: The file does not parse, or holds an invalid spec (named).
+        """
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix.lower() == ".json":
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+        except Exception as error:
+            raise TransformSpecError(f"{path}: cannot parse the pipeline spec: {error}") from None
+        try:
+            return cls.from_dict(data)
+        except TransformSpecError as error:
+            raise TransformSpecError(f"{path}: {error}") from None
+
+    def __repr__(self) -> str:
+        lines = [f"  {spec}," for spec in self.specs]
+        settings = (
+            f"box_format={self.box_format!r}, min_visibility={self.min_visibility}, min_area={self.min_area}, "
+            f"min_size={self.min_size}, out_of_bounds={self.out_of_bounds!r}, backend={self.backend!r}, "
+            f"seed={self.seed}"
+        )
+        return "BoxPipeline([\n" + "\n".join(lines) + f"\n], {settings})"
+
+
+def _to_tensor(value: Any) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor)
+    return torch.from_numpy(np.ascontiguousarray(value))
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return np.ascontiguousarray(value.detach().cpu().numpy())
+    return np.ascontiguousarray(value)
+
+
+def _fraction(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name}: expected a fraction in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _non_negative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name}: expected a number >= 0 (pixels), got {value!r}")
+    return float(value)

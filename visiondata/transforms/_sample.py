@@ -1,0 +1,347 @@
+"""A sample as the pipeline reads and returns it.
+
+:func:`parse` takes what the user gives (a dict with ``"image"`` and
+``"boxes"``, or the detection pair ``(image, target)``), remembers how each
+part was given, and :meth:`Sample.rebuild` returns the transformed parts the
+same way: same keys, types, dtypes and box format, plus the drop report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torchvision import tv_tensors
+
+from visiondata.boxes._convert import check_format, convert_boxes, is_normalized
+from visiondata.boxes._validate import snap_to_border, validate_boxes
+from visiondata.exceptions import InvalidBoxesError
+from visiondata.transforms._work import Work
+
+_TV_FORMATS = {"XYXY": "xyxy", "XYWH": "xywh", "CXCYWH": "cxcywh"}
+
+
+class Sample:
+    """A parsed input sample: its parts, and how to give them back the way they came."""
+
+    def __init__(self) -> None:
+        self.kind = "dict"  # or "pair"
+        self.container: dict[str, Any] = {}  # the dict, or the pair's target
+        self.image: Any = None
+        self.image_kind = "tensor"  # "tv_image", "tensor", "numpy", "numpy2d"
+        self.boxes_given: Any = None
+        self.box_format = "xyxy"
+        self.boxes: np.ndarray | None = None  # xyxy pixels, float64
+        self.fields: list[str] = []
+        self.masks: Any = None
+        self.mask: Any = None
+        self.mask_key: str | None = None
+        self.target_is_mask = False
+        self.target_is_none = False
+        self.previous_dropped: list[dict[str, Any]] | None = None
+
+    # -- reading -----------------------------------------------------------------
+
+    def image_chw(self) -> torch.Tensor:
+        """The image as a plain ``C x H x W`` tensor (a view of a numpy image)."""
+        image = self.image
+        if isinstance(image, np.ndarray):
+            array = image if image.flags.writeable else image.copy()
+            tensor = torch.from_numpy(array)
+            return tensor[None] if array.ndim == 2 else tensor.permute(2, 0, 1)
+        return image.as_subclass(torch.Tensor)
+
+    def image_hwc(self) -> np.ndarray:
+        """The image as a contiguous ``H x W x C`` numpy array."""
+        image = self.image
+        if isinstance(image, np.ndarray):
+            return np.ascontiguousarray(image[..., None] if image.ndim == 2 else image)
+        return np.ascontiguousarray(image.as_subclass(torch.Tensor).detach().cpu().permute(1, 2, 0).numpy())
+
+    def size(self) -> tuple[int, int]:
+        if isinstance(self.image, np.ndarray):
+            return int(self.image.shape[0]), int(self.image.shape[1])
+        return int(self.image.shape[-2]), int(self.image.shape[-1])
+
+    # -- writing -----------------------------------------------------------------
+
+    def rebuild(self, work: Work, image_chw: torch.Tensor | None, image_hwc: np.ndarray | None) -> Any:
+        """The output sample: the transformed parts put back as they were given, plus ``"dropped"``."""
+        container = dict(self.container)
+        if image_chw is not None:
+            height, width = int(image_chw.shape[-2]), int(image_chw.shape[-1])
+        else:
+            height, width = int(image_hwc.shape[0]), int(image_hwc.shape[1])
+        image = self._image_out(image_chw, image_hwc)
+        ids = work.ids
+        if self.boxes is not None:
+            container["boxes"] = self._boxes_out(work.visible, height, width)
+            for key in self.fields:
+                container[key] = _select(container[key], ids)
+        if self.masks is not None:
+            container["masks"] = _like(self.masks, work.masks)
+        if self.mask is not None and self.mask_key is not None:
+            container[self.mask_key] = _like(self.mask, _squeeze_mask(work.mask, self.mask))
+        dropped = sorted(work.dropped, key=lambda entry: entry["index"])
+        if self.previous_dropped is not None:
+            dropped = compose_reports(
+                self.previous_dropped, dropped, len(self.boxes) if self.boxes is not None else 0
+            )
+        if self.kind == "dict":
+            container["image"] = image
+            container["dropped"] = dropped
+            return container
+        if self.target_is_mask:
+            return image, _like(self.mask, _squeeze_mask(work.mask, self.mask))
+        if self.target_is_none:
+            return image, None
+        container["dropped"] = dropped
+        return image, container
+
+    def _image_out(self, image_chw: torch.Tensor | None, image_hwc: np.ndarray | None) -> Any:
+        if self.image_kind in ("numpy", "numpy2d"):
+            array = image_hwc if image_hwc is not None else image_chw.permute(1, 2, 0).numpy()
+            return array[..., 0] if self.image_kind == "numpy2d" and array.ndim == 3 else array
+        tensor = (
+            image_chw
+            if image_chw is not None
+            else torch.from_numpy(np.ascontiguousarray(image_hwc)).permute(2, 0, 1)
+        )
+        if self.image_kind == "tv_image":
+            return tv_tensors.Image(tensor)
+        return tensor
+
+    def _boxes_out(self, boxes: np.ndarray, height: int, width: int) -> Any:
+        given = self.boxes_given
+        if is_normalized(self.box_format):
+            boxes = convert_boxes(boxes, "xyxy", self.box_format, image_size=(height, width))
+        else:
+            boxes = convert_boxes(boxes, "xyxy", self.box_format)
+        if isinstance(given, tv_tensors.BoundingBoxes):
+            dtype = given.dtype if given.is_floating_point() else torch.float32
+            tensor = torch.from_numpy(boxes).to(dtype=dtype, device=given.device)
+            return tv_tensors.BoundingBoxes(tensor, format=given.format, canvas_size=(height, width))
+        if isinstance(given, torch.Tensor):
+            dtype = given.dtype if given.is_floating_point() else torch.float32
+            return torch.from_numpy(boxes).to(dtype=dtype, device=given.device)
+        if isinstance(given, np.ndarray):
+            return boxes.astype(given.dtype if given.dtype.kind == "f" else np.float64)
+        return boxes.tolist()
+
+
+def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | None, eps: float) -> Sample:
+    """Read a sample given as ``{"image", "boxes", ...}``, ``(image, target)`` or ``image, target``.
+
+    Raises:
+        TypeError: Not one of those shapes, or an image type the pipeline cannot take.
+        InvalidBoxesError: Boxes that are not ``(N, 4)``, NaN, inverted or without area (each named).
+        ValueError: A per-box field or masks without one row per box.
+    """
+    sample = Sample()
+    if len(inputs) == 1 and isinstance(inputs[0], Mapping):
+        sample.container = dict(inputs[0])
+        if "image" not in sample.container:
+            raise TypeError(f"sample: expected an 'image' key, got the keys {sorted(sample.container)}")
+        sample.image = sample.container.pop("image")
+    elif len(inputs) in (1, 2):
+        pair = inputs[0] if len(inputs) == 1 else inputs
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(
+                "sample: expected a dict {'image': ..., 'boxes': ..., 'labels': ...}, an (image, target) pair "
+                f"or two arguments image, target; got {type(inputs[0]).__name__}"
+            )
+        sample.kind = "pair"
+        sample.image, target = pair
+        if isinstance(target, tv_tensors.Mask) or (target is not None and not isinstance(target, Mapping)):
+            if not isinstance(target, (torch.Tensor, np.ndarray)):
+                raise TypeError(f"target: expected a dict, a mask or None, got {type(target).__name__}")
+            sample.target_is_mask = True
+            sample.container = {}
+            sample.mask_key = "mask"
+            sample.container["mask"] = target
+        else:
+            sample.target_is_none = target is None
+            sample.container = {} if target is None else dict(target)
+    else:
+        raise TypeError(f"sample: expected one sample or (image, target), got {len(inputs)} arguments")
+    _read_image(sample)
+    previous = sample.container.pop("dropped", None)
+    if previous is not None:
+        sample.previous_dropped = list(previous)
+    _read_boxes(sample, box_format, eps)
+    _read_masks(sample)
+    _find_fields(sample, box_fields)
+    return sample
+
+
+def _read_image(sample: Sample) -> None:
+    image = sample.image
+    if isinstance(image, tv_tensors.Image):
+        sample.image_kind = "tv_image"
+    elif isinstance(image, torch.Tensor):
+        sample.image_kind = "tensor"
+    elif isinstance(image, np.ndarray):
+        sample.image_kind = "numpy2d" if image.ndim == 2 else "numpy"
+    else:
+        raise TypeError(
+            f"image: expected a C x H x W tensor (tv_tensors.Image included) or an H x W x C numpy array, got "
+            f"{type(image).__name__}; read files with visiondata.io.read_image, or convert PIL images with "
+            "torchvision.transforms.v2.functional.pil_to_tensor"
+        )
+    expected = (2, 3) if isinstance(image, np.ndarray) else (3,)
+    if image.ndim not in expected:
+        layout = "H x W x C or H x W" if isinstance(image, np.ndarray) else "C x H x W"
+        raise TypeError(f"image: expected {layout}, got shape {tuple(image.shape)}")
+
+
+def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
+    if "boxes" not in sample.container:
+        return
+    given = sample.container["boxes"]
+    sample.boxes_given = given
+    if isinstance(given, tv_tensors.BoundingBoxes):
+        fmt = _TV_FORMATS.get(given.format.name)
+        if fmt is None:
+            raise InvalidBoxesError(
+                f"boxes: expected BoundingBoxes in XYXY, XYWH or CXCYWH format, got {given.format.name}"
+            )
+        values = given.as_subclass(torch.Tensor).detach().cpu().numpy()
+    else:
+        fmt = check_format(box_format, "box_format")
+        values = given.detach().cpu().numpy() if isinstance(given, torch.Tensor) else given
+    sample.box_format = fmt
+    height, width = sample.size()
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidBoxesError(
+            f"boxes: expected an (N, 4) array of numbers, got {values!r} ({error})"
+        ) from None
+    if array.size == 0:
+        array = array.reshape(0, 4)
+    boxes = convert_boxes(array, fmt, "xyxy", image_size=(height, width))
+    # NaN, inverted and empty boxes are data errors (named by validate_boxes); leaving the image is
+    # the out_of_bounds policy's job. The quick check spares the detailed one for clean boxes.
+    if not (
+        np.isfinite(boxes).all() and (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+    ):
+        validate_boxes(array, fmt, policy="raise")
+    sample.boxes = snap_to_border(np.ascontiguousarray(boxes, dtype=np.float64), height, width, eps)
+
+
+def _read_masks(sample: Sample) -> None:
+    container = sample.container
+    if sample.target_is_mask:
+        sample.mask = container.pop("mask")
+        return
+    if "masks" in container:
+        masks = container["masks"]
+        count = None if sample.boxes is None else len(sample.boxes)
+        if masks.ndim != 3 or (count is not None and masks.shape[0] != count):
+            raise ValueError(
+                f"masks: expected instance masks of shape (N, H, W) with one per box ({count} boxes), "
+                f"got shape {tuple(masks.shape)}"
+            )
+        _check_mask_size(sample, masks.shape[-2:], "masks")
+        sample.masks = masks
+    if "mask" in container:
+        mask = container["mask"]
+        if mask.ndim not in (2, 3) or (mask.ndim == 3 and mask.shape[0] != 1):
+            raise ValueError(
+                f"mask: expected a semantic mask of shape (H, W) or (1, H, W), got {tuple(mask.shape)}"
+            )
+        _check_mask_size(sample, mask.shape[-2:], "mask")
+        sample.mask, sample.mask_key = mask, "mask"
+
+
+def _check_mask_size(sample: Sample, size: Any, key: str) -> None:
+    if tuple(int(side) for side in size) != sample.size():
+        raise ValueError(f"{key}: expected the image's height x width {sample.size()}, got {tuple(size)}")
+
+
+def _find_fields(sample: Sample, box_fields: Sequence[str] | None) -> None:
+    if sample.boxes is None:
+        return
+    count = len(sample.boxes)
+    reserved = {"boxes", "masks", "mask"}
+    if box_fields is not None:
+        for key in box_fields:
+            if key not in sample.container:
+                continue  # fields are optional per sample
+            if _rows(sample.container[key]) != count:
+                raise ValueError(
+                    f"{key}: named in box_fields, so expected one row per box ({count}), got "
+                    f"{_rows(sample.container[key])}"
+                )
+        sample.fields = [key for key in box_fields if key in sample.container and key not in reserved]
+        return
+    for key, value in sample.container.items():
+        if key in reserved:
+            continue
+        rows = _rows(value)
+        if rows != count:
+            continue
+        if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim > 1:
+            raise ValueError(
+                f"{key}: shape {tuple(value.shape)} has one row per box, but only 1-D fields follow the boxes "
+                "automatically, and nothing moves its values; pass box_fields=[...] naming every per-box field "
+                f"(with {key!r} to filter it with the boxes, without it to leave it alone)"
+            )
+        sample.fields.append(key)
+
+
+def _rows(value: Any) -> int | None:
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return int(value.shape[0]) if value.ndim >= 1 else None
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    return None
+
+
+def _select(value: Any, ids: np.ndarray) -> Any:
+    """Rows ``ids`` of a per-box field, of the same type."""
+    if isinstance(value, torch.Tensor):
+        selected = value[torch.from_numpy(ids).to(value.device)]
+        return tv_tensors.wrap(selected, like=value) if isinstance(value, tv_tensors.TVTensor) else selected
+    if isinstance(value, np.ndarray):
+        return value[ids]
+    return (
+        type(value)(value[int(index)] for index in ids)
+        if isinstance(value, tuple)
+        else [value[int(index)] for index in ids]
+    )
+
+
+def _like(original: Any, transformed: Any) -> Any:
+    """``transformed`` masks given back in the type and dtype of ``original``."""
+    if isinstance(original, torch.Tensor):
+        tensor = (
+            transformed
+            if isinstance(transformed, torch.Tensor)
+            else torch.from_numpy(np.ascontiguousarray(transformed))
+        )
+        tensor = tensor.to(dtype=original.dtype, device=original.device)
+        return tv_tensors.wrap(tensor, like=original) if isinstance(original, tv_tensors.TVTensor) else tensor
+    array = transformed.cpu().numpy() if isinstance(transformed, torch.Tensor) else transformed
+    return array.astype(original.dtype, copy=False)
+
+
+def _squeeze_mask(mask: Any, original: Any) -> Any:
+    """A semantic mask back from the ``1 x H x W`` it was transformed as, to the rank it came in."""
+    return mask[0] if original.ndim == 2 else mask
+
+
+def compose_reports(
+    previous: list[dict[str, Any]], current: list[dict[str, Any]], count: int
+) -> list[dict[str, Any]]:
+    """One drop report against the first input, when the sample already went through a pipeline.
+
+    ``previous`` names boxes of the original input; the boxes this pipeline
+    saw are the original ones not in ``previous``, in order.
+    """
+    gone = {entry["index"] for entry in previous}
+    survivors = [index for index in range(count + len(gone)) if index not in gone]
+    mapped = [{**entry, "index": survivors[entry["index"]]} for entry in current]
+    return sorted([*previous, *mapped], key=lambda entry: entry["index"])

@@ -1,0 +1,311 @@
+"""Transform names and their parameters: the registry behind a pipeline's declarative spec.
+
+A spec is a list of dicts ``{"name": "RandomResizedCrop", "p": 1.0, **parameters}``.
+Each name is registered with its torchvision-backend class (a
+:class:`~visiondata.transforms.BoxTransform`, whose ``__init__`` signature
+defines the parameters) and, when it has one, its albumentations builder.
+The parameter names are torchvision v2's.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from visiondata._registry import Registry, close_matches
+from visiondata.exceptions import TransformSpecError, UnknownNameError
+
+if TYPE_CHECKING:
+    from visiondata.transforms._torchvision_backend import BoxTransform
+
+BACKENDS = ("torchvision", "albumentations")
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+@dataclass(frozen=True)
+class TransformDefinition:
+    """A registered transform: its parameters and how each backend builds it.
+
+    Attributes:
+        name: The registered name.
+        torchvision: The torchvision-backend class (``None`` if the transform
+            exists on the albumentations backend only).
+        albumentations: Builds the albumentations-backend step. Built-in
+            builders take the torchvision-backend instance (its parameters
+            already checked); user builders take the spec's parameters.
+        default_p: Probability when a spec gives no ``p``.
+    """
+
+    name: str
+    torchvision: type[BoxTransform] | None
+    albumentations: Callable[..., Any] | None
+    default_p: float
+    builder_takes_transform: bool = False
+
+    @property
+    def signature(self) -> inspect.Signature:
+        """The parameters a spec may give (``p`` aside)."""
+        source = self.torchvision if self.torchvision is not None else self.albumentations
+        return inspect.signature(source)
+
+    def backends(self) -> tuple[str, ...]:
+        """The backends that can run this transform."""
+        available = []
+        if self.torchvision is not None:
+            available.append("torchvision")
+        if self.albumentations is not None or _runs_on_numpy(self.torchvision):
+            available.append("albumentations")
+        return tuple(available)
+
+
+def _runs_on_numpy(transform_class: type | None) -> bool:
+    return transform_class is not None and getattr(transform_class, "apply_image_numpy", None) is not None
+
+
+def _register_builtins() -> None:
+    from visiondata.transforms import _albumentations_backend, _torchvision_backend
+
+    for name, transform_class in _torchvision_backend.BUILTIN_TRANSFORMS.items():
+        _TRANSFORMS.register(
+            name,
+            TransformDefinition(
+                name,
+                transform_class,
+                _albumentations_backend.BUILDERS.get(name),
+                transform_class.default_p,
+                builder_takes_transform=True,
+            ),
+        )
+
+
+_TRANSFORMS: Registry[TransformDefinition] = Registry("transform", on_first_lookup=_register_builtins)
+
+
+def register_transform(
+    name: str,
+    transform: type[BoxTransform] | None = None,
+    *,
+    albumentations: Callable[..., Any] | None = None,
+    override: bool = False,
+) -> Any:
+    """Register a transform by name, so that pipeline specs can use it.
+
+    Use it as a class decorator on a :class:`BoxTransform` subclass (the
+    torchvision backend; ``__init__``'s keyword arguments are the spec's
+    parameters), and/or give ``albumentations=``: a callable taking the same
+    parameters and returning an albumentations transform (a
+    ``DualTransform`` moves boxes and masks, an ``ImageOnlyTransform`` does
+    not). A pipeline on a backend the transform lacks raises when built.
+
+    Args:
+        name: The name specs use.
+        transform: The torchvision-backend class (or use the decorator form).
+        albumentations: Builder of the albumentations-backend transform.
+        override: Replace an existing registration of ``name``.
+
+    Returns:
+        The class (decorator form) or the registered definition.
+
+    Raises:
+        DuplicateNameError: ``name`` is taken and ``override`` is false.
+
+    Examples:
+        >>> from visiondata.transforms import BoxTransform, register_transform
+        >>> @register_transform("Invert")
+        ... class Invert(BoxTransform):
+        ...     def apply_image(self, image, params):
+        ...         return 255 - image
+        >>> from visiondata.transforms import list_transforms
+        >>> list_transforms("Inv*")
+        ['Invert']
+        >>> _ = unregister_transform("Invert")
+    """
+    if transform is None and albumentations is None:
+
+        def decorator(transform_class: type[BoxTransform]) -> type[BoxTransform]:
+            register_transform(name, transform_class, override=override)
+            return transform_class
+
+        return decorator
+    _TRANSFORMS._ensure_discovered()
+    default_p = transform.default_p if transform is not None else 1.0
+    definition = TransformDefinition(name, transform, albumentations, default_p)
+    return _TRANSFORMS.register(name, definition, override=override)
+
+
+def unregister_transform(name: str) -> TransformDefinition:
+    """Remove a registered transform and return its definition."""
+    return _TRANSFORMS.unregister(name)
+
+
+def list_transforms(pattern: str | None = None, backend: str | None = None) -> list[str]:
+    """Registered transform names, optionally filtered by a shell pattern and a backend.
+
+    Examples:
+        >>> list_transforms("*Flip")
+        ['HorizontalFlip', 'VerticalFlip']
+    """
+    names = _TRANSFORMS.names(pattern)
+    if backend is None:
+        return names
+    check_backend(backend)
+    return [name for name in names if backend in _TRANSFORMS.get(name).backends()]
+
+
+def get_transform_definition(name: str) -> TransformDefinition:
+    """The definition registered as ``name``.
+
+    Raises:
+        UnknownNameError: No such transform; the message suggests close matches.
+    """
+    return _TRANSFORMS.get(name)
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    return backend
+
+
+def normalize_spec(spec: Any, position: int) -> dict[str, Any]:
+    """One spec entry as ``{"name", "p", **every parameter}`` with defaults filled in and tuples as lists.
+
+    Raises:
+        TransformSpecError: Not a dict or a name, no ``name``, ``p`` outside [0, 1],
+            or a required parameter missing.
+        UnknownNameError: Unknown transform or parameter name (with close matches).
+    """
+    where = f"transforms[{position}]"
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, Mapping):
+        raise TransformSpecError(
+            f"{where}: expected a dict such as {{'name': 'HorizontalFlip', 'p': 0.5}} or a name, got {spec!r}"
+        )
+    if "name" not in spec:
+        raise TransformSpecError(f"{where}: expected a 'name' key, got the keys {sorted(spec)}")
+    name = spec["name"]
+    try:
+        definition = get_transform_definition(name)
+    except UnknownNameError as error:
+        raise UnknownNameError(f"{where}: {error}", name=error.name, suggestions=error.suggestions) from None
+    probability = spec.get("p", definition.default_p)
+    if (
+        isinstance(probability, bool)
+        or not isinstance(probability, (int, float))
+        or not 0 <= probability <= 1
+    ):
+        raise TransformSpecError(
+            f"{where} ({name}): p: expected a probability in [0, 1], got {probability!r}"
+        )
+    parameters = {key: value for key, value in spec.items() if key not in ("name", "p")}
+    signature = definition.signature
+    accepted = [
+        parameter.name
+        for parameter in signature.parameters.values()
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
+    for key in parameters:
+        if key not in accepted:
+            suggestions = close_matches(key, accepted)
+            hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
+            raise UnknownNameError(
+                f"{where} ({name}): unknown parameter {key!r}; {hint}"
+                f"{name} takes p{''.join(', ' + a for a in accepted)}",
+                name=key,
+                suggestions=suggestions,
+            )
+    try:
+        bound = signature.bind(**parameters)
+    except TypeError as error:
+        raise TransformSpecError(f"{where} ({name}): {error}") from None
+    bound.apply_defaults()
+    return {
+        "name": name,
+        "p": float(probability),
+        **{key: plain(value) for key, value in bound.arguments.items()},
+    }
+
+
+def plain(value: Any) -> Any:
+    """Tuples as lists, recursively, so that a spec survives YAML and JSON unchanged."""
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+# Parameter checks shared by the transforms. Each raises TransformSpecError naming the parameter.
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def as_size(value: Any, name: str = "size") -> tuple[int, int]:
+    """``(height, width)`` from an int (a square) or a pair of positive ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if (
+        isinstance(value, Sequence)
+        and len(value) == 2
+        and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in value)
+    ):
+        return int(value[0]), int(value[1])
+    raise TransformSpecError(f"{name}: expected a positive int or (height, width), got {value!r}")
+
+
+def as_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise TransformSpecError(f"{name}: expected a positive int, got {value!r}")
+
+
+def as_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf) -> float:
+    if _is_number(value) and low <= value <= high:
+        return float(value)
+    raise TransformSpecError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
+
+
+def as_range(
+    value: Any, name: str, center: float = 0.0, low: float = -math.inf, high: float = math.inf
+) -> tuple[float, float]:
+    """``(min, max)`` from a pair, or from one number ``v`` as ``(center - v, center + v)``.
+
+    The single-number form is torchvision's (``degrees=10`` is -10..10,
+    ``brightness=0.2`` is 0.8..1.2); the result must lie in ``[low, high]``.
+    """
+    if _is_number(value):
+        if value < 0:
+            raise TransformSpecError(
+                f"{name}: expected a non-negative number or a (min, max) pair, got {value!r}"
+            )
+        pair = (max(center - value, low), center + value)
+    elif isinstance(value, Sequence) and len(value) == 2 and all(_is_number(v) for v in value):
+        pair = (float(value[0]), float(value[1]))
+    else:
+        raise TransformSpecError(f"{name}: expected a number or a (min, max) pair, got {value!r}")
+    if not (low <= pair[0] <= pair[1] <= high):
+        raise TransformSpecError(
+            f"{name}: expected min <= max within [{low:g}, {high:g}], got {list(pair)} from {value!r}"
+        )
+    return pair
+
+
+def as_interpolation(value: Any, name: str = "interpolation") -> str:
+    if isinstance(value, str) and value.lower() in INTERPOLATIONS:
+        return value.lower()
+    raise TransformSpecError(f"{name}: expected one of {', '.join(map(repr, INTERPOLATIONS))}, got {value!r}")
+
+
+def as_fill(value: Any, name: str = "fill") -> float | list[float]:
+    """A fill value for uncovered pixels: one number, or one per channel."""
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, Sequence) and value and all(_is_number(v) for v in value):
+        return [float(v) for v in value]
+    raise TransformSpecError(f"{name}: expected a number or one number per channel, got {value!r}")

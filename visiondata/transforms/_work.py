@@ -1,0 +1,164 @@
+"""The state the backends change while a pipeline runs, and how one step changes it.
+
+:class:`Work` holds the image in the backend's layout and, for every box
+still present, its visible part, the whole object (both ``xyxy`` pixels,
+float64; the whole box may reach beyond the image, so that visibility can be
+measured at the end) and its index in the input. Boxes that leave are
+recorded with their reason, so none goes unreported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Drop reasons, in the order they are checked.
+DROP_REASONS = ("out_of_bounds", "visibility", "area", "size")
+OUT_OF_BOUNDS = ("clip", "drop")
+# Coordinates beyond the border by less than this many pixels are rounding, not leaving.
+_NOISE = 1e-4
+
+
+class Work:
+    """The sample while the backends transform it (see the module docstring).
+
+    ``visible`` defaults to ``boxes``; Mosaic passes each box cut to the tile it lies in.
+    """
+
+    __slots__ = ("dropped", "full", "ids", "image", "mask", "masks", "out_of_bounds", "visible")
+
+    def __init__(
+        self,
+        image: Any,
+        boxes: np.ndarray,
+        masks: Any,
+        mask: Any,
+        out_of_bounds: str,
+        height: int,
+        width: int,
+        visible: np.ndarray | None = None,
+    ) -> None:
+        self.image = image
+        self.masks = masks
+        self.mask = mask
+        self.out_of_bounds = out_of_bounds
+        self.dropped: list[dict[str, Any]] = []
+        self.ids = np.arange(len(boxes))
+        self.full = boxes
+        self.visible = boxes if visible is None else visible
+        # Input boxes that reach beyond the image start out clipped (or dropped).
+        self.moved(self.stacked(), height, width)
+
+    def remove(self, gone: np.ndarray, reason: str | np.ndarray) -> None:
+        """Drop the boxes marked in ``gone`` (with their masks), reporting each with ``reason`` (one, or one per box)."""
+        if not gone.any():
+            return
+        reasons = np.broadcast_to(np.asarray(reason, dtype=object), gone.shape)[gone]
+        self.dropped.extend(
+            {"index": int(index), "reason": str(why)}
+            for index, why in zip(self.ids[gone], reasons, strict=True)
+        )
+        keep = ~gone
+        self.visible, self.full, self.ids = self.visible[keep], self.full[keep], self.ids[keep]
+        if self.masks is not None:
+            self.masks = self.masks[torch.from_numpy(keep) if isinstance(self.masks, torch.Tensor) else keep]
+
+    def stacked(self) -> np.ndarray:
+        """Visible boxes, then whole boxes: ``(2M, 4)``, moved by one geometric step together."""
+        return np.concatenate([self.visible, self.full])
+
+    def moved(self, stacked: np.ndarray, height: int, width: int) -> None:
+        """Take the boxes of :meth:`stacked` after a geometric step into a ``height`` x ``width`` image.
+
+        The visible parts are clipped to the image; a box with nothing left
+        inside is dropped (``out_of_bounds``), and under
+        ``out_of_bounds="drop"`` so is any box reaching beyond the image.
+        """
+        count = len(self.ids)
+        visible, full = stacked[:count], stacked[count:]
+        clipped = np.clip(visible, 0, (width, height, width, height))
+        self.visible, self.full = clipped, full
+        empty = (clipped[:, 2] - clipped[:, 0] <= 0) | (clipped[:, 3] - clipped[:, 1] <= 0)
+        if self.out_of_bounds == "drop":
+            empty |= (np.abs(clipped - full) > _NOISE).any(axis=1)
+        else:
+            # Whole boxes only differ from their visible part by rounding: keep them equal.
+            same = (np.abs(clipped - full) <= _NOISE).all(axis=1)
+            self.full = np.where(same[:, None], clipped, full)
+        self.remove(empty, "out_of_bounds")
+
+    def filter(self, min_visibility: float, min_area: float, min_size: float) -> None:
+        """Drop boxes too little visible, too small in area, or too narrow (or without width or height)."""
+        widths = self.visible[:, 2] - self.visible[:, 0]
+        heights = self.visible[:, 3] - self.visible[:, 1]
+        areas = widths * heights
+        full_areas = (self.full[:, 2] - self.full[:, 0]) * (self.full[:, 3] - self.full[:, 1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            visibility = np.where(full_areas > 0, areas / full_areas, 0.0)
+        # Assigned in reverse order of precedence, so that each box reports its first failed rule.
+        reasons = np.full(len(self.ids), "", dtype=object)
+        reasons[(widths < min_size) | (heights < min_size) | (widths <= 0) | (heights <= 0)] = "size"
+        reasons[areas < min_area] = "area"
+        # The tolerance keeps min_visibility=1.0 for boxes wholly in view whatever the rounding.
+        reasons[visibility < min_visibility - 1e-6] = "visibility"
+        self.remove(reasons != "", reasons)
+
+
+def run_transform(
+    transform: Any,
+    work: Work,
+    rng: np.random.Generator,
+    size: tuple[int, int],
+    image_kernel: Callable[[Any, dict[str, Any]], Any],
+    masks_kernel: Callable[[Any, dict[str, Any]], Any],
+) -> tuple[int, int]:
+    """Apply one :class:`~visiondata.transforms.BoxTransform` to ``work``; returns the new ``(height, width)``.
+
+    ``image_kernel`` and ``masks_kernel`` are the transform's tensor methods
+    (torchvision backend) or its numpy ones (albumentations backend).
+    """
+    height, width = size
+    params = transform.get_params(rng, height, width, work.visible)
+    if params is None:
+        return size
+    work.image = image_kernel(work.image, params)
+    if not transform.geometric:
+        return size
+    removed = transform.removed_boxes(params)
+    if removed is not None:
+        work.remove(removed, "out_of_bounds")
+    new_size = transform.output_size(params, height, width)
+    if work.masks is not None:
+        work.masks = _warp_masks(work.masks, params, masks_kernel, new_size)
+    if work.mask is not None:
+        work.mask = _warp_masks(work.mask, params, masks_kernel, new_size)
+    if len(work.ids):
+        work.moved(transform.apply_boxes(work.stacked(), params, height, width), *new_size)
+    return new_size
+
+
+def _warp_masks(masks: Any, params: dict[str, Any], kernel: Callable[..., Any], size: tuple[int, int]) -> Any:
+    if masks.shape[0] == 0:
+        # Kernels need pixels to work on; no masks at the new size is simply an empty stack.
+        if isinstance(masks, torch.Tensor):
+            return masks.new_zeros((0, *size))
+        return np.zeros((0, *size), dtype=masks.dtype)
+    return kernel(masks, params)
+
+
+def warpable_masks(masks: Any) -> Any:
+    """Masks in a dtype every resampling kernel takes (``uint8`` or ``float32``), values unchanged.
+
+    Booleans become ``uint8``; other integers ``float32``, which holds every
+    label below 2**24 exactly. :meth:`Sample.rebuild` restores the dtype.
+    """
+    if isinstance(masks, torch.Tensor):
+        if masks.dtype in (torch.uint8, torch.float32):
+            return masks
+        return masks.to(torch.uint8 if masks.dtype == torch.bool else torch.float32)
+    if masks.dtype in (np.uint8, np.float32):
+        return masks
+    return masks.astype(np.uint8 if masks.dtype == np.bool_ else np.float32)
