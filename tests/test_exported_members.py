@@ -9,6 +9,7 @@ import pytest
 
 PACKAGES = [
     "visiondata",
+    "visiondata.boxes",
     "visiondata.cli",
     "visiondata.datasets",
     "visiondata.exceptions",
@@ -17,6 +18,7 @@ PACKAGES = [
     "visiondata.training",
     "visiondata.transforms",
     "visiondata.transforms.presets",
+    "visiondata.viz",
 ]
 # Names every module may import without exporting them.
 _IMPORTED_HELPERS = {"annotations", "TYPE_CHECKING"}

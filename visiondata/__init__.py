@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from visiondata import _lazy, cli, datasets, exceptions, io, models, training, transforms
+from visiondata import _lazy, boxes, cli, datasets, exceptions, io, models, training, transforms, viz
 from visiondata._version import __version__
 from visiondata.datasets import DatasetInfo, dataset_info, get_dataset, list_datasets, register_dataset
 
@@ -28,6 +28,7 @@ __all__ = [
     "DatasetInfo",
     "ImageFolderDataset",
     "__version__",
+    "boxes",
     "cli",
     "dataset_info",
     "datasets",
@@ -39,6 +40,7 @@ __all__ = [
     "register_dataset",
     "training",
     "transforms",
+    "viz",
 ]
 
 # The dataset classes import torch: loaded on first access.

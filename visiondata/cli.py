@@ -7,6 +7,7 @@ Commands:
     visiondata check PATH | --csv FILE [--root DIR] [--json]
     visiondata models list [--pattern P] [--task T] [--source S] [--json]
     visiondata models info NAME [--json]
+    visiondata preview DATASET_OR_FOLDER [--pipeline SPEC] [--out PNG] [-n N] [--split S] [--root DIR] [--seed S]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     from visiondata.datasets._commands import add_commands as add_dataset_commands
     from visiondata.models._commands import add_commands as add_model_commands
     from visiondata.training import get_job, list_jobs
+    from visiondata.transforms._commands import add_commands as add_preview_command
 
     parser = argparse.ArgumentParser(
         prog="visiondata", description="Datasets, transforms and models for PyTorch vision projects."
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataset_commands(commands)
     add_check_command(commands)
     add_model_commands(commands)
+    add_preview_command(commands)
     return parser
 
 
