@@ -15,7 +15,8 @@ that users meet:
 - every DataLoader worker draws its own stream.
 
 Transforms albumentations lacks (``RandomIoUCrop``, torchvision's
-``Perspective``) and the dtype steps (``Normalize``, ``ToDtype``) run the
+``Perspective``), the fixed ``Crop`` (whose window must fit, as on the
+torchvision backend) and the dtype steps (``Normalize``, ``ToDtype``) run the
 visiondata transform on numpy arrays, so both backends keep one meaning.
 """
 
@@ -107,9 +108,6 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
             fill=_fill(t.fill),
             border_mode={"constant": 0, "edge": 1, "reflect": 4, "symmetric": 2}[t.padding_mode],
         ),
-        "Crop": lambda t: module().Crop(
-            x_min=t.left, y_min=t.top, x_max=t.left + t.width, y_max=t.top + t.height
-        ),
         "RandomCrop": lambda t: module().RandomCrop(
             *t.size, pad_if_needed=t.pad_if_needed, border_mode=0, fill=_fill(t.fill), p=1.0
         ),
@@ -147,13 +145,17 @@ BUILDERS = _builders()
 class AlbumentationsStep:
     """One albumentations transform, called outside ``Compose`` with the pipeline's box bookkeeping."""
 
-    def __init__(self, transform: Any, probability: float) -> None:
+    def __init__(self, transform: Any, probability: float, checker: Any = None) -> None:
         albumentations = import_albumentations()
         self.transform = transform
         self.probability = probability
         self.geometric = isinstance(transform, albumentations.DualTransform)
+        # The torchvision-backend transform of the same spec: both backends refuse an image the same way.
+        self.checker = checker
 
     def run(self, work: Work, rng: np.random.Generator, python_rng: random.Random) -> None:
+        if self.checker is not None:
+            self.checker.check(*work.image.shape[:2])
         transform = self.transform
         if transform.random_generator is not rng:
             transform.set_random_state(rng, python_rng)

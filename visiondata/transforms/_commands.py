@@ -29,7 +29,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--pipeline", help="a BoxPipeline spec file (YAML or JSON, as BoxPipeline.save writes)"
     )
     preview.add_argument(
-        "--out", default="preview.png", help="image file to write: PNG, or JPEG for a .jpg name (default: preview.png)"
+        "--out",
+        default="preview.png",
+        help="image file to write: PNG, or JPEG for a .jpg name (default: preview.png)",
     )
     preview.add_argument(
         "-n",

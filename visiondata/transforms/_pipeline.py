@@ -18,7 +18,8 @@ from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec
-from visiondata.transforms._work import OUT_OF_BOUNDS, Work, run_transform, warpable_masks
+from visiondata.transforms._torchvision_backend import TorchvisionStep
+from visiondata.transforms._work import OUT_OF_BOUNDS, Work, warpable_masks
 
 SPEC_VERSION = 1
 # Float noise allowed beyond the image border in input boxes, as a fraction of the side.
@@ -150,7 +151,7 @@ class BoxPipeline:
                         f"not available on the torchvision backend (registered for {definition.backends()} only); "
                         "use backend='albumentations' or register a torchvision implementation"
                     )
-                return transform, probability
+                return TorchvisionStep(transform, probability)
             from visiondata.transforms._albumentations_backend import (
                 AlbumentationsStep,
                 NumpyStep,
@@ -164,7 +165,7 @@ class BoxPipeline:
                     if definition.builder_takes_transform
                     else (definition.albumentations(**parameters))
                 )
-                return AlbumentationsStep(built, probability)
+                return AlbumentationsStep(built, probability, checker=transform)
             if transform is not None and transform.apply_image_numpy is not None:
                 return NumpyStep(transform, probability)
             raise TransformSpecError(
@@ -178,24 +179,24 @@ class BoxPipeline:
         """Augment one sample (a dict, an ``(image, target)`` pair, or ``image, target``)."""
         sample = parse(inputs, self.box_format, self.box_fields, _EPS)
         rng, python_rng = self._streams.generators()
-        if self.backend == "torchvision":
-            work = self._start(sample, sample.image_chw(), _to_tensor)
-            size = tuple(work.image.shape[-2:])
-            for transform, probability in self._steps:
-                if probability < 1.0 and rng.random() >= probability:
-                    continue
-                size = run_transform(transform, work, rng, size, transform.apply_image, transform.apply_masks)
-            work.filter(self.min_visibility, self.min_area, self.min_size)
-            return sample.rebuild(work, image_chw=work.image, image_hwc=None)
-        work = self._start(sample, sample.image_hwc(), _to_numpy)
-        for step in self._steps:
+        work = self._start(sample)
+        for position, step in enumerate(self._steps):
             if step.probability < 1.0 and rng.random() >= step.probability:
                 continue
-            step.run(work, rng, python_rng)
+            try:
+                step.run(work, rng, python_rng)
+            except TransformSpecError as error:
+                # Name the step, as the errors found when the pipeline was built do.
+                name = self.specs[position]["name"]
+                raise TransformSpecError(f"transforms[{position}] ({name}): {error}") from None
         work.filter(self.min_visibility, self.min_area, self.min_size)
-        return sample.rebuild(work, image_chw=None, image_hwc=work.image)
+        return sample.rebuild(work)
 
-    def _start(self, sample: Sample, image: Any, convert: Any) -> Work:
+    def _start(self, sample: Sample) -> Work:
+        """The sample in the backend's layout: ``C x H x W`` tensors, or ``H x W x C`` numpy arrays."""
+        torchvision = self.backend == "torchvision"
+        convert = _to_tensor if torchvision else _to_numpy
+        image = sample.image_chw() if torchvision else sample.image_hwc()
         masks = None if sample.masks is None else warpable_masks(convert(sample.masks))
         mask = None
         if sample.mask is not None:
@@ -295,6 +296,10 @@ class BoxPipeline:
             return cls.from_dict(data)
         except TransformSpecError as error:
             raise TransformSpecError(f"{path}: {error}") from None
+        except UnknownNameError as error:
+            raise UnknownNameError(
+                f"{path}: {error}", name=error.name, suggestions=error.suggestions
+            ) from None
 
     def __repr__(self) -> str:
         lines = [f"  {spec}," for spec in self.specs]

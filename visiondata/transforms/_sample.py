@@ -67,12 +67,14 @@ class Sample:
 
     # -- writing -----------------------------------------------------------------
 
-    def rebuild(self, work: Work, image_chw: torch.Tensor | None, image_hwc: np.ndarray | None) -> Any:
+    def rebuild(self, work: Work) -> Any:
         """The output sample: the transformed parts put back as they were given, plus ``"dropped"``."""
         container = dict(self.container)
-        if image_chw is not None:
+        if isinstance(work.image, torch.Tensor):
+            image_chw, image_hwc = work.image, None
             height, width = int(image_chw.shape[-2]), int(image_chw.shape[-1])
         else:
+            image_chw, image_hwc = None, work.image
             height, width = int(image_hwc.shape[0]), int(image_hwc.shape[1])
         image = self._image_out(image_chw, image_hwc)
         ids = work.ids
@@ -227,7 +229,16 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
     if not (
         np.isfinite(boxes).all() and (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
     ):
-        validate_boxes(array, fmt, policy="raise")
+        try:
+            validate_boxes(array, fmt, policy="raise")
+        except InvalidBoxesError as error:
+            # validate_boxes ends with its own policies as the fix; a pipeline has another one to offer.
+            problems = str(error).rsplit("\n", 1)[0]
+            raise InvalidBoxesError(
+                f"{problems}\nFix the annotations, or remove such boxes before the pipeline with "
+                "visiondata.boxes.validate_boxes(boxes, fmt, policy='drop') and index the per-box fields with "
+                "its keep."
+            ) from None
     sample.boxes = snap_to_border(np.ascontiguousarray(boxes, dtype=np.float64), height, width, eps)
 
 

@@ -84,9 +84,12 @@ def _register_builtins() -> None:
 _TRANSFORMS: Registry[TransformDefinition] = Registry("transform", on_first_lookup=_register_builtins)
 
 
+_DECORATOR: Any = object()
+
+
 def register_transform(
     name: str,
-    transform: type[BoxTransform] | None = None,
+    transform: type[BoxTransform] | None = _DECORATOR,
     *,
     albumentations: Callable[..., Any] | None = None,
     override: bool = False,
@@ -95,22 +98,25 @@ def register_transform(
 
     Use it as a class decorator on a :class:`BoxTransform` subclass (the
     torchvision backend; ``__init__``'s keyword arguments are the spec's
-    parameters), and/or give ``albumentations=``: a callable taking the same
-    parameters and returning an albumentations transform (a
-    ``DualTransform`` moves boxes and masks, an ``ImageOnlyTransform`` does
-    not). A pipeline on a backend the transform lacks raises when built.
+    parameters), or call it with the class. ``albumentations=`` adds the
+    albumentations backend: a callable taking the same parameters and
+    returning an albumentations transform (a ``DualTransform`` moves boxes
+    and masks, an ``ImageOnlyTransform`` does not). Pass ``None`` as the
+    class to register an albumentations-only transform. A pipeline on a
+    backend the transform lacks raises when built.
 
     Args:
         name: The name specs use.
-        transform: The torchvision-backend class (or use the decorator form).
+        transform: The torchvision-backend class; omitted in the decorator form.
         albumentations: Builder of the albumentations-backend transform.
         override: Replace an existing registration of ``name``.
 
     Returns:
-        The class (decorator form) or the registered definition.
+        The decorator (decorator form), else the registered definition.
 
     Raises:
         DuplicateNameError: ``name`` is taken and ``override`` is false.
+        TypeError: Neither a class nor an albumentations builder.
 
     Examples:
         >>> from visiondata.transforms import BoxTransform, register_transform
@@ -123,13 +129,17 @@ def register_transform(
         ['Invert']
         >>> _ = unregister_transform("Invert")
     """
-    if transform is None and albumentations is None:
+    if transform is _DECORATOR:
 
         def decorator(transform_class: type[BoxTransform]) -> type[BoxTransform]:
-            register_transform(name, transform_class, override=override)
+            register_transform(name, transform_class, albumentations=albumentations, override=override)
             return transform_class
 
         return decorator
+    if transform is None and albumentations is None:
+        raise TypeError(
+            f"register_transform({name!r}): expected a BoxTransform class, albumentations=, or both"
+        )
     _TRANSFORMS._ensure_discovered()
     default_p = transform.default_p if transform is not None else 1.0
     definition = TransformDefinition(name, transform, albumentations, default_p)

@@ -35,6 +35,7 @@ from visiondata.transforms._spec import (
     as_range,
     as_size,
 )
+from visiondata.transforms._work import Work, run_transform
 
 _MODES = {
     "nearest": InterpolationMode.NEAREST,
@@ -74,6 +75,12 @@ class BoxTransform:
     geometric: ClassVar[bool] = False
     apply_image_numpy: ClassVar[Any] = None
     apply_masks_numpy: ClassVar[Any] = None
+
+    def check(self, height: int, width: int) -> None:
+        """Raise :class:`TransformSpecError` if this transform cannot apply to a ``height`` x ``width`` image.
+
+        Both backends call it before the step, so the error is the same on both.
+        """
 
     def get_params(
         self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
@@ -338,15 +345,17 @@ class Crop(_Cropping):
         self.top, self.left = top, left
         self.height, self.width = as_size((height, width), "height, width")
 
-    def get_params(
-        self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
-    ) -> dict[str, Any]:
+    def check(self, height: int, width: int) -> None:
         if self.top + self.height > height or self.left + self.width > width:
             raise TransformSpecError(
                 f"Crop: the window rows {self.top}..{self.top + self.height}, columns {self.left}.."
                 f"{self.left + self.width} does not fit the {height}x{width} image (height x width); "
                 "choose a smaller window or resize first"
             )
+
+    def get_params(
+        self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
+    ) -> dict[str, Any]:
         return {"crop": (self.top, self.left, self.height, self.width)}
 
 
@@ -365,15 +374,18 @@ class RandomCrop(_Cropping):
     ) -> dict[str, Any]:
         crop_height, crop_width = self.size
         pad = _centre_padding(height, width, crop_height, crop_width)
-        if any(pad) and not self.pad_if_needed:
-            raise TransformSpecError(
-                f"RandomCrop: the {height}x{width} image is smaller than the {crop_height}x{crop_width} crop "
-                "(height x width); set pad_if_needed=True, or put PadIfNeeded or a resize before it"
-            )
         padded_height, padded_width = height + pad[1] + pad[3], width + pad[0] + pad[2]
         top = int(rng.integers(0, padded_height - crop_height + 1))
         left = int(rng.integers(0, padded_width - crop_width + 1))
         return {"pad": pad, "crop": (top, left, crop_height, crop_width)}
+
+    def check(self, height: int, width: int) -> None:
+        crop_height, crop_width = self.size
+        if not self.pad_if_needed and (height < crop_height or width < crop_width):
+            raise TransformSpecError(
+                f"RandomCrop: the {height}x{width} image is smaller than the {crop_height}x{crop_width} crop "
+                "(height x width); set pad_if_needed=True, or put PadIfNeeded or a resize before it"
+            )
 
     def warp(self, tensor: torch.Tensor, params: dict[str, Any], mask: bool) -> torch.Tensor:
         if any(params["pad"]):
@@ -924,3 +936,17 @@ BUILTIN_TRANSFORMS: dict[str, type[BoxTransform]] = {
     "Normalize": Normalize,
     "ToDtype": ToDtype,
 }
+
+
+class TorchvisionStep:
+    """One transform of a pipeline on the torchvision backend, applied with probability ``probability``."""
+
+    def __init__(self, transform: BoxTransform, probability: float) -> None:
+        self.transform = transform
+        self.probability = probability
+
+    def run(self, work: Work, rng: np.random.Generator, python_rng: Any) -> None:
+        transform = self.transform
+        run_transform(
+            transform, work, rng, tuple(work.image.shape[-2:]), transform.apply_image, transform.apply_masks
+        )

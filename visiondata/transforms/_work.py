@@ -121,6 +121,7 @@ def run_transform(
     (torchvision backend) or its numpy ones (albumentations backend).
     """
     height, width = size
+    transform.check(height, width)
     params = transform.get_params(rng, height, width, work.visible)
     if params is None:
         return size
