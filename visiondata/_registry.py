@@ -115,7 +115,7 @@ class Registry(Generic[T]):
         if suggestions:
             hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
         else:
-            hint = f"{len(self._entries)} {self.kind}s are registered"
+            hint = f"{len(self._entries)} {self.kind}s are registered."
         function = f"list_{self.kind.replace(' ', '_')}s()"
         return UnknownNameError(
             f"unknown {self.kind} {name!r}; {hint} See {function} for every name.",

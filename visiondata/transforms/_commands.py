@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +75,13 @@ def _preview(options: argparse.Namespace) -> int:
     dataset = open_source(options.source, options.split, options.root)
     pipeline = None
     if options.pipeline is not None:
+        if not Path(options.pipeline).is_file():
+            print(
+                f"visiondata: error: {options.pipeline}: no such file; expected a pipeline spec "
+                "(YAML or JSON, as BoxPipeline.save writes it)",
+                file=sys.stderr,
+            )
+            return 1
         pipeline = BoxPipeline.load(options.pipeline)
         if options.seed is not None:
             pipeline = BoxPipeline.from_dict({**pipeline.to_dict(), "seed": options.seed})

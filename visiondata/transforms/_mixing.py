@@ -23,7 +23,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional
 
 from visiondata.transforms._random import RandomStreams
-from visiondata.transforms._sample import Sample, compose_reports, parse
+from visiondata.transforms._sample import Sample, parse, surviving_indices
 from visiondata.transforms._work import Work, warpable_masks
 
 _EPS = 1e-3
@@ -60,24 +60,29 @@ class _MultiImage(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         rng = self._streams.generators()[0]
         if self.p < 1.0 and rng.random() >= self.p:
-            return self._finish(*self._plain(index))
+            return self._finish(*self._plain(index), {})
         return self._finish(*self._mix(index, rng))
 
     def _plain(self, index: int) -> tuple[Any, Any, list[tuple[int, int, int]]]:
         """Sample ``index`` unchanged, with its boxes' provenance."""
         image, target = self.dataset[index]
         count = 0 if not isinstance(target, dict) or "boxes" not in target else len(target["boxes"])
-        if isinstance(target, dict) and "dropped" in target:
+        previous = target.get("dropped", []) if isinstance(target, dict) else []
+        if previous:
             target = dict(target)
-            target["dropped"] = [{"sample": index, "part": 0, **entry} for entry in target["dropped"]]
-        return image, target, [(index, 0, box) for box in range(count)]
+            target["dropped"] = [{"sample": index, "part": 0, **entry} for entry in previous]
+        original = surviving_indices(previous, count)
+        return image, target, [(index, 0, original[box]) for box in range(count)]
 
-    def _mix(self, index: int, rng: np.random.Generator) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+    def _mix(
+        self, index: int, rng: np.random.Generator
+    ) -> tuple[Any, Any, list[tuple[int, int, int]], dict[str, Any]]:
+        """The mixed sample, its boxes' provenance, and the keys to add once the transform ran."""
         raise NotImplementedError
 
     def _read(self, index: int) -> Sample:
         sample = parse((self.dataset[index],), "xyxy", self.box_fields, _EPS)
-        if sample.kind != "pair" or sample.target_is_mask or sample.target_is_none:
+        if sample.kind != "pair" or sample.target_is_mask or sample.target_is_none or sample.boxes is None:
             raise TypeError(
                 f"{type(self).__name__}: dataset[{index}] is not a detection sample; expected "
                 "(image, {'boxes': ..., 'labels': ...})"
@@ -101,9 +106,15 @@ class _MultiImage(Dataset):
         height, width = image.shape[-2:]
         full = np.concatenate([whole for whole, _ in placed])
         visible = np.concatenate([seen for _, seen in placed])
-        # Each combined box as (position of its sample in the mix, its index there).
+        # Each combined box as (position of its sample in the mix, its index in that sample's original
+        # boxes: a dataset pipeline may have dropped some before).
+        originals = [
+            surviving_indices(sample.previous_dropped or [], len(sample.boxes)) for sample in samples
+        ]
         provenance = [
-            (position, box) for position, sample in enumerate(samples) for box in range(len(sample.boxes))
+            (position, originals[position][box])
+            for position, sample in enumerate(samples)
+            for box in range(len(sample.boxes))
         ]
         instance_masks = torch.cat([m.to(torch.float32) for m in masks]) if masks else None
         work = Work(image, full, instance_masks, mask, "clip", height, width, visible=visible)
@@ -120,29 +131,33 @@ class _MultiImage(Dataset):
         if work.masks is not None:
             target["masks"] = tv_tensors.Mask(work.masks.to(_dtype_of(first.masks)))
         if work.mask is not None:
-            target["mask"] = tv_tensors.Mask(work.mask[0].to(_dtype_of(first.mask)))
+            mask = work.mask if first.mask.ndim == 3 else work.mask[0]  # the rank it came in
+            target["mask"] = tv_tensors.Mask(mask.to(_dtype_of(first.mask)))
         per_sample: list[list[dict[str, Any]]] = [[] for _ in samples]
         for entry in work.dropped:
             position, box = provenance[entry["index"]]
             per_sample[position].append({"index": box, "reason": entry["reason"]})
         dropped = []
         for part, (index, sample, own) in enumerate(zip(indices, samples, per_sample, strict=True)):
-            own.sort(key=lambda entry: entry["index"])
-            if sample.previous_dropped is not None:
-                own = compose_reports(sample.previous_dropped, own, len(sample.boxes))
+            own = sorted([*(sample.previous_dropped or []), *own], key=lambda entry: entry["index"])
             dropped.extend({"sample": index, "part": part, **entry} for entry in own)
         target["dropped"] = dropped
         kept = [(indices[part], part, box) for part, box in (provenance[int(row)] for row in work.ids)]
         return tv_tensors.Image(work.image), target, kept
 
-    def _finish(self, image: Any, target: Any, provenance: list[tuple[int, int, int]]) -> tuple[Any, Any]:
+    def _finish(
+        self, image: Any, target: Any, provenance: list[tuple[int, int, int]], extras: dict[str, Any]
+    ) -> tuple[Any, Any]:
         if self.transform is None:
-            return image, target
+            return image, ({**target, **extras} if extras else target)
         if not isinstance(target, dict):
             return self.transform(image, target)
         target = dict(target)
         earlier = target.pop("dropped", [])
+        # The mix's own keys are added after the transform, which could take a list of four
+        # indices for a per-box field when there are four boxes.
         image, target = self.transform(image, target)
+        target = {**target, **extras}
         # The transform numbers boxes as it saw them; name them by their source sample instead.
         later = []
         for entry in target.get("dropped", []):
@@ -265,7 +280,9 @@ class Mosaic(_MultiImage):
         self.center_range = (float(low), float(high))
         self.fill = fill
 
-    def _mix(self, index: int, rng: np.random.Generator) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+    def _mix(
+        self, index: int, rng: np.random.Generator
+    ) -> tuple[Any, Any, list[tuple[int, int, int]], dict[str, Any]]:
         indices = [index, *(int(i) for i in rng.integers(0, len(self.dataset), 3))]
         samples = [self._read(i) for i in indices]
         images = _check_channels(samples, indices)
@@ -318,8 +335,7 @@ class Mosaic(_MultiImage):
         image, target, kept = self._combine(
             indices, samples, canvas, placed, masks if with_masks else None, semantic
         )
-        target["mosaic_indices"] = indices
-        return image, target, kept
+        return image, target, kept, {"mosaic_indices": indices}
 
     def _place(
         self,
@@ -387,7 +403,9 @@ class MixUp(_MultiImage):
             raise ValueError(f"alpha: expected a number > 0, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def _mix(self, index: int, rng: np.random.Generator) -> tuple[Any, Any, list[tuple[int, int, int]]]:
+    def _mix(
+        self, index: int, rng: np.random.Generator
+    ) -> tuple[Any, Any, list[tuple[int, int, int]], dict[str, Any]]:
         indices = [index, int(rng.integers(0, len(self.dataset)))]
         samples = [self._read(i) for i in indices]
         first, second = _check_channels(samples, indices)
@@ -409,9 +427,7 @@ class MixUp(_MultiImage):
                 _resize(warpable_masks(_as_tensor(samples[1].masks)), (int(height), int(width)), mask=True),
             ]
         image, target, kept = self._combine(indices, samples, image, placed, masks, None)
-        target["mixup_ratio"] = ratio
-        target["mixup_indices"] = indices
-        return image, target, kept
+        return image, target, kept, {"mixup_ratio": ratio, "mixup_indices": indices}
 
 
 def _dtype_of(original: Any) -> torch.dtype:

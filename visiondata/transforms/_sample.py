@@ -344,15 +344,26 @@ def _squeeze_mask(mask: Any, original: Any) -> Any:
     return mask[0] if original.ndim == 2 else mask
 
 
+def surviving_indices(previous: list[dict[str, Any]], count: int) -> list[int]:
+    """The original index of each of ``count`` boxes left after the drops in ``previous``.
+
+    Examples:
+        >>> surviving_indices([{"index": 1, "reason": "size"}], 3)
+        [0, 2, 3]
+    """
+    gone = {entry["index"] for entry in previous}
+    survivors = [index for index in range(count + len(gone)) if index not in gone]
+    return survivors
+
+
 def compose_reports(
     previous: list[dict[str, Any]], current: list[dict[str, Any]], count: int
 ) -> list[dict[str, Any]]:
     """One drop report against the first input, when the sample already went through a pipeline.
 
-    ``previous`` names boxes of the original input; the boxes this pipeline
-    saw are the original ones not in ``previous``, in order.
+    ``previous`` names boxes of the original input; the ``count`` boxes this
+    pipeline saw are the original ones not in ``previous``, in order.
     """
-    gone = {entry["index"] for entry in previous}
-    survivors = [index for index in range(count + len(gone)) if index not in gone]
+    survivors = surviving_indices(previous, count)
     mapped = [{**entry, "index": survivors[entry["index"]]} for entry in current]
     return sorted([*previous, *mapped], key=lambda entry: entry["index"])
