@@ -84,14 +84,14 @@ def as_boxes(boxes: Any, argument: str = "boxes") -> Any:
     else:
         boxes = np.asarray(boxes)
         if boxes.dtype.kind not in "fc":
-            if boxes.size == 0 and boxes.ndim < 2:
-                boxes = boxes.reshape(0, 4)
             try:
                 boxes = boxes.astype(np.float64)
             except (TypeError, ValueError) as error:
                 raise InvalidBoxesError(
                     f"{argument}: expected numbers, got an array of {boxes.dtype} ({error})"
                 ) from None
+    if boxes.ndim == 1 and boxes.shape[0] == 0:
+        boxes = boxes.reshape(0, 4)  # [] is no boxes
     if boxes.ndim < 2 or boxes.shape[-1] != 4:
         hint = "; a single box is boxes[None]" if tuple(boxes.shape) == (4,) else ""
         raise InvalidBoxesError(f"{argument}: expected shape (N, 4), got {tuple(boxes.shape)}{hint}")
@@ -189,7 +189,14 @@ def convert_boxes(boxes: Boxes, src: str, dst: str, image_size: tuple[float, flo
     src, dst = check_format(src, "src"), check_format(dst, "dst")
     array = as_boxes(boxes)
     if src == dst:
-        return array
+        # A copy, as every other conversion returns: the result never shares memory with the input.
+        return array.clone() if is_tensor(array) else array.copy()
+    # Arithmetic only: NaN and infinity pass through as values (validate_boxes reports them), unwarned.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _convert(array, src, dst, image_size)
+
+
+def _convert(array: Any, src: str, dst: str, image_size: tuple[float, float] | None) -> Any:
     corners = to_xyxy(array, src.rstrip("n"))
     if is_normalized(src) != is_normalized(dst):
         if image_size is None:

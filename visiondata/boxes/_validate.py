@@ -16,7 +16,7 @@ from visiondata.boxes._convert import (
     stack_columns,
     to_xyxy,
 )
-from visiondata.boxes._ops import clamp
+from visiondata.boxes._ops import clamp, maximum
 from visiondata.exceptions import InvalidBoxesError
 
 Boxes = TypeVar("Boxes")
@@ -108,6 +108,12 @@ def validate_boxes(
     array = as_boxes(boxes)
     if array.ndim != 2:
         raise InvalidBoxesError(f"boxes: expected shape (N, 4), got {tuple(array.shape)}")
+    # NaN and infinity are reported, not warned about: numpy stays quiet on inf - inf.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _validate(array, fmt, image_size, policy, eps)
+
+
+def _validate(array: Any, fmt: str, image_size: Any, policy: str, eps: float) -> BoxValidation[Any]:
     layout = fmt.rstrip("n")
     corners = to_xyxy(array, layout)
     bounds = _bounds(fmt, image_size)
@@ -124,14 +130,16 @@ def validate_boxes(
     else:
         outside = finite & False
     widths, heights = corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1]
-    inverted = finite & ((widths < 0) | (heights < 0))
-    flat = finite & ~inverted & ((widths == 0) | (heights == 0))
+    slack_x, slack_y = _rounding(corners[:, 0], corners[:, 2]), _rounding(corners[:, 1], corners[:, 3])
+    inverted = finite & ((widths < -slack_x) | (heights < -slack_y))
+    flat = finite & ~inverted & ((widths <= slack_x) | (heights <= slack_y))
     problems = ~finite | outside | inverted | flat
 
     if policy == "raise":
         if bool(problems.any()):
             raise InvalidBoxesError(_message(array, corners, fmt, bounds, finite, outside, inverted, flat))
-        return BoxValidation(from_xyxy(corners, layout), finite | True, [])
+        # A copy even when nothing changed: the result never shares memory with the input.
+        return BoxValidation(_copy(from_xyxy(corners, layout)), finite | True, [])
 
     reasons = _reasons(finite, outside, inverted, flat)
     if policy == "clip" and bounds is not None:
@@ -150,7 +158,10 @@ def validate_boxes(
         empty = (
             outside
             & ~inverted
-            & ((corners[:, 2] - corners[:, 0] <= 0) | (corners[:, 3] - corners[:, 1] <= 0))
+            & (
+                (corners[:, 2] - corners[:, 0] <= _rounding(corners[:, 0], corners[:, 2]))
+                | (corners[:, 3] - corners[:, 1] <= _rounding(corners[:, 1], corners[:, 3]))
+            )
         )
         keep = finite & ~inverted & ~flat & ~empty
         actions = ["clipped" if kept else "dropped" for kept in _to_list(keep)]
@@ -203,8 +214,28 @@ def snap_to_border(corners: Any, height: float, width: float, eps: float) -> Any
     else:
         sides = np.asarray(sides, dtype=corners.dtype)
     tolerance = sides * eps
-    corners = _where((corners < 0) & (corners >= -tolerance), corners * 0, corners)
-    return _where((corners > sides) & (corners <= sides + tolerance), sides + corners * 0, corners)
+    corners = _where((corners < 0) & (corners >= -tolerance), 0.0, corners)
+    return _where((corners > sides) & (corners <= sides + tolerance), sides, corners)
+
+
+def _rounding(low: Any, high: Any) -> Any:
+    """A few float steps at the magnitude of ``low`` and ``high``: a side this short is no side.
+
+    A box snapped onto the border, or clipped to it, can keep a sliver of
+    1e-16 that vanishes in the next format conversion; that is no area.
+    """
+    step = (torch_finfo(low) if is_tensor(low) else np.finfo(low.dtype)).eps
+    return 4 * step * clamp(maximum(abs(low), abs(high)), 1)
+
+
+def torch_finfo(values: Any) -> Any:
+    import torch
+
+    return torch.finfo(values.dtype)
+
+
+def _copy(values: Any) -> Any:
+    return values.clone() if is_tensor(values) else values.copy()
 
 
 def _reasons(finite: Any, outside: Any, inverted: Any, flat: Any) -> list[str | None]:
