@@ -14,10 +14,14 @@ that users meet:
 - nothing is dropped without an entry in the drop report;
 - every DataLoader worker draws its own stream.
 
-Transforms albumentations lacks (``RandomIoUCrop``, torchvision's
-``Perspective``), the fixed ``Crop`` (whose window must fit, as on the
-torchvision backend) and the dtype steps (``Normalize``, ``ToDtype``) run the
-visiondata transform on numpy arrays, so both backends keep one meaning.
+Where albumentations lacks a transform (``RandomIoUCrop``, torchvision's
+``Perspective``) or means something else by it, the visiondata transform
+runs on numpy arrays with OpenCV kernels, so both backends keep one
+meaning: ``Affine`` (albumentations composes rotation and shear in the other
+order), ``Pad`` (its reflecting borders add mirrored copies of boxes),
+``RandomScale`` (it can round a side to 0 pixels), ``Resize`` to a shorter
+side (torchvision truncates, albumentations rounds), the fixed ``Crop``
+(whose window must fit) and the dtype steps (``Normalize``, ``ToDtype``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from visiondata.exceptions import MissingDependencyError
+from visiondata.exceptions import MissingDependencyError, TransformSpecError
 from visiondata.transforms._work import Work, run_transform
 
 _CV2_INTERPOLATION = {
@@ -67,24 +71,7 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
     def resize(t: Any) -> Any:
         if isinstance(t.size, tuple):
             return module().Resize(*t.size, interpolation=interpolation(t))
-        return module().SmallestMaxSize(max_size=t.size, interpolation=interpolation(t))
-
-    def affine(t: Any) -> Any:
-        translate = None
-        if t.translate is not None:
-            translate = {"x": (-t.translate[0], t.translate[0]), "y": (-t.translate[1], t.translate[1])}
-        shear = {"x": t.shear[0], "y": t.shear[1]} if t.shear else {"x": (0.0, 0.0), "y": (0.0, 0.0)}
-        return module().Affine(
-            # albumentations turns counter-clockwise for a positive angle, torchvision's RandomAffine clockwise.
-            rotate=(-t.degrees[1], -t.degrees[0]),
-            translate_percent=translate,
-            scale=t.scale or (1.0, 1.0),
-            shear=shear,
-            interpolation=interpolation(t),
-            fill=_fill(t.fill),
-            border_mode=0,
-            p=1.0,
-        )
+        return None  # the shorter side to an int: torchvision's truncating rule, run on numpy
 
     return {
         "HorizontalFlip": lambda t: module().HorizontalFlip(p=1.0),
@@ -103,11 +90,6 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
             border_mode=0,
             fill=_fill(t.fill),
         ),
-        "Pad": lambda t: module().Pad(
-            padding=t.padding,
-            fill=_fill(t.fill),
-            border_mode={"constant": 0, "edge": 1, "reflect": 4, "symmetric": 2}[t.padding_mode],
-        ),
         "RandomCrop": lambda t: module().RandomCrop(
             *t.size, pad_if_needed=t.pad_if_needed, border_mode=0, fill=_fill(t.fill), p=1.0
         ),
@@ -120,10 +102,6 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
         "RandomSizedBBoxSafeCrop": lambda t: module().RandomSizedBBoxSafeCrop(
             *t.size, erosion_rate=t.erosion_rate, interpolation=interpolation(t), p=1.0
         ),
-        "RandomScale": lambda t: module().RandomScale(
-            scale_limit=(t.scale[0] - 1, t.scale[1] - 1), interpolation=interpolation(t), p=1.0
-        ),
-        "Affine": affine,
         "Rotate": lambda t: module().Rotate(
             limit=t.degrees, interpolation=interpolation(t), border_mode=0, fill=_fill(t.fill), p=1.0
         ),
@@ -138,7 +116,8 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
     }
 
 
-#: Built-in name -> albumentations builder (transforms absent here run on numpy through visiondata's class).
+#: Built-in name -> albumentations builder. Transforms absent here, or whose builder returns None for the
+#: given parameters, run visiondata's own class on numpy arrays.
 BUILDERS = _builders()
 
 
@@ -196,6 +175,11 @@ class AlbumentationsStep:
         rows = result["bboxes"]
         if len(rows):
             ids = rows[:, 4].astype(np.int64)
+            if len(np.unique(ids)) != len(ids):
+                raise TransformSpecError(
+                    f"{type(transform).__name__} added copies of boxes (albumentations does for reflecting "
+                    "borders), which cannot be paired with their objects; use a constant border"
+                )
             moved[ids] = rows[:, :4] * (new_width, new_height, new_width, new_height)
             present[ids] = True
         gone = ~(present[:count] & present[count:])

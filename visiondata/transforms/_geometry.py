@@ -81,6 +81,13 @@ def affine_matrix(
     return matrix
 
 
+def pixel_centre_matrix(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` (on box coordinates, pixel ``i`` spanning ``i`` to ``i + 1``) for OpenCV, whose pixel ``i`` is at ``i``."""
+    shift = np.eye(3)
+    shift[:2, 2] = 0.5
+    return np.linalg.inv(shift) @ matrix @ shift
+
+
 def homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The 3x3 projective matrix that maps four ``source`` points onto four ``target`` points."""
     rows = []

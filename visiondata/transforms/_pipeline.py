@@ -159,12 +159,14 @@ class BoxPipeline:
             )
 
             import_albumentations()
+            built = None
             if definition.albumentations is not None:
                 built = (
                     definition.albumentations(transform)
                     if definition.builder_takes_transform
-                    else (definition.albumentations(**parameters))
+                    else definition.albumentations(**parameters)
                 )
+            if built is not None:
                 return AlbumentationsStep(built, probability, checker=transform)
             if transform is not None and transform.apply_image_numpy is not None:
                 return NumpyStep(transform, probability)

@@ -206,6 +206,26 @@ class _Resizing(_Geometric):
     def output_size(self, params: dict[str, Any], height: int, width: int) -> tuple[int, int]:
         return tuple(params["size"])
 
+    def apply_image_numpy(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return self._warp_numpy(image, params, self.interpolation)
+
+    def apply_masks_numpy(self, masks: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return _channels_first(self._warp_numpy(_channels_last(masks), params, "nearest"))
+
+    def _warp_numpy(self, image: np.ndarray, params: dict[str, Any], interpolation: str) -> np.ndarray:
+        crop = params.get("crop")
+        if crop is not None:
+            top, left, height, width = crop
+            image = image[top : top + height, left : left + width]
+        if image.shape[:2] == tuple(params["size"]):
+            return image
+        import cv2
+
+        height, width = params["size"]
+        return _opencv(
+            image, lambda part: cv2.resize(part, (width, height), interpolation=_CV2[interpolation])
+        )
+
 
 class Resize(_Resizing):
     """Resize to ``size=(height, width)``, or the shorter side to ``size`` keeping the aspect ratio (torchvision)."""
@@ -444,6 +464,22 @@ class _Padding(_Geometric):
         left, top, right, bottom = params["pad"]
         return height + top + bottom, width + left + right
 
+    def apply_image_numpy(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        if not any(params["pad"]):
+            return image
+        import cv2
+
+        left, top, right, bottom = params["pad"]
+        border = _CV2_BORDERS[self.padding_mode]
+        value = _border_value(self.fill, image.shape[-1])
+        return _opencv(
+            image, lambda part: cv2.copyMakeBorder(part, top, bottom, left, right, border, value=value)
+        )
+
+    def apply_masks_numpy(self, masks: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        left, top, right, bottom = params["pad"]
+        return np.pad(masks, ((0, 0), (top, bottom), (left, right)))
+
 
 class PadIfNeeded(_Padding):
     """Pad to at least ``min_height`` x ``min_width`` (albumentations' ``PadIfNeeded``)."""
@@ -585,10 +621,39 @@ class _AffineWarp(_Geometric):
         )
 
     def apply_boxes(self, boxes: np.ndarray, params: dict[str, Any], height: int, width: int) -> np.ndarray:
-        matrix = geometry.affine_matrix(
+        return geometry.warp_boxes(boxes, self._matrix(params, height, width))
+
+    def _matrix(self, params: dict[str, Any], height: int, width: int) -> np.ndarray:
+        return geometry.affine_matrix(
             params["angle"], params["translate"], params["scale"], params["shear"], (width / 2, height / 2)
         )
-        return geometry.warp_boxes(boxes, matrix)
+
+    def apply_image_numpy(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return self._warp_numpy(image, params, self.interpolation, self.fill)
+
+    def apply_masks_numpy(self, masks: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return _channels_first(self._warp_numpy(_channels_last(masks), params, "nearest", 0.0))
+
+    def _warp_numpy(
+        self, image: np.ndarray, params: dict[str, Any], interpolation: str, fill: Any
+    ) -> np.ndarray:
+        import cv2
+
+        height, width = image.shape[:2]
+        # Box coordinates put pixel i between i and i + 1; OpenCV puts its centre at i.
+        matrix = geometry.pixel_centre_matrix(self._matrix(params, height, width))
+        value = _border_value(fill, image.shape[-1])
+        return _opencv(
+            image,
+            lambda part: cv2.warpAffine(
+                part,
+                matrix[:2],
+                (width, height),
+                flags=_CV2[interpolation],
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=value,
+            ),
+        )
 
 
 class Affine(_AffineWarp):
@@ -695,35 +760,61 @@ class Perspective(_Geometric):
         return geometry.warp_boxes(boxes, params["matrix"])
 
     def apply_image_numpy(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        return _warp_perspective_numpy(image, params["matrix"], self.interpolation, self.fill)
+        return self._warp_numpy(image, params, self.interpolation, self.fill)
 
     def apply_masks_numpy(self, masks: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        if len(masks) == 0:
-            return masks
-        warped = _warp_perspective_numpy(np.moveaxis(masks, 0, -1), params["matrix"], "nearest", 0.0)
-        return np.moveaxis(warped.reshape(*warped.shape[:2], -1), -1, 0)
+        return _channels_first(self._warp_numpy(_channels_last(masks), params, "nearest", 0.0))
+
+    def _warp_numpy(
+        self, image: np.ndarray, params: dict[str, Any], interpolation: str, fill: Any
+    ) -> np.ndarray:
+        import cv2
+
+        height, width = image.shape[:2]
+        matrix = geometry.pixel_centre_matrix(params["matrix"])
+        value = _border_value(fill, image.shape[-1])
+        return _opencv(
+            image,
+            lambda part: cv2.warpPerspective(
+                part,
+                matrix,
+                (width, height),
+                flags=_CV2[interpolation],
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=value,
+            ),
+        )
 
 
-def _warp_perspective_numpy(
-    image: np.ndarray, matrix: np.ndarray, interpolation: str, fill: Any
-) -> np.ndarray:
-    import cv2
+_CV2 = {"nearest": 0, "bilinear": 1, "bicubic": 2}  # cv2.INTER_NEAREST, INTER_LINEAR, INTER_CUBIC
+# torchvision's padding modes as OpenCV borders: "reflect" skips the edge pixel, "symmetric" repeats it.
+_CV2_BORDERS = {"constant": 0, "edge": 1, "reflect": 4, "symmetric": 2}
+# OpenCV takes at most 512 channels in one call (CV_CN_MAX).
+_CV2_MAX_CHANNELS = 512
 
-    flags = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}[
-        interpolation
+
+def _border_value(fill: float | list[float], channels: int) -> tuple[float, ...]:
+    values = fill if isinstance(fill, list) else [fill] * min(channels, 4)
+    return tuple(float(value) for value in values[:4])
+
+
+def _opencv(image: np.ndarray, operation: Any) -> np.ndarray:
+    """``operation`` on an ``H x W x C`` array, keeping a channel axis OpenCV drops for one channel."""
+    parts = [
+        np.ascontiguousarray(image[..., start : start + _CV2_MAX_CHANNELS])
+        for start in range(0, image.shape[-1], _CV2_MAX_CHANNELS)
     ]
-    height, width = image.shape[:2]
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    border = [fill] * channels if not isinstance(fill, list) else fill
-    warped = cv2.warpPerspective(
-        np.ascontiguousarray(image),
-        matrix,
-        (width, height),
-        flags=flags,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=tuple(border[:4]),
-    )
-    return warped.reshape(image.shape[:2] + image.shape[2:]) if warped.ndim < image.ndim else warped
+    results = [operation(part) for part in parts]
+    results = [result[..., None] if result.ndim == 2 else result for result in results]
+    return results[0] if len(results) == 1 else np.concatenate(results, axis=-1)
+
+
+def _channels_last(masks: np.ndarray) -> np.ndarray:
+    return np.moveaxis(masks, 0, -1)
+
+
+def _channels_first(masks: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(masks, -1, 0))
 
 
 class ColorJitter(BoxTransform):
