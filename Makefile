@@ -36,8 +36,11 @@ bench: install
 	$(PY) benchmarks/bench_mnist.py
 	$(PY) benchmarks/bench_index.py
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_boxes.py
 
+## Draw the pictures of the docs with the command line, then build the site.
 docs: install
+	$(PY) scripts/make_doc_pictures.py
 	$(VENV)/bin/mkdocs build --strict
 
 clean:

@@ -43,3 +43,11 @@ def test_pipeline_benchmark_runs(tmp_path: Path) -> None:
     )
     assert "0.4MP photos" in output and "0.8MP photos" in output
     assert output.count("x\n") == 4  # two ratios per photo size
+
+
+def test_box_augmentation_benchmark_runs(tmp_path: Path) -> None:
+    output = run_script(
+        "bench_boxes.py", "--images", "2", "--rounds", "1", "--folder", str(tmp_path / "photos")
+    )
+    assert "RandomResizedCrop 512 + flip + Normalize" in output and "RandomIoUCrop (SSD)" in output
+    assert output.count("target >= ") == 4  # one ratio per contender pair

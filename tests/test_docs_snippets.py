@@ -1,0 +1,48 @@
+"""Every Python snippet of the augmentation page runs as written, and its pictures come from the script."""
+
+from __future__ import annotations
+
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = ["augmentation.md"]
+
+
+def snippets(page: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (REPO / "docs" / page).read_text(), flags=re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    ("page", "position"), [(page, position) for page in PAGES for position in range(len(snippets(page)))]
+)
+def test_snippet_runs(page: str, position: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run as a script (``__name__ == "__main__"``) in this process: one torch import for all snippets.
+    script = tmp_path / "snippet.py"
+    script.write_text(snippets(page)[position])
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(script), run_name="__main__")
+
+
+def test_every_registered_transform_is_in_the_table() -> None:
+    from visiondata.transforms import list_transforms
+
+    page = (REPO / "docs" / "augmentation.md").read_text()
+    missing = [name for name in list_transforms() if f"`{name}`" not in page]
+    assert not missing, f"transforms missing from docs/augmentation.md: {missing}"
+
+
+def test_doc_pictures_script_draws_every_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["make_doc_pictures.py", "--out", str(tmp_path)])
+    runpy.run_path(str(REPO / "scripts" / "make_doc_pictures.py"), run_name="__main__")
+    drawn = sorted(path.name for path in tmp_path.iterdir())
+    page = (REPO / "docs" / "augmentation.md").read_text()
+    assert drawn == sorted(set(re.findall(r"images/(augmentation-[\w-]+\.jpg)", page)))
+    assert all((REPO / "docs" / "images" / name).is_file() for name in drawn)
+    assert capsys.readouterr().out.count("dropped") == len(drawn)
