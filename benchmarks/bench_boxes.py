@@ -98,7 +98,9 @@ def timed(calls: list[Callable[[], object]]) -> float:
 
 
 def compare(
-    title: str, rounds: int, pairs: list[tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float]]
+    title: str,
+    rounds: int,
+    pairs: list[tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float]],
 ) -> list[str]:
     """Time each (baseline, contender) pair, alternating; print medians, ratios and their spread."""
     rates: dict[str, list[float]] = {}
@@ -184,13 +186,13 @@ def main() -> None:
             (
                 "albumentations Compose + BboxParams",
                 [
-                    lambda a=a, b=b, l=l: raw_albumentations(image=a, bboxes=b, labels=l)
-                    for a, b, l in zip(arrays, boxes, labels, strict=True)
+                    lambda a=a, b=b, n=n: raw_albumentations(image=a, bboxes=b, labels=n)
+                    for a, b, n in zip(arrays, boxes, labels, strict=True)
                 ],
                 "BoxPipeline(backend='albumentations')",
                 [
-                    lambda a=a, b=b, l=l: ours_albumentations({"image": a, "boxes": b, "labels": l})
-                    for a, b, l in zip(arrays, boxes, labels, strict=True)
+                    lambda a=a, b=b, n=n: ours_albumentations({"image": a, "boxes": b, "labels": n})
+                    for a, b, n in zip(arrays, boxes, labels, strict=True)
                 ],
                 0.95,
             ),
@@ -214,7 +216,8 @@ def main() -> None:
     )
     iou_crop = v2.Compose([v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()])
     ours_iou_pipeline = BoxPipeline(
-        ["RandomIoUCrop", {"name": "Resize", "size": [512, 512]}, {"name": "HorizontalFlip", "p": 0.5}], seed=0
+        ["RandomIoUCrop", {"name": "Resize", "size": [512, 512]}, {"name": "HorizontalFlip", "p": 0.5}],
+        seed=0,
     )
     ours_iou_crop = BoxPipeline(["RandomIoUCrop"], seed=0)
     compare(
