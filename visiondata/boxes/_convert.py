@@ -23,6 +23,9 @@ from visiondata.exceptions import InvalidBoxesError
 #: ``xywhn``, ``cxcywhn`` (YOLO).
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh", "xyxyn", "xywhn", "cxcywhn")
 
+#: torchvision's ``BoundingBoxFormat`` names of the axis-aligned formats, and ours.
+TORCHVISION_FORMATS = {"XYXY": "xyxy", "XYWH": "xywh", "CXCYWH": "cxcywh"}
+
 #: Other names people use for the same formats.
 FORMAT_ALIASES = {
     "pascal_voc": "xyxy",

@@ -24,7 +24,7 @@ from torchvision.transforms.v2 import functional
 
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse, surviving_indices
-from visiondata.transforms._work import Work, warpable_masks
+from visiondata.transforms._work import Work, as_tensor, warpable_masks
 
 _EPS = 1e-3
 
@@ -323,11 +323,11 @@ class Mosaic(_MultiImage):
             if with_masks:
                 masks.append(
                     self._place(
-                        warpable_masks(_as_tensor(sample.masks)), new_size, left, top, (x0, y0, x1, y1)
+                        warpable_masks(as_tensor(sample.masks)), new_size, left, top, (x0, y0, x1, y1)
                     )
                 )
             if semantic is not None:
-                mask = warpable_masks(_as_tensor(sample.mask)).to(torch.float32)
+                mask = warpable_masks(as_tensor(sample.mask)).to(torch.float32)
                 mask = mask[None] if mask.ndim == 2 else mask
                 semantic[:, y0:y1, x0:x1] = self._place(mask, new_size, left, top, (x0, y0, x1, y1))[
                     :, y0:y1, x0:x1
@@ -423,8 +423,8 @@ class MixUp(_MultiImage):
         masks = None
         if all(sample.masks is not None for sample in samples):
             masks = [
-                warpable_masks(_as_tensor(samples[0].masks)),
-                _resize(warpable_masks(_as_tensor(samples[1].masks)), (int(height), int(width)), mask=True),
+                warpable_masks(as_tensor(samples[0].masks)),
+                _resize(warpable_masks(as_tensor(samples[1].masks)), (int(height), int(width)), mask=True),
             ]
         image, target, kept = self._combine(indices, samples, image, placed, masks, None)
         return image, target, kept, {"mixup_ratio": ratio, "mixup_indices": indices}
@@ -434,9 +434,3 @@ def _dtype_of(original: Any) -> torch.dtype:
     if isinstance(original, torch.Tensor):
         return original.dtype
     return torch.from_numpy(np.zeros(0, dtype=original.dtype)).dtype
-
-
-def _as_tensor(value: Any) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.as_subclass(torch.Tensor)
-    return torch.from_numpy(np.ascontiguousarray(value))

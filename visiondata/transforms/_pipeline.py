@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import check_format
@@ -19,7 +18,7 @@ from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec
 from visiondata.transforms._torchvision_backend import TorchvisionStep
-from visiondata.transforms._work import OUT_OF_BOUNDS, Work, warpable_masks
+from visiondata.transforms._work import OUT_OF_BOUNDS, Work, as_numpy, as_tensor, warpable_masks
 
 SPEC_VERSION = 1
 # Float noise allowed beyond the image border in input boxes, as a fraction of the side.
@@ -197,7 +196,7 @@ class BoxPipeline:
     def _start(self, sample: Sample) -> Work:
         """The sample in the backend's layout: ``C x H x W`` tensors, or ``H x W x C`` numpy arrays."""
         torchvision = self.backend == "torchvision"
-        convert = _to_tensor if torchvision else _to_numpy
+        convert = as_tensor if torchvision else as_numpy
         image = sample.image_chw() if torchvision else sample.image_hwc()
         masks = None if sample.masks is None else warpable_masks(convert(sample.masks))
         mask = None
@@ -311,18 +310,6 @@ class BoxPipeline:
             f"seed={self.seed}"
         )
         return "BoxPipeline([\n" + "\n".join(lines) + f"\n], {settings})"
-
-
-def _to_tensor(value: Any) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.as_subclass(torch.Tensor)
-    return torch.from_numpy(np.ascontiguousarray(value))
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return np.ascontiguousarray(value.detach().cpu().numpy())
-    return np.ascontiguousarray(value)
 
 
 def _fraction(value: Any, name: str) -> float:

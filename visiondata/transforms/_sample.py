@@ -15,12 +15,10 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from visiondata.boxes._convert import check_format, convert_boxes, is_normalized
+from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes, is_normalized
 from visiondata.boxes._validate import snap_to_border, validate_boxes
 from visiondata.exceptions import InvalidBoxesError
 from visiondata.transforms._work import Work
-
-_TV_FORMATS = {"XYXY": "xyxy", "XYWH": "xywh", "CXCYWH": "cxcywh"}
 
 
 class Sample:
@@ -204,7 +202,7 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
     given = sample.container["boxes"]
     sample.boxes_given = given
     if isinstance(given, tv_tensors.BoundingBoxes):
-        fmt = _TV_FORMATS.get(given.format.name)
+        fmt = TORCHVISION_FORMATS.get(given.format.name)
         if fmt is None:
             raise InvalidBoxesError(
                 f"boxes: expected BoundingBoxes in XYXY, XYWH or CXCYWH format, got {given.format.name}"

@@ -163,3 +163,17 @@ def warpable_masks(masks: Any) -> Any:
     if masks.dtype in (np.uint8, np.float32):
         return masks
     return masks.astype(np.uint8 if masks.dtype == np.bool_ else np.float32)
+
+
+def as_tensor(value: Any) -> torch.Tensor:
+    """A plain tensor of ``value`` (a tensor or a numpy array; shares memory where it can)."""
+    if isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor)
+    return torch.from_numpy(np.ascontiguousarray(value))
+
+
+def as_numpy(value: Any) -> np.ndarray:
+    """A contiguous numpy array of ``value`` (a tensor or a numpy array)."""
+    if isinstance(value, torch.Tensor):
+        return np.ascontiguousarray(value.detach().cpu().numpy())
+    return np.ascontiguousarray(value)

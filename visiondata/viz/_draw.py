@@ -13,9 +13,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.utils import draw_bounding_boxes, make_grid
 
-from visiondata.boxes._convert import check_format, convert_boxes, is_normalized
-
-_TV_FORMATS = {"XYXY": "xyxy", "XYWH": "xywh", "CXCYWH": "cxcywh"}
+from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes, is_normalized
 
 
 def displayable(image: Any) -> torch.Tensor:
@@ -91,7 +89,7 @@ def draw_boxes(
     canvas = displayable(image)
     height, width_pixels = canvas.shape[-2:]
     if isinstance(boxes, tv_tensors.BoundingBoxes):
-        box_format = _TV_FORMATS[boxes.format.name]
+        box_format = TORCHVISION_FORMATS[boxes.format.name]
         values = boxes.as_subclass(torch.Tensor).detach().cpu().to(torch.float64).numpy()
     elif isinstance(boxes, torch.Tensor):
         values = boxes.detach().cpu().to(torch.float64).numpy()
