@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes, is_normalized
+from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes
 from visiondata.boxes._validate import snap_to_border, validate_boxes
 from visiondata.exceptions import InvalidBoxesError
 from visiondata.transforms._work import Work
@@ -68,13 +68,9 @@ class Sample:
     def rebuild(self, work: Work) -> Any:
         """The output sample: the transformed parts put back as they were given, plus ``"dropped"``."""
         container = dict(self.container)
-        if isinstance(work.image, torch.Tensor):
-            image_chw, image_hwc = work.image, None
-            height, width = int(image_chw.shape[-2]), int(image_chw.shape[-1])
-        else:
-            image_chw, image_hwc = None, work.image
-            height, width = int(image_hwc.shape[0]), int(image_hwc.shape[1])
-        image = self._image_out(image_chw, image_hwc)
+        image = self._image_out(work.image)
+        height, width = image.shape[-2:] if isinstance(image, torch.Tensor) else image.shape[:2]
+        height, width = int(height), int(width)
         ids = work.ids
         if self.boxes is not None:
             container["boxes"] = self._boxes_out(work.visible, height, width)
@@ -100,25 +96,17 @@ class Sample:
         container["dropped"] = dropped
         return image, container
 
-    def _image_out(self, image_chw: torch.Tensor | None, image_hwc: np.ndarray | None) -> Any:
+    def _image_out(self, image: torch.Tensor | np.ndarray) -> Any:
+        """The backend's image (``C x H x W`` tensor or ``H x W x C`` array) in the type the sample gave."""
         if self.image_kind in ("numpy", "numpy2d"):
-            array = image_hwc if image_hwc is not None else image_chw.permute(1, 2, 0).numpy()
-            return array[..., 0] if self.image_kind == "numpy2d" and array.ndim == 3 else array
-        tensor = (
-            image_chw
-            if image_chw is not None
-            else torch.from_numpy(np.ascontiguousarray(image_hwc)).permute(2, 0, 1)
-        )
-        if self.image_kind == "tv_image":
-            return tv_tensors.Image(tensor)
-        return tensor
+            array = image.permute(1, 2, 0).numpy() if isinstance(image, torch.Tensor) else image
+            return array[..., 0] if self.image_kind == "numpy2d" else array
+        tensor = image if isinstance(image, torch.Tensor) else torch.from_numpy(image).permute(2, 0, 1)
+        return tv_tensors.Image(tensor) if self.image_kind == "tv_image" else tensor
 
     def _boxes_out(self, boxes: np.ndarray, height: int, width: int) -> Any:
         given = self.boxes_given
-        if is_normalized(self.box_format):
-            boxes = convert_boxes(boxes, "xyxy", self.box_format, image_size=(height, width))
-        else:
-            boxes = convert_boxes(boxes, "xyxy", self.box_format)
+        boxes = convert_boxes(boxes, "xyxy", self.box_format, image_size=(height, width))
         if isinstance(given, tv_tensors.BoundingBoxes):
             dtype = given.dtype if given.is_floating_point() else torch.float32
             tensor = torch.from_numpy(boxes).to(dtype=dtype, device=given.device)
