@@ -20,13 +20,23 @@ from visiondata._version import __version__
 from visiondata.datasets import DatasetInfo, dataset_info, get_dataset, list_datasets, register_dataset
 
 if TYPE_CHECKING:
-    from visiondata.datasets import CSVDataset, CSVDetectionDataset, ImageFolderDataset
+    from visiondata.datasets import (
+        CocoDetectionDataset,
+        CSVDataset,
+        CSVDetectionDataset,
+        ImageFolderDataset,
+        VOCDetectionDataset,
+        YOLODataset,
+    )
 
 __all__ = [
     "CSVDataset",
     "CSVDetectionDataset",
+    "CocoDetectionDataset",
     "DatasetInfo",
     "ImageFolderDataset",
+    "VOCDetectionDataset",
+    "YOLODataset",
     "__version__",
     "boxes",
     "cli",
@@ -44,6 +54,16 @@ __all__ = [
 ]
 
 # The dataset classes import torch: loaded on first access.
-_LAZY = dict.fromkeys(("CSVDataset", "CSVDetectionDataset", "ImageFolderDataset"), "visiondata.datasets")
+_LAZY = dict.fromkeys(
+    (
+        "CSVDataset",
+        "CSVDetectionDataset",
+        "CocoDetectionDataset",
+        "ImageFolderDataset",
+        "VOCDetectionDataset",
+        "YOLODataset",
+    ),
+    "visiondata.datasets",
+)
 
 __getattr__, __dir__ = _lazy.lazy_module_attributes(globals(), _LAZY)

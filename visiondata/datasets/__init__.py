@@ -24,10 +24,15 @@ from visiondata.datasets._info import SPLIT_ALIASES, TASKS, DatasetInfo
 if TYPE_CHECKING:
     from visiondata.datasets._base import ImageFileDataset
     from visiondata.datasets._catalog_dataset import CatalogDataset
+    from visiondata.datasets._coco import CocoDetectionDataset
     from visiondata.datasets._csv import CSVDataset, CSVDetectionDataset
+    from visiondata.datasets._detection import DetectionFileDataset
     from visiondata.datasets._folder import ImageFolderDataset
     from visiondata.datasets._idx import read_idx
     from visiondata.datasets._mnist import FashionMNISTDataset, KMNISTDataset, MNISTBatches, MNISTDataset
+    from visiondata.datasets._voc import VOCDetectionDataset
+    from visiondata.datasets._writers import ConversionReport, to_coco, to_voc, to_yolo
+    from visiondata.datasets._yolo import YOLODataset
 
 __all__ = [
     "SPLIT_ALIASES",
@@ -35,18 +40,26 @@ __all__ = [
     "CSVDataset",
     "CSVDetectionDataset",
     "CatalogDataset",
+    "CocoDetectionDataset",
+    "ConversionReport",
     "DatasetInfo",
+    "DetectionFileDataset",
     "FashionMNISTDataset",
     "ImageFileDataset",
     "ImageFolderDataset",
     "KMNISTDataset",
     "MNISTBatches",
     "MNISTDataset",
+    "VOCDetectionDataset",
+    "YOLODataset",
     "dataset_info",
     "get_dataset",
     "list_datasets",
     "read_idx",
     "register_dataset",
+    "to_coco",
+    "to_voc",
+    "to_yolo",
     "unregister_dataset",
 ]
 
@@ -56,12 +69,20 @@ _LAZY = {
     "CSVDataset": "visiondata.datasets._csv",
     "CSVDetectionDataset": "visiondata.datasets._csv",
     "CatalogDataset": "visiondata.datasets._catalog_dataset",
+    "CocoDetectionDataset": "visiondata.datasets._coco",
+    "DetectionFileDataset": "visiondata.datasets._detection",
     "FashionMNISTDataset": "visiondata.datasets._mnist",
     "ImageFileDataset": "visiondata.datasets._base",
     "ImageFolderDataset": "visiondata.datasets._folder",
     "KMNISTDataset": "visiondata.datasets._mnist",
     "MNISTBatches": "visiondata.datasets._mnist",
     "MNISTDataset": "visiondata.datasets._mnist",
+    "VOCDetectionDataset": "visiondata.datasets._voc",
+    "YOLODataset": "visiondata.datasets._yolo",
+    "ConversionReport": "visiondata.datasets._writers",
+    "to_coco": "visiondata.datasets._writers",
+    "to_voc": "visiondata.datasets._writers",
+    "to_yolo": "visiondata.datasets._writers",
     "read_idx": "visiondata.datasets._idx",
 }
 

@@ -1,0 +1,326 @@
+"""What the COCO, VOC and YOLO readers share: a flat detection index and the detection sample.
+
+A reader parses its files once into :class:`DetectionIndex`: image paths in a
+:class:`PathIndex`, and every box of every image in a few numpy arrays cut by
+per-image offsets. Reading those arrays writes no reference counts, so a
+forked DataLoader worker copies none of them (pytorch/pytorch#13246), and
+pickling them for spawned workers is a few buffer copies.
+
+Samples follow the detection schema of the catalog and
+``CSVDetectionDataset``: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY,
+pixels), "labels": int64, "image_id": int, per-box fields})``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Subset
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional
+
+from visiondata.datasets._base import ImageFileDataset
+from visiondata.datasets._index import PathIndex
+from visiondata.exceptions import DatasetValidationError, InvalidBoxesError, SkippedSampleWarning
+
+BACKGROUND = "__background__"
+# Boxes beyond the image border by at most this fraction of its side are float noise, snapped onto it.
+BORDER_TOLERANCE = 1e-3
+
+
+@dataclass
+class DetectionIndex:
+    """Images and their boxes, flat.
+
+    Attributes:
+        paths: Image paths relative to the images root.
+        image_ids: ``(N,)`` the file's image ids.
+        sizes: ``(N, 2)`` ``(height, width)`` from the annotations; 0 where the format has none (YOLO).
+        offsets: ``(N + 1,)``: the boxes of image ``i`` are rows ``offsets[i]:offsets[i + 1]``.
+        boxes: ``(M, 4)`` ``float32``: ``xyxy`` pixels, or ``xyxyn`` when ``normalized``.
+        labels: ``(M,)`` class labels (indexes of the dataset's ``classes``).
+        fields: Other per-box values, name -> ``(M,)`` array.
+        normalized: Whether ``boxes`` are fractions of the image size.
+    """
+
+    paths: PathIndex
+    image_ids: np.ndarray
+    sizes: np.ndarray
+    offsets: np.ndarray
+    boxes: np.ndarray
+    labels: np.ndarray
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    normalized: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        paths: Sequence[str],
+        image_ids: Sequence[int] | np.ndarray,
+        sizes: np.ndarray,
+        box_image: np.ndarray,
+        boxes: np.ndarray,
+        labels: np.ndarray,
+        fields: dict[str, np.ndarray] | None = None,
+        normalized: bool = False,
+    ) -> DetectionIndex:
+        """Group boxes by image: ``box_image[j]`` is the position (in ``paths``) of box ``j``'s image.
+
+        Boxes keep their file order within each image.
+        """
+        count = len(paths)
+        order = np.argsort(box_image, kind="stable")
+        counts = (
+            np.bincount(box_image, minlength=count) if len(box_image) else np.zeros(count, dtype=np.int64)
+        )
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        grouped = {name: np.ascontiguousarray(values[order]) for name, values in (fields or {}).items()}
+        return cls(
+            PathIndex(paths),
+            np.asarray(image_ids, dtype=np.int64),
+            np.asarray(sizes, dtype=np.int32).reshape(count, 2),
+            offsets,
+            np.ascontiguousarray(boxes[order], dtype=np.float32).reshape(-1, 4),
+            np.ascontiguousarray(labels[order]),
+            grouped,
+            normalized,
+        )
+
+    def select(self, keep: np.ndarray) -> DetectionIndex:
+        """Only the images marked in ``keep`` (``(N,)`` booleans), with their boxes."""
+        counts = np.diff(self.offsets)
+        rows = np.repeat(keep, counts)
+        return DetectionIndex(
+            PathIndex(path for path, kept in zip(self.paths, keep.tolist(), strict=True) if kept),
+            self.image_ids[keep],
+            self.sizes[keep],
+            np.concatenate([[0], np.cumsum(counts[keep])]).astype(np.int64),
+            self.boxes[rows],
+            self.labels[rows],
+            {name: values[rows] for name, values in self.fields.items()},
+            self.normalized,
+        )
+
+    def nbytes(self) -> int:
+        """Memory held by the index, in bytes."""
+        arrays = [self.image_ids, self.sizes, self.offsets, self.boxes, self.labels, *self.fields.values()]
+        return self.paths.nbytes() + sum(int(array.nbytes) for array in arrays)
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by a large parse back to the system (glibc keeps it in its heap otherwise).
+
+    After an annotation file of hundreds of MB is parsed and its records
+    freed, glibc's allocator keeps the freed pages: the process stays that
+    large, and so does every forked DataLoader worker's share of it. A no-op
+    where ``malloc_trim`` does not exist.
+    """
+    import contextlib
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def check_path(value: str, root: str, allow_outside_root: bool) -> tuple[str, str | None]:
+    """``value`` normalised, and a problem if it is empty or leaves ``root`` (unless allowed)."""
+    value = value.strip()
+    if not value:
+        return "", "empty image path"
+    normal = os.path.normpath(value)
+    outside = os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep)
+    if outside and not allow_outside_root:
+        return normal, (
+            f"image path {value!r} is outside the root {root}; expected a path relative to the root "
+            "(pass allow_outside_root=True to permit it)"
+        )
+    return normal, None
+
+
+def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None]:
+    """Per ``xyxy`` box, what is wrong with it (``None`` for nothing), against per-box ``(height, width)``.
+
+    NaN or infinite values, no area (``x_max <= x_min`` or ``y_max <= y_min``)
+    and boxes beyond the image (by more than :data:`BORDER_TOLERANCE` of its
+    side; ``sizes`` of 0 are not checked) are problems. Boxes within the
+    tolerance are snapped onto the border in place.
+    """
+    problems: list[str | None] = [None] * len(boxes)
+    if len(boxes) == 0:
+        return problems
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(boxes).all(axis=1)
+        flat = finite & ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1]))
+        outside = np.zeros(len(boxes), dtype=bool)
+        if sizes is not None:
+            height, width = sizes[:, 0].astype(np.float64), sizes[:, 1].astype(np.float64)
+            limits = np.stack([width, height, width, height], axis=1)
+            known = (limits > 0).all(axis=1)
+            tolerance = limits * BORDER_TOLERANCE
+            low = boxes < 0
+            high = boxes > limits
+            snap_low = low & (boxes >= -tolerance) & known[:, None]
+            snap_high = high & (boxes <= limits + tolerance) & known[:, None]
+            boxes[snap_low] = 0
+            boxes[snap_high] = limits[snap_high]
+            outside = finite & known & ((boxes < 0) | (boxes > limits)).any(axis=1)
+    for index in np.flatnonzero(~finite | flat | outside).tolist():
+        box = [round(float(value), 3) for value in boxes[index]]
+        if not finite[index]:
+            problems[index] = f"box {box} (xyxy): expected finite numbers"
+        elif flat[index]:
+            problems[index] = (
+                f"box {box} (xyxy) has no area: expected x_max > x_min and y_max > y_min, got width "
+                f"{box[2] - box[0]:g} and height {box[3] - box[1]:g}"
+            )
+        else:
+            height, width = (int(side) for side in sizes[index])
+            problems[index] = (
+                f"box {box} (xyxy) is outside the {width}x{height} image: expected 0 <= x <= {width} and "
+                f"0 <= y <= {height}"
+            )
+    return problems
+
+
+def _fit_decoded(boxes: np.ndarray, height: int, width: int, path: str) -> np.ndarray:
+    """Boxes checked against a declared image size, for the decoded size: clipped, or refused if beyond it."""
+    limits = np.array([width, height, width, height], dtype=np.float32)
+    beyond = (boxes > limits * (1 + BORDER_TOLERANCE)).any(axis=1)
+    if beyond.any():
+        first = int(np.flatnonzero(beyond)[0])
+        raise InvalidBoxesError(
+            f"{path}: box {boxes[first].round(3).tolist()} (XYXY) is outside the decoded {width}x{height} image: "
+            f"expected 0 <= x <= {width} and 0 <= y <= {height}; the annotation's image size or the box is wrong"
+        )
+    return np.minimum(boxes, limits)
+
+
+class DetectionFileDataset(ImageFileDataset):
+    """Base of the detection readers: images under ``root`` with boxes in a :class:`DetectionIndex`.
+
+    Subclasses parse their files into :attr:`index` and set :attr:`classes`
+    (and :attr:`category_ids` where the file has ids of its own).
+
+    Annotation problems are handled by ``on_error``: ``"raise"`` raises one
+    :class:`~visiondata.exceptions.DatasetValidationError` listing every
+    problem; ``"skip"`` leaves the bad annotation out and records it in
+    :attr:`problems`; ``"warn"`` does the same and warns once with the count.
+    Unreadable images follow the same policy when loaded (see
+    :class:`~visiondata.datasets.ImageFileDataset`).
+    """
+
+    index: DetectionIndex
+    classes: list[str]
+    #: The file's own id of each label (``None`` for the background), where the format has ids.
+    category_ids: list[Any]
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        transform: Callable[..., Any] | None,
+        target_transform: Callable[[Any], Any] | None,
+        on_error: str,
+        loader: Callable[[str], Any] | None,
+    ) -> None:
+        super().__init__(root, transform, target_transform, on_error, loader)
+        #: Annotation problems left out under on_error="skip"/"warn", one line each.
+        self.problems: list[str] = []
+
+    @property
+    def paths(self) -> PathIndex:  # type: ignore[override]
+        return self.index.paths
+
+    @property
+    def label_to_category_id(self) -> dict[int, Any]:
+        """Label -> the file's own category id (COCO category ids, YOLO class indices)."""
+        return {label: value for label, value in enumerate(self.category_ids) if value is not None}
+
+    def _settle(self, source: object, problems: list[str]) -> None:
+        """Apply the ``on_error`` policy to the annotation problems found while building."""
+        if not problems:
+            return
+        if self.on_error == "raise":
+            raise DatasetValidationError(source, problems)
+        self.problems = problems
+        if self.on_error == "warn":
+            warnings.warn(
+                f"{source}: skipped {len(problems)} annotation problem{'s' if len(problems) != 1 else ''} "
+                f"(see .problems); the first: {problems[0]}",
+                SkippedSampleWarning,
+                stacklevel=3,
+            )
+
+    def boxes(self, index: int) -> np.ndarray:
+        """The stored boxes of image ``index`` (``xyxy`` pixels; ``xyxyn`` for YOLO)."""
+        index = self._position(index)
+        return self.index.boxes[self.index.offsets[index] : self.index.offsets[index + 1]]
+
+    def image_id(self, index: int) -> int:
+        """The file's id of image ``index``."""
+        return int(self.index.image_ids[self._position(index)])
+
+    def _position(self, index: int) -> int:
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"index {index} is out of range for {count} images")
+        return index % count
+
+    def target(self, index: int) -> dict[str, Any]:
+        return self._target(self._position(index))
+
+    def _target(self, index: int) -> dict[str, Any]:
+        index_ = self.index
+        start, end = int(index_.offsets[index]), int(index_.offsets[index + 1])
+        target: dict[str, Any] = {
+            "labels": torch.from_numpy(index_.labels[start:end].astype(np.int64)),
+            "image_id": int(index_.image_ids[index]),
+        }
+        for name, values in index_.fields.items():
+            target[name] = torch.from_numpy(values[start:end].copy())
+        return target
+
+    def _sample(self, image: Any, current: int) -> tuple[Any, Any]:
+        image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
+        height, width = image.shape[-2:]
+        target = self._target(current)
+        index_ = self.index
+        boxes = index_.boxes[index_.offsets[current] : index_.offsets[current + 1]]
+        if index_.normalized:
+            boxes = boxes * np.array([width, height, width, height], dtype=np.float32)
+        elif len(boxes) and tuple(index_.sizes[current]) != (height, width):
+            # The boxes were checked against the size the annotation declares; the decoded image differs.
+            boxes = _fit_decoded(boxes, height, width, self.path(current))
+        else:
+            boxes = boxes.copy()  # the sample's own: editing it must not change the index
+        target["boxes"] = tv_tensors.BoundingBoxes(
+            torch.from_numpy(boxes), format=tv_tensors.BoundingBoxFormat.XYXY, canvas_size=(height, width)
+        )
+        self._add_masks(target, current, height, width)
+        if self.transform is not None:
+            image, target = self.transform(image, target)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> None:
+        """Add instance masks to ``target`` (readers that have them)."""
+
+    def split(self, fractions: Sequence[float] = (0.8, 0.2), seed: int = 0) -> list[Subset]:
+        """Disjoint random subsets of images in the given fractions, reproducible for a seed."""
+        return self._split(fractions, None, seed)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.root!r}, {len(self)} images, {len(self.index.boxes)} boxes, "
+            f"{len(self.classes)} classes)"
+        )

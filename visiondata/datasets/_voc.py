@@ -1,0 +1,276 @@
+"""``VOCDetectionDataset``: Pascal VOC XML annotations (a VOCdevkit tree or a folder of XML files)."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from visiondata.datasets._detection import (
+    BACKGROUND,
+    DetectionFileDataset,
+    DetectionIndex,
+    box_problems,
+    check_path,
+)
+from visiondata.datasets._index import smallest_int_type
+from visiondata.exceptions import DatasetNotFoundError
+
+#: The 20 classes of Pascal VOC, in the order of the challenge (alphabetical).
+VOC_CLASSES = (
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
+
+
+class VOCDetectionDataset(DetectionFileDataset):
+    """Images and boxes annotated in Pascal VOC's XML format.
+
+    ``root`` may be a ``VOCdevkit`` folder (pick ``year=`` when it holds
+    several ``VOC20xx`` folders), one ``VOC20xx`` folder (``Annotations/``,
+    ``JPEGImages/``, ``ImageSets/Main/<split>.txt``), or any folder of XML
+    files with their images beside them (or in ``images_dir``). ``split``
+    names the ``ImageSets/Main`` list (``"train"``, ``"val"``, ``"trainval"``,
+    ``"test"``); ``split=None`` takes every XML file.
+
+    Samples: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY, pixels),
+    "labels": int64, "image_id": index, "difficult": int64, "truncated":
+    int64})``. VOC counts pixels from 1 and includes both ends, so a box
+    ``xmin=1, xmax=10`` covers the first ten pixels; here it is ``x_min=0,
+    x_max=10`` (0-based corners, torchvision's convention): ``x_min = xmin - 1``,
+    ``x_max = xmax``, the same for y. torchvision's ``VOCDetection`` keeps the
+    file's numbers, so its boxes are ours plus ``(1, 1, 0, 0)``.
+
+    Labels index :attr:`classes`: by default ``"__background__"`` then the
+    class names found, sorted (for Pascal VOC itself, its 20 classes in the
+    challenge's order); ``classes=`` fixes the list, and an object of another
+    class is a problem naming the known ones. Problems (malformed XML,
+    missing or non-numeric coordinates, boxes with no area or beyond the
+    image, unknown classes, image paths leaving the root or missing) name the
+    file and object, and follow ``on_error`` as in :class:`CocoDetectionDataset`.
+
+    Args:
+        root: The folder (see above).
+        split: The image list to read, or ``None`` for every annotation file.
+        year: The ``VOC20xx`` folder to use inside a ``VOCdevkit``.
+        classes: Class names the labels index.
+        keep_difficult: Keep objects marked ``difficult`` (flagged in the ``difficult`` field).
+        images_dir: Where the images are (default: ``JPEGImages`` of a VOC folder, else ``root``).
+        transform: Called as ``transform(image, target)``.
+        target_transform: Applied to the target last.
+        on_error: ``"raise"``, ``"skip"`` or ``"warn"``.
+        allow_outside_root: Accept image paths leaving the images folder.
+        check_files: Check at construction that every image file exists.
+        loader: Reads one image path; defaults to :func:`visiondata.io.read_image`.
+        background: Put ``"__background__"`` at label 0.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> Image.new("RGB", (20, 10)).save(root / "a.jpg")
+        >>> _ = (root / "a.xml").write_text(
+        ...     "<annotation><filename>a.jpg</filename><size><width>20</width><height>10</height></size>"
+        ...     "<object><name>kiwi</name><difficult>1</difficult>"
+        ...     "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object></annotation>")
+        >>> image, target = VOCDetectionDataset(root, split=None)[0]
+        >>> target["boxes"].tolist(), target["labels"].tolist(), target["difficult"].tolist()
+        ([[0.0, 1.0, 10.0, 10.0]], [1], [1])
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: str | None = "train",
+        year: str | int | None = None,
+        classes: Sequence[str] | None = None,
+        keep_difficult: bool = True,
+        images_dir: str | os.PathLike[str] | None = None,
+        transform: Callable[..., Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        on_error: str = "raise",
+        allow_outside_root: bool = False,
+        check_files: bool = True,
+        loader: Callable[[str], Any] | None = None,
+        background: bool = True,
+    ) -> None:
+        annotations_dir, default_images, files = _locate(Path(root).expanduser(), split, year)
+        super().__init__(images_dir or default_images, transform, target_transform, on_error, loader)
+        self.annotations_dir = str(annotations_dir)
+        self.split = split
+        problems: list[str] = []
+        records = [_read_xml(path, problems) for path in files]
+        found = sorted({obj[0] for record in records if record for obj in record[3]})
+        if classes is not None:
+            self.classes = [str(name) for name in classes]
+        else:
+            known = set(found) <= set(VOC_CLASSES) and found
+            names = list(VOC_CLASSES) if known else found
+            self.classes = ([BACKGROUND] if background else []) + names
+        self.category_ids = [None] * len(self.classes)
+        label_of = {name: label for label, name in enumerate(self.classes)}
+        self.index = self._build(
+            files, records, label_of, keep_difficult, allow_outside_root, check_files, problems
+        )
+        self._settle(self.annotations_dir, problems)
+
+    def _build(
+        self,
+        files: list[Path],
+        records: list[Any],
+        label_of: dict[str, int],
+        keep_difficult: bool,
+        allow_outside_root: bool,
+        check_files: bool,
+        problems: list[str],
+    ) -> DetectionIndex:
+        paths, sizes, box_image, boxes, labels, difficult, truncated = [], [], [], [], [], [], []
+        for file, record in zip(files, records, strict=True):
+            if record is None:
+                continue
+            filename, height, width, objects = record
+            path, problem = check_path(filename, self.root, allow_outside_root)
+            if problem is None and check_files and not os.path.isfile(os.path.join(self.root, path)):
+                problem = f"image file {os.path.join(self.root, path)} does not exist"
+            if problem is not None:
+                problems.append(f"{file.name}: {problem}")
+                continue
+            position = len(paths)
+            object_boxes = np.array([obj[1] for obj in objects], dtype=np.float64).reshape(-1, 4)
+            issues = box_problems(object_boxes, np.tile([height, width], (len(objects), 1)))
+            for number, (obj, box, issue) in enumerate(zip(objects, object_boxes, issues, strict=True), 1):
+                name, _, is_difficult, is_truncated = obj
+                where = f"{file.name} object {number} ({name!r})"
+                if name not in label_of:
+                    problems.append(f"{where}: class {name!r} is not one of the classes {self.classes}")
+                elif issue is not None:
+                    problems.append(f"{where}: {issue}")
+                elif keep_difficult or not is_difficult:
+                    box_image.append(position)
+                    boxes.append(box)
+                    labels.append(label_of[name])
+                    difficult.append(is_difficult)
+                    truncated.append(is_truncated)
+            paths.append(path)
+            sizes.append((height, width))
+        return DetectionIndex.build(
+            paths,
+            np.arange(len(paths)),
+            np.asarray(sizes, dtype=np.int32).reshape(-1, 2),
+            np.asarray(box_image, dtype=np.int64),
+            np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+            np.asarray(labels, dtype=smallest_int_type(max(len(self.classes) - 1, 0))),
+            {
+                "difficult": np.asarray(difficult, dtype=np.int64),
+                "truncated": np.asarray(truncated, dtype=np.int64),
+            },
+        )
+
+
+def _locate(root: Path, split: str | None, year: str | int | None) -> tuple[Path, Path, list[Path]]:
+    """The annotations folder, the default images folder and the XML files of ``split``."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(
+            f"{root}: expected a VOC folder, found {'a file' if root.exists() else 'nothing'}"
+        )
+    devkit = root / "VOCdevkit" if (root / "VOCdevkit").is_dir() else root
+    years = sorted(path.name for path in devkit.glob("VOC20*") if (path / "Annotations").is_dir())
+    if not (root / "Annotations").is_dir() and years:
+        wanted = None if year is None else f"VOC{year}" if not str(year).startswith("VOC") else str(year)
+        if wanted is None and len(years) > 1:
+            raise DatasetNotFoundError(f"{devkit}: holds {', '.join(years)}; pick one with year=")
+        chosen = wanted or years[0]
+        if chosen not in years:
+            raise DatasetNotFoundError(f"{devkit}: no {chosen} folder; found {', '.join(years)}")
+        root = devkit / chosen
+    if (root / "Annotations").is_dir():
+        annotations, images = root / "Annotations", root / "JPEGImages"
+        if split is None:
+            return annotations, images, sorted(annotations.glob("*.xml"))
+        listing = root / "ImageSets" / "Main" / f"{split}.txt"
+        if not listing.is_file():
+            available = sorted(
+                path.stem for path in (root / "ImageSets" / "Main").glob("*.txt") if "_" not in path.stem
+            )
+            raise DatasetNotFoundError(
+                f"{listing}: no such split list; splits found: {', '.join(available) or 'none'} "
+                "(split=None reads every annotation file)"
+            )
+        names = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+        return annotations, images, [annotations / f"{name}.xml" for name in names]
+    files = sorted(root.glob("*.xml"))
+    if not files:
+        raise DatasetNotFoundError(
+            f"{root}: expected a VOCdevkit, a VOC20xx folder (Annotations/, JPEGImages/) or XML files, found none"
+        )
+    return root, root, files
+
+
+def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]] | None:
+    """``(filename, height, width, [(name, xyxy 0-based, difficult, truncated), ...])``, or None if unreadable."""
+    try:
+        tree = ElementTree.parse(path)
+    except FileNotFoundError:
+        problems.append(f"{path}: annotation file listed in the split does not exist")
+        return None
+    except ElementTree.ParseError as error:
+        problems.append(f"{path.name}: not valid XML: {error}")
+        return None
+    annotation = tree.getroot()
+    filename = (annotation.findtext("filename") or f"{path.stem}.jpg").strip()
+    height = _integer(annotation.findtext("size/height"))
+    width = _integer(annotation.findtext("size/width"))
+    objects = []
+    for number, item in enumerate(annotation.findall("object"), 1):
+        name = (item.findtext("name") or "").strip()
+        box = item.find("bndbox")
+        try:
+            if box is None:
+                raise ValueError("no <bndbox>")
+            xmin, ymin, xmax, ymax = (
+                float(box.findtext(tag) or "nan") for tag in ("xmin", "ymin", "xmax", "ymax")
+            )
+        except ValueError as error:
+            problems.append(
+                f"{path.name} object {number} ({name!r}): expected <bndbox> with numeric xmin, ymin, xmax, ymax ({error})"
+            )
+            continue
+        # VOC's pixels are 1-based and its maxima inclusive: corners are (xmin - 1, ymin - 1, xmax, ymax).
+        objects.append(
+            (
+                name,
+                (xmin - 1, ymin - 1, xmax, ymax),
+                _integer(item.findtext("difficult")),
+                _integer(item.findtext("truncated")),
+            )
+        )
+    return filename, height, width, objects
+
+
+def _integer(text: str | None) -> int:
+    try:
+        return int(float(text)) if text is not None and text.strip() else 0
+    except ValueError:
+        return 0
