@@ -7,6 +7,7 @@ Commands:
     visiondata check PATH | --csv FILE [--root DIR] [--json]
     visiondata models list [--pattern P] [--task T] [--source S] [--json]
     visiondata models info NAME [--json]
+    visiondata convert SRC OUT --to coco|voc|yolo [--from coco|voc|yolo|csv] [--images DIR] [--split S]
     visiondata preview DATASET_OR_FOLDER [--pipeline SPEC] [--out PNG] [-n N] [--split S] [--root DIR] [--seed S]
 """
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``visiondata`` command."""
     from visiondata.datasets._check import add_command as add_check_command
     from visiondata.datasets._commands import add_commands as add_dataset_commands
+    from visiondata.datasets._convert import add_command as add_convert_command
     from visiondata.models._commands import add_commands as add_model_commands
     from visiondata.training import get_job, list_jobs
     from visiondata.transforms._commands import add_commands as add_preview_command
@@ -48,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_command(commands)
     add_model_commands(commands)
     add_preview_command(commands)
+    add_convert_command(commands)
     return parser
 
 

@@ -1,9 +1,14 @@
-"""``visiondata check``: find what is wrong with an image folder or a CSV-labelled dataset.
+"""``visiondata check``: find what is wrong with an image folder, a CSV-labelled or a detection dataset.
 
 Every image is decoded once. The report lists per-class counts, unreadable
 files with their cause, exact duplicates (same bytes), images whose size or
 pixel format differs from the rest, hidden entries that were skipped, class
 imbalance, and (for a CSV) every validation problem of the file.
+
+Detection datasets (COCO, VOC, YOLO, CSV boxes) also get every annotation
+problem (boxes outside the image or without area, unknown classes, images
+or categories an annotation names but the file lacks, malformed lines),
+duplicate boxes, images without boxes and a histogram of boxes per class.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 #: A class with more than this many times the images of the smallest class is reported.
 IMBALANCE_RATIO = 10.0
@@ -60,6 +67,103 @@ class CheckReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, with ``problems``."""
         return {**asdict(self), "problems": self.problems}
+
+
+@dataclass
+class DetectionCheckReport(CheckReport):
+    """What ``visiondata check`` found in a detection dataset; ``class_counts`` counts boxes."""
+
+    format: str = ""
+    boxes: int = 0
+    annotation_problems: list[str] = field(default_factory=list)
+    duplicate_boxes: list[str] = field(default_factory=list)
+    images_without_boxes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        found = super().problems
+        if self.annotation_problems:
+            found.insert(0, f"{len(self.annotation_problems)} annotation problems")
+        if self.duplicate_boxes:
+            found.append(f"{len(self.duplicate_boxes)} duplicate boxes")
+        return found
+
+
+def check_detection(
+    source: str | os.PathLike[str],
+    fmt: str | None = None,
+    images: str | os.PathLike[str] | None = None,
+    split: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> DetectionCheckReport:
+    """Inspect a detection dataset: a COCO JSON file, a VOC folder, YOLO (``data.yaml`` or images folder), CSV boxes.
+
+    Args:
+        source: The annotation file or folder.
+        fmt: ``"coco"``, ``"voc"``, ``"yolo"`` or ``"csv"`` (guessed from ``source`` if left out).
+        images: COCO: the folder its file names are relative to (default: the JSON's folder).
+        split: VOC or YOLO split to read.
+        root: CSV: the folder its paths are relative to.
+        progress: Show a progress bar.
+
+    Examples:
+        >>> import json, tempfile, pathlib
+        >>> from PIL import Image
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> Image.new("RGB", (20, 10)).save(root / "a.png")
+        >>> _ = (root / "ann.json").write_text(json.dumps({
+        ...     "images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 10}],
+        ...     "categories": [{"id": 1, "name": "cat"}],
+        ...     "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 1, 5, 4]},
+        ...                     {"id": 2, "image_id": 1, "category_id": 1, "bbox": [2, 1, 5, 4]},
+        ...                     {"id": 3, "image_id": 1, "category_id": 1, "bbox": [15, 1, 9, 4]}]}))
+        >>> report = check_detection(root / "ann.json", progress=False)
+        >>> report.boxes, report.class_counts, report.problems
+        (2, {'cat': 2}, ['1 annotation problems', '1 duplicate boxes'])
+    """
+    from visiondata.datasets._convert import open_detection
+    from visiondata.exceptions import DatasetValidationError
+
+    report = DetectionCheckReport(str(source))
+    try:
+        dataset = open_detection(
+            source,
+            fmt,
+            images=None if images is None else str(images),
+            split=split,
+            root=None if root is None else str(root),
+            on_error="skip",
+        )
+    except DatasetValidationError as error:
+        report.validation = error.problems
+        return report
+    report.format = type(dataset).__name__
+    report.annotation_problems = list(getattr(dataset, "problems", []))
+    report.images = len(dataset)
+    names = dataset.classes
+    counts: Counter[int] = Counter()
+    for index in range(len(dataset)):
+        labels = dataset.target(index)["labels"].tolist()
+        boxes = np.round(np.asarray(dataset.boxes(index), dtype=np.float64), 4).tolist()
+        counts.update(labels)
+        report.boxes += len(labels)
+        if not labels:
+            report.images_without_boxes.append(dataset.relative_path(index))
+        seen = Counter(zip(labels, map(tuple, boxes), strict=True))
+        report.duplicate_boxes += [
+            f"{dataset.relative_path(index)}: {names[label]} box {list(box)} appears {times} times"
+            for (label, box), times in seen.items()
+            if times > 1
+        ]
+    report.class_counts = {
+        name: counts.get(label, 0) for label, name in enumerate(names) if name != "__background__"
+    }
+    nonzero = [count for count in report.class_counts.values() if count]
+    if nonzero:
+        report.imbalance = max(nonzero) / min(nonzero)
+    _inspect_files(dataset, report, progress)
+    return report
 
 
 def check_dataset(
@@ -176,7 +280,21 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         description="Inspect an image folder (one sub-folder per class) or a CSV file. "
         "Exit status 1 when problems are found.",
     )
-    check.add_argument("path", nargs="?", help="image folder with one sub-folder per class")
+    check.add_argument(
+        "path",
+        nargs="?",
+        help="image folder with one sub-folder per class, or a detection dataset: COCO JSON file, VOC folder, "
+        "YOLO data.yaml or images folder",
+    )
+    check.add_argument(
+        "--format",
+        choices=("folder", "coco", "voc", "yolo", "csv"),
+        help="what PATH is (guessed if left out; 'csv' is a CSV of boxes, --csv a CSV of image labels)",
+    )
+    check.add_argument(
+        "--images", help="COCO: the folder its file names are relative to (default: the JSON's folder)"
+    )
+    check.add_argument("--split", help="VOC or YOLO: the split to check")
     check.add_argument("--csv", help="CSV file with image and label columns")
     check.add_argument(
         "--root", help="folder the CSV's image paths are relative to (default: the CSV's folder)"
@@ -191,6 +309,17 @@ def _run(options: argparse.Namespace) -> int:
     if (options.path is None) == (options.csv is None):
         print("visiondata check: give either a folder PATH or --csv FILE", file=sys.stderr)
         return 2
+    from visiondata.datasets._convert import guess_format
+
+    fmt = options.format
+    if options.path is not None and fmt is None:
+        fmt = guess_format(options.path) or "folder"
+    if options.path is not None and fmt != "folder":
+        report: CheckReport = check_detection(
+            options.path, fmt, options.images, options.split, options.root, progress=sys.stderr.isatty()
+        )
+        print(json.dumps(report.as_dict(), indent=2) if options.json else _human(report))
+        return 1 if report.problems else 0
     report = check_dataset(
         options.path,
         options.csv,
@@ -207,12 +336,20 @@ def _run(options: argparse.Namespace) -> int:
 
 
 def _human(report: CheckReport) -> str:
+    detection = isinstance(report, DetectionCheckReport)
     lines = [f"{report.source}: {report.images} images in {len(report.class_counts)} classes"]
+    if detection:
+        lines[0] = (
+            f"{report.source} ({report.format}): {report.images} images, {report.boxes} boxes in {len(report.class_counts)} classes"
+        )
     if report.class_counts:
         width = max(len(name) for name in report.class_counts)
         lines += [f"  {name:<{width}}  {count:>8}" for name, count in report.class_counts.items()]
     sections = [
         ("validation problems", report.validation),
+        ("annotation problems", report.annotation_problems if detection else []),
+        ("duplicate boxes", report.duplicate_boxes if detection else []),
+        ("images without boxes", report.images_without_boxes if detection else []),
         ("unreadable files", [f"{item['path']}: {item['reason']}" for item in report.unreadable]),
         ("identical images", [", ".join(group) for group in report.duplicates]),
         ("unusual images", [f"{item['path']}: {item['reason']}" for item in report.unusual]),
