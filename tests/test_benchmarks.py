@@ -51,3 +51,19 @@ def test_box_augmentation_benchmark_runs(tmp_path: Path) -> None:
     )
     assert "RandomResizedCrop 512 + flip + Normalize" in output and "RandomIoUCrop (SSD)" in output
     assert output.count("target >= ") == 4  # one ratio per contender pair
+
+
+def test_coco_benchmark_runs(tmp_path: Path) -> None:
+    output = run_script(
+        "bench_coco.py",
+        *("--images", "300", "--boxes", "2000", "--rounds", "1", "--samples", "200"),
+        *("--file", str(tmp_path / "instances.json")),
+    )
+    for heading in (
+        "build, seconds",
+        "resident memory held",
+        "copy-on-read per forked worker",
+        "target construction",
+    ):
+        assert heading in output
+    assert output.count("visiondata CocoDetectionDataset") == 4

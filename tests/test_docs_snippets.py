@@ -1,4 +1,4 @@
-"""Every Python snippet of the augmentation page runs as written, and its pictures come from the script."""
+"""Every Python snippet of the augmentation and detection data pages runs as written; pictures come from a script."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["augmentation.md"]
+PAGES = ["augmentation.md", "detection-data.md"]
 
 
 def snippets(page: str) -> list[str]:
