@@ -150,6 +150,7 @@ def check_detection(
         report.boxes += len(labels)
         if not labels:
             report.images_without_boxes.append(dataset.relative_path(index))
+        report.annotation_problems += _beyond_the_image(dataset, index, np.asarray(boxes).reshape(-1, 4))
         seen = Counter(zip(labels, map(tuple, boxes), strict=True))
         report.duplicate_boxes += [
             f"{dataset.relative_path(index)}: {names[label]} box {list(box)} appears {times} times"
@@ -229,6 +230,37 @@ def check_dataset(
         report.imbalance = max(nonzero) / min(nonzero)
     _inspect_files(dataset, report, progress)
     return report
+
+
+def _beyond_the_image(dataset: Any, index: int, boxes: np.ndarray) -> list[str]:
+    """Problems of pixel boxes against the image file's real size (read from its header).
+
+    Readers check boxes against the size their annotations declare (a CSV
+    declares none); a declared size that differs from the file's is a
+    problem too. Unreadable files are left to the decoding pass.
+    """
+    from visiondata.datasets._detection import BORDER_TOLERANCE
+    from visiondata.datasets._writers import _image_size
+
+    index_of_boxes = getattr(dataset, "index", None)
+    if index_of_boxes is not None and index_of_boxes.normalized:
+        return []  # fractions of whatever size the image has
+    try:
+        height, width = _image_size(dataset.path(index))
+    except OSError:
+        return []
+    where = dataset.relative_path(index)
+    problems = []
+    if index_of_boxes is not None:
+        declared = tuple(int(side) for side in index_of_boxes.sizes[index])
+        if declared != (0, 0) and declared != (height, width):
+            problems.append(
+                f"{where}: the annotations say {declared[1]}x{declared[0]}, the file is {width}x{height} (width x height)"
+            )
+    limits = np.array([width, height, width, height], dtype=np.float64)
+    for box in boxes[(boxes > limits * (1 + BORDER_TOLERANCE)).any(axis=1)].tolist():
+        problems.append(f"{where}: box {box} (xyxy) is outside the {width}x{height} image")
+    return problems
 
 
 def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:

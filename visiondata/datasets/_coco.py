@@ -48,14 +48,17 @@ class _Category(msgspec.Struct):
 _NAN = float("nan")
 
 
+_NO_BOX = (_NAN, _NAN, _NAN, _NAN)
+
+
 class _Annotation(msgspec.Struct):
     image_id: int
     category_id: int
     id: int = -1
-    # NaN marks what the file left out: no bbox is a problem, no area is the box's.
-    bbox: tuple[float, float, float, float] = (_NAN, _NAN, _NAN, _NAN)
+    # NaN marks what the file left out (or wrote as null): no bbox is a problem, no area is the box's.
+    bbox: tuple[float, float, float, float] | None = _NO_BOX
     iscrowd: int = 0
-    area: float = _NAN
+    area: float | None = _NAN
 
 
 class _AnnotationWithSegmentation(_Annotation):
@@ -211,14 +214,15 @@ class CocoDetectionDataset(DetectionFileDataset):
         integers = np.array(
             [(a.id, a.image_id, a.category_id, a.iscrowd) for a in annotations], dtype=np.int64
         ).reshape(-1, 4)
-        numbers = np.array([(*a.bbox, a.area) for a in annotations], dtype=np.float64).reshape(-1, 5)
+        numbers = np.array(
+            [(*(a.bbox or _NO_BOX), _NAN if a.area is None else a.area) for a in annotations],
+            dtype=np.float64,
+        ).reshape(-1, 5)
         annotation_ids, image_of, category_of, crowd = integers.T
         xywh, area = numbers[:, :4], numbers[:, 4]
-        has_box = ~np.isnan(xywh).all(axis=1)
+        has_box = np.array([a.bbox is not None and a.bbox is not _NO_BOX for a in annotations], dtype=bool)
         position, known_image = _positions(image_ids, image_of)
-        lookup = _lookup(category_to_label)
-        inside = (category_of >= 0) & (category_of < len(lookup))
-        labels = np.where(inside, lookup[np.clip(category_of, 0, len(lookup) - 1)], -1)
+        labels = _map(category_of, category_to_label)
         known_category = labels >= 0
         boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
         box_sizes = np.where(known_image[:, None], sizes[position] if len(images) else 0, 0)
@@ -238,14 +242,20 @@ class CocoDetectionDataset(DetectionFileDataset):
             else:
                 category = int(category_of[row])
                 known = category in names
-                problems.append(
-                    f"{where}: category_id {category} is "
-                    + (
-                        f"{names[category]!r}, not one of the classes {self.classes}"
-                        if known
-                        else f"not in the file's categories {_shown(sorted(names))}"
+                if not known:
+                    problems.append(
+                        f"{where}: category_id {category} is not in the file's categories {_shown(sorted(names))}"
                     )
-                )
+                elif names[category] in self.classes:
+                    problems.append(
+                        f"{where}: category_id {category} is named {names[category]!r} like category "
+                        f"{self.category_ids[self.classes.index(names[category])]}, which takes that class's label; "
+                        "give the categories distinct names"
+                    )
+                else:
+                    problems.append(
+                        f"{where}: category_id {category} is {names[category]!r}, not one of the classes {self.classes}"
+                    )
         for row, issue in enumerate(box_issue):
             if issue is not None and keep[row]:
                 image = images[int(position[row])]
@@ -310,16 +320,26 @@ def _decode(path: Path, with_segmentation: bool) -> Any:
         raise DatasetNotFoundError(
             f"{path}: expected a COCO annotation file, found {'a folder' if path.exists() else 'nothing'}"
         )
-    decoder = msgspec.json.Decoder(_FileWithSegmentation if with_segmentation else _File)
+    schema = _FileWithSegmentation if with_segmentation else _File
+    data = path.read_bytes()
     try:
-        return decoder.decode(path.read_bytes())
+        try:
+            return msgspec.json.Decoder(schema).decode(data)
+        except msgspec.DecodeError:
+            # Python's json module writes NaN and Infinity, which strict JSON (and msgspec) refuse: such
+            # files take the slow road, so that those boxes are reported one by one.
+            import json
+
+            try:
+                parsed = json.loads(data)
+            except ValueError as error:
+                raise DatasetFormatError(f"{path}: not valid JSON: {error}") from None
+            return msgspec.convert(parsed, schema)
     except msgspec.ValidationError as error:
         raise DatasetFormatError(
             f"{path}: not a COCO annotation file: {error} (expected images, categories and annotations "
             "with image_id, category_id and bbox [x, y, w, h])"
         ) from None
-    except msgspec.DecodeError as error:
-        raise DatasetFormatError(f"{path}: not valid JSON: {error}") from None
 
 
 def _category_names(categories: list[_Category]) -> dict[int, str]:
@@ -357,13 +377,14 @@ def _without_images(
     return index.select(keep), segmentations
 
 
-def _lookup(mapping: dict[int, int]) -> np.ndarray:
-    """``mapping`` of non-negative ints as a table, -1 where it has no entry (negative keys are left out)."""
-    keys = [key for key in mapping if key >= 0]
-    table = np.full(max(keys, default=0) + 1, -1, dtype=np.int64)
-    for key in keys:
-        table[key] = mapping[key]
-    return table
+def _map(values: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
+    """``mapping[value]`` for each value, -1 where it has no entry (by binary search: ids may be huge)."""
+    if not mapping:
+        return np.full(len(values), -1, dtype=np.int64)
+    keys = np.array(sorted(mapping), dtype=np.int64)
+    mapped = np.array([mapping[key] for key in keys.tolist()], dtype=np.int64)
+    found = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return np.where(keys[found] == values, mapped[found], -1)
 
 
 def _positions(image_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

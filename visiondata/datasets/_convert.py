@@ -49,7 +49,7 @@ def open_detection(
     """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, or a CSV file.
 
     Raises:
-        ValueError: The format is unknown and cannot be guessed from the path.
+        DatasetFormatError: The format is unknown and cannot be guessed from the path.
     """
     from visiondata.datasets import (
         CocoDetectionDataset,
@@ -72,7 +72,9 @@ def open_detection(
         return YOLODataset(path, on_error=on_error)
     if fmt == "csv":
         return CSVDetectionDataset(path, root or path.parent, on_error=on_error)
-    raise ValueError(
+    from visiondata.exceptions import DatasetFormatError
+
+    raise DatasetFormatError(
         f"{source}: cannot tell the detection format; pass one of {', '.join(DETECTION_FORMATS)} "
         "(--from on the command line)"
     )

@@ -161,7 +161,11 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(boxes).all(axis=1)
         flat = finite & ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1]))
-        outside = np.zeros(len(boxes), dtype=bool)
+        # Coordinates below 0 leave any image; beyond it needs its size.
+        noise = -0.5  # pixels: snapped when the size is unknown
+        small = boxes < 0
+        boxes[small & (boxes >= noise)] = 0
+        outside = finite & (boxes < 0).any(axis=1)
         if sizes is not None:
             height, width = sizes[:, 0].astype(np.float64), sizes[:, 1].astype(np.float64)
             limits = np.stack([width, height, width, height], axis=1)
@@ -173,7 +177,7 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
             snap_high = high & (boxes <= limits + tolerance) & known[:, None]
             boxes[snap_low] = 0
             boxes[snap_high] = limits[snap_high]
-            outside = finite & known & ((boxes < 0) | (boxes > limits)).any(axis=1)
+            outside |= finite & known & ((boxes < 0) | (boxes > limits)).any(axis=1)
     for index in np.flatnonzero(~finite | flat | outside).tolist():
         box = [round(float(value), 3) for value in boxes[index]]
         if not finite[index]:
@@ -183,6 +187,8 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
                 f"box {box} (xyxy) has no area: expected x_max > x_min and y_max > y_min, got width "
                 f"{box[2] - box[0]:g} and height {box[3] - box[1]:g}"
             )
+        elif sizes is None or not (sizes[index] > 0).all():
+            problems[index] = f"box {box} (xyxy) reaches below 0: expected coordinates >= 0"
         else:
             height, width = (int(side) for side in sizes[index])
             problems[index] = (
@@ -195,14 +201,14 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
 def _fit_decoded(boxes: np.ndarray, height: int, width: int, path: str) -> np.ndarray:
     """Boxes checked against a declared image size, for the decoded size: clipped, or refused if beyond it."""
     limits = np.array([width, height, width, height], dtype=np.float32)
-    beyond = (boxes > limits * (1 + BORDER_TOLERANCE)).any(axis=1)
+    beyond = ((boxes > limits * (1 + BORDER_TOLERANCE)) | (boxes < -limits * BORDER_TOLERANCE)).any(axis=1)
     if beyond.any():
         first = int(np.flatnonzero(beyond)[0])
         raise InvalidBoxesError(
             f"{path}: box {boxes[first].round(3).tolist()} (XYXY) is outside the decoded {width}x{height} image: "
             f"expected 0 <= x <= {width} and 0 <= y <= {height}; the annotation's image size or the box is wrong"
         )
-    return np.minimum(boxes, limits)
+    return np.clip(boxes, 0, limits)
 
 
 class DetectionFileDataset(ImageFileDataset):
@@ -215,6 +221,9 @@ class DetectionFileDataset(ImageFileDataset):
     :class:`~visiondata.exceptions.DatasetValidationError` listing every
     problem; ``"skip"`` leaves the bad annotation out and records it in
     :attr:`problems`; ``"warn"`` does the same and warns once with the count.
+    A decoded image whose size differs from the one its annotation declares,
+    with boxes beyond it, raises :class:`InvalidBoxesError` under ``"raise"``;
+    otherwise the boxes are clipped to the image and the problem recorded.
     Unreadable images follow the same policy when loaded (see
     :class:`~visiondata.datasets.ImageFileDataset`).
     """
@@ -260,6 +269,14 @@ class DetectionFileDataset(ImageFileDataset):
                 stacklevel=3,
             )
 
+    def _record_problem(self, problem: str) -> None:
+        """A problem found while reading (this process's :attr:`problems`), warned once under ``"warn"``."""
+        if problem in self.problems:
+            return
+        self.problems.append(problem)
+        if self.on_error == "warn":
+            warnings.warn(f"clipped the boxes: {problem}", SkippedSampleWarning, stacklevel=4)
+
     def boxes(self, index: int) -> np.ndarray:
         """The stored boxes of image ``index`` (``xyxy`` pixels; ``xyxyn`` for YOLO)."""
         index = self._position(index)
@@ -299,7 +316,13 @@ class DetectionFileDataset(ImageFileDataset):
             boxes = boxes * np.array([width, height, width, height], dtype=np.float32)
         elif len(boxes) and tuple(index_.sizes[current]) != (height, width):
             # The boxes were checked against the size the annotation declares; the decoded image differs.
-            boxes = _fit_decoded(boxes, height, width, self.path(current))
+            try:
+                boxes = _fit_decoded(boxes, height, width, self.path(current))
+            except InvalidBoxesError as error:
+                if self.on_error == "raise":
+                    raise
+                self._record_problem(str(error))
+                boxes = np.clip(boxes, 0, np.array([width, height, width, height], dtype=np.float32))
         else:
             boxes = boxes.copy()  # the sample's own: editing it must not change the index
         target["boxes"] = tv_tensors.BoundingBoxes(

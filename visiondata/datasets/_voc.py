@@ -53,7 +53,8 @@ class VOCDetectionDataset(DetectionFileDataset):
     ``JPEGImages/``, ``ImageSets/Main/<split>.txt``), or any folder of XML
     files with their images beside them (or in ``images_dir``). ``split``
     names the ``ImageSets/Main`` list (``"train"``, ``"val"``, ``"trainval"``,
-    ``"test"``); ``split=None`` takes every XML file.
+    ``"test"``; in a folder of XML files, a ``<split>.txt`` beside them);
+    ``split=None`` takes every XML file.
 
     Samples: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY, pixels),
     "labels": int64, "image_id": index, "difficult": int64, "truncated":
@@ -119,7 +120,8 @@ class VOCDetectionDataset(DetectionFileDataset):
         annotations_dir, default_images, files = _locate(Path(root).expanduser(), split, year)
         super().__init__(images_dir or default_images, transform, target_transform, on_error, loader)
         self.annotations_dir = str(annotations_dir)
-        self.split = split
+        #: The image list read (``None``: every annotation file).
+        self.split_name = split
         problems: list[str] = []
         records = [_read_xml(path, problems) for path in files]
         found = sorted({obj[0] for record in records if record for obj in record[3]})
@@ -225,6 +227,15 @@ def _locate(root: Path, split: str | None, year: str | int | None) -> tuple[Path
         raise DatasetNotFoundError(
             f"{root}: expected a VOCdevkit, a VOC20xx folder (Annotations/, JPEGImages/) or XML files, found none"
         )
+    if split is not None:
+        listing = root / f"{split}.txt"
+        if not listing.is_file():
+            raise DatasetNotFoundError(
+                f"{root}: a folder of XML files has no {split!r} list ({listing.name}); pass split=None to read "
+                "every XML file, or put the image names of the split in that file"
+            )
+        names = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+        return root, root, [root / f"{name}.xml" for name in names]
     return root, root, files
 
 

@@ -212,6 +212,17 @@ def _place_image(record: _Record, destination: Path, images: str, report: Conver
         shutil.copyfile(record.source, destination)
 
 
+def _unique(name: str, taken: set[str], suffix: str) -> str:
+    """``name``, or ``<stem>_2<suffix>``, ``_3``... if taken; the result is added to ``taken``."""
+    candidate, number = name, 2
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    while candidate in taken:
+        candidate = f"{stem}_{number}{suffix}"
+        number += 1
+    taken.add(candidate)
+    return candidate
+
+
 def _encode_png(image: Any, destination: Path) -> None:
     from PIL import Image
 
@@ -233,9 +244,9 @@ def to_coco(
 ) -> ConversionReport:
     """Write a detection dataset as COCO: ``out_dir/images/...`` and ``out_dir/annotations.json``.
 
-    Category ids: the source's own (a COCO source's ``category_ids``), else
-    the labels themselves when label 0 is the background, else label + 1
-    (COCO ids start at 1). Image ids: a COCO source's, else 1, 2, 3...
+    Category ids: a COCO source's own, else the labels themselves when
+    label 0 is the background, else label + 1 (COCO ids start at 1). Image
+    ids: a COCO source's, else 1, 2, 3...
     Boxes are written as ``[x, y, w, h]`` floats; ``iscrowd`` and ``area``
     come from the source's fields when it has them.
 
@@ -259,21 +270,23 @@ def to_coco(
         >>> json.loads((root / "coco" / "annotations.json").read_text())["annotations"][0]["bbox"]
         [1.0, 2.0, 4.0, 4.0]
     """
+    from visiondata.datasets._coco import CocoDetectionDataset
+
     _check_images_mode(images)
     names, first = _class_names(dataset)
     out = Path(out_dir)
-    source_ids = getattr(dataset, "category_ids", None)
+    # Only a COCO source has COCO ids to keep (YOLO's class ids start at 0, COCO's at 1).
+    keep_ids = isinstance(dataset, CocoDetectionDataset)
     category_of = {
         label: (
-            source_ids[label]
-            if source_ids is not None and source_ids[label] is not None
+            dataset.category_ids[label]
+            if keep_ids and dataset.category_ids[label] is not None
             else label + 1 - first
         )
         for label in range(first, len(names))
     }
     report = ConversionReport(str(out), "coco", classes=names[first:])
     coco_images, annotations = [], []
-    keep_ids = source_ids is not None
     for position, record in enumerate(_records(dataset, progress, report)):
         image_id = record.image_id if keep_ids else position + 1
         _place_image(record, out / "images" / record.name, images, report)
@@ -342,10 +355,14 @@ def to_voc(
     report = ConversionReport(str(out), "voc", classes=names[first:])
     (out / "Annotations").mkdir(parents=True, exist_ok=True)
     (out / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
-    stems = []
+    stems: list[str] = []
+    taken_stems: set[str] = set()
+    taken_files: set[str] = set()
     for record in _records(dataset, progress, report):
-        flat = Path(record.name).as_posix().replace("/", "_")
-        stem = Path(flat).stem
+        # VOC keeps one folder of images and names annotations by stem: a/b.jpg becomes a_b.jpg, and
+        # a.jpg beside a.png gets annotation a_2.xml (its <filename> still says a.png).
+        flat = _unique(Path(record.name).as_posix().replace("/", "_"), taken_files, Path(record.name).suffix)
+        stem = _unique(Path(flat).stem, taken_stems, "")
         _place_image(record, out / "JPEGImages" / flat, images, report)
         difficult = record.fields.get("difficult", np.zeros(len(record.boxes), dtype=np.int64))
         truncated = record.fields.get("truncated", np.zeros(len(record.boxes), dtype=np.int64))
@@ -402,8 +419,11 @@ def to_yolo(
     out = Path(out_dir)
     report = ConversionReport(str(out), "yolo", classes=names[first:])
     for record in _records(dataset, progress, report):
-        _place_image(record, out / "images" / split / record.name, images, report)
-        label_file = (out / "labels" / split / record.name).with_suffix(".txt")
+        # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
+        # turning the last "images" of an image's path into "labels", so those folders are left out.
+        name = Path(*[part for part in Path(record.name).parts if part not in ("images", "labels")])
+        _place_image(record, out / "images" / split / name, images, report)
+        label_file = (out / "labels" / split / name).with_suffix(".txt")
         label_file.parent.mkdir(parents=True, exist_ok=True)
         scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
         corners = record.boxes / scale

@@ -100,7 +100,8 @@ class YOLODataset(DetectionFileDataset):
         else:
             raise ValueError("YOLODataset: expected images_dir= or data_yaml=, got neither")
         super().__init__(root, transform, target_transform, on_error, loader)
-        self.split = split
+        #: The ``data.yaml`` entry read.
+        self.split_name = split
         self.labels_dir = str(Path(labels_dir).expanduser()) if labels_dir is not None else None
         label_files = [self._label_file(path) for path in images]
         names = None if classes is None else [str(name) for name in classes]
@@ -187,7 +188,10 @@ def _read_labels(path: Path, names: list[str] | None, problems: list[str]) -> li
             continue
         centre_x, centre_y, width, height = values[1:]
         corners = (centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2)
-        if not all(np.isfinite(values)) or width <= 0 or height <= 0:
+        if not all(np.isfinite(values)):
+            problems.append(f"{where}: expected finite numbers 'class cx cy w h', got {line.strip()!r}")
+            continue
+        if width <= 0 or height <= 0:
             problems.append(f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0")
             continue
         if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
@@ -233,7 +237,10 @@ def _from_yaml(
             for number, line in enumerate(location.read_text(encoding="utf-8").splitlines(), 1):
                 if not line.strip():
                     continue
-                image = Path(line.strip())
+                entry_path = line.strip()
+                if entry_path.startswith("./"):  # Ultralytics' rule: relative to the list file's folder
+                    entry_path = str(location.parent / entry_path[2:])
+                image = Path(entry_path)
                 relative = os.path.relpath(image, root) if image.is_absolute() else str(image)
                 normal, problem = check_path(relative, str(root), allow_outside_root)
                 if problem is None and check_files and not (root / normal).is_file():
@@ -248,7 +255,14 @@ def _from_yaml(
             )
     names = spec.get("names")
     if isinstance(names, Mapping):
-        names = [str(names[index]) for index in sorted(names, key=int)]
+        ids = sorted(int(key) for key in names)
+        if ids != list(range(len(ids))):
+            raise DatasetFormatError(
+                f"{path}: names: expected class ids 0..{len(ids) - 1} without gaps (YOLO's ids index the names), "
+                f"got {ids}"
+            )
+        by_id = {int(key): value for key, value in names.items()}
+        names = [str(by_id[index]) for index in ids]
     elif names is not None:
         names = [str(name) for name in names]
     return root.resolve(), images, names
