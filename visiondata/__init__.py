@@ -15,7 +15,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from visiondata import _lazy, boxes, cli, datasets, exceptions, io, models, training, transforms, viz
+from visiondata import (
+    _lazy,
+    boxes,
+    cli,
+    collate,
+    datasets,
+    exceptions,
+    io,
+    loaders,
+    models,
+    training,
+    transforms,
+    viz,
+)
 from visiondata._version import __version__
 from visiondata.datasets import DatasetInfo, dataset_info, get_dataset, list_datasets, register_dataset
 
@@ -40,12 +53,14 @@ __all__ = [
     "__version__",
     "boxes",
     "cli",
+    "collate",
     "dataset_info",
     "datasets",
     "exceptions",
     "get_dataset",
     "io",
     "list_datasets",
+    "loaders",
     "models",
     "register_dataset",
     "training",

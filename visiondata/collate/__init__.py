@@ -1,0 +1,46 @@
+"""Batching detection samples, whatever their number of boxes, in the layout each model family takes.
+
+- :func:`detection_collate`: lists of images and target dicts (torchvision's detection models);
+- :func:`padded_collate`: one padded image tensor and a padding mask (DETR);
+- :func:`yolo_collate`: stacked images and one ``(N, 6)`` box table (YOLO losses);
+- :func:`padded_boxes_collate`: dense ``(B, M, 4)`` boxes with a validity mask;
+- :func:`to_device`: any of these on a device.
+
+Examples:
+    >>> import torch
+    >>> from visiondata.collate import detection_collate
+    >>> sample = (torch.zeros(3, 4, 4), {"boxes": torch.tensor([[0.0, 0.0, 2.0, 2.0]]), "labels": torch.tensor([1])})
+    >>> images, targets = detection_collate([sample, sample])
+    >>> len(images), targets[1]["labels"].tolist()
+    (2, [1])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from visiondata._lazy import lazy_module_attributes
+
+if TYPE_CHECKING:
+    from visiondata.collate._layouts import (
+        CollatedBatch,
+        detection_collate,
+        padded_boxes_collate,
+        padded_collate,
+        to_device,
+        yolo_collate,
+    )
+
+__all__ = [
+    "CollatedBatch",
+    "detection_collate",
+    "padded_boxes_collate",
+    "padded_collate",
+    "to_device",
+    "yolo_collate",
+]
+
+# Loaded on first access: torch.
+_LAZY = dict.fromkeys(__all__, "visiondata.collate._layouts")
+
+__getattr__, __dir__ = lazy_module_attributes(globals(), _LAZY)

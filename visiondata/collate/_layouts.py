@@ -1,0 +1,342 @@
+"""The four batch layouts of detection training, and ``to_device``.
+
+Every collate takes a list of samples, each an ``(image, target)`` pair (the
+detection schema of visiondata's datasets) or a dict with ``"image"`` and the
+target's keys (what a :class:`~visiondata.transforms.BoxPipeline` returns for
+dict samples). ``None`` samples (a dataset's way of saying "skip this one")
+raise unless ``skip_none=True``; then they are left out and counted in the
+batch (``.skipped`` on tuple layouts, ``"skipped"`` in dict layouts), and a
+:class:`~visiondata.exceptions.SkippedSampleWarning` says how many. Options
+are keywords: pass them with ``functools.partial``, which pickles for
+DataLoader workers like the functions themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torchvision import tv_tensors
+
+from visiondata.exceptions import SkippedSampleWarning
+
+#: Keys of a dict sample that are not part of its target.
+_IMAGE_KEY = "image"
+
+
+class CollatedBatch(tuple):
+    """A tuple layout (``(images, targets)``) that also says how many ``None`` samples were skipped.
+
+    Unpacks like any pair: ``images, targets = batch``.
+    """
+
+    skipped: int
+
+    def __new__(cls, items: Sequence[Any], skipped: int = 0) -> CollatedBatch:
+        batch = super().__new__(cls, items)
+        batch.skipped = skipped
+        return batch
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CollatedBatch, (tuple(self), self.skipped))
+
+
+def _split_samples(
+    batch: Sequence[Any], skip_none: bool, layout: str
+) -> tuple[list[Any], list[dict[str, Any]], int]:
+    """Images and target dicts of the samples, and how many ``None`` samples were left out."""
+    images, targets, skipped = [], [], 0
+    for position, sample in enumerate(batch):
+        if sample is None:
+            if not skip_none:
+                raise ValueError(
+                    f"{layout}: sample {position} of the batch is None; pass skip_none=True (with "
+                    "functools.partial) to leave such samples out, counted"
+                )
+            skipped += 1
+            continue
+        if isinstance(sample, Mapping):
+            if _IMAGE_KEY not in sample:
+                raise TypeError(
+                    f"{layout}: sample {position} is a dict without an 'image' key: {sorted(sample)}"
+                )
+            image = sample[_IMAGE_KEY]
+            target = {key: value for key, value in sample.items() if key != _IMAGE_KEY}
+        elif isinstance(sample, (tuple, list)) and len(sample) == 2:
+            image, target = sample
+            target = {} if target is None else target
+            if not isinstance(target, Mapping):
+                raise TypeError(
+                    f"{layout}: sample {position} has a {type(target).__name__} target; expected a dict with "
+                    "'boxes' and 'labels' (a detection sample)"
+                )
+            target = dict(target)
+        else:
+            raise TypeError(
+                f"{layout}: sample {position} is a {type(sample).__name__}; expected (image, target) or a dict "
+                "with 'image'"
+            )
+        if not isinstance(image, torch.Tensor):
+            raise TypeError(
+                f"{layout}: sample {position}'s image is a {type(image).__name__}; expected a C x H x W tensor "
+                "(read images with visiondata.io.read_image or the datasets' default loader)"
+            )
+        images.append(image)
+        targets.append(_with_boxes(target, image))
+    if skipped:
+        warnings.warn(
+            f"{layout}: skipped {skipped} None samples of a batch of {len(batch)}",
+            SkippedSampleWarning,
+            stacklevel=3,
+        )
+    return images, targets, skipped
+
+
+def _with_boxes(target: dict[str, Any], image: torch.Tensor) -> dict[str, Any]:
+    """``target`` with ``boxes`` ``(N, 4)`` and ``labels`` ``(N,)`` int64 always present (``N`` may be 0)."""
+    height, width = image.shape[-2:]
+    boxes = target.get("boxes")
+    if boxes is None or boxes.numel() == 0:
+        target["boxes"] = tv_tensors.BoundingBoxes(
+            torch.zeros((0, 4), device=image.device), format="XYXY", canvas_size=(int(height), int(width))
+        )
+    elif not isinstance(boxes, torch.Tensor):
+        target["boxes"] = torch.as_tensor(boxes, dtype=torch.float32)
+    labels = target.get("labels")
+    if labels is None or len(labels) == 0:
+        target["labels"] = torch.zeros(0, dtype=torch.int64, device=image.device)
+    elif not isinstance(labels, torch.Tensor):
+        target["labels"] = torch.as_tensor(labels, dtype=torch.int64)
+    return target
+
+
+def _xyxy(boxes: torch.Tensor) -> torch.Tensor:
+    """Plain ``xyxy`` corners of boxes (``BoundingBoxes`` of any format; plain tensors are taken as ``xyxy``)."""
+    if isinstance(boxes, tv_tensors.BoundingBoxes) and boxes.format != tv_tensors.BoundingBoxFormat.XYXY:
+        from torchvision.transforms.v2 import functional
+
+        boxes = functional.convert_bounding_box_format(boxes, new_format=tv_tensors.BoundingBoxFormat.XYXY)
+    return boxes.as_subclass(torch.Tensor).reshape(-1, 4)
+
+
+def detection_collate(batch: Sequence[Any], *, skip_none: bool = False) -> CollatedBatch:
+    """``(images, targets)``: a list of images and a list of target dicts, as torchvision's detection models take.
+
+    Images keep their sizes and types (``tv_tensors.Image`` stays one); targets
+    keep every key. Every target has ``boxes`` (``(0, 4)`` for an image
+    without objects) and ``int64`` ``labels``.
+
+    Args:
+        batch: The samples.
+        skip_none: Leave out ``None`` samples (counted in ``.skipped``) instead of raising.
+
+    Returns:
+        A :class:`CollatedBatch` ``(images, targets)``.
+
+    Examples:
+        >>> import torch
+        >>> images, targets = detection_collate([(torch.zeros(3, 4, 6), {"image_id": 3})])
+        >>> targets[0]["boxes"].shape, targets[0]["labels"].dtype
+        (torch.Size([0, 4]), torch.int64)
+    """
+    images, targets, skipped = _split_samples(batch, skip_none, "detection_collate")
+    return CollatedBatch((images, targets), skipped)
+
+
+def padded_collate(
+    batch: Sequence[Any], size_divisor: int = 32, pad_value: float = 0, *, skip_none: bool = False
+) -> dict[str, Any]:
+    """One ``(B, C, H, W)`` tensor, padded bottom and right, and a mask that is True on the padding (DETR).
+
+    ``H`` and ``W`` are the largest height and width in the batch, rounded up
+    to a multiple of ``size_divisor``; each image sits at the top left, so
+    boxes need no change.
+
+    Args:
+        batch: The samples (all images with the same channels and dtype).
+        size_divisor: ``H`` and ``W`` are multiples of it (1 for no rounding).
+        pad_value: Value of padding pixels.
+        skip_none: Leave out ``None`` samples (counted) instead of raising.
+
+    Returns:
+        ``{"images": (B, C, H, W), "mask": (B, H, W) bool, "image_sizes": [(h, w), ...],
+        "targets": [dict, ...], "skipped": int}``.
+
+    Examples:
+        >>> import torch
+        >>> out = padded_collate([(torch.ones(3, 30, 40), {}), (torch.ones(3, 50, 20), {})], size_divisor=32)
+        >>> out["images"].shape, out["mask"][0, 29, 39].item(), out["mask"][0, 30, 0].item()
+        (torch.Size([2, 3, 64, 64]), False, True)
+    """
+    if not isinstance(size_divisor, int) or size_divisor < 1:
+        raise ValueError(f"size_divisor: expected a positive int, got {size_divisor!r}")
+    images, targets, skipped = _split_samples(batch, skip_none, "padded_collate")
+    padded, mask, sizes = _pad(images, size_divisor, pad_value, "padded_collate")
+    return {"images": padded, "mask": mask, "image_sizes": sizes, "targets": targets, "skipped": skipped}
+
+
+def _pad(
+    images: list[torch.Tensor], size_divisor: int, pad_value: float, layout: str
+) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
+    if not images:
+        return torch.zeros(0, 0, 0, 0), torch.zeros(0, 0, 0, dtype=torch.bool), []
+    channels = {image.shape[0] for image in images}
+    dtypes = {image.dtype for image in images}
+    if len(channels) > 1 or len(dtypes) > 1:
+        found = ", ".join(f"{tuple(image.shape)} {image.dtype}" for image in images)
+        raise ValueError(f"{layout}: expected images with the same channels and dtype, got {found}")
+    sizes = [(int(image.shape[-2]), int(image.shape[-1])) for image in images]
+    height = math.ceil(max(h for h, _ in sizes) / size_divisor) * size_divisor
+    width = math.ceil(max(w for _, w in sizes) / size_divisor) * size_divisor
+    first = images[0]
+    padded = first.new_full((len(images), first.shape[0], height, width), pad_value).as_subclass(torch.Tensor)
+    mask = torch.ones((len(images), height, width), dtype=torch.bool, device=first.device)
+    for position, (image, (h, w)) in enumerate(zip(images, sizes, strict=True)):
+        padded[position, :, :h, :w] = image
+        mask[position, :h, :w] = False
+    return padded, mask, sizes
+
+
+def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool = False) -> CollatedBatch:
+    """``(images, targets)``: stacked images and one ``(N, 6)`` table ``[batch_index, class, cx, cy, w, h]``.
+
+    Box coordinates are normalised by their image's size, as YOLO losses
+    expect; ``class`` is ``label - first_label`` (``first_label=1`` for
+    datasets with ``"__background__"`` at label 0, visiondata's default).
+
+    Args:
+        batch: The samples; all images must have one size.
+        first_label: The label of YOLO class 0.
+        skip_none: Leave out ``None`` samples (counted in ``.skipped``) instead of raising.
+
+    Returns:
+        A :class:`CollatedBatch` ``(images (B, C, H, W), targets (N, 6) float32)``.
+
+    Raises:
+        ValueError: Images of different sizes (the message names them and the fix).
+
+    Examples:
+        >>> import torch
+        >>> sample = (torch.zeros(3, 10, 20), {"boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0]]), "labels": torch.tensor([2])})
+        >>> images, targets = yolo_collate([sample, sample], first_label=1)
+        >>> targets.tolist()
+        [[0.0, 1.0, 0.25, 0.5, 0.5, 1.0], [1.0, 1.0, 0.25, 0.5, 0.5, 1.0]]
+    """
+    images, targets, skipped = _split_samples(batch, skip_none, "yolo_collate")
+    sizes = sorted({(int(image.shape[-2]), int(image.shape[-1])) for image in images})
+    if len(sizes) > 1:
+        raise ValueError(
+            f"yolo_collate: expected images of one size to stack, got {len(sizes)} sizes (height x width): "
+            f"{', '.join(f'{h}x{w}' for h, w in sizes[:8])}; end the augmentation pipeline with a fixed size "
+            "(Resize to (h, w), or LongestMaxSize + PadIfNeeded as presets.detection_train does)"
+        )
+    rows = []
+    for position, (image, target) in enumerate(zip(images, targets, strict=True)):
+        boxes = _xyxy(target["boxes"]).to(torch.float32)
+        height, width = image.shape[-2:]
+        scale = boxes.new_tensor([width, height, width, height])
+        corners = boxes / scale
+        centres = (corners[:, :2] + corners[:, 2:]) / 2
+        sides = corners[:, 2:] - corners[:, :2]
+        classes = target["labels"].to(torch.float32).reshape(-1, 1) - first_label
+        index = torch.full_like(classes, position)
+        rows.append(torch.cat([index, classes, centres, sides], dim=1))
+    table = torch.cat(rows) if rows else torch.zeros((0, 6))
+    stacked = torch.stack([image.as_subclass(torch.Tensor) for image in images]) if images else torch.zeros(0)
+    return CollatedBatch((stacked, table), skipped)
+
+
+def padded_boxes_collate(
+    batch: Sequence[Any], max_boxes: int | None = None, pad_value: float = 0, *, skip_none: bool = False
+) -> dict[str, Any]:
+    """Dense boxes: ``(B, M, 4)`` boxes, ``(B, M)`` labels (-1 on padding) and a ``(B, M)`` validity mask.
+
+    ``M`` is the largest box count in the batch, or ``max_boxes`` (a fixed
+    shape). Boxes beyond ``max_boxes`` are cut, and reported: each image that
+    lost boxes is named in ``"truncated"`` (``{"sample": i, "boxes": n,
+    "kept": max_boxes}``) and a :class:`SkippedSampleWarning` is issued. Images
+    of different sizes are padded bottom and right, as :func:`padded_collate`.
+
+    Args:
+        batch: The samples.
+        max_boxes: Fixed ``M``, or ``None`` for the batch's largest count.
+        pad_value: Value of padding pixels.
+        skip_none: Leave out ``None`` samples (counted) instead of raising.
+
+    Returns:
+        ``{"images": (B, C, H, W), "image_sizes": [(h, w), ...], "boxes": (B, M, 4) xyxy, "labels": (B, M)
+        int64, "valid": (B, M) bool, "truncated": [...], "skipped": int}``.
+
+    Examples:
+        >>> import torch
+        >>> one = (torch.zeros(3, 8, 8), {"boxes": torch.tensor([[0.0, 0.0, 2.0, 2.0]]), "labels": torch.tensor([4])})
+        >>> none = (torch.zeros(3, 8, 8), {})
+        >>> out = padded_boxes_collate([one, none])
+        >>> out["boxes"].shape, out["labels"].tolist(), out["valid"].tolist()
+        (torch.Size([2, 1, 4]), [[4], [-1]], [[True], [False]])
+    """
+    if max_boxes is not None and (not isinstance(max_boxes, int) or max_boxes < 0):
+        raise ValueError(f"max_boxes: expected an int >= 0 or None, got {max_boxes!r}")
+    images, targets, skipped = _split_samples(batch, skip_none, "padded_boxes_collate")
+    padded, _, sizes = _pad(images, 1, pad_value, "padded_boxes_collate")
+    counts = [len(target["labels"]) for target in targets]
+    slots = max(counts, default=0) if max_boxes is None else max_boxes
+    device = padded.device
+    boxes = torch.zeros((len(targets), slots, 4), dtype=torch.float32, device=device)
+    labels = torch.full((len(targets), slots), -1, dtype=torch.int64, device=device)
+    valid = torch.zeros((len(targets), slots), dtype=torch.bool, device=device)
+    truncated = []
+    for position, (target, count) in enumerate(zip(targets, counts, strict=True)):
+        kept = min(count, slots)
+        if kept < count:
+            truncated.append({"sample": position, "boxes": count, "kept": kept})
+        boxes[position, :kept] = _xyxy(target["boxes"])[:kept].to(torch.float32)
+        labels[position, :kept] = target["labels"][:kept]
+        valid[position, :kept] = True
+    if truncated:
+        cut = sum(entry["boxes"] - entry["kept"] for entry in truncated)
+        warnings.warn(
+            f"padded_boxes_collate: max_boxes={max_boxes} cut {cut} boxes from {len(truncated)} images of the batch "
+            "(see the batch's 'truncated'); raise max_boxes to keep them",
+            SkippedSampleWarning,
+            stacklevel=2,
+        )
+    return {
+        "images": padded,
+        "image_sizes": sizes,
+        "boxes": boxes,
+        "labels": labels,
+        "valid": valid,
+        "truncated": truncated,
+        "skipped": skipped,
+    }
+
+
+def to_device(batch: Any, device: torch.device | str, non_blocking: bool = True) -> Any:
+    """``batch`` with every tensor on ``device``: nested dicts, lists and tuples of any layout above.
+
+    ``tv_tensors`` keep their type and metadata; a :class:`CollatedBatch`
+    keeps its ``skipped`` count; other values pass through.
+
+    Examples:
+        >>> import torch
+        >>> batch = detection_collate([(torch.zeros(3, 2, 2), {"labels": torch.tensor([1])})])
+        >>> moved = to_device(batch, "cpu")
+        >>> type(moved).__name__, moved[1][0]["labels"].device.type
+        ('CollatedBatch', 'cpu')
+    """
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=non_blocking)
+    if isinstance(batch, Mapping):
+        moved = {key: to_device(value, device, non_blocking) for key, value in batch.items()}
+        return moved if type(batch) is dict else type(batch)(moved)
+    if isinstance(batch, CollatedBatch):
+        return CollatedBatch([to_device(item, device, non_blocking) for item in batch], batch.skipped)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a namedtuple
+        return type(batch)(*(to_device(item, device, non_blocking) for item in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(item, device, non_blocking) for item in batch)
+    return batch

@@ -1,0 +1,173 @@
+"""``build_loader``: a seeded, epoch-aware DataLoader that picks the sampler and collate a dataset needs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+
+def seed_worker(worker_id: int) -> None:
+    """Seed Python's and numpy's global generators in a DataLoader worker from torch's per-worker seed.
+
+    torch seeds itself in each worker (base seed + worker id, the base drawn
+    from the loader's generator); Python's ``random`` and numpy's global
+    state would otherwise be copies of the parent's, identical in every
+    worker. visiondata's pipelines need nothing: they derive their streams
+    from torch's per-worker seed on their own.
+    """
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+class EpochDataLoader(DataLoader):
+    """A DataLoader that calls ``sampler.set_epoch(epoch)`` each time it is iterated, counting epochs itself.
+
+    A ``DistributedSampler`` shuffles by epoch; forgetting ``set_epoch`` makes
+    every epoch use the same order. Iterating this loader sets it: epoch 0,
+    then 1, 2...; assign :attr:`epoch` to resume elsewhere.
+    """
+
+    epoch: int = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(self.epoch)
+        self.epoch += 1
+        return super().__iter__()
+
+
+def build_loader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool | None = None,
+    num_workers: int = 0,
+    collate: Callable[[list[Any]], Any] | None = None,
+    seed: int = 0,
+    drop_last: bool = False,
+    distributed: bool | None = None,
+    pin_memory: bool | None = None,
+    persistent_workers: bool | None = None,
+) -> EpochDataLoader:
+    """A DataLoader for ``dataset`` that repeats for ``seed``, on one process or sharded under ``torchrun``.
+
+    - Order and augmentation repeat for a seed: the shuffling generator is
+      seeded with ``seed``, and every worker seeds Python, numpy and torch
+      from torch's per-worker seed (so workers differ, runs repeat, and
+      visiondata's ``BoxPipeline``, ``Mosaic`` and ``MixUp`` follow).
+    - ``shuffle=None`` shuffles a training split: a dataset whose ``split`` is
+      ``"train"`` (visiondata's and most catalog datasets; ``split_name`` for
+      the VOC and YOLO readers) or whose ``train`` is True (torchvision's);
+      anything else is read in order.
+    - ``collate=None`` picks the collate from the dataset: detection datasets
+      (visiondata's COCO, VOC, YOLO and CSV boxes readers, the catalog's
+      detection sets, ``Mosaic``, ``MixUp``) get
+      :func:`~visiondata.collate.detection_collate`; others PyTorch's default.
+    - ``distributed=None`` uses a ``DistributedSampler`` when a
+      ``torch.distributed`` process group is initialised (``torchrun``), so
+      each rank reads its own shard; ``True`` requires one, ``False`` never
+      shards. The loader calls ``set_epoch`` itself each time it is iterated
+      (:class:`EpochDataLoader`).
+    - ``pin_memory=None`` pins only when CUDA is available;
+      ``persistent_workers=None`` keeps workers between epochs when there are any.
+
+    Args:
+        dataset: A map-style dataset.
+        batch_size: Samples per batch (per rank when distributed).
+        shuffle: Shuffle the order (see above).
+        num_workers: Worker processes.
+        collate: The collate function (see above).
+        seed: Seed of the order and of the workers' streams.
+        drop_last: Drop the last incomplete batch (and, distributed, the uneven tail).
+        distributed: Shard across ranks (see above).
+        pin_memory: Pin batches in page-locked memory.
+        persistent_workers: Keep workers alive between epochs.
+
+    Returns:
+        An :class:`EpochDataLoader`.
+
+    Raises:
+        RuntimeError: ``distributed=True`` without an initialised process group.
+
+    Examples:
+        >>> import torch
+        >>> loader = build_loader(torch.utils.data.TensorDataset(torch.arange(5)), batch_size=2)
+        >>> [batch[0].tolist() for batch in loader]
+        [[0, 1], [2, 3], [4]]
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    if shuffle is None:
+        shuffle = is_training_split(dataset)
+    if collate is None:
+        collate = default_collate_for(dataset)
+    if distributed is None:
+        distributed = _process_group_ready()
+    elif distributed and not _process_group_ready():
+        raise RuntimeError(
+            "build_loader(distributed=True): no torch.distributed process group is initialised; run under torchrun "
+            "and call torch.distributed.init_process_group() first, or pass distributed=None"
+        )
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
+    if persistent_workers is None:
+        persistent_workers = num_workers > 0
+    generator = torch.Generator().manual_seed(seed)
+    sampler = None
+    if distributed:
+        sampler = DistributedSampler(dataset, shuffle=bool(shuffle), seed=seed, drop_last=drop_last)
+        shuffle = False  # the sampler shuffles
+    return EpochDataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=bool(shuffle),
+        sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+        drop_last=drop_last,
+        worker_init_fn=seed_worker,
+        generator=generator,
+        persistent_workers=persistent_workers and num_workers > 0,
+    )
+
+
+def is_training_split(dataset: Any) -> bool:
+    """Whether ``dataset`` says it is a training split: ``split`` or ``split_name`` is ``"train"``, or ``train`` is True."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        dataset = dataset.dataset
+    for attribute in ("split", "split_name"):
+        split = getattr(dataset, attribute, None)
+        if isinstance(split, str):
+            return split == "train"
+    return getattr(dataset, "train", None) is True
+
+
+def default_collate_for(dataset: Any) -> Callable[[list[Any]], Any] | None:
+    """:func:`detection_collate` for detection datasets, ``None`` (PyTorch's default) for the rest."""
+    from visiondata.collate import detection_collate
+
+    inner = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
+    if _is_detection(inner):
+        return detection_collate
+    return None
+
+
+def _is_detection(dataset: Any) -> bool:
+    from visiondata.datasets._catalog_dataset import CatalogDataset
+    from visiondata.datasets._csv import CSVDetectionDataset
+    from visiondata.datasets._detection import DetectionFileDataset
+    from visiondata.transforms._mixing import MixUp, Mosaic
+
+    if isinstance(dataset, (DetectionFileDataset, CSVDetectionDataset, Mosaic, MixUp)):
+        return True
+    return isinstance(dataset, CatalogDataset) and dataset.schema == "detection"
+
+
+def _process_group_ready() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
