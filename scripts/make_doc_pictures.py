@@ -1,4 +1,4 @@
-"""Make the pictures of docs/augmentation.md with ``visiondata preview`` on real photos.
+"""Make the pictures of docs/augmentation.md and docs/detection.md from real photos.
 
 The photos are the two that scikit-learn ships (``china.jpg`` and
 ``flower.jpg``, 640x427, CC BY 2.0, by danielbuechele and vultilion on
@@ -16,6 +16,8 @@ import argparse
 import shutil
 import tempfile
 from pathlib import Path
+
+import torch
 
 BOXES = """image,x_min,y_min,x_max,y_max,label
 china.jpg,60,28,372,395,pagoda
@@ -52,6 +54,26 @@ seed: 0
 }
 
 
+def padded_batch_picture(folder: Path, out: Path) -> None:
+    """docs/detection.md: three photos of different sizes through ``padded_collate``, and the padding mask."""
+    from visiondata.collate import padded_collate
+    from visiondata.datasets import CSVDetectionDataset
+    from visiondata.transforms import BoxPipeline
+    from visiondata.viz import save_grid
+
+    dataset = CSVDetectionDataset(folder / "boxes.csv", folder)
+    sizes = ([200, 300], [240, 160], [150, 260])
+    samples = [
+        BoxPipeline([{"name": "Resize", "size": size}])(*dataset[index % len(dataset)])
+        for index, size in enumerate(sizes)
+    ]
+    batch = padded_collate(samples, size_divisor=32)
+    images = [(image, target) for image, target in zip(batch["images"], batch["targets"], strict=True)]
+    masks = [mask[None].to(torch.uint8) * 160 for mask in batch["mask"]]  # gray: padding, black: image
+    save_grid([*images, *masks], out / "padded-batch.jpg", ncols=3, class_names=dataset.classes)
+    print(f"wrote {out / 'padded-batch.jpg'}: a batch of {tuple(batch['images'].shape)} and its mask")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "images"))
@@ -80,6 +102,7 @@ def main() -> None:
                 command += ["--pipeline", str(folder / f"{name}.yaml")]
             if command_line(command) != 0:
                 raise SystemExit(f"visiondata {' '.join(command)} failed")
+        padded_batch_picture(folder, out)
 
 
 if __name__ == "__main__":

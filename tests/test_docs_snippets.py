@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["augmentation.md", "detection-data.md"]
+PAGES = ["augmentation.md", "detection-data.md", "detection.md"]
 
 
 def snippets(page: str) -> list[str]:
@@ -43,6 +43,7 @@ def test_doc_pictures_script_draws_every_picture(
     runpy.run_path(str(REPO / "scripts" / "make_doc_pictures.py"), run_name="__main__")
     drawn = sorted(path.name for path in tmp_path.iterdir())
     page = (REPO / "docs" / "augmentation.md").read_text()
-    assert drawn == sorted(set(re.findall(r"images/(augmentation-[\w-]+\.jpg)", page)))
+    page += (REPO / "docs" / "detection.md").read_text()
+    assert drawn == sorted(set(re.findall(r"images/([\w-]+\.jpg)", page)))
     assert all((REPO / "docs" / "images" / name).is_file() for name in drawn)
-    assert capsys.readouterr().out.count("dropped") == len(drawn)
+    assert capsys.readouterr().out.count("wrote ") == len(drawn)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import subprocess
@@ -68,3 +70,46 @@ def test_finetune_example_runs_offline_with_random_and_local_weights(tmp_path: P
         assert len(accuracies) == 2 and all(0 <= accuracy <= 1 for accuracy in accuracies)
         assert any(line.startswith("fine-tuning: ") and "parameters train" in line for line in lines)
     assert "fc.weight: (1000, 512) -> (3, 512)" in result.stderr  # the local file's old head is reported
+
+
+def _detection_example() -> object:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "detection_finetune", REPO / "examples" / "detection_finetune.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_detection_example_overfits_a_tiny_coco_folder(tmp_path: Path) -> None:
+    example = _detection_example()
+    example.main(["--make-demo-data", str(tmp_path / "data")])
+    metrics = example.main(
+        ["--data", str(tmp_path / "data"), "--steps", "80", "--out", str(tmp_path / "run")]
+    )
+    losses = metrics["first_losses"] + metrics["last_losses"]
+    assert all(math.isfinite(loss) for loss in losses)
+    assert sum(metrics["last_losses"]) < 0.6 * sum(metrics["first_losses"])
+    assert metrics["map_after"] > metrics["map_before"] + 0.1
+    assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_detection_example_runs_under_torchrun_with_two_processes(tmp_path: Path) -> None:
+    _detection_example().main(["--make-demo-data", str(tmp_path / "data")])
+    result = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"),
+            str(REPO / "examples" / "detection_finetune.py"),
+            *("--data", str(tmp_path / "data"), "--steps", "2", "--out", str(tmp_path / "run")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["processes"] == 2 and metrics["steps"] == 2
