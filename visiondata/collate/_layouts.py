@@ -13,11 +13,13 @@ DataLoader workers like the functions themselves.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torchvision import tv_tensors
 
@@ -99,12 +101,13 @@ def _with_boxes(target: dict[str, Any], image: torch.Tensor) -> dict[str, Any]:
     """``target`` with ``boxes`` ``(N, 4)`` and ``labels`` ``(N,)`` int64 always present (``N`` may be 0)."""
     height, width = image.shape[-2:]
     boxes = target.get("boxes")
+    if boxes is not None and not isinstance(boxes, torch.Tensor):
+        boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
+        target["boxes"] = boxes
     if boxes is None or boxes.numel() == 0:
         target["boxes"] = tv_tensors.BoundingBoxes(
             torch.zeros((0, 4), device=image.device), format="XYXY", canvas_size=(int(height), int(width))
         )
-    elif not isinstance(boxes, torch.Tensor):
-        target["boxes"] = torch.as_tensor(boxes, dtype=torch.float32)
     labels = target.get("labels")
     if labels is None or len(labels) == 0:
         target["labels"] = torch.zeros(0, dtype=torch.int64, device=image.device)
@@ -171,7 +174,7 @@ def padded_collate(
         >>> out["images"].shape, out["mask"][0, 29, 39].item(), out["mask"][0, 30, 0].item()
         (torch.Size([2, 3, 64, 64]), False, True)
     """
-    if not isinstance(size_divisor, int) or size_divisor < 1:
+    if isinstance(size_divisor, bool) or not isinstance(size_divisor, int) or size_divisor < 1:
         raise ValueError(f"size_divisor: expected a positive int, got {size_divisor!r}")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_collate")
     padded, mask, sizes = _pad(images, size_divisor, pad_value, "padded_collate")
@@ -278,7 +281,9 @@ def padded_boxes_collate(
         >>> out["boxes"].shape, out["labels"].tolist(), out["valid"].tolist()
         (torch.Size([2, 1, 4]), [[4], [-1]], [[True], [False]])
     """
-    if max_boxes is not None and (not isinstance(max_boxes, int) or max_boxes < 0):
+    if max_boxes is not None and (
+        isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 0
+    ):
         raise ValueError(f"max_boxes: expected an int >= 0 or None, got {max_boxes!r}")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_boxes_collate")
     padded, _, sizes = _pad(images, 1, pad_value, "padded_boxes_collate")
@@ -332,7 +337,14 @@ def to_device(batch: Any, device: torch.device | str, non_blocking: bool = True)
         return batch.to(device, non_blocking=non_blocking)
     if isinstance(batch, Mapping):
         moved = {key: to_device(value, device, non_blocking) for key, value in batch.items()}
-        return moved if type(batch) is dict else type(batch)(moved)
+        if type(batch) is dict:
+            return moved
+        try:  # keep the mapping's own type (OrderedDict, defaultdict...) where a copy can hold the values
+            copied = copy.copy(batch)
+            copied.update(moved)
+            return copied
+        except (TypeError, AttributeError):
+            return moved
     if isinstance(batch, CollatedBatch):
         return CollatedBatch([to_device(item, device, non_blocking) for item in batch], batch.skipped)
     if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a namedtuple

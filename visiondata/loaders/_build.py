@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
 
 
 def seed_worker(worker_id: int) -> None:
@@ -100,7 +100,7 @@ def build_loader(
         >>> [batch[0].tolist() for batch in loader]
         [[0, 1], [2, 3], [4]]
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
     if shuffle is None:
         shuffle = is_training_split(dataset)
@@ -117,11 +117,14 @@ def build_loader(
         pin_memory = torch.cuda.is_available()
     if persistent_workers is None:
         persistent_workers = num_workers > 0
+    # Two generators: the order must not depend on how many workers draw their seeds from the other.
     generator = torch.Generator().manual_seed(seed)
     sampler = None
     if distributed:
         sampler = DistributedSampler(dataset, shuffle=bool(shuffle), seed=seed, drop_last=drop_last)
-        shuffle = False  # the sampler shuffles
+    elif shuffle:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
+    shuffle = False  # the sampler shuffles
     return EpochDataLoader(
         dataset,
         batch_size=batch_size,
