@@ -39,6 +39,11 @@ class ImageFileDataset(Dataset):
     """
 
     paths: PathIndex
+    #: Whether a sample may be read from outside :attr:`root`. Readers of paths written in a file
+    #: (CSV, annotations) default to ``False``; then symbolic links are resolved before the check,
+    #: so a link inside the root that leads out of it is an unreadable file too. Folder datasets
+    #: follow links wherever they lead (torchvision's ``ImageFolder`` behaviour).
+    allow_outside_root: bool = True
 
     def __init__(
         self,
@@ -107,6 +112,8 @@ class ImageFileDataset(Dataset):
             current = (index + attempt) % count
             path = self.path(current)
             try:
+                if not self.allow_outside_root:
+                    self._check_inside_root(path)
                 image = self.load_image(path)
             except Exception as error:
                 failure = (
@@ -120,6 +127,16 @@ class ImageFileDataset(Dataset):
                 continue
             return image, current
         raise ImageReadError(self.root, "no readable image", f"all {count} samples failed; see .errors")
+
+    def _check_inside_root(self, path: str) -> None:
+        real_root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+            raise ImageReadError(
+                path,
+                "outside the dataset root",
+                f"a symbolic link leads to {real}, outside {real_root}; pass allow_outside_root=True to follow it",
+            )
 
     def _record(self, path: str, failure: ImageReadError) -> None:
         first_time = path not in self.errors

@@ -47,6 +47,8 @@ class CheckReport:
     hidden: list[str] = field(default_factory=list)
     imbalance: float | None = None
     validation: list[str] = field(default_factory=list)
+    loops: list[str] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -54,6 +56,10 @@ class CheckReport:
         found = []
         if self.validation:
             found.append(f"{len(self.validation)} validation problems")
+        if self.unlisted:
+            found.append(f"{len(self.unlisted)} folders not indexed")
+        if self.loops:
+            found.append(f"{len(self.loops)} symbolic links not followed (loops)")
         if self.unreadable:
             found.append(f"{len(self.unreadable)} unreadable files")
         if self.duplicates:
@@ -216,11 +222,13 @@ def check_dataset(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the hidden entries are part of the report instead
             try:
-                dataset = ImageFolderDataset(path, allow_empty=True)
+                dataset = ImageFolderDataset(path, allow_empty=True, on_error="skip")
             except DatasetValidationError as error:
                 report.validation = error.problems
                 return report
         report.hidden = list(dataset.hidden)
+        report.loops = list(dataset.loops)
+        report.unlisted = list(dataset.unlisted)
         names = dataset.classes
     counts = Counter(int(target) for target in dataset.targets)
     report.class_counts = {name: counts.get(index, 0) for index, name in enumerate(names)}
@@ -268,7 +276,7 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
     from tqdm.auto import tqdm
 
     from visiondata.exceptions import ImageReadError
-    from visiondata.io._read import read_image
+    from visiondata.io._read import read_file, read_image
 
     by_hash: dict[str, list[str]] = {}
     formats: dict[str, tuple[str, int]] = {}
@@ -277,12 +285,21 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
     ):
         relative, full = dataset.relative_path(index), dataset.path(index)
         try:
-            data = Path(full).read_bytes()
-            read_image(full, mode="unchanged")
+            data = read_file(full)  # special files and huge files are refused here, never opened
+            read_image(data, mode="unchanged")
+            damage = _jpeg_damage(data)
+            if damage:
+                raise ImageReadError(
+                    full, "corrupt JPEG data", f"libjpeg decodes it only with a warning: {damage}"
+                )
             with Image.open(io.BytesIO(data)) as image:
                 formats[relative] = (image.mode, image.width * image.height)
-        except (ImageReadError, OSError) as error:
-            report.unreadable.append({"path": relative, "reason": str(error)})
+        except OSError as error:  # ImageReadError included
+            # read_image was given the bytes, so its message names "<bytes>": name the file instead.
+            message = str(error)
+            if message.startswith("<bytes>"):
+                message = full + message.removeprefix("<bytes>")
+            report.unreadable.append({"path": relative, "reason": message})
             continue
         by_hash.setdefault(hashlib.sha256(data).hexdigest(), []).append(relative)
     report.duplicates = [paths for paths in by_hash.values() if len(paths) > 1]
@@ -302,6 +319,29 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
                     "reason": f"{area:,} pixels, {SIZE_FACTOR:g}x away from the median {median_area:,.0f}",
                 }
             )
+
+
+def _jpeg_damage(data: bytes) -> str:
+    """libjpeg's warning for JPEG ``data`` that decodes only with one (corrupt or missing data), else ``""``.
+
+    libjpeg recovers from damaged entropy-coded data by filling in grey or
+    repeated blocks and only warns; both torchvision and PIL ignore the
+    warning, so a file with zeroed bytes decodes "cleanly" with most of its
+    pixels wrong. TurboJPEG's strict mode turns the warning into an error.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return ""
+    import simplejpeg
+
+    try:
+        simplejpeg.decode_jpeg(data, strict=True)
+        return ""
+    except ValueError as strict_error:
+        try:
+            simplejpeg.decode_jpeg(data, strict=False)
+        except ValueError:
+            return ""  # a layout TurboJPEG does not decode (read_image already read the file)
+        return str(strict_error)
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -385,6 +425,8 @@ def _human(report: CheckReport) -> str:
         ("unreadable files", [f"{item['path']}: {item['reason']}" for item in report.unreadable]),
         ("identical images", [", ".join(group) for group in report.duplicates]),
         ("unusual images", [f"{item['path']}: {item['reason']}" for item in report.unusual]),
+        ("folders not indexed", report.unlisted),
+        ("symbolic links not followed", report.loops),
         ("hidden entries skipped", report.hidden),
     ]
     for title, items in sections:

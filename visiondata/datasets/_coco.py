@@ -152,6 +152,7 @@ class CocoDetectionDataset(DetectionFileDataset):
         background: bool = True,
     ) -> None:
         super().__init__(images_dir, transform, target_transform, on_error, loader)
+        self.allow_outside_root = allow_outside_root
         self.annotation_file = str(annotation_file)
         self.masks = bool(masks)
         if self.masks:

@@ -214,6 +214,7 @@ class CSVDataset(ImageFileDataset):
         loader: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__(root, transform, target_transform, on_error, loader)
+        self.allow_outside_root = allow_outside_root
         if task not in TASKS:
             raise ValueError(f"task: expected one of {', '.join(map(repr, TASKS))}, got {task!r}")
         if duplicates not in DUPLICATES:
@@ -491,6 +492,7 @@ class CSVDetectionDataset(ImageFileDataset):
         loader: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__(root, transform, target_transform, on_error, loader)
+        self.allow_outside_root = allow_outside_root
         if box_format not in BOX_FORMATS:
             raise ValueError(
                 f"box_format: expected one of {', '.join(map(repr, BOX_FORMATS))}, got {box_format!r}"

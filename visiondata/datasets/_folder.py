@@ -8,6 +8,7 @@ skipped with a warning instead of becoming a class; the index lives in numpy
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import warnings
@@ -22,32 +23,42 @@ from torch.utils.data import Subset
 from visiondata._paths import default_root
 from visiondata.datasets._base import ImageFileDataset
 from visiondata.datasets._index import PathIndex, SampleView, read_only, smallest_int_type
+from visiondata.datasets._walk import FolderWalk, entry_name
 from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError
 from visiondata.io._read import IMAGE_EXTENSIONS
 
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 
 class ImageFolderDataset(ImageFileDataset):
     """Images in ``root/<class>/**/<file>``, labelled by their class folder.
 
     Args:
-        root: Folder with one sub-folder per class (symbolic links are followed).
+        root: Folder with one sub-folder per class. Symbolic links are
+            followed, each real folder once per class: a link back to a folder
+            already walked (a loop such as ``cls/up -> ..``) is listed in
+            :attr:`loops`, with a warning, and not followed.
         transform: Applied to each image (by default a ``uint8`` ``C x H x W``
             RGB tensor from :func:`visiondata.io.read_image`).
         target_transform: Applied to each class id.
-        extensions: File extensions to include, compared case-insensitively.
+        extensions: File extensions to include, compared case-insensitively;
+            one string is one extension (``".png"``).
         class_to_idx: Fixed class name -> id mapping; folders not in it are
             ignored with a warning that names them.
         allow_empty: Accept classes without any image instead of raising.
         on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files
-            (see :class:`ImageFileDataset`).
+            (see :class:`ImageFileDataset`); special files (FIFOs, devices,
+            links to them) are unreadable files, refused without being opened.
+            Folders that cannot be listed raise under ``"raise"`` and are
+            listed in :attr:`unlisted`, with a warning, otherwise.
         loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
             ``functools.partial(read_image, output="pil")`` gives PIL images
             as torchvision's ``ImageFolder`` does.
         cache: Keep the index in a file under ``$VISIONDATA_HOME/index-cache``
-            and reuse it while no folder of the tree has changed; a path
-            names the cache file instead.
+            and reuse it while no folder of the tree has changed (names and
+            times are compared, so a restored folder time does not hide a
+            change); a path names the cache file instead. Where the cache
+            cannot be written, a warning says so and the index is built each time.
 
     Attributes:
         classes: Class names, sorted.
@@ -56,6 +67,8 @@ class ImageFolderDataset(ImageFileDataset):
         targets: Read-only numpy array of class ids.
         files: Image paths relative to their class folder (a numpy-backed sequence).
         hidden: Hidden files and folders that were skipped.
+        loops: Symbolic links to folders already walked, not followed.
+        unlisted: Folders that could not be listed, not indexed.
         errors: Files skipped under ``on_error="skip"``/``"warn"``.
 
     Raises:
@@ -80,7 +93,7 @@ class ImageFolderDataset(ImageFileDataset):
         root: str | os.PathLike[str],
         transform: Callable[[Any], Any] | None = None,
         target_transform: Callable[[Any], Any] | None = None,
-        extensions: Sequence[str] = IMAGE_EXTENSIONS,
+        extensions: str | Sequence[str] = IMAGE_EXTENSIONS,
         class_to_idx: Mapping[str, int] | None = None,
         allow_empty: bool = False,
         on_error: str = "raise",
@@ -93,7 +106,7 @@ class ImageFolderDataset(ImageFileDataset):
                 f"{self.root}: expected a folder with one sub-folder per class, "
                 f"got {'a file' if os.path.exists(self.root) else 'nothing'}; check the path"
             )
-        self.extensions = tuple(extension.lower() for extension in extensions)
+        self.extensions = normalize_extensions(extensions)
         cache_file = _cache_file(self.root, self.extensions, class_to_idx, cache) if cache else None
         signature = _tree_signature(self.root) if cache_file else ""
         scan = _load_cache(cache_file, signature) if cache_file else None
@@ -113,6 +126,10 @@ class ImageFolderDataset(ImageFileDataset):
             self.classes = sorted(self.class_to_idx, key=lambda name: (self.class_to_idx[name], name))
         self.files = scan.files
         self.hidden = scan.hidden
+        #: Symbolic links to folders already walked (loops), not followed: one line each.
+        self.loops = scan.loops
+        #: Folders that could not be listed (permissions), not indexed: one line each.
+        self.unlisted = scan.unlisted
         self._folders = scan.folders
         self._folder_ids = scan.folder_ids
         class_of_folder = np.asarray([self.class_to_idx[name] for name in scan.folders], dtype=np.int64)
@@ -125,27 +142,52 @@ class ImageFolderDataset(ImageFileDataset):
     def _scan(self, class_to_idx: Mapping[str, int] | None) -> _Scan:
         hidden: list[str] = []
         found_folders = []
-        with os.scandir(self.root) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    hidden.append(entry.name)
-                elif entry.is_dir():
-                    found_folders.append(entry.name)
+        walk = FolderWalk(self.root)
+        for entry in walk.list(self.root, "."):
+            if entry.name.startswith("."):
+                hidden.append(entry.name)
+            elif entry.is_dir():
+                found_folders.append(entry.name)
         folders = sorted(found_folders if class_to_idx is None else class_to_idx)
         ignored = [] if class_to_idx is None else sorted(set(found_folders) - set(class_to_idx))
         files: list[str] = []
         folder_ids: list[int] = []
         empty: list[str] = []
         for folder_id, name in enumerate(folders):  # torchvision's order: folders by name, then sorted walk
-            found = self._scan_class(name, hidden)
+            found = (
+                walk.files(os.path.join(self.root, name), name, self.extensions, hidden)
+                if name in found_folders
+                else []
+            )
             if not found:
                 empty.append(name)
             files.extend(found)
             folder_ids.extend([folder_id] * len(found))
         ids = np.asarray(folder_ids, dtype=smallest_int_type(max(len(folders) - 1, 0)))
-        return _Scan(folders, PathIndex(files), ids, hidden, ignored, empty)
+        return _Scan(folders, PathIndex(files), ids, hidden, ignored, empty, walk.loops, walk.unlisted)
 
     def _report(self, scan: _Scan, allow_empty: bool) -> None:
+        if scan.unlisted:
+            if self.on_error == "raise":
+                raise DatasetValidationError(
+                    self.root,
+                    [
+                        *scan.unlisted,
+                        "their images would be missing from the index: fix the permissions, "
+                        "or pass on_error='skip' to index the rest",
+                    ],
+                )
+            warnings.warn(
+                f"{self.root}: {len(scan.unlisted)} folders could not be listed and are not indexed: "
+                + "; ".join(scan.unlisted[:5]),
+                stacklevel=3,
+            )
+        if scan.loops:
+            warnings.warn(
+                f"{self.root}: {len(scan.loops)} symbolic links lead back to folders already indexed and "
+                "were not followed: " + "; ".join(scan.loops[:5]),
+                stacklevel=3,
+            )
         if not scan.folders:
             raise DatasetValidationError(
                 self.root,
@@ -169,53 +211,6 @@ class ImageFolderDataset(ImageFileDataset):
             hidden = scan.hidden
             shown = ", ".join(hidden[:10]) + (f" and {len(hidden) - 10} more" if len(hidden) > 10 else "")
             warnings.warn(f"{self.root}: skipped {len(hidden)} hidden entries: {shown}", stacklevel=3)
-
-    def _scan_class(self, name: str, hidden: list[str]) -> list[str]:
-        """Image files of one class, relative to its folder, in torchvision's order.
-
-        torchvision sorts the ``os.walk`` tuples (folder, names) and then the
-        file names of each folder; the same order results from visiting the
-        folders by sorted path. Symbolic links are followed.
-        """
-        top = os.path.join(self.root, name)
-        if not os.path.isdir(top):
-            return []
-        extensions = self.extensions
-        pending = [""]  # folders still to list, relative to the class folder
-        listed: list[tuple[str, list[str]]] = []
-        while pending:
-            prefix = pending.pop()
-            folder = os.path.join(top, prefix) if prefix else top
-            names = os.listdir(folder)
-            names.sort()
-            if os.stat(folder).st_nlink == 2:
-                # On ext4, XFS and most Linux file systems a folder's link count is 2 plus its
-                # sub-folders: 2 means none, so the listing alone is enough (no stat per file).
-                # Only names without an image extension are checked, for symbolic links to folders.
-                images = [n for n in names if n.lower().endswith(extensions) and not n.startswith(".")]
-                others = [n for n in names if n.startswith(".") or not n.lower().endswith(extensions)]
-                folders = {
-                    n for n in others if not n.startswith(".") and os.path.isdir(os.path.join(folder, n))
-                }
-            else:
-                with os.scandir(folder) as entries:
-                    folders = {entry.name for entry in entries if entry.is_dir()}
-                images = [
-                    n
-                    for n in names
-                    if n not in folders and n.lower().endswith(extensions) and not n.startswith(".")
-                ]
-                others = [n for n in names if n.startswith(".") or n in folders]
-            for other in others:
-                if other.startswith("."):
-                    hidden.append(os.path.join(name, prefix, other))
-                elif other in folders:
-                    pending.append(os.path.join(prefix, other))
-            listed.append((prefix, images))
-        found: list[str] = []
-        for prefix, images in sorted(listed):
-            found.extend([os.path.join(prefix, image) for image in images] if prefix else images)
-        return found
 
     # ------------------------------------------------------------ access
     @property
@@ -260,21 +255,64 @@ class ImageFolderDataset(ImageFileDataset):
 
 
 # ---------------------------------------------------------------- the index cache
+def normalize_extensions(extensions: str | Sequence[str]) -> tuple[str, ...]:
+    """Lower-case extensions with their dot; one string is one extension, not its characters.
+
+    Examples:
+        >>> normalize_extensions(".PNG"), normalize_extensions(["jpg", ".jpeg"])
+        (('.png',), ('.jpg', '.jpeg'))
+    """
+    given = (extensions,) if isinstance(extensions, str) else tuple(extensions)
+    if not given or not all(isinstance(extension, str) and extension.strip(".") for extension in given):
+        raise ValueError(
+            f"extensions: expected a file extension such as '.png' or a sequence of them, got {extensions!r}"
+        )
+    return tuple(
+        extension.lower() if extension.startswith(".") else f".{extension.lower()}" for extension in given
+    )
+
+
 def _cache_file(
     root: str, extensions: tuple[str, ...], class_to_idx: Mapping[str, int] | None, cache: Any
 ) -> Path:
     if cache is not True:
-        return Path(cache)
+        path = Path(cache).expanduser()
+        if path.is_dir():
+            raise ValueError(
+                f"cache: expected True or the path of a cache file, got the folder {str(path)!r}; "
+                f"name a file in it, such as {str(path / 'index.npz')!r}"
+            )
+        return path
     key = repr((os.path.realpath(root), extensions, sorted((class_to_idx or {}).items()), _CACHE_VERSION))
     return default_root() / "index-cache" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
 
 def _tree_signature(root: str) -> str:
-    """Changes whenever a file or folder is added, removed or renamed anywhere in the tree."""
+    """Changes whenever a file or folder is added, removed or renamed anywhere in the tree.
+
+    The names themselves are hashed, not only the folders' times: ``tar``,
+    ``rsync -a`` and ``cp -a`` restore a folder's time after its content
+    changed. Each real folder is listed once, so links that loop end.
+    """
     digest = hashlib.sha256()
-    for current, folders, _ in os.walk(root, followlinks=True):
-        folders.sort()
-        digest.update(f"{current}\0{os.stat(current).st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    seen: set[tuple[int, int]] = set()
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen:
+                digest.update(f"{folder}\0seen\n".encode("utf-8", "surrogateescape"))
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=entry_name)
+        except OSError as error:
+            digest.update(f"{folder}\0{error.errno}\n".encode("utf-8", "surrogateescape"))
+            continue
+        names = "\0".join(entry.name + ("/" if entry.is_dir() else "") for entry in entries)
+        digest.update(f"{folder}\0{info.st_mtime_ns}\0{names}\n".encode("utf-8", "surrogateescape"))
+        pending.extend(entry.path for entry in reversed(entries) if entry.is_dir())
     return digest.hexdigest()
 
 
@@ -288,6 +326,8 @@ class _Scan:
     hidden: list[str]
     ignored: list[str]
     empty: list[str]
+    loops: list[str]
+    unlisted: list[str]
 
 
 def _load_cache(path: Path, signature: str) -> _Scan | None:
@@ -302,24 +342,38 @@ def _load_cache(path: Path, signature: str) -> _Scan | None:
                 stored["hidden"].tolist(),
                 stored["ignored"].tolist(),
                 stored["empty"].tolist(),
+                stored["loops"].tolist(),
+                stored["unlisted"].tolist(),
             )
     except (OSError, KeyError, ValueError):
         return None  # no cache yet, or an unreadable or older one: rebuild
 
 
 def _save_cache(path: Path, signature: str, scan: _Scan) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the cache file; where it cannot be written, warn and go on without it."""
     blob, offsets = scan.files.arrays()
     temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(
-        temporary,
-        signature=np.array(signature),
-        folders=np.array(scan.folders, dtype=str),
-        blob=blob,
-        offsets=offsets,
-        folder_ids=scan.folder_ids,
-        hidden=np.array(scan.hidden, dtype=str),
-        ignored=np.array(scan.ignored, dtype=str),
-        empty=np.array(scan.empty, dtype=str),
-    )
-    os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new one
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            temporary,
+            signature=np.array(signature),
+            folders=np.array(scan.folders, dtype=str),
+            blob=blob,
+            offsets=offsets,
+            folder_ids=scan.folder_ids,
+            hidden=np.array(scan.hidden, dtype=str),
+            ignored=np.array(scan.ignored, dtype=str),
+            empty=np.array(scan.empty, dtype=str),
+            loops=np.array(scan.loops, dtype=str),
+            unlisted=np.array(scan.unlisted, dtype=str),
+        )
+        os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new one
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        warnings.warn(
+            f"{path}: cannot write the index cache ({error.strerror or error}); the index is rebuilt each time. "
+            "Point cache= or VISIONDATA_HOME at a writable folder to keep it.",
+            stacklevel=3,
+        )

@@ -119,6 +119,7 @@ class VOCDetectionDataset(DetectionFileDataset):
     ) -> None:
         annotations_dir, default_images, files = _locate(Path(root).expanduser(), split, year)
         super().__init__(images_dir or default_images, transform, target_transform, on_error, loader)
+        self.allow_outside_root = allow_outside_root
         self.annotations_dir = str(annotations_dir)
         #: The image list read (``None``: every annotation file).
         self.split_name = split

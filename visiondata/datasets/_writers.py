@@ -186,6 +186,9 @@ def _image_size(path: str) -> tuple[int, int]:
     """``(height, width)`` of an image file as :func:`visiondata.io.read_image` decodes it (EXIF rotation applied)."""
     from PIL import Image
 
+    from visiondata.io._read import check_regular_file
+
+    check_regular_file(path)  # a FIFO would block Image.open until a writer appears
     with Image.open(path) as image:
         width, height = image.size
         # EXIF orientations 5 to 8 turn the image by 90 degrees: read_image swaps the sides.

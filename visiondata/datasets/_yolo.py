@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 
 from visiondata.datasets._detection import BACKGROUND, DetectionFileDataset, DetectionIndex, check_path
 from visiondata.datasets._index import smallest_int_type
+from visiondata.datasets._walk import FolderWalk
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
 from visiondata.io._read import IMAGE_EXTENSIONS
 
@@ -96,10 +98,12 @@ class YOLODataset(DetectionFileDataset):
                 raise DatasetNotFoundError(
                     f"{root}: expected a folder of images, found {'a file' if root.exists() else 'nothing'}"
                 )
-            images = _scan(root)
+            images = _scan(root, problems)
         else:
             raise ValueError("YOLODataset: expected images_dir= or data_yaml=, got neither")
         super().__init__(root, transform, target_transform, on_error, loader)
+        # Paths a data.yaml names are confined like annotation paths; a scanned folder follows its links.
+        self.allow_outside_root = allow_outside_root or data_yaml is None
         #: The ``data.yaml`` entry read.
         self.split_name = split
         self.labels_dir = str(Path(labels_dir).expanduser()) if labels_dir is not None else None
@@ -141,14 +145,20 @@ class YOLODataset(DetectionFileDataset):
         return full
 
 
-def _scan(folder: Path) -> list[str]:
-    """Image files under ``folder`` (recursively, sorted), relative to it."""
-    found = []
-    for directory, subfolders, files in os.walk(folder, followlinks=True):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
-                found.append(os.path.relpath(os.path.join(directory, name), folder))
+def _scan(folder: Path, problems: list[str]) -> list[str]:
+    """Image files under ``folder`` (recursively, sorted), relative to it.
+
+    Folders that cannot be listed are problems; links that loop back are
+    not followed, with a warning.
+    """
+    walk = FolderWalk(str(folder))
+    found = [os.path.normpath(path) for path in walk.files(str(folder), ".", IMAGE_EXTENSIONS, [])]
+    problems.extend(f"{folder}: {line}" for line in walk.unlisted)
+    if walk.loops:
+        warnings.warn(
+            f"{folder}: {len(walk.loops)} symbolic links were not followed: " + "; ".join(walk.loops[:5]),
+            stacklevel=4,
+        )
     return found
 
 
@@ -232,7 +242,7 @@ def _from_yaml(
         location = root / str(entry)
         if location.is_dir():
             base = os.path.relpath(location, root)
-            images.extend(os.path.normpath(os.path.join(base, name)) for name in _scan(location))
+            images.extend(os.path.normpath(os.path.join(base, name)) for name in _scan(location, problems))
         elif location.is_file():
             for number, line in enumerate(location.read_text(encoding="utf-8").splitlines(), 1):
                 if not line.strip():

@@ -13,7 +13,9 @@ segmentation fault on some corrupt files, where PIL raises an error.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import stat
 import threading
 import warnings
 from collections.abc import Iterator
@@ -32,16 +34,21 @@ Output = Literal["tensor", "pil", "numpy"]
 #: File extensions (lower case) that image datasets pick up by default; the same list as torchvision's.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
+#: Files larger than this (1 GiB) are refused before a byte is read; ``read_image(max_bytes=...)`` changes it.
+#: The largest image PIL's default pixel limit admits, stored uncompressed at 16 bits per RGBA channel, is 0.7 GiB.
+MAX_IMAGE_BYTES = 1 << 30
+
 _MODES = ("RGB", "L", "unchanged")
-_PIL_LIMIT_LOCK = threading.Lock()
 _OUTPUTS = ("tensor", "pil", "numpy")
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | io.IOBase
 
 
 def read_image(
-    path: str | os.PathLike[str],
+    path: Source,
     mode: Mode = "RGB",
     output: Output = "tensor",
     max_pixels: int | None = None,
+    max_bytes: int = MAX_IMAGE_BYTES,
 ) -> Any:
     """Read an image file, whatever its format, as RGB, greyscale or as stored.
 
@@ -59,22 +66,31 @@ def read_image(
     The tensor may be a channels-last view (``permute`` of ``H x W x C``
     memory); call ``.contiguous()`` before relying on its strides.
 
+    Only regular files are read: a FIFO, a device (``/dev/zero``), a socket or
+    a link to one is refused before it is opened, and so is a file larger than
+    ``max_bytes``, so a bad file never hangs the reader or fills the memory.
+
     Args:
-        path: The image file.
+        path: The image file, the encoded file's bytes, or a binary file object
+            (read from its current position). An ``int`` is refused, not taken
+            as a file descriptor.
         mode: ``"RGB"`` (3 channels), ``"L"`` (1 channel) or ``"unchanged"``.
         output: ``"tensor"`` (``C x H x W``), ``"numpy"`` (``H x W x C``, or
             ``H x W`` for one channel, as ``numpy.asarray(pil_image)``) or ``"pil"``.
         max_pixels: Refuse images with more pixels than this (decompression
             bombs). ``None`` uses ``PIL.Image.MAX_IMAGE_PIXELS``, so raising or
-            disabling PIL's limit applies here too.
+            disabling PIL's limit applies here too. A larger ``max_pixels``
+            applies to this call only, also when other threads read images.
+        max_bytes: Refuse files larger than this many bytes.
 
     Returns:
         The image, ``uint8`` (``uint16`` for 16-bit images in ``"unchanged"`` mode).
 
     Raises:
         ImageReadError: The file is missing, empty, truncated, not an image,
-            too large, or in a layout that cannot give ``mode``; the message
-            names the file and the cause. Also an ``OSError``.
+            too large, not a regular file, or in a layout that cannot give
+            ``mode``; the message names the file and the cause. Also an ``OSError``.
+        TypeError: ``path`` is neither a path, bytes nor a binary file object.
 
     Examples:
         >>> import tempfile, pathlib
@@ -90,9 +106,9 @@ def read_image(
         raise ValueError(f"mode: expected one of {', '.join(map(repr, _MODES))}, got {mode!r}")
     if output not in _OUTPUTS:
         raise ValueError(f"output: expected one of {', '.join(map(repr, _OUTPUTS))}, got {output!r}")
-    data = _read_bytes(path)
+    data, path = _encoded_bytes(path, max_bytes)
     header = read_header(data)
-    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    limit = _PIXEL_LIMIT.current() if max_pixels is None else max_pixels
     if limit is not None and header.pixels is not None and header.pixels > limit:
         raise _too_large(path, header.width, header.height, limit)
     if header.fast:
@@ -100,7 +116,7 @@ def read_image(
         if output == "tensor":
             return chw
         return _tensor_to_output(chw, output)
-    array = _decode_with_pil(path, data, mode, limit)
+    array = _decode_with_pil(path, data, header.format, mode, limit)
     if output == "numpy":
         return np.ascontiguousarray(array)
     if output == "pil":
@@ -110,19 +126,118 @@ def read_image(
     return torch.from_numpy(np.array(hwc, copy=True)).permute(2, 0, 1)
 
 
-def _read_bytes(path: str | os.PathLike[str]) -> bytes:
+def _encoded_bytes(source: Any, max_bytes: int) -> tuple[bytes, str]:
+    """The encoded image and the name errors give it, from a path, bytes or a binary file object."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = "<bytes>"
+    elif isinstance(source, (str, os.PathLike)):
+        return read_file(source, max_bytes), os.fspath(source)  # type: ignore[return-value]
+    elif hasattr(source, "read"):
+        name = str(getattr(source, "name", "<stream>"))
+        data = source.read(max_bytes + 1)
+        if not isinstance(data, bytes):
+            raise TypeError(f"{name}: expected a file object opened in binary mode ('rb'), got text mode")
+    else:
+        # os.open and open() take an int as a file descriptor: 0 would block on stdin, others
+        # would read (and close) whatever the caller has open under that number.
+        raise TypeError(
+            f"read_image: expected a path, bytes or a binary file object, got {type(source).__name__} "
+            f"{source!r}; pass the file's path"
+        )
+    if len(data) > max_bytes:
+        raise _too_many_bytes(name, f"more than {max_bytes:,}", max_bytes)
+    if not data:
+        raise ImageReadError(name, "empty file (0 bytes)")
+    return data, name
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular_file(path: str | os.PathLike[str], max_bytes: int = MAX_IMAGE_BYTES) -> os.stat_result:
+    """``os.stat`` of ``path`` if it is a regular file of at most ``max_bytes``; anything else is an ``ImageReadError``.
+
+    Links are followed, so a link to ``/dev/zero`` or to a FIFO is refused
+    like the special file itself, without opening it (opening a FIFO waits for
+    a writer; reading a device may never end).
+
+    Examples:
+        >>> check_regular_file("/dev/null")
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.ImageReadError: /dev/null: cannot read image: not a regular file (a character device...
+    """
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        info = os.stat(path)
     except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except IsADirectoryError:
-        raise ImageReadError(path, "is a directory, not a file") from None
+        reason = "broken symbolic link" if os.path.islink(path) else "file not found"
+        raise ImageReadError(path, reason) from None
     except OSError as error:
         raise ImageReadError(path, "cannot open the file", error.strerror or str(error)) from error
+    _refuse_special(path, info, max_bytes)
+    return info
+
+
+def _refuse_special(path: object, info: os.stat_result, max_bytes: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(info.st_mode)), "not a file")
+        if kind == "a directory":
+            raise ImageReadError(path, "is a directory, not a file")
+        raise ImageReadError(
+            path,
+            f"not a regular file ({kind})",
+            "special files are never opened; replace it with the image file it stands for",
+        )
+    if info.st_size > max_bytes:
+        raise _too_many_bytes(path, f"{info.st_size:,}", max_bytes)
+
+
+def read_file(path: str | os.PathLike[str], max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of an image file, refusing special files and files above ``max_bytes`` before reading.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.jpg"
+        >>> _ = path.write_bytes(b"12345")
+        >>> read_file(path, max_bytes=4)
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.ImageReadError: ...: cannot read image: file too large (5 bytes, above the limit of 4...
+    """
+    check_regular_file(path, max_bytes)
+    try:
+        # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening it does not wait.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except OSError as error:
+        raise ImageReadError(path, "cannot open the file", error.strerror or str(error)) from error
+    with open(descriptor, "rb") as stream:
+        _refuse_special(path, os.fstat(descriptor), max_bytes)  # the file that was opened
+        try:
+            data = stream.read(max_bytes + 1)
+        except OSError as error:
+            raise ImageReadError(path, "cannot read the file", error.strerror or str(error)) from error
+    if len(data) > max_bytes:  # grew since the check
+        raise _too_many_bytes(path, f"more than {max_bytes:,}", max_bytes)
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
     return data
+
+
+def _too_many_bytes(path: object, size: str, max_bytes: int) -> ImageReadError:
+    return ImageReadError(
+        path,
+        f"file too large ({size} bytes, above the limit of {max_bytes:,})",
+        "not read; if the file is a genuine image, pass max_bytes= to read_image",
+    )
 
 
 def _too_large(path: object, width: int | None, height: int | None, limit: int) -> ImageReadError:
@@ -188,11 +303,9 @@ def _tensor_to_output(chw: torch.Tensor, output: str) -> Any:
 
 
 # ---------------------------------------------------------------- everything else, through PIL
-def _decode_with_pil(path: object, data: bytes, mode: str, limit: int | None) -> np.ndarray:
-    import io
-
+def _decode_with_pil(path: object, data: bytes, claimed: str, mode: str, limit: int | None) -> np.ndarray:
     try:
-        with _pil_limit_lifted(limit), Image.open(io.BytesIO(data)) as opened:
+        with _PIXEL_LIMIT.decode(limit), Image.open(io.BytesIO(data)) as opened:
             if limit is not None and opened.width * opened.height > limit:
                 raise _too_large(path, opened.width, opened.height, limit)
             image = ImageOps.exif_transpose(opened)
@@ -203,34 +316,105 @@ def _decode_with_pil(path: object, data: bytes, mode: str, limit: int | None) ->
     except Image.DecompressionBombError as error:
         raise ImageReadError(path, "too large", str(error)) from error
     except UnidentifiedImageError:
-        hint = "it looks like text" if _looks_like_text(data) else f"it starts with bytes {data[:8].hex(' ')}"
-        raise ImageReadError(path, "not an image", f"no image format recognises the file; {hint}") from None
+        raise _unidentified(path, data, claimed) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         text = str(error)
         reason = "truncated file" if "truncated" in text.lower() else "corrupt file"
         raise ImageReadError(path, reason, text) from error
 
 
-@contextlib.contextmanager
-def _pil_limit_lifted(limit: int | None) -> Iterator[None]:
-    """Let our ``limit`` (already checked, or checked right after opening) replace PIL's own.
+def _unidentified(path: object, data: bytes, claimed: str) -> ImageReadError:
+    """No PIL plugin opened the file: a damaged file of a known format, or not an image at all."""
+    if claimed in ("png", "jpeg"):
+        from PIL import JpegImagePlugin, PngImagePlugin
 
-    PIL warns between its limit and twice it, and refuses above; a caller who
+        plugin = PngImagePlugin.PngImageFile if claimed == "png" else JpegImagePlugin.JpegImageFile
+        try:
+            plugin(io.BytesIO(data)).close()
+            cause = "PIL could not open it"
+        except Exception as error:  # the plugin's own complaint is the real cause
+            cause = str(error) or type(error).__name__
+        return ImageReadError(
+            path,
+            "corrupt file",
+            f"it starts like a {claimed.upper()} file, but its header is damaged: {cause}",
+        )
+    hint = "it looks like text" if _looks_like_text(data) else f"it starts with bytes {data[:8].hex(' ')}"
+    return ImageReadError(path, "not an image", f"no image format recognises the file; {hint}")
+
+
+class _PILPixelLimit:
+    """Lifts PIL's global pixel limit for one decode at a time, without lifting it for any other.
+
+    PIL warns between its limit and twice it, and refuses above, at open and
+    again while loading some formats (GIF frames, TIFF tiles). A caller who
     passed a larger ``max_pixels`` has accepted such images, so PIL's check is
-    lifted for the open, under a lock because the limit is a module global.
+    lifted for that decode. The limit is a module global: every PIL decode of
+    ours shares a lock that a lifting decode holds alone, and the limit other
+    calls apply is read from here, never from PIL while it is lifted.
     """
-    if limit is not None and (Image.MAX_IMAGE_PIXELS is None or limit <= Image.MAX_IMAGE_PIXELS):
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._sharing = 0
+        self._lifted = False
+        self._waiting_to_lift = 0
+        self._saved: int | None = None
+
+    def current(self) -> int | None:
+        """PIL's limit as the user set it, also while a decode has lifted it."""
+        with self._condition:
+            return self._saved if self._lifted else Image.MAX_IMAGE_PIXELS
+
+    @contextlib.contextmanager
+    def decode(self, limit: int | None) -> Iterator[None]:
+        """Hold while PIL opens and loads an image whose pixel count ``limit`` bounds (checked by the caller)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our check is stricter
-            yield
-        return
-    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            with self._condition:
+                pil_limit = self._saved if self._lifted else Image.MAX_IMAGE_PIXELS
+                lift = pil_limit is not None and (limit is None or limit > pil_limit)
+            if lift:
+                with self._alone():
+                    try:
+                        yield
+                    finally:
+                        Image.MAX_IMAGE_PIXELS = self._saved
+            else:
+                with self._shared():
+                    yield
+
+    @contextlib.contextmanager
+    def _shared(self) -> Iterator[None]:
+        with self._condition:
+            while self._lifted or self._waiting_to_lift:
+                self._condition.wait()
+            self._sharing += 1
         try:
             yield
         finally:
-            Image.MAX_IMAGE_PIXELS = saved
+            with self._condition:
+                self._sharing -= 1
+                self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def _alone(self) -> Iterator[None]:
+        with self._condition:
+            self._waiting_to_lift += 1
+            while self._lifted or self._sharing:
+                self._condition.wait()
+            self._waiting_to_lift -= 1
+            self._lifted, self._saved = True, Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._lifted = False
+                self._condition.notify_all()
+
+
+_PIXEL_LIMIT = _PILPixelLimit()
 
 
 def _pil_to_array(path: object, image: Image.Image, mode: str) -> np.ndarray:
