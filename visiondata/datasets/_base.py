@@ -17,6 +17,73 @@ from visiondata.exceptions import ImageReadError, SkippedSampleWarning
 from visiondata.io._read import read_image
 
 ON_ERROR = ("raise", "skip", "warn")
+#: The name of label 0 in detection datasets (torchvision's detection models reserve it).
+BACKGROUND = "__background__"
+
+
+def class_names(classes: Any, argument: str = "classes") -> list[str]:
+    """``classes`` as a list of names: a sequence of names, not one string.
+
+    Examples:
+        >>> class_names(("cat", "dog"))
+        ['cat', 'dog']
+        >>> class_names("cat")
+        Traceback (most recent call last):
+        ...
+        TypeError: classes: expected a sequence of class names, got the string 'cat'; pass ['cat'] for one class
+    """
+    if isinstance(classes, (str, bytes)):
+        raise TypeError(
+            f"{argument}: expected a sequence of class names, got the string {classes!r}; "
+            f"pass [{classes!r}] for one class"
+        )
+    return [str(name) for name in classes]
+
+
+def refuse_duplicate_classes(classes: Sequence[str], source: object) -> None:
+    """Raise if a class name appears twice: the second would take another id than the first.
+
+    A data class named like the background (label 0) is the usual way this
+    happens in detection datasets; the message says so.
+
+    Examples:
+        >>> refuse_duplicate_classes(["__background__", "cat", "__background__"], "boxes.csv")
+        Traceback (most recent call last):
+        ...
+        ValueError: boxes.csv: classes: expected distinct names, got '__background__' at positions 0 and 2; ...
+    """
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(classes):
+        positions.setdefault(name, []).append(position)
+    repeated = {name: where for name, where in positions.items() if len(where) > 1}
+    if not repeated:
+        return
+    listed = "; ".join(
+        f"{name!r} at positions {', '.join(map(str, where[:-1]))} and {where[-1]}"
+        for name, where in repeated.items()
+    )
+    fix = (
+        f"{BACKGROUND!r} names label 0 (the background), so a class of that name in the data would take "
+        "another label: rename that class"
+        if BACKGROUND in repeated
+        else "give each class once"
+    )
+    raise ValueError(f"{source}: classes: expected distinct names, got {listed}; {fix}")
+
+
+def check_path(value: str, root: str, allow_outside_root: bool) -> tuple[str, str | None]:
+    """``value`` normalised, and a problem if it is empty or leaves ``root`` (unless allowed)."""
+    value = value.strip()
+    if not value:
+        return "", "empty image path"
+    normal = os.path.normpath(value)
+    outside = os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep)
+    if outside and not allow_outside_root:
+        return normal, (
+            f"image path {value!r} is outside the root {root}; expected a path relative to the root "
+            "(pass allow_outside_root=True to permit it)"
+        )
+    return normal, None
 
 
 class ImageFileDataset(Dataset):

@@ -19,12 +19,11 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
+from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
-    BACKGROUND,
     DetectionFileDataset,
     DetectionIndex,
     box_problems,
-    check_path,
     release_freed_memory,
 )
 from visiondata.datasets._index import PathIndex, smallest_int_type
@@ -160,6 +159,7 @@ class CocoDetectionDataset(DetectionFileDataset):
         parsed = _decode(Path(annotation_file), self.masks)
         problems: list[str] = []
         self.classes, self.category_ids, category_to_label = _classes(parsed.categories, classes, background)
+        refuse_duplicate_classes(self.classes, self.annotation_file)
         self.index, segmentations = self._build(
             parsed, category_to_label, include_crowd, allow_outside_root, check_files, problems
         )
@@ -361,7 +361,7 @@ def _classes(
         names = ([BACKGROUND] if background else []) + [category.name for category in ordered]
         ids: list[Any] = ([None] if background else []) + [category.id for category in ordered]
     else:
-        names = [str(name) for name in classes]
+        names = class_names(classes)
         by_name: dict[str, int] = {}
         for category in ordered:
             by_name.setdefault(category.name, category.id)

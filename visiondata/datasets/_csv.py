@@ -19,14 +19,19 @@ from torch.utils.data import Subset
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional
 
-from visiondata.datasets._base import ImageFileDataset
+from visiondata.datasets._base import (
+    BACKGROUND,
+    ImageFileDataset,
+    check_path,
+    class_names,
+    refuse_duplicate_classes,
+)
 from visiondata.datasets._index import PathIndex, read_only, smallest_int_type
 from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError, InvalidBoxesError
 
 TASKS = ("classification", "multilabel", "regression")
 DUPLICATES = ("raise", "keep", "drop")
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
-BACKGROUND = "__background__"
 
 
 def read_csv_columns(
@@ -57,6 +62,7 @@ def read_csv_columns(
     records: list[list[str]] = []
     lines: list[int] = []
     ragged: list[str] = []
+    damaged: list[str] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as stream:
             reader = csv.reader(stream, skipinitialspace=True, strict=True)
@@ -64,6 +70,11 @@ def read_csv_columns(
             start = reader.line_num + 1
             for record in reader:
                 if record and any(cell.strip() for cell in record):
+                    if "\0" in "".join(record):
+                        damaged.append(
+                            f"line {start}: a cell holds a NUL character (\\x00): "
+                            f"{','.join(record)!r}; the file is damaged or not text: fix or remove the row"
+                        )
                     if len(record) != len(header):
                         ragged.append(
                             f"line {start}: expected {len(header)} fields ({', '.join(header)}), got "
@@ -78,8 +89,8 @@ def read_csv_columns(
         raise DatasetValidationError(
             path, ["the file is empty: expected a header line with the column names"]
         )
-    if ragged:
-        raise DatasetValidationError(path, ragged)
+    if ragged or damaged:
+        raise DatasetValidationError(path, _by_line(ragged + damaged))
     if not records:
         raise DatasetValidationError(path, ["no rows below the header: expected one row per image"])
     missing = [column for column in required if column not in header]
@@ -107,18 +118,9 @@ def resolve_paths(
     """Normalised paths of ``values`` relative to ``root``; problems are appended, not raised."""
     resolved = []
     for line, value in zip(lines.tolist(), values, strict=True):
-        value = value.strip()
-        if not value:
-            problems.append(f"line {line}: empty image path")
-            resolved.append("")
-            continue
-        normal = os.path.normpath(value)
-        outside = os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep)
-        if outside and not allow_outside_root:
-            problems.append(
-                f"line {line}: image path {value!r} is outside the root {root}; expected a path relative to "
-                "the root (pass allow_outside_root=True to permit it)"
-            )
+        normal, problem = check_path(value, root, allow_outside_root)
+        if problem is not None:
+            problems.append(f"line {line}: {problem}")
         elif check_files and not os.path.isfile(os.path.join(root, normal)):
             problems.append(f"line {line}: image file {os.path.join(root, normal)} does not exist")
         resolved.append(normal)
@@ -232,6 +234,7 @@ class CSVDataset(ImageFileDataset):
             self.root, columns[image_col], self._file_lines, allow_outside_root, check_files, problems
         )
         self.classes = self._classes(columns, classes, problems)
+        refuse_duplicate_classes(self.classes, self.csv_file)
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
         targets = [self._encode(columns, row, problems) for row in range(len(paths))]
         keep = self._deduplicate(paths, targets, duplicates, problems)
@@ -270,14 +273,14 @@ class CSVDataset(ImageFileDataset):
         if self.task == "regression":
             return []
         if self.task == "multilabel" and self.label_sep is None:
-            given = list(classes) if classes is not None else list(self.label_columns)
+            given = class_names(classes) if classes is not None else list(self.label_columns)
             if len(given) != len(self.label_columns):
                 problems.append(
                     f"classes: expected {len(self.label_columns)} names (one per label column), got {len(given)}"
                 )
             return given
         if classes is not None:
-            return [str(name) for name in classes]
+            return class_names(classes)
         names = [name for value in columns[self.label_columns[0]] for name in self._names(value)]
         return _sorted_names(names)
 
@@ -513,9 +516,8 @@ class CSVDetectionDataset(ImageFileDataset):
         names = sorted(
             {label for label, box in zip(labels, boxes_by_row, strict=True) if box is not None and label}
         )
-        self.classes = (
-            [str(name) for name in classes] if classes is not None else [BACKGROUND, *_sorted_names(names)]
-        )
+        self.classes = class_names(classes) if classes is not None else [BACKGROUND, *_sorted_names(names)]
+        refuse_duplicate_classes(self.classes, self.csv_file)
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
         order: dict[str, list[int]] = {}
         for row, path in enumerate(paths):
@@ -561,10 +563,20 @@ class CSVDetectionDataset(ImageFileDataset):
             a, b, c, d = a, b, a + c, b + d
         elif self.box_format == "cxcywh":
             a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+        # Checked as stored (float32): 1.00000001 rounds to 1.0 and can close a box, 1e39 overflows.
+        with np.errstate(over="ignore"):
+            stored = np.asarray([a, b, c, d], dtype=np.float32)
+        if not np.isfinite(stored).all():
+            problems.append(
+                f"{_at(self._file_lines, row)}: box {cells}: expected coordinates within float32's range "
+                f"(±{float(np.finfo(np.float32).max):.3g}), as the boxes are stored"
+            )
+            return None
+        a, b, c, d = stored.tolist()
         if c <= a or d <= b:
             problems.append(
                 f"{_at(self._file_lines, row)}: box {cells} ({self.box_format}) has no area: expected x_max > x_min and "
-                f"y_max > y_min, got x {a:g}..{c:g}, y {b:g}..{d:g}"
+                f"y_max > y_min, got x {a:g}..{c:g}, y {b:g}..{d:g} (as float32, the type boxes are stored in)"
             )
             return None
         return [a, b, c, d]

@@ -29,7 +29,6 @@ from visiondata.datasets._base import ImageFileDataset
 from visiondata.datasets._index import PathIndex
 from visiondata.exceptions import DatasetValidationError, InvalidBoxesError, SkippedSampleWarning
 
-BACKGROUND = "__background__"
 # Boxes beyond the image border by at most this fraction of its side are float noise, snapped onto it.
 BORDER_TOLERANCE = 1e-3
 
@@ -132,25 +131,12 @@ def release_freed_memory() -> None:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
-def check_path(value: str, root: str, allow_outside_root: bool) -> tuple[str, str | None]:
-    """``value`` normalised, and a problem if it is empty or leaves ``root`` (unless allowed)."""
-    value = value.strip()
-    if not value:
-        return "", "empty image path"
-    normal = os.path.normpath(value)
-    outside = os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep)
-    if outside and not allow_outside_root:
-        return normal, (
-            f"image path {value!r} is outside the root {root}; expected a path relative to the root "
-            "(pass allow_outside_root=True to permit it)"
-        )
-    return normal, None
-
-
 def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None]:
     """Per ``xyxy`` box, what is wrong with it (``None`` for nothing), against per-box ``(height, width)``.
 
-    NaN or infinite values, no area (``x_max <= x_min`` or ``y_max <= y_min``)
+    The boxes are rounded to float32 in place first, as the index stores
+    them, and checked as stored. NaN or infinite values, values beyond
+    float32's range, no area (``x_max <= x_min`` or ``y_max <= y_min``)
     and boxes beyond the image (by more than :data:`BORDER_TOLERANCE` of its
     side; ``sizes`` of 0 are not checked) are problems. Boxes within the
     tolerance are snapped onto the border in place.
@@ -158,7 +144,13 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
     problems: list[str | None] = [None] * len(boxes)
     if len(boxes) == 0:
         return problems
+    # The index stores float32: check the values it will hold, not the file's float64 ones
+    # (1.00000001 becomes 1.0 and can close a box; 1e39 becomes inf).
+    written = boxes.copy()
+    with np.errstate(over="ignore"):
+        boxes[...] = boxes.astype(np.float32)
     with np.errstate(invalid="ignore"):
+        too_large = np.isfinite(written).all(axis=1) & ~np.isfinite(boxes).all(axis=1)
         finite = np.isfinite(boxes).all(axis=1)
         flat = finite & ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1]))
         # Coordinates below 0 leave any image; beyond it needs its size.
@@ -180,7 +172,12 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
             outside |= finite & known & ((boxes < 0) | (boxes > limits)).any(axis=1)
     for index in np.flatnonzero(~finite | flat | outside).tolist():
         box = [round(float(value), 3) for value in boxes[index]]
-        if not finite[index]:
+        if too_large[index]:
+            problems[index] = (
+                f"box {written[index].tolist()} (xyxy): expected coordinates within float32's range "
+                f"(±{float(np.finfo(np.float32).max):.3g}), as the boxes are stored"
+            )
+        elif not finite[index]:
             problems[index] = f"box {box} (xyxy): expected finite numbers"
         elif flat[index]:
             problems[index] = (

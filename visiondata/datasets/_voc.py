@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
-    BACKGROUND,
     DetectionFileDataset,
     DetectionIndex,
     box_problems,
-    check_path,
 )
 from visiondata.datasets._index import smallest_int_type
 from visiondata.exceptions import DatasetNotFoundError
@@ -127,11 +126,12 @@ class VOCDetectionDataset(DetectionFileDataset):
         records = [_read_xml(path, problems) for path in files]
         found = sorted({obj[0] for record in records if record for obj in record[3]})
         if classes is not None:
-            self.classes = [str(name) for name in classes]
+            self.classes = class_names(classes)
         else:
             known = set(found) <= set(VOC_CLASSES) and found
             names = list(VOC_CLASSES) if known else found
             self.classes = ([BACKGROUND] if background else []) + names
+        refuse_duplicate_classes(self.classes, self.annotations_dir)
         self.category_ids = [None] * len(self.classes)
         label_of = {name: label for label, name in enumerate(self.classes)}
         self.index = self._build(

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from visiondata.datasets._detection import BACKGROUND
+from visiondata.datasets._base import BACKGROUND
 
 IMAGE_MODES = ("copy", "link", "symlink")
 

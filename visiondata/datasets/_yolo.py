@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from visiondata.datasets._detection import BACKGROUND, DetectionFileDataset, DetectionIndex, check_path
+from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
+from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex
 from visiondata.datasets._index import smallest_int_type
 from visiondata.datasets._walk import FolderWalk
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
@@ -108,12 +109,13 @@ class YOLODataset(DetectionFileDataset):
         self.split_name = split
         self.labels_dir = str(Path(labels_dir).expanduser()) if labels_dir is not None else None
         label_files = [self._label_file(path) for path in images]
-        names = None if classes is None else [str(name) for name in classes]
+        names = None if classes is None else class_names(classes)
         rows = [_read_labels(path, names, problems) for path in label_files]
         if names is None:
             largest = max((int(row[0]) for found in rows for row in found), default=-1)
             names = [str(index) for index in range(largest + 1)]
         self.classes = ([BACKGROUND] if background else []) + names
+        refuse_duplicate_classes(self.classes, data_yaml or root)
         self.category_ids = ([None] if background else []) + list(range(len(names)))
         offset = 1 if background else 0
         counts = np.array([len(found) for found in rows], dtype=np.int64)
@@ -201,8 +203,11 @@ def _read_labels(path: Path, names: list[str] | None, problems: list[str]) -> li
         if not all(np.isfinite(values)):
             problems.append(f"{where}: expected finite numbers 'class cx cy w h', got {line.strip()!r}")
             continue
-        if width <= 0 or height <= 0:
-            problems.append(f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0")
+        stored = np.asarray(corners, dtype=np.float32)  # boxes are kept as float32
+        if width <= 0 or height <= 0 or stored[2] <= stored[0] or stored[3] <= stored[1]:
+            problems.append(
+                f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0 (also once stored as float32)"
+            )
             continue
         if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
             problems.append(
