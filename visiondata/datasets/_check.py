@@ -28,6 +28,16 @@ from typing import Any
 
 import numpy as np
 
+#: Exit status of ``visiondata check``: nothing wrong.
+EXIT_CLEAN = 0
+#: Exit status of ``visiondata check``: the dataset was checked and has problems.
+EXIT_PROBLEMS = 1
+#: Exit status of ``visiondata check``: the command line is wrong (argparse's own status).
+EXIT_USAGE = 2
+#: Exit status of ``visiondata check``: there is no dataset to check (missing path, unreadable file).
+EXIT_NOT_FOUND = 3
+#: Groups of identical images the text report shows (``--json`` lists them all), and paths per group.
+SHOWN_GROUPS, SHOWN_PER_GROUP = 10, 4
 #: A class with more than this many times the images of the smallest class is reported.
 IMBALANCE_RATIO = 10.0
 #: An image whose area is this many times smaller or larger than the median is reported.
@@ -349,8 +359,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
         help="find unreadable, duplicate and unusual images in a folder or CSV dataset",
-        description="Inspect an image folder (one sub-folder per class) or a CSV file. "
-        "Exit status 1 when problems are found.",
+        description="Inspect an image folder (one sub-folder per class), a CSV file or a detection dataset.",
+        epilog=f"exit status: {EXIT_CLEAN} nothing wrong, {EXIT_PROBLEMS} problems found, {EXIT_USAGE} wrong "
+        f"arguments, {EXIT_NOT_FOUND} nothing to check (the path is missing or is not a dataset)",
     )
     check.add_argument(
         "path",
@@ -380,19 +391,33 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 def _run(options: argparse.Namespace) -> int:
     if (options.path is None) == (options.csv is None):
         print("visiondata check: give either a folder PATH or --csv FILE", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    from visiondata.exceptions import VisionDataError
+
+    given = options.path if options.path is not None else options.csv
+    if not os.path.exists(given):
+        print(f"visiondata check: {given}: no such file or folder", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    try:
+        report = _report(options)
+    except VisionDataError as error:  # not a dataset of the kind asked for
+        print(f"visiondata check: {error}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    print(json.dumps(report.as_dict(), indent=2) if options.json else _human(report))
+    return EXIT_PROBLEMS if report.problems else EXIT_CLEAN
+
+
+def _report(options: argparse.Namespace) -> CheckReport:
     from visiondata.datasets._convert import guess_format
 
     fmt = options.format
     if options.path is not None and fmt is None:
         fmt = guess_format(options.path) or "folder"
     if options.path is not None and fmt != "folder":
-        report: CheckReport = check_detection(
+        return check_detection(
             options.path, fmt, options.images, options.split, options.root, progress=sys.stderr.isatty()
         )
-        print(json.dumps(report.as_dict(), indent=2) if options.json else _human(report))
-        return 1 if report.problems else 0
-    report = check_dataset(
+    return check_dataset(
         options.path,
         options.csv,
         options.root,
@@ -400,11 +425,6 @@ def _run(options: argparse.Namespace) -> int:
         image_col=options.image_col,
         label_col=options.label_col,
     )
-    if options.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(_human(report))
-    return 1 if report.problems else 0
 
 
 def _human(report: CheckReport) -> str:
@@ -423,13 +443,20 @@ def _human(report: CheckReport) -> str:
         ("duplicate boxes", report.duplicate_boxes if detection else []),
         ("images without boxes", report.images_without_boxes if detection else []),
         ("unreadable files", [f"{item['path']}: {item['reason']}" for item in report.unreadable]),
-        ("identical images", [", ".join(group) for group in report.duplicates]),
+        ("identical images", _groups(report.duplicates)),
         ("unusual images", [f"{item['path']}: {item['reason']}" for item in report.unusual]),
         ("folders not indexed", report.unlisted),
         ("symbolic links not followed", report.loops),
         ("hidden entries skipped", report.hidden),
     ]
     for title, items in sections:
+        if title == "identical images" and items:
+            files = sum(len(group) for group in report.duplicates)
+            lines.append(
+                f"identical images ({len(report.duplicates)} groups, {files} files; --json lists them all):"
+            )
+            lines += items
+            continue
         if items:
             lines.append(f"{title} ({len(items)}):")
             lines += [f"  {item}" for item in items[:50]]
@@ -439,3 +466,15 @@ def _human(report: CheckReport) -> str:
         lines.append(f"class imbalance: {report.imbalance:.1f}:1 (largest to smallest class)")
     lines.append("problems: " + ("; ".join(report.problems) if report.problems else "none"))
     return "\n".join(lines)
+
+
+def _groups(duplicates: list[list[str]]) -> list[str]:
+    """The first groups of identical files, a line each, with the first few paths of each."""
+    lines = []
+    for group in duplicates[:SHOWN_GROUPS]:
+        shown = ", ".join(group[:SHOWN_PER_GROUP])
+        more = f" and {len(group) - SHOWN_PER_GROUP} more" if len(group) > SHOWN_PER_GROUP else ""
+        lines.append(f"  {len(group)} files: {shown}{more}")
+    if len(duplicates) > SHOWN_GROUPS:
+        lines.append(f"  ... and {len(duplicates) - SHOWN_GROUPS} more groups")
+    return lines
