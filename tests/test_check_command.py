@@ -4,11 +4,11 @@ duplicate lists (the full list stays in ``--json``), and unreadable folders repo
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from test_folder_links_and_cache import refuse_listing
 
 from visiondata.cli import main
 from visiondata.datasets._check import EXIT_CLEAN, EXIT_NOT_FOUND, EXIT_PROBLEMS, EXIT_USAGE
@@ -62,16 +62,7 @@ def test_an_unlistable_folder_is_a_reported_problem_not_a_traceback(
 ) -> None:
     folder_with_copies(tmp_path, copies=1, groups=2)
     (tmp_path / "class0" / "private").mkdir()
-    locked = str(tmp_path / "class0" / "private")
-    real_scandir = os.scandir
-
-    def scandir(path: object = ".") -> object:
-        # The tests run as root, whom permissions do not stop: refuse the listing as the kernel would.
-        if os.fspath(path) == locked:
-            raise PermissionError(13, "Permission denied", locked)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    refuse_listing(monkeypatch, tmp_path / "class0" / "private")
     assert main(["check", str(tmp_path)]) == EXIT_PROBLEMS
     text = capsys.readouterr().out
     assert (

@@ -30,6 +30,22 @@ def build(root: Path, **kwargs: object) -> ImageFolderDataset:
         return ImageFolderDataset(root, **kwargs)
 
 
+def refuse_listing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make listing ``folder`` fail with ``PermissionError``, as ``chmod 000`` does for users other than root.
+
+    The tests run as root, whom permissions do not stop, so the kernel's refusal is played here.
+    """
+    locked = str(folder)
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
 # ---------------------------------------------------------------- links and loops
 def test_two_self_links_neither_hang_the_scan_nor_duplicate_files(tmp_path: Path) -> None:
     image(tmp_path / "cls" / "a.png")
@@ -90,16 +106,7 @@ def test_a_folder_that_cannot_be_listed_is_an_error_under_raise_and_reported_oth
 ) -> None:
     image(tmp_path / "cls" / "a.png")
     image(tmp_path / "cls" / "locked" / "b.png")
-    locked = str(tmp_path / "cls" / "locked")
-    real_scandir = os.scandir
-
-    def scandir(path: object = ".") -> object:
-        # The tests run as root, for whom chmod 000 changes nothing: refuse the listing as the kernel would.
-        if os.fspath(path) == locked:
-            raise PermissionError(13, "Permission denied", locked)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    refuse_listing(monkeypatch, tmp_path / "cls" / "locked")
     with pytest.raises(
         DatasetValidationError, match=r"cls/locked: cannot list the folder: Permission denied"
     ):
