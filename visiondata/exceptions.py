@@ -7,6 +7,15 @@ raises deliberately.
 
 Messages follow one pattern: what was expected, what was found, and how to
 fix it.
+
+Every error survives a trip between processes. Pickle (``multiprocessing``,
+``concurrent.futures``) rebuilds it with its type, its exact message and its
+attributes. torch's ``DataLoader`` keeps less: it re-raises an error from a
+worker process by calling its class with the worker's report as the only
+argument. Each error therefore also accepts being built from a message alone,
+so ``except ImageReadError`` still catches it in the main process; the
+attributes it was raised with are then ``None`` (the report, with the
+original message, is the text of the error).
 """
 
 from __future__ import annotations
@@ -45,9 +54,14 @@ class UnknownNameError(VisionDataError, KeyError):
         ... except vd.exceptions.UnknownNameError as error:
         ...     print(error)
         unknown dataset 'mnsit'; did you mean 'mnist'...
+
+    Attributes:
+        name: The name asked for; ``None`` when the error was rebuilt from its
+            message alone (see the module's docstring).
+        suggestions: Close matches among the names held, best first.
     """
 
-    def __init__(self, message: str, *, name: str, suggestions: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, *, name: str | None = None, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.name = name
         self.suggestions = suggestions
@@ -88,16 +102,29 @@ class PluginWarning(UserWarning):
 class ImageReadError(VisionDataError, OSError):
     """An image file could not be read; the message names the file and the cause.
 
+    ``ImageReadError(message)``, with no ``reason``, takes ``message`` as the
+    whole text: the form pickle and torch's ``DataLoader`` rebuild the error
+    with (see the module's docstring).
+
     Attributes:
-        path: The file.
-        reason: Short cause ("truncated", "not an image", "empty file"...).
+        path: The file; ``None`` when built from a message alone.
+        reason: Short cause ("truncated", "not an image", "empty file"...);
+            ``None`` when built from a message alone.
+        detail: What the decoder or the system said, or ``""``.
     """
 
-    def __init__(self, path: object, reason: str, detail: str = "") -> None:
+    def __init__(self, path: object, reason: str | None = None, detail: str = "") -> None:
+        if reason is None:
+            super().__init__(str(path))
+            self.path: str | None = None
+            self.reason: str | None = None
+            self.detail = ""
+            return
         message = f"{path}: cannot read image: {reason}"
         super().__init__(message + (f" ({detail})" if detail else ""))
         self.path = str(path)
         self.reason = reason
+        self.detail = detail
 
 
 class InvalidBoxesError(VisionDataError, ValueError):
@@ -116,11 +143,20 @@ class TransformSpecError(VisionDataError, ValueError):
 class DatasetValidationError(VisionDataError, ValueError):
     """A dataset's index (a folder tree or a CSV file) has problems; all of them are listed.
 
+    ``DatasetValidationError(message)``, with no ``problems``, takes
+    ``message`` as the whole text: the form pickle and torch's ``DataLoader``
+    rebuild the error with (see the module's docstring).
+
     Attributes:
-        problems: Every problem found, one line each.
+        problems: Every problem found, one line each; ``None`` when built from
+            a message alone.
     """
 
-    def __init__(self, source: object, problems: list[str], shown: int = 20) -> None:
+    def __init__(self, source: object, problems: list[str] | None = None, shown: int = 20) -> None:
+        if problems is None:
+            super().__init__(str(source))
+            self.problems: list[str] | None = None
+            return
         listed = "\n".join(f"  - {problem}" for problem in problems[:shown])
         more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
