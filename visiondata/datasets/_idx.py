@@ -7,6 +7,7 @@ of dimensions), one big-endian int32 per dimension, then the values in C order.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (plain or ``.gz``) into a native-endian array.
 
     Raises:
-        DatasetFormatError: The header or the size is not that of an IDX file;
-            the message names the file, the expected and the actual value.
+        DatasetFormatError: The header or the size is not that of an IDX file,
+            or a ``.gz`` file does not decompress (truncated by a partial
+            download, or not gzip at all); the message names the file, the
+            expected and the actual value.
 
     Examples:
         >>> import tempfile, pathlib
@@ -40,8 +43,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if path.suffix == ".gz":
-        with gzip.open(path, "rb") as stream:
-            raw = stream.read()
+        try:
+            with gzip.open(path, "rb") as stream:
+                raw = stream.read()
+        # Only the decompression errors: an OSError such as a missing file is not damage.
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            if isinstance(error, EOFError):
+                found, cause = "a file that ends early", "truncated, as an interrupted download leaves it"
+            else:
+                found, cause = "a file that does not decompress", "corrupt, or not gzip-compressed at all"
+            raise DatasetFormatError(
+                f"{path}: expected a complete gzip-compressed IDX file, got {found} ({error}); the file "
+                f"is damaged ({cause}): delete it and download it again"
+            ) from error
     else:
         raw = path.read_bytes()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:

@@ -52,6 +52,15 @@ class MNISTDataset(Dataset):
         data: All images, a ``uint8`` tensor of shape ``(N, 28, 28)`` (as in torchvision).
         targets: All labels, an ``int64`` tensor of shape ``(N,)``.
 
+    Raises:
+        DatasetNotFoundError: The files are not in ``root/<folder>/raw`` (and
+            ``download`` is false).
+        DownloadError: ``download=True`` and the files cannot be fetched.
+        DatasetFormatError: A file is damaged (a truncated or corrupt ``.gz``,
+            not IDX, the wrong size), the images and labels do not match, or a
+            label is outside the classes; the message names the file, the first
+            bad value and how to download the file again.
+
     Examples:
         >>> from visiondata.datasets import MNISTDataset
         >>> test = MNISTDataset(split="test")  # doctest: +SKIP
@@ -87,14 +96,15 @@ class MNISTDataset(Dataset):
         self.target_transform = target_transform
         self.normalize = normalize
         images_path, labels_path = self._locate(download)
-        self.data = torch.from_numpy(read_idx(images_path))
-        self.targets = torch.from_numpy(read_idx(labels_path)).to(torch.int64)
+        self.data = self._read(images_path)
+        self.targets = self._read(labels_path).to(torch.int64)
         if self.data.ndim != 3 or self.targets.ndim != 1 or len(self.data) != len(self.targets):
             raise DatasetFormatError(
                 f"{images_path} and {labels_path}: expected images of shape (N, H, W) and "
                 f"N labels, got images {tuple(self.data.shape)} and labels "
                 f"{tuple(self.targets.shape)}; the two files do not belong together"
             )
+        self._check_labels(labels_path)
         self._mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
         self._std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
 
@@ -124,6 +134,28 @@ class MNISTDataset(Dataset):
                 f"$VISIONDATA_HOME) at the folder that holds {self.folder}/raw"
             )
         return found[0], found[1]  # type: ignore[return-value]
+
+    def _read(self, path: Path) -> torch.Tensor:
+        try:
+            return torch.from_numpy(read_idx(path))
+        except DatasetFormatError as error:
+            # read_idx knows the file is damaged; only the dataset knows how to fetch it again.
+            raise DatasetFormatError(
+                f"{error}. {type(self).__name__}(..., download=True) downloads it again once it is deleted"
+            ) from error
+
+    def _check_labels(self, labels_path: Path) -> None:
+        # A label outside the classes would only fail later, deep inside the loss (or not at all).
+        bad = (self.targets < 0) | (self.targets >= len(self.classes))
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0])
+            raise DatasetFormatError(
+                f"{labels_path}: expected labels 0 to {len(self.classes) - 1} (the {len(self.classes)} "
+                f"classes of {type(self).__name__}), got {int(self.targets[first])} at index {first} "
+                f"({int(bad.sum())} bad label{'s' if int(bad.sum()) != 1 else ''} in all); the file is "
+                f"damaged or belongs to another dataset: delete it and load with download=True to "
+                "download it again"
+            )
 
     def _download(self) -> None:
         import torchvision.datasets
