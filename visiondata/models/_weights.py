@@ -8,9 +8,13 @@ skipped and reported, as are missing and unexpected keys.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import pickletools
+import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +72,11 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     files. A ``"module."`` prefix (from ``DataParallel``) is removed.
 
     Raises:
-        WeightsLoadError: The file is missing, is not a checkpoint, or holds
-            Python objects other than tensors (refused: unpickling them could
-            run code); the message names the file and the fix.
+        WeightsLoadError: The file is missing; is not a checkpoint; would
+            import a Python global that is not a tensor type when unpickled
+            (refused: it could run code; the message names the global); or
+            maps a name to something other than a tensor (the message names
+            the key and its type). The message names the file and the fix.
         MissingDependencyError: A ``.safetensors`` file without the ``safetensors`` package.
 
     Examples:
@@ -99,14 +105,15 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except (
-            Exception
-        ) as error:  # on garbage the unpickler raises anything, KeyError and IndexError included
-            if isinstance(error, pickle.UnpicklingError) and "global" in str(error).lower():
+        # On garbage the unpickler raises anything, KeyError and IndexError included.
+        except Exception as error:
+            imported = _unsafe_global(path, error)
+            if imported is not None:
                 raise WeightsLoadError(
-                    f"{path}: refused: the file holds Python objects other than tensors, and unpickling them "
-                    "could run code (torch.load with weights_only=True); save the model's state_dict() "
-                    f"instead, or convert the file to .safetensors. Details: {_first_line(error)}"
+                    f"{path}: refused: loading it would run code (it imports {imported}); torch.load with "
+                    "weights_only=True reads only tensors and plain containers, because unpickling other "
+                    "Python objects could run code. Save the model's state_dict() instead, or convert the "
+                    "file to .safetensors"
                 ) from error
             raise WeightsLoadError(
                 f"{path}: not a PyTorch checkpoint ({type(error).__name__}: {_first_line(error)}); expected "
@@ -116,18 +123,112 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
             break
-    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+    if not isinstance(state, dict):
         raise WeightsLoadError(
             f"{path}: expected a state_dict (names mapped to tensors), got {type(state).__name__}"
+        )
+    others = [key for key, value in state.items() if not isinstance(value, torch.Tensor)]
+    if others:
+        more = f" (and {len(others) - 1} more non-tensor values)" if len(others) > 1 else ""
+        raise WeightsLoadError(
+            f"{path}: expected a state_dict (names mapped to tensors), got a dict whose {others[0]!r} holds "
+            f"{type(state[others[0]]).__name__}, not a tensor{more}; save model.state_dict(), or a checkpoint "
+            "dict holding it under 'state_dict', 'model_state_dict' or 'model'"
         )
     if state and all(key.startswith("module.") for key in state):
         state = {key[len("module.") :]: value for key, value in state.items()}
     return state
 
 
+# Opcodes that push a string: STACK_GLOBAL takes its module and name from the two last.
+_STRING_OPCODES = frozenset(
+    {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8"}
+)
+
+
+def _unsafe_global(path: Path, error: BaseException) -> str | None:
+    """The global a file that ``torch.load(weights_only=True)`` failed on would import, if not a safe one.
+
+    torch's message names it when its unpickler got that far. It does not when
+    it stopped earlier (a plain ``pickle.dumps`` uses protocol 4 or 5, whose
+    framing it refuses first), so the file's opcodes are read then.
+    """
+    named = re.search(r"GLOBAL ([\w.]+)", str(error)) if isinstance(error, pickle.UnpicklingError) else None
+    if named:
+        return named.group(1)
+    allowed = _allowed_globals()
+    unsafe = [name for name in _pickled_globals(path) if name not in allowed]
+    return unsafe[0] if unsafe else None
+
+
+def _pickled_globals(path: Path) -> list[str]:
+    """The globals a pickle (or the ``data.pkl`` of a ``torch.save`` archive) imports, in order.
+
+    Only the opcodes are decoded (``pickletools.genops``); nothing is
+    unpickled. A file that is not a complete pickle gives ``[]``.
+    """
+    found: list[str] = []
+    strings: list[str] = []
+    memo: dict[int, str] = {}
+    memoized = 0
+    previous = ""
+    try:
+        with contextlib.ExitStack() as stack:
+            if zipfile.is_zipfile(path):
+                archive = stack.enter_context(zipfile.ZipFile(path))
+                members = [member for member in archive.namelist() if member.endswith("data.pkl")]
+                if not members:
+                    return []
+                stream = stack.enter_context(archive.open(members[0]))
+            else:
+                stream = stack.enter_context(path.open("rb"))
+            for opcode, argument, _ in pickletools.genops(stream):
+                name = opcode.name
+                if name in ("GLOBAL", "INST"):
+                    found.append(str(argument).replace(" ", "."))
+                elif name == "STACK_GLOBAL":
+                    found.append(
+                        ".".join(strings[-2:]) if len(strings) >= 2 else "a global it names at run time"
+                    )
+                elif name in _STRING_OPCODES:
+                    strings.append(str(argument))
+                elif name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+                    index = memoized if name == "MEMOIZE" else int(argument)
+                    memoized += name == "MEMOIZE"
+                    if previous in _STRING_OPCODES:
+                        memo[index] = strings[-1]
+                elif name in ("GET", "BINGET", "LONG_BINGET") and int(argument) in memo:
+                    strings.append(memo[int(argument)])
+                previous = name
+    except Exception:  # genops raises ValueError, but on arbitrary bytes anything is possible
+        return []
+    return found
+
+
+def _allowed_globals() -> set[str]:
+    """Globals ``torch.load(weights_only=True)`` accepts: torch's own allowlist and the user's additions."""
+    names: set[str] = set()
+    try:  # a private helper of torch; without it every global counts as unsafe
+        from torch._weights_only_unpickler import _get_allowed_globals
+
+        names.update(_get_allowed_globals())
+    except Exception:
+        pass
+    for item in torch.serialization.get_safe_globals():
+        target = item[0] if isinstance(item, tuple) else item
+        names.add(f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}")
+    return names
+
+
+# Lines of torch's weights_only report that are advice, not the cause; the advice
+# (retry with weights_only=False) is wrong for a file that is no checkpoint at all.
+_TORCH_ADVICE = ("Weights only load failed", "Please file an issue", "Check the documentation", "(1)", "(2)")
+
+
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else repr(error)
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(_TORCH_ADVICE)]
+    return (causes or lines or [repr(error)])[0]
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike[str], strict: bool = False) -> LoadReport:
