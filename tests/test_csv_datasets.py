@@ -730,7 +730,10 @@ def test_check_cli_json_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFi
 
     assert main(["check", str(tmp_path)]) == 1
     text = capsys.readouterr().out
-    assert "21 images in 2 classes" in text and "identical images (1 groups, 2 files; --json lists them all):" in text
+    assert (
+        "21 images in 2 classes" in text
+        and "identical images (1 groups, 2 files; --json lists them all):" in text
+    )
     assert "hidden entries skipped (1):" in text and "class imbalance: 20.0:1" in text
 
 

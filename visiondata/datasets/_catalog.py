@@ -13,15 +13,16 @@ import dataclasses
 import importlib
 import inspect
 import os
+import string
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from visiondata._paths import resolve_root
-from visiondata._registry import Registry
-from visiondata.datasets._info import DatasetInfo, normalize_split
-from visiondata.exceptions import PluginWarning
+from visiondata._registry import Registry, close_matches
+from visiondata.datasets._info import TASKS, DatasetInfo, normalize_split
+from visiondata.exceptions import PluginWarning, UnknownNameError
 
 Factory = TypeVar("Factory", bound=Callable[..., Any])
 
@@ -118,7 +119,12 @@ def register_dataset(
 
     Raises:
         DuplicateNameError: ``name`` is taken and ``override`` is false.
-        TypeError: A metadata keyword is not a :class:`DatasetInfo` field.
+        TypeError: ``factory`` is neither callable nor a string, a split's
+            ``split_arguments`` is not a dict, or a metadata keyword is not a
+            :class:`DatasetInfo` field.
+        ValueError: A string ``factory`` is not ``"package.module:attribute"``,
+            ``split_arguments`` does not cover exactly the splits, or one of its
+            strings holds a placeholder other than ``{root}``.
 
     Examples:
         >>> import visiondata as vd
@@ -146,6 +152,7 @@ def register_dataset(
 
         return decorator
 
+    _check_factory(name, factory)
     allowed = {f.name for f in dataclasses.fields(DatasetInfo)} - {"name", "task", "splits"}
     unknown = sorted(set(metadata) - allowed)
     if unknown:
@@ -160,12 +167,59 @@ def register_dataset(
             f"register_dataset({name!r}): split_arguments expected one entry per split "
             f"{sorted(splits)}, got {sorted(split_arguments)}"
         )
+    if split_arguments is not None:
+        _check_split_arguments(name, split_arguments)
     if "source" not in metadata:
         metadata["source"] = _source_of(factory)
     info = DatasetInfo(name=name, task=task, splits=tuple(splits), **metadata)
     entry = _Entry(info, factory, None if split_arguments is None else dict(split_arguments))
     _DATASETS.register(name, entry, override=override)
     return factory
+
+
+def _check_factory(name: str, factory: object) -> None:
+    # Checked here: a bad factory would otherwise fail only at get_dataset, far from its cause.
+    if isinstance(factory, str):
+        module_name, colon, attribute = factory.partition(":")
+        if not (colon and module_name.strip() and attribute.strip()):
+            raise ValueError(
+                f"register_dataset({name!r}): factory expected 'package.module:attribute', got {factory!r}; "
+                "name the module, a colon, then the class or function in it"
+            )
+    elif not callable(factory):
+        raise TypeError(
+            f"register_dataset({name!r}): factory expected a dataset class, a function or a "
+            f"'package.module:attribute' string, got {factory!r} ({type(factory).__name__})"
+        )
+
+
+def _check_split_arguments(name: str, split_arguments: Mapping[str, Any]) -> None:
+    """Refuse, at registration, what ``get_dataset`` could not fill in: only ``{root}`` is known there."""
+    for split, arguments in split_arguments.items():
+        if not isinstance(arguments, Mapping):
+            raise TypeError(
+                f"register_dataset({name!r}): split_arguments[{split!r}] expected a dict of keyword "
+                f"arguments such as {{'train': True}}, got {arguments!r}"
+            )
+        for key, value in arguments.items():
+            if not isinstance(value, str):
+                continue
+            where = f"register_dataset({name!r}): split_arguments[{split!r}][{key!r}] = {value!r}"
+            try:
+                fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
+                unknown = [field for field in fields if field != "root"]
+                if not unknown:
+                    value.format(root="")  # a bad format spec ("{root:d}") shows only when applied
+            except ValueError as error:
+                raise ValueError(
+                    f"{where}: expected a template whose only placeholder is {{root}}, got an invalid "
+                    f"template ({error}); write a literal brace as {{{{ or }}}}"
+                ) from None
+            if unknown:
+                raise ValueError(
+                    f"{where}: expected no placeholder but {{root}} (the dataset root), got "
+                    f"{{{unknown[0]}}}; write a literal brace as {{{{ or }}}}"
+                )
 
 
 def unregister_dataset(name: str) -> DatasetInfo:
@@ -185,13 +239,27 @@ def list_datasets(pattern: str | None = None, task: str | None = None) -> list[s
 
     Args:
         pattern: Shell-style pattern on the name (``"*mnist"``).
-        task: Keep only datasets of this task (``"classification"``).
+        task: Keep only datasets of this task, one of
+            :data:`visiondata.datasets.TASKS` (``"classification"``).
+
+    Raises:
+        UnknownNameError: ``task`` is not one of the tasks; the message lists
+            them and suggests close matches.
 
     Examples:
         >>> import visiondata as vd
         >>> "mnist" in vd.list_datasets("*mnist*", task="classification")
         True
     """
+    if task is not None and task not in TASKS:
+        # An empty list would read as "no such dataset" rather than "no such task".
+        suggestions = close_matches(str(task), TASKS)
+        hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
+        raise UnknownNameError(
+            f"unknown task {task!r}; {hint}expected one of {', '.join(TASKS)}",
+            name=str(task),
+            suggestions=suggestions,
+        )
     names = _DATASETS.names(pattern)
     if task is not None:
         names = [name for name in names if _DATASETS.get(name).info.task == task]

@@ -13,6 +13,8 @@ import math
 
 from torch import nn
 
+from visiondata.models._zoo import check_positive_int
+
 # Attribute paths holding a classifier, most specific first; a Sequential is searched from its end.
 _CLASSIFIER_ATTRIBUTES = ("fc", "heads", "head", "classifier")
 # Auxiliary classifiers that also predict the classes (Inception v3, GoogLeNet).
@@ -123,8 +125,7 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
 
 
 def _check_classes(num_classes: int) -> None:
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"num_classes: expected a positive integer, got {num_classes!r}")
+    check_positive_int("num_classes", num_classes)
 
 
 # ---------------------------------------------------------------- detection

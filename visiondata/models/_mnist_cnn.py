@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from visiondata.models._zoo import check_positive_int
+
 
 class MNISTCNN(nn.Module):
     """Three small convolutions and a linear classifier for 1x28x28 digits.
@@ -23,6 +25,9 @@ class MNISTCNN(nn.Module):
         num_classes: Outputs of the last layer.
         in_channels: Channels of the input images.
 
+    Raises:
+        ValueError: ``num_classes`` or ``in_channels`` is not a positive integer.
+
     Examples:
         >>> import torch
         >>> model = MNISTCNN()
@@ -33,6 +38,8 @@ class MNISTCNN(nn.Module):
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+        check_positive_int("num_classes", num_classes)
+        check_positive_int("in_channels", in_channels)
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, 8, kernel_size=5, stride=2)
         self.bn1 = nn.BatchNorm2d(8)

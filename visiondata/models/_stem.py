@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from visiondata.models._zoo import check_positive_int
+
 
 def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
     """The first ``Conv2d`` that reads the image (in registration order, which is forward order here).
@@ -36,8 +38,7 @@ def adapt_input_channels(model: nn.Module, in_chans: int) -> nn.Module:
         >>> model(torch.zeros(1, 1, 64, 64)).shape
         torch.Size([1, 1000])
     """
-    if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
-        raise ValueError(f"in_chans: expected a positive integer, got {in_chans!r}")
+    check_positive_int("in_chans", in_chans)
     path, conv = first_conv(model)
     if conv.in_channels == in_chans:
         return model

@@ -224,6 +224,8 @@ def create_model(
 
     Raises:
         UnknownNameError: Unknown model name (close matches are suggested).
+        ValueError: ``num_classes`` or ``in_chans`` is not a positive integer
+            (checked before anything is built or downloaded).
         WeightsUnavailableError: Weights neither cached nor downloadable; the
             message names the URL and the exact path to place the file at.
         WeightsLoadError: A local file that is unsafe, unreadable or (with
@@ -239,6 +241,11 @@ def create_model(
     from visiondata.models._stem import adapt_input_channels
     from visiondata.models._weights import is_local_file, load_weights
 
+    # Every family gets the same check, before anything is built or downloaded: our own and
+    # registered builders receive num_classes directly and would build a model with no outputs.
+    for keyword, value in (("num_classes", num_classes), ("in_chans", in_chans)):
+        if value is not None:
+            check_positive_int(keyword, value)
     entry = get_model_entry(name)
     local = weights is not None and is_local_file(weights)
     if local and entry.task != "classification":
@@ -259,6 +266,22 @@ def create_model(
         adapt_input_channels(model, in_chans)
     model.visiondata_name = entry.qualified_name
     return model
+
+
+def check_positive_int(keyword: str, value: object) -> None:
+    """Refuse ``value`` unless it is an ``int`` of at least 1 (``bool`` is refused too).
+
+    Raises:
+        ValueError: The message names ``keyword`` and the value.
+
+    Examples:
+        >>> check_positive_int("num_classes", 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: num_classes: expected a positive integer, got 0
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{keyword}: expected a positive integer, got {value!r}")
 
 
 def _accepts(function: Callable[..., Any], keyword: str) -> bool:

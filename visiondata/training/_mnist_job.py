@@ -11,7 +11,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from visiondata.training._jobs import TrainingJob, register_job
+from visiondata.training._jobs import (
+    TrainingJob,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    register_job,
+)
 
 
 @dataclass(frozen=True)
@@ -33,20 +39,22 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = MNISTTrainingConfig()
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=positive_int,
         default=defaults.epochs,
         help="passes over the training set (default: %(default)s)",
     )
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=defaults.batch_size, help="default: %(default)s"
+    )
     parser.add_argument(
         "--lr",
-        type=float,
+        type=positive_float,
         default=defaults.lr,
         help="peak learning rate of the one-cycle schedule (default: %(default)s)",
     )
     parser.add_argument(
         "--weight-decay",
-        type=float,
+        type=non_negative_float,
         default=defaults.weight_decay,
         help="AdamW weight decay (default: %(default)s)",
     )
@@ -60,7 +68,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default=defaults.out, help="where metrics.json and model.pt go (default: %(default)s)"
     )
     parser.add_argument(
-        "--limit", type=int, default=None, help="train on the first N training images only (quick checks)"
+        "--limit",
+        type=positive_int,
+        default=None,
+        help="train on the first N training images only (quick checks)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 

@@ -8,6 +8,7 @@ one-cycle learning-rate schedule.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +18,7 @@ import torch
 
 from visiondata.datasets._mnist import MNISTDataset
 from visiondata.models._mnist_cnn import MNISTCNN
+from visiondata.models._zoo import check_positive_int
 from visiondata.training._engine import evaluate, fit
 from visiondata.training._mnist_job import MNISTTrainingConfig
 
@@ -36,6 +38,11 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     Returns:
         The metrics written to ``metrics.json``.
 
+    Raises:
+        ValueError: ``epochs``, ``batch_size`` or ``limit`` is not a positive
+            integer, ``lr`` not a positive finite number, or ``weight_decay``
+            negative or not finite.
+
     Examples:
         >>> metrics = train_mnist_cnn(epochs=1, limit=2000, out="/tmp/mnist-run")  # doctest: +SKIP
         >>> metrics["test_accuracy"] > 0.5  # doctest: +SKIP
@@ -46,6 +53,13 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
         config = MNISTTrainingConfig(**{**asdict(config), **overrides})
     if config.limit is not None and config.limit < 1:
         raise ValueError(f"limit: expected a positive number of training images, got {config.limit}")
+    # Checked before the data is read: the scheduler and the batches would fail later, less clearly.
+    for keyword in ("epochs", "batch_size"):
+        check_positive_int(keyword, getattr(config, keyword))
+    if not _is_finite(config.lr) or config.lr <= 0:
+        raise ValueError(f"lr: expected a positive finite number, got {config.lr!r}")
+    if not _is_finite(config.weight_decay) or config.weight_decay < 0:
+        raise ValueError(f"weight_decay: expected a finite number >= 0, got {config.weight_decay!r}")
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     shuffling = torch.Generator().manual_seed(config.seed)
@@ -88,3 +102,7 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     torch.save(model.state_dict(), out / "model.pt")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
+
+
+def _is_finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
