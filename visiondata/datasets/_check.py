@@ -305,11 +305,9 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
             with Image.open(io.BytesIO(data)) as image:
                 formats[relative] = (image.mode, image.width * image.height)
         except OSError as error:  # ImageReadError included
-            # read_image was given the bytes, so its message names "<bytes>": name the file instead.
-            message = str(error)
-            if message.startswith("<bytes>"):
-                message = full + message.removeprefix("<bytes>")
-            report.unreadable.append({"path": relative, "reason": message})
+            if isinstance(error, ImageReadError) and error.path == "<bytes>" and error.reason is not None:
+                error = ImageReadError(full, error.reason, error.detail)  # read_image was given the bytes
+            report.unreadable.append({"path": relative, "reason": str(error)})
             continue
         by_hash.setdefault(hashlib.sha256(data).hexdigest(), []).append(relative)
     report.duplicates = [paths for paths in by_hash.values() if len(paths) > 1]
