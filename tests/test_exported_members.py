@@ -17,6 +17,7 @@ PACKAGES = [
     "visiondata.io",
     "visiondata.loaders",
     "visiondata.models",
+    "visiondata.shards",
     "visiondata.training",
     "visiondata.transforms",
     "visiondata.transforms.presets",

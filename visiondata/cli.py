@@ -8,6 +8,7 @@ Commands:
     visiondata models list [--pattern P] [--task T] [--source S] [--json]
     visiondata models info NAME [--json]
     visiondata convert SRC OUT --to coco|voc|yolo [--from coco|voc|yolo|csv] [--images DIR] [--split S]
+    visiondata export DATASET_OR_PATH OUT [--split S] [--max-count N] [--encode keep|jpeg|png] [--format F]
     visiondata preview DATASET_OR_FOLDER [--pipeline SPEC] [--out PNG] [-n N] [--split S] [--root DIR] [--seed S]
 """
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     from visiondata.datasets._commands import add_commands as add_dataset_commands
     from visiondata.datasets._convert import add_command as add_convert_command
     from visiondata.models._commands import add_commands as add_model_commands
+    from visiondata.shards._commands import add_command as add_export_command
     from visiondata.training import get_job, list_jobs
     from visiondata.transforms._commands import add_commands as add_preview_command
 
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_preview_command(commands)
     add_convert_command(commands)
+    add_export_command(commands)
     return parser
 
 

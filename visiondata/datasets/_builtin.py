@@ -177,6 +177,20 @@ _idx_family(
     description="Kuzushiji-MNIST: 10 classes of cursive Japanese (Hiragana) characters.",
 )
 
+# ---------------------------------------------------------------- streaming shards
+register_dataset(
+    "shards",
+    "visiondata.shards._dataset:from_catalog",
+    task="other",
+    splits=("train", "val", "test"),
+    source="visiondata.shards.ShardDataset",
+    homepage="https://github.com/webdataset/webdataset",
+    license="as the source dataset's",
+    description="WebDataset tar shards written by visiondata's write_shards or `visiondata export`, streamed back; "
+    "the task and classes come from the shard set's manifest.",
+)
+
+
 # ---------------------------------------------------------------- classification
 torchvision(
     "emnist",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
 
 def seed_worker(worker_id: int) -> None:
@@ -26,7 +26,10 @@ def seed_worker(worker_id: int) -> None:
 
 
 class EpochDataLoader(DataLoader):
-    """A DataLoader that calls ``sampler.set_epoch(epoch)`` each time it is iterated, counting epochs itself.
+    """A DataLoader that calls ``set_epoch(epoch)`` each time it is iterated, counting epochs itself.
+
+    It calls the sampler's (``DistributedSampler``), or a streaming dataset's
+    own (:class:`~visiondata.shards.ShardDataset`).
 
     A ``DistributedSampler`` shuffles by epoch; forgetting ``set_epoch`` makes
     every epoch use the same order. Iterating this loader sets it: epoch 0,
@@ -38,6 +41,9 @@ class EpochDataLoader(DataLoader):
     def __iter__(self) -> Iterator[Any]:
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(self.epoch)
+        if isinstance(self.dataset, IterableDataset) and hasattr(self.dataset, "set_epoch"):
+            # A streaming dataset shuffles and splits itself by epoch (ShardDataset).
+            self.dataset.set_epoch(self.epoch)
         self.epoch += 1
         return super().__iter__()
 
@@ -73,11 +79,17 @@ def build_loader(
       each rank reads its own shard; ``True`` requires one, ``False`` never
       shards. The loader calls ``set_epoch`` itself each time it is iterated
       (:class:`EpochDataLoader`).
+    - A streaming (iterable) dataset such as
+      :class:`~visiondata.shards.ShardDataset` gets no sampler: it shuffles
+      (its ``shuffle_buffer``) and splits across ranks and workers itself;
+      the loader calls its ``set_epoch``. ``shuffle=True`` and
+      ``distributed=True`` are refused for other iterable datasets, which
+      cannot do either.
     - ``pin_memory=None`` pins only when CUDA is available;
       ``persistent_workers=None`` keeps workers between epochs when there are any.
 
     Args:
-        dataset: A map-style dataset.
+        dataset: A map-style dataset, or a streaming one (see above).
         batch_size: Samples per batch (per rank when distributed).
         shuffle: Shuffle the order (see above).
         num_workers: Worker processes.
@@ -102,6 +114,16 @@ def build_loader(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    streaming = isinstance(dataset, IterableDataset)
+    splits_itself = streaming and hasattr(dataset, "set_epoch")
+    if (splits_itself and (shuffle is not None or distributed is not None)) or (
+        streaming and (shuffle or distributed)
+    ):
+        raise ValueError(
+            f"build_loader: {type(dataset).__name__} is an iterable dataset: no sampler can shuffle it or split it "
+            f"across ranks, got shuffle={shuffle!r}, distributed={distributed!r}; pass None for both (a "
+            "ShardDataset shuffles by its shuffle_buffer, 0 for the written order, and splits by rank itself)"
+        )
     if shuffle is None:
         shuffle = is_training_split(dataset)
     if collate is None:
@@ -120,7 +142,9 @@ def build_loader(
     # Two generators: the order must not depend on how many workers draw their seeds from the other.
     generator = torch.Generator().manual_seed(seed)
     sampler = None
-    if distributed:
+    if streaming:
+        pass  # the dataset shuffles and splits itself
+    elif distributed:
         sampler = DistributedSampler(dataset, shuffle=bool(shuffle), seed=seed, drop_last=drop_last)
     elif shuffle:
         sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
@@ -156,7 +180,7 @@ def default_collate_for(dataset: Any) -> Callable[[list[Any]], Any] | None:
     from visiondata.collate import detection_collate
 
     inner = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
-    if _is_detection(inner):
+    if _is_detection(inner) or getattr(inner, "task", None) == "detection":
         return detection_collate
     return None
 

@@ -1,0 +1,152 @@
+"""``visiondata export``: a catalog dataset, a folder, a CSV or a detection dataset to WebDataset shards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+from visiondata.training._jobs import positive_int
+
+SOURCE_FORMATS = ("catalog", "folder", "csv", "coco", "voc", "yolo", "csv-boxes")
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    """Add ``visiondata export`` to the top-level parser."""
+    export = commands.add_parser(
+        "export",
+        help="write a dataset as WebDataset tar shards (for streaming, see docs/scaling.md)",
+        description="Write a catalog dataset, an image folder, a CSV of labels or a COCO/VOC/YOLO dataset as "
+        "WebDataset tar shards OUT/<split>-000000.tar... with a manifest OUT/<split>.shards.json.",
+    )
+    export.add_argument(
+        "source",
+        metavar="DATASET_OR_PATH",
+        help="a catalog name (mnist, cifar10...), an image folder, a CSV file, a COCO JSON file, a VOC folder, "
+        "a YOLO data.yaml or images folder",
+    )
+    export.add_argument("out", metavar="OUT", help="folder for the shards and the manifest")
+    export.add_argument(
+        "--split", default="train", help="split to read, and the shards' name (default: train)"
+    )
+    export.add_argument(
+        "--format",
+        choices=SOURCE_FORMATS,
+        help="what DATASET_OR_PATH is (guessed if left out; csv-boxes is a CSV of boxes)",
+    )
+    export.add_argument(
+        "--root", help="catalog: the data folder; CSV: the folder its image paths are relative to"
+    )
+    export.add_argument(
+        "--images", help="COCO: the folder its file names are relative to (default: the JSON's folder)"
+    )
+    export.add_argument("--image-col", default="image", help="CSV: the image column (default: %(default)s)")
+    export.add_argument("--label-col", default="label", help="CSV: the label column (default: %(default)s)")
+    export.add_argument(
+        "--max-count",
+        type=positive_int,
+        default=10_000,
+        help="samples per shard at most (default: %(default)s)",
+    )
+    export.add_argument(
+        "--max-size",
+        type=positive_int,
+        default=1 << 30,
+        help="bytes per shard at most (default: %(default)s, 1 GiB)",
+    )
+    export.add_argument(
+        "--encode",
+        choices=("keep", "jpeg", "png"),
+        default="keep",
+        help="keep image files as they are (default), or encode every image as JPEG or PNG",
+    )
+    export.add_argument(
+        "--quality", type=positive_int, default=95, help="JPEG quality (default: %(default)s)"
+    )
+    export.add_argument(
+        "--num-workers", type=int, default=0, help="worker processes preparing samples (default: %(default)s)"
+    )
+    export.add_argument(
+        "--skip-bad", action="store_true", help="leave out unreadable images (reported) instead of stopping"
+    )
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+    export.set_defaults(handler=_run)
+
+
+def _run(options: argparse.Namespace) -> int:
+    from visiondata.shards._write import write_shards
+
+    dataset = open_source(options)
+    started = time.perf_counter()
+    report = write_shards(
+        dataset,
+        os.path.join(options.out, f"{options.split}-%06d.tar"),
+        max_count=options.max_count,
+        max_size=options.max_size,
+        encode=options.encode,
+        quality=options.quality,
+        num_workers=options.num_workers,
+        progress=sys.stderr.isatty(),
+    )
+    seconds = time.perf_counter() - started
+    if options.json:
+        print(json.dumps({**asdict(report), "seconds": round(seconds, 3)}, indent=2))
+    else:
+        print(f"{options.source} ({options.split}): {report.summary()}, in {seconds:.1f} s")
+        for skipped in report.skipped[:10]:
+            print(f"  skipped sample {skipped['index']}: {skipped['reason']}")
+        if len(report.skipped) > 10:
+            print(f"  ... and {len(report.skipped) - 10} more (all in the manifest)")
+    return 0
+
+
+def open_source(options: argparse.Namespace) -> Any:
+    """The dataset ``visiondata export`` reads: by catalog name or by path and format."""
+    from visiondata.datasets._convert import guess_format, open_detection
+
+    on_error = "skip" if options.skip_bad else "raise"
+    fmt = options.format
+    if fmt is None:
+        if os.path.exists(options.source):
+            fmt = guess_format(options.source) or ("folder" if os.path.isdir(options.source) else None)
+            if fmt == "csv":
+                fmt = "csv-boxes" if _has_box_columns(options.source) else "csv"
+        else:
+            fmt = "catalog"
+    if fmt == "catalog":
+        import visiondata as vd
+
+        return vd.get_dataset(options.source, root=options.root, split=options.split)
+    if fmt == "folder":
+        from visiondata.datasets import ImageFolderDataset
+
+        return ImageFolderDataset(options.source, on_error=on_error)
+    if fmt == "csv":
+        from visiondata.datasets import CSVDataset
+
+        return CSVDataset(
+            options.source,
+            options.root or os.path.dirname(os.path.abspath(options.source)),
+            image_col=options.image_col,
+            label_col=options.label_col,
+            on_error=on_error,
+        )
+    detection_format = "csv" if fmt == "csv-boxes" else fmt
+    return open_detection(
+        options.source,
+        detection_format,
+        images=options.images,
+        split=options.split,
+        root=options.root,
+        on_error=on_error,
+    )
+
+
+def _has_box_columns(path: str) -> bool:
+    with open(path, encoding="utf-8-sig") as stream:
+        header = {name.strip() for name in stream.readline().split(",")}
+    return {"x_min", "y_min", "x_max", "y_max"} <= header

@@ -1,0 +1,455 @@
+"""``ShardDataset``: stream WebDataset shards back as the samples they were written from."""
+
+from __future__ import annotations
+
+import os
+import random
+import tarfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from visiondata.shards._manifest import (
+    MANIFEST_SUFFIX,
+    Manifest,
+    manifest_name,
+    shard_name,
+    webdataset_module,
+)
+
+DECODES = ("tensor", "pil")
+ON_ERROR = ("raise", "skip", "warn")
+
+
+class ShardDataset(IterableDataset):
+    """The samples of a shard set written by :func:`write_shards`, streamed shard by shard.
+
+    Sources: a folder holding shard sets (``split`` picks ``<split>.shards.json``),
+    a brace pattern (``out/train-{000000..000127}.tar``), a list of paths, or any
+    URL ``webdataset`` opens, such as ``pipe:aws s3 cp s3://bucket/train-000000.tar -``
+    (pass ``manifest=`` with the manifest's URL then). The manifest gives the
+    length, the classes and how to rebuild samples; images decode through
+    :func:`visiondata.io.read_image`, so the pixels are those of the source files.
+
+    **Splitting.** Each epoch, the shards are dealt to the ``torch.distributed``
+    ranks (``shards[rank::world_size]``) and, within a rank, to its DataLoader
+    workers. With ``resampled=False`` every shard goes to exactly one rank and
+    worker, so an epoch visits every sample exactly once, whatever the
+    counts. When the shards do not divide evenly among the ranks, ranks get
+    different numbers of samples (a warning says so): DDP then needs
+    ``drop_last``-style care, or ``resampled=True``, or a re-export with a
+    multiple of ``world_size x num_workers`` shards. Nothing is ever
+    duplicated or dropped. With ``resampled=True`` each rank and worker draws
+    shards at random (with replacement) for exactly ``len(dataset)`` samples
+    per rank: equal epochs everywhere, each sample seen about once.
+
+    **Order.** ``shuffle_buffer=0`` reads in written order. Otherwise the
+    shard order is shuffled per epoch, and samples pass through a buffer of
+    that many, drawn at random; both are seeded by ``seed``, the epoch, the
+    rank and the worker, so a run repeats. :meth:`set_epoch` chooses the
+    epoch; each further iteration of the same object (a persistent worker's
+    copy, or the dataset itself without workers) moves to the next epoch.
+
+    Args:
+        urls: Folder, brace pattern, list of paths or URLs.
+        split: With a folder: the shard set (``"train"`` reads ``train.shards.json``).
+        shuffle_buffer: Samples in the shuffle buffer; ``0`` keeps the written order.
+        transform: As on the source dataset: called on the image, or on
+            ``(image, target)`` for detection and segmentation.
+        target_transform: Called on the target.
+        decode: ``"tensor"`` gives images as the source did (``uint8`` tensor or
+            ``tv_tensors.Image``); ``"pil"`` gives PIL images.
+        resampled: Draw shards with replacement (see above).
+        seed: Seed of every shuffle.
+        manifest: The manifest's path or URL, when it cannot be found beside the shards.
+        on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for a damaged sample or
+            shard; skipped ones are recorded in :attr:`errors` (per process).
+
+    Attributes:
+        manifest: The :class:`~visiondata.shards.Manifest`.
+        urls: The shards, in written order.
+        classes: Class names (``None`` when the source had none).
+        task: The source dataset's task.
+        errors: What was skipped: shard and key -> cause.
+
+    Raises:
+        DatasetNotFoundError: No manifest where one is looked for.
+        DatasetFormatError: The manifest is not one, or does not list a shard given.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> from visiondata.datasets import ImageFolderDataset
+        >>> from visiondata.shards import write_shards
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> for name in ("cat/1.png", "dog/2.png"):
+        ...     (root / name).parent.mkdir(exist_ok=True)
+        ...     Image.new("RGB", (8, 8)).save(root / name)
+        >>> _ = write_shards(ImageFolderDataset(root), root / "out" / "train-%06d.tar")
+        >>> shards = ShardDataset(root / "out", split="train", shuffle_buffer=0)
+        >>> len(shards), shards.classes, [(image.shape, label) for image, label in shards]
+        (2, ['cat', 'dog'], [(torch.Size([3, 8, 8]), 0), (torch.Size([3, 8, 8]), 1)])
+    """
+
+    def __init__(
+        self,
+        urls: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        split: str | None = None,
+        shuffle_buffer: int = 1000,
+        transform: Callable[..., Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        decode: str = "tensor",
+        resampled: bool = False,
+        seed: int = 0,
+        manifest: str | os.PathLike[str] | None = None,
+        on_error: str = "raise",
+    ) -> None:
+        if decode not in DECODES:
+            raise ValueError(f"decode: expected one of {', '.join(map(repr, DECODES))}, got {decode!r}")
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error: expected one of {', '.join(map(repr, ON_ERROR))}, got {on_error!r}")
+        if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 0:
+            raise ValueError(f"shuffle_buffer: expected an integer >= 0, got {shuffle_buffer!r}")
+        webdataset_module()
+        self.urls, manifest_location = _locate(urls, split, manifest)
+        self.manifest = _read_manifest(manifest_location)
+        self._counts = _counts(self.urls, self.manifest, manifest_location)
+        #: The split asked for, else the split of the source dataset (for ``build_loader``'s shuffle default).
+        self.split = split or self.manifest.source.get("split") or None
+        self.classes = self.manifest.classes
+        self.class_to_idx = None if self.classes is None else {name: i for i, name in enumerate(self.classes)}
+        self.task = self.manifest.task
+        self.shuffle_buffer = shuffle_buffer
+        self.transform = transform
+        self.target_transform = target_transform
+        self.decode = decode
+        self.resampled = bool(resampled)
+        self.seed = seed
+        self.on_error = on_error
+        self.errors: dict[str, str] = {}
+        self._epoch = 0
+        self._iterations = 0
+        self._warned = False
+        self._place = _rank()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled in the main process for spawned DataLoader workers, which have no process group
+        # of their own: they take the rank the main process has now.
+        state = dict(self.__dict__)
+        state["_place"] = _rank()
+        return state
+
+    # ------------------------------------------------------------ epochs and splitting
+    def set_epoch(self, epoch: int) -> None:
+        """Use ``epoch``'s shard order and shuffle for the next iteration (the one after moves to ``epoch + 1``)."""
+        self._epoch, self._iterations = int(epoch), 0
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next iteration reads."""
+        return self._epoch + self._iterations
+
+    def _order(self, epoch: int) -> list[int]:
+        order = list(range(len(self.urls)))
+        if self.shuffle_buffer > 0:
+            random.Random(_seed(self.seed, epoch)).shuffle(order)
+        return order
+
+    def __len__(self) -> int:
+        """Samples this rank reads in the coming epoch (all ranks together read every sample once)."""
+        rank, world_size = _rank(self._place)
+        if self.resampled:
+            return sum(self._counts) // world_size
+        return sum(self._counts[shard] for shard in self._order(self.epoch)[rank::world_size])
+
+    def __iter__(self) -> Iterator[Any]:
+        epoch = self.epoch
+        self._iterations += 1
+        rank, world_size = _rank(self._place)
+        information = get_worker_info()
+        worker, workers = (0, 1) if information is None else (information.id, information.num_workers)
+        rng = random.Random(_seed(self.seed, epoch, rank, worker))
+        if self.resampled:
+            quota = sum(self._counts) // world_size
+            quota = quota // workers + (worker < quota % workers)
+            stream = self._resampled(rng, quota)
+        else:
+            mine = self._order(epoch)[rank::world_size][worker::workers]
+            self._warn_if_uneven(world_size, workers)
+            stream = (sample for shard in mine for sample in self._samples(self.urls[shard]))
+        if self.shuffle_buffer > 1:
+            stream = _buffer_shuffle(stream, self.shuffle_buffer, rng)
+        for sample in stream:
+            decoded = self._decode(sample)
+            if decoded is not None:
+                yield decoded
+
+    def _resampled(self, rng: random.Random, quota: int) -> Iterator[dict[str, Any]]:
+        produced = 0
+        while produced < quota:
+            for sample in self._samples(self.urls[rng.randrange(len(self.urls))]):
+                yield sample
+                produced += 1
+                if produced == quota:
+                    return
+
+    def _warn_if_uneven(self, world_size: int, workers: int) -> None:
+        shards = len(self.urls)
+        if self._warned or shards % (world_size * workers) == 0:
+            return
+        self._warned = True
+        warnings.warn(
+            f"{shards} shards over {world_size} ranks x {workers} workers: some read "
+            f"{shards // (world_size * workers) + 1} shards, others {shards // (world_size * workers)}; every "
+            "sample is still read exactly once per epoch, but ranks may get different sample counts "
+            "(use resampled=True, or export a multiple of ranks x workers shards)",
+            stacklevel=3,
+        )
+
+    # ------------------------------------------------------------ reading shards
+    def _samples(self, url: str) -> Iterator[dict[str, Any]]:
+        """The samples of one shard, each a dict of its members' bytes plus ``__key__`` and ``__url__``."""
+        from visiondata.exceptions import DatasetFormatError
+
+        current: dict[str, Any] = {}
+        member, place = "", "before its first member"
+        try:
+            stream = _open(url)
+            with tarfile.open(fileobj=stream, mode="r|*") as archive:
+                for info in archive:
+                    if not info.isfile():
+                        continue
+                    member, place = info.name, f"inside member {info.name}"
+                    key, _, extension = os.path.basename(member).partition(".")
+                    if current and key != current["__key__"]:
+                        yield current
+                        current = {}
+                    if not current:
+                        current = {"__key__": key, "__url__": url}
+                    extracted = archive.extractfile(info)
+                    current[extension] = extracted.read() if extracted is not None else b""
+                    place = f"after member {member}"
+        except (tarfile.TarError, OSError, EOFError) as error:
+            failure = DatasetFormatError(
+                f"{url}: damaged shard: it breaks off {place} ({error}); the samples before it were read; "
+                "write the shard again (or fetch it again)"
+            )
+            if self.on_error == "raise":
+                raise failure from error
+            self._skip(url, str(failure))
+            return
+        if current:
+            yield current
+
+    def _decode(self, sample: dict[str, Any]) -> Any:
+        from PIL import Image
+        from torchvision import tv_tensors
+
+        from visiondata.exceptions import ImageReadError
+        from visiondata.io import read_image
+        from visiondata.shards._records import decode_target, image_member
+
+        where = f"{sample['__url__']}: key {sample['__key__']}"
+        try:
+            extension = image_member(sample)
+            if extension is None:
+                raise ImageReadError(
+                    where,
+                    "no image member",
+                    f"members: {sorted(k for k in sample if not k.startswith('__'))}",
+                )
+            try:
+                image = read_image(sample[extension], mode=self.manifest.image_mode)
+            except ImageReadError as error:
+                raise ImageReadError(
+                    f"{where} ({extension})", error.reason or "unreadable", error.detail
+                ) from error
+            target = decode_target(sample, where, tuple(image.shape[-2:]))
+        except ImageReadError as error:
+            if self.on_error == "raise":
+                raise
+            self._skip(where, str(error))
+            return None
+        if self.decode == "pil":
+            array = image.permute(1, 2, 0).numpy()
+            image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+        elif self.manifest.image_type == "tv_image":
+            image = tv_tensors.Image(image)
+        elif self.manifest.image_type == "numpy":
+            image = image.permute(1, 2, 0).numpy()
+        if self.transform is not None:
+            if self.task in ("detection", "segmentation"):
+                image, target = self.transform(image, target)
+            else:
+                image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def _skip(self, where: str, cause: str) -> None:
+        from visiondata.exceptions import SkippedSampleWarning
+
+        first_time = where not in self.errors
+        self.errors[where] = cause
+        if self.on_error == "warn" and first_time:
+            warnings.warn(f"skipped {cause}", SkippedSampleWarning, stacklevel=3)
+
+    def __repr__(self) -> str:
+        return (
+            f"ShardDataset({len(self.urls)} shards, {sum(self._counts)} samples, task {self.task!r}, "
+            f"{'resampled' if self.resampled else 'each sample once per epoch'})"
+        )
+
+
+# ---------------------------------------------------------------- helpers
+def _seed(*parts: int) -> int:
+    # random.Random accepts any int; mixing with a large odd multiplier keeps (seed, epoch) pairs apart.
+    value = 0
+    for part in parts:
+        value = (value * 1_000_003 + int(part)) % (1 << 63)
+    return value
+
+
+def _rank(known: tuple[int, int] = (0, 1)) -> tuple[int, int]:
+    """``(rank, world size)``: from ``RANK``/``WORLD_SIZE`` (torchrun), the process group, else ``known``."""
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return known
+
+
+def _buffer_shuffle(stream: Iterator[Any], size: int, rng: random.Random) -> Iterator[Any]:
+    buffer: list[Any] = []
+    for item in stream:
+        if len(buffer) < size:
+            buffer.append(item)
+            continue
+        position = rng.randrange(size)
+        buffer[position], item = item, buffer[position]
+        yield item
+    rng.shuffle(buffer)
+    yield from buffer
+
+
+def _open(url: str) -> Any:
+    from webdataset.gopen import gopen
+
+    return gopen(url, "rb")
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url and not url.startswith("pipe:")
+
+
+def _locate(urls: Any, split: str | None, manifest: Any) -> tuple[list[str], str]:
+    """The shard URLs in written order, and where the manifest is."""
+    from visiondata.exceptions import DatasetNotFoundError
+
+    if isinstance(urls, (str, os.PathLike)) and os.path.isdir(urls):
+        folder = os.fspath(urls)
+        if manifest is None:
+            found = sorted(
+                name[: -len(MANIFEST_SUFFIX)] for name in os.listdir(folder) if name.endswith(MANIFEST_SUFFIX)
+            )
+            if split is None and len(found) == 1:
+                split = found[0]
+            if split is None or split not in found:
+                wanted = f"{split}{MANIFEST_SUFFIX}" if split else f"split= (one of {', '.join(found)})"
+                raise DatasetNotFoundError(
+                    f"{folder}: expected {wanted}; shard sets here: {', '.join(found) or 'none'} "
+                    "(write_shards and `visiondata export` write one per split)"
+                )
+            manifest = os.path.join(folder, f"{split}{MANIFEST_SUFFIX}")
+        listed = _read_manifest(os.fspath(manifest))
+        return [os.path.join(folder, shard.name) for shard in listed.shards], os.fspath(manifest)
+    if isinstance(urls, (str, os.PathLike)):
+        from webdataset.shardlists import expand_urls
+
+        expanded = expand_urls(os.fspath(urls))
+    else:
+        expanded = [os.fspath(url) for url in urls]
+    if not expanded:
+        raise DatasetNotFoundError("urls: expected shard paths or URLs, got none")
+    if manifest is None:
+        first = expanded[0]
+        if not _is_local(first):
+            raise DatasetNotFoundError(
+                f"{first}: shards read through a URL or a pipe need manifest= (the URL of their "
+                f"{manifest_name(shard_name(first))})"
+            )
+        manifest = os.path.join(os.path.dirname(first), manifest_name(first))
+    return expanded, os.fspath(manifest)
+
+
+def _read_manifest(location: str) -> Manifest:
+    from visiondata.exceptions import DatasetNotFoundError
+
+    if _is_local(location):
+        if not os.path.isfile(location):
+            raise DatasetNotFoundError(
+                f"{location}: expected the shard set's manifest (written by write_shards), found nothing; "
+                "pass manifest= if it is elsewhere"
+            )
+        with open(location, encoding="utf-8") as stream:
+            return Manifest.from_json(stream.read(), location)
+    with _open(location) as stream:
+        return Manifest.from_json(stream.read().decode("utf-8"), location)
+
+
+def _counts(urls: list[str], manifest: Manifest, location: str) -> list[int]:
+    from visiondata.exceptions import DatasetFormatError
+
+    by_name = {shard.name: shard.count for shard in manifest.shards}
+    unknown = [url for url in urls if shard_name(url) not in by_name]
+    if unknown:
+        raise DatasetFormatError(
+            f"{location}: does not list {len(unknown)} of the shards given, first {unknown[0]}; it lists "
+            f"{', '.join(list(by_name)[:5])}{'...' if len(by_name) > 5 else ''}: pass the manifest written with them"
+        )
+    return [by_name[shard_name(url)] for url in urls]
+
+
+def from_catalog(
+    root: str,
+    split: str = "train",
+    urls: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    transform: Callable[..., Any] | None = None,
+    target_transform: Callable[[Any], Any] | None = None,
+    shuffle_buffer: int = 1000,
+    decode: str = "tensor",
+    resampled: bool = False,
+    seed: int = 0,
+    manifest: str | os.PathLike[str] | None = None,
+    on_error: str = "raise",
+) -> ShardDataset:
+    """``vd.get_dataset("shards", urls=..., split=...)``: a :class:`ShardDataset`; without ``urls``, ``root/shards``.
+
+    Examples:
+        >>> import visiondata as vd
+        >>> train = vd.get_dataset("shards", urls="out", split="train")  # doctest: +SKIP
+    """
+    from visiondata.exceptions import DatasetNotFoundError
+
+    if urls is None:
+        urls = os.path.join(root, "shards")
+        if not os.path.isdir(urls):
+            raise DatasetNotFoundError(
+                f"{urls}: expected shard sets written by write_shards or `visiondata export`; place them in this "
+                "folder, or pass urls= (a folder, a brace pattern or URLs)"
+            )
+    return ShardDataset(
+        urls,
+        split=split,
+        shuffle_buffer=shuffle_buffer,
+        transform=transform,
+        target_transform=target_transform,
+        decode=decode,
+        resampled=resampled,
+        seed=seed,
+        manifest=manifest,
+        on_error=on_error,
+    )

@@ -1,0 +1,332 @@
+"""``write_shards``: any dataset of visiondata's schemas into WebDataset tar shards plus a manifest."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from visiondata.shards._manifest import Manifest, ShardInfo, manifest_name, webdataset_module
+
+ENCODINGS = ("keep", "jpeg", "png")
+# Each tar member takes a 512-byte header, and its data is padded to a multiple of 512.
+_TAR_BLOCK = 512
+
+
+@dataclass
+class ShardWriteReport:
+    """What :func:`write_shards` wrote.
+
+    Attributes:
+        shards: Paths of the shards written, in order.
+        manifest: Path of the manifest.
+        count: Samples written.
+        copied: Images stored byte for byte from their files.
+        encoded: Images encoded (PNG or JPEG).
+        skipped: Source samples left out, ``{"index", "reason"}`` (unreadable under a skip policy).
+    """
+
+    shards: list[str] = field(default_factory=list)
+    manifest: str = ""
+    count: int = 0
+    copied: int = 0
+    encoded: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people."""
+        size = sum(os.path.getsize(path) for path in self.shards if os.path.exists(path))
+        return (
+            f"{self.count} samples in {len(self.shards)} shards ({size / 2**20:.1f} MiB): {self.copied} images "
+            f"copied as they were, {self.encoded} encoded, {len(self.skipped)} skipped; manifest {self.manifest}"
+        )
+
+
+def write_shards(
+    dataset: Any,
+    out_pattern: str | os.PathLike[str] = "out/train-%06d.tar",
+    max_count: int = 10_000,
+    max_size: int = 1 << 30,
+    encode: str = "keep",
+    quality: int = 95,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> ShardWriteReport:
+    """Write ``dataset`` as WebDataset tar shards, with a manifest beside them.
+
+    Each sample becomes a group of tar members under a nine-digit key (its
+    index in ``dataset``): the image, then the target (see
+    :mod:`visiondata.shards`), so ``webdataset``, Hugging Face ``datasets`` and
+    ``tar`` read the shards too. A new shard starts when the current one holds
+    ``max_count`` samples or would pass ``max_size`` bytes. The manifest,
+    ``<prefix>.shards.json`` (``train.shards.json`` for ``train-%06d.tar``),
+    lists every shard with its sample count, the task, the classes and the
+    source; it is written last, so a set without one is incomplete.
+
+    Images: with ``encode="keep"``, an image read from a file (visiondata's
+    folder, CSV, COCO, VOC and YOLO datasets, without a ``transform`` or a
+    custom ``loader``) is copied byte for byte, after a decode that proves it
+    readable; other images are stored as PNG (lossless). ``"png"`` and
+    ``"jpeg"`` (at ``quality``) encode every image. Targets are stored exactly
+    (classification ids, multi-hot and regression tensors, boxes with their
+    per-box fields, masks). MNIST-style datasets store their ``uint8``
+    digits, not the normalised tensors they yield: normalise when reading.
+
+    A file the dataset cannot read follows its ``on_error``: ``"raise"``
+    stops, ``"skip"``/``"warn"`` leave the sample out, listed in the report
+    and the manifest (never replaced by a neighbour, which would duplicate it).
+
+    Args:
+        dataset: A map-style dataset yielding visiondata's schemas.
+        out_pattern: Shard paths, with one ``%d``-style field for the shard number.
+        max_count: Samples per shard at most.
+        max_size: Bytes per shard at most (a single larger sample still gets its own shard).
+        encode: ``"keep"``, ``"jpeg"`` or ``"png"``.
+        quality: JPEG quality, 1 to 100.
+        num_workers: Worker processes preparing samples (the order stays the dataset's).
+        progress: Show a progress bar on standard error.
+
+    Returns:
+        A :class:`ShardWriteReport`.
+
+    Raises:
+        ValueError: An argument is out of range or ``out_pattern`` has no shard-number field.
+        TypeError: The dataset yields something that is not an image and a target.
+        MissingDependencyError: The ``webdataset`` package is missing (``pip install 'visiondata[shards]'``).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> from visiondata.datasets import ImageFolderDataset
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> for name in ("cat/1.png", "dog/2.png", "dog/3.png"):
+        ...     (root / name).parent.mkdir(exist_ok=True)
+        ...     Image.new("RGB", (8, 8)).save(root / name)
+        >>> report = write_shards(ImageFolderDataset(root), root / "shards" / "train-%06d.tar", max_count=2)
+        >>> report.count, [pathlib.Path(path).name for path in report.shards]
+        (3, ['train-000000.tar', 'train-000001.tar'])
+    """
+    pattern = os.fspath(out_pattern)
+    _check_arguments(pattern, max_count, max_size, encode, quality, num_workers)
+    tar_writer = webdataset_module().TarWriter
+    from tqdm.auto import tqdm
+
+    report = ShardWriteReport()
+    manifest: Manifest | None = None
+    writer = None
+    shard_count = shard_bytes = 0
+    Path(pattern % 0).parent.mkdir(parents=True, exist_ok=True)
+    records = _records(dataset, encode, quality, num_workers)
+    try:
+        for index, prepared in tqdm(
+            records,
+            total=len(dataset),
+            desc="writing shards",
+            unit="sample",
+            disable=not progress,
+            file=sys.stderr,
+        ):
+            if isinstance(prepared, str):
+                report.skipped.append({"index": index, "reason": prepared})
+                continue
+            members, image_type, copied = prepared
+            if manifest is None:
+                manifest = _new_manifest(
+                    dataset, image_type, encode
+                )  # after the first sample: its image type
+            size = sum(_TAR_BLOCK + -(-len(data) // _TAR_BLOCK) * _TAR_BLOCK for data in members.values())
+            if writer is not None and (shard_count >= max_count or shard_bytes + size > max_size):
+                writer.close()
+                writer = None
+            if writer is None:
+                path = pattern % len(report.shards)
+                report.shards.append(path)
+                manifest.shards.append(ShardInfo(os.path.basename(path), 0))
+                writer = tar_writer(path, encoder=False, mtime=0)
+                shard_count = shard_bytes = 0
+            writer.write({"__key__": f"{index:09d}", **members})
+            shard_count += 1
+            shard_bytes += size
+            manifest.shards[-1].count += 1
+            report.count += 1
+            report.copied += copied
+            report.encoded += not copied
+    finally:
+        if writer is not None:
+            writer.close()
+    if manifest is None:
+        manifest = _new_manifest(dataset, "tensor", encode)
+    for shard, path in zip(manifest.shards, report.shards, strict=True):
+        shard.bytes = os.path.getsize(path)
+    manifest.skipped = report.skipped
+    report.manifest = os.path.join(os.path.dirname(pattern), manifest_name(os.path.basename(pattern % 0)))
+    temporary = f"{report.manifest}.{os.getpid()}.tmp"
+    Path(temporary).write_text(manifest.to_json(), encoding="utf-8")
+    os.replace(temporary, report.manifest)
+    _warn_about_leftovers(pattern, len(report.shards))
+    return report
+
+
+def _check_arguments(
+    pattern: str, max_count: int, max_size: int, encode: str, quality: int, workers: int
+) -> None:
+    try:
+        first, second = pattern % 0, pattern % 1
+    except (TypeError, ValueError):
+        first = second = ""
+    if first == second:
+        raise ValueError(
+            f"out_pattern: expected a path with one shard-number field such as 'out/train-%06d.tar', got {pattern!r}"
+        )
+    for name, value in (("max_count", max_count), ("max_size", max_size), ("quality", quality)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    if quality > 100:
+        raise ValueError(f"quality: expected 1 to 100, got {quality}")
+    if encode not in ENCODINGS:
+        raise ValueError(f"encode: expected one of {', '.join(map(repr, ENCODINGS))}, got {encode!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"num_workers: expected an integer >= 0, got {workers!r}")
+
+
+def _new_manifest(given: Any, image_type: str, encode: str) -> Manifest:
+    from visiondata.datasets._mnist import MNISTDataset
+
+    dataset, _ = _unwrap(given, 0) if len(given) else (given, 0)
+    classes = getattr(dataset, "classes", None)
+    is_mnist = isinstance(dataset, MNISTDataset)
+    return Manifest(
+        task=_task_of(dataset),
+        classes=[str(name) for name in classes] if classes is not None else None,
+        image_mode="L" if is_mnist or getattr(dataset, "mode", None) == "L" else "RGB",
+        image_type=image_type,
+        encode=encode,
+        source={
+            "type": f"{type(dataset).__module__}.{type(dataset).__qualname__}",
+            "repr": repr(dataset)[:500],
+            "root": str(getattr(dataset, "root", "")),
+            "split": str(getattr(dataset, "split", getattr(dataset, "split_name", "")) or ""),
+            "length": len(given),
+        },
+    )
+
+
+def _task_of(dataset: Any) -> str:
+    from visiondata.loaders._build import _is_detection
+
+    task = getattr(dataset, "task", None)
+    if isinstance(task, str):
+        return task
+    if _is_detection(dataset):
+        return "detection"
+    schema = getattr(dataset, "schema", None)
+    return schema if schema in ("segmentation", "captioning") else "classification"
+
+
+def _records(dataset: Any, encode: str, quality: int, num_workers: int) -> Iterator[tuple[int, Any]]:
+    source = _RecordSource(dataset, encode, quality)
+    if num_workers == 0:
+        yield from (source[index] for index in range(len(dataset)))
+        return
+    from torch.utils.data import DataLoader
+
+    yield from DataLoader(source, batch_size=None, num_workers=num_workers, collate_fn=_unchanged)
+
+
+def _unchanged(item: Any) -> Any:
+    return item
+
+
+class _RecordSource:
+    """Map-style: index -> ``(index, (members, image type, copied))``, or ``(index, reason)`` when skipped."""
+
+    def __init__(self, dataset: Any, encode: str, quality: int) -> None:
+        self.dataset = dataset
+        self.encode = encode
+        self.quality = quality
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[int, Any]:
+        from visiondata.datasets._base import ImageFileDataset
+        from visiondata.datasets._mnist import MNISTDataset
+        from visiondata.exceptions import ImageReadError
+        from visiondata.shards._records import encode_image, encode_target, file_extension, image_type_of
+
+        dataset, position = _unwrap(self.dataset, index)
+        where = f"sample {index}"
+        data = None
+        try:
+            if isinstance(dataset, ImageFileDataset):
+                where = dataset.path(position)
+                image, data = _read_file_sample(dataset, position)
+                image, target = dataset._sample(image, position)
+            elif isinstance(dataset, MNISTDataset):
+                image, target = dataset.data[position][None], int(dataset.targets[position])
+            else:
+                image, target = dataset[position]
+        except ImageReadError as error:
+            policy = getattr(dataset, "on_error", "raise")
+            if policy == "raise":
+                raise
+            if policy == "warn":
+                from visiondata.exceptions import SkippedSampleWarning
+
+                warnings.warn(f"not exported: {error}", SkippedSampleWarning, stacklevel=2)
+            return index, str(error)
+        members: dict[str, bytes] = {}
+        copied = (
+            data is not None
+            and self.encode == "keep"
+            and dataset.transform is None
+            and dataset.loader is None
+        )
+        if copied:
+            members[file_extension(data, where)] = data
+        else:
+            extension, encoded = encode_image(image, self.encode, self.quality, where)
+            members[extension] = encoded
+        encode_target(target, members, where)
+        image_type = "tensor" if isinstance(dataset, MNISTDataset) else image_type_of(image)
+        return index, (members, image_type, copied)
+
+
+def _unwrap(dataset: Any, index: int) -> tuple[Any, int]:
+    """The dataset a (nested) ``Subset`` selects from, and the index there."""
+    from torch.utils.data import Subset
+
+    while isinstance(dataset, Subset):
+        dataset, index = dataset.dataset, int(dataset.indices[index])
+    return dataset, index
+
+
+def _read_file_sample(dataset: Any, index: int) -> tuple[Any, bytes | None]:
+    """The image of a file dataset's sample and its file's bytes, under the dataset's own checks."""
+    from visiondata.exceptions import ImageReadError
+    from visiondata.io._read import read_file, read_image
+
+    path = dataset.path(index)
+    if not dataset.allow_outside_root:
+        dataset._check_inside_root(path)
+    if dataset.loader is not None:
+        return dataset.load_image(path), None
+    data = read_file(path)
+    try:
+        return read_image(data), data
+    except ImageReadError as error:  # given the bytes, read_image names them "<bytes>": name the file
+        raise ImageReadError(path, error.reason or "unreadable", error.detail) from error
+
+
+def _warn_about_leftovers(pattern: str, written: int) -> None:
+    leftover = pattern % written
+    if os.path.exists(leftover):
+        warnings.warn(
+            f"{leftover}: a shard of an earlier export is still there, after the {written} just written; the manifest "
+            "lists only the new ones, but a brace pattern over the folder would take it: delete it",
+            stacklevel=3,
+        )
