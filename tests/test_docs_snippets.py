@@ -1,4 +1,4 @@
-"""Every Python snippet of the augmentation and detection data pages runs as written; pictures come from a script."""
+"""Every Python snippet of the augmentation, detection and scaling pages runs as written; pictures come from a script."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["augmentation.md", "detection-data.md", "detection.md"]
+PAGES = ["augmentation.md", "detection-data.md", "detection.md", "scaling.md"]
 
 
 def snippets(page: str) -> list[str]:

@@ -361,17 +361,27 @@ def test_every_sample_is_read_exactly_once_per_epoch_over_ranks_and_workers(
 ) -> None:
     write_shards(Numbered(shards * 5), tmp_path / "out" / "train-%06d.tar", max_count=5)
     dataset = ShardDataset(tmp_path / "out", shuffle_buffer=4, seed=3)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        seen = _keys_seen(dataset, ranks, workers, monkeypatch)
+    seen = _keys_seen(dataset, ranks, workers, monkeypatch)
     everything = [key for keys in seen for key in keys]
     assert sorted(everything) == list(range(shards * 5))
-    monkeypatch.setenv("RANK", "0")
-    assert len(dataset) == len(seen[0])
-    uneven = shards % (ranks * workers) != 0
-    assert any("every sample is still read exactly once" in str(w.message) for w in caught) == (
-        uneven and workers == 1
-    )
+    for rank in range(ranks):
+        monkeypatch.setenv("RANK", str(rank))
+        assert len(dataset) == len(seen[rank])
+
+
+@pytest.mark.parametrize(("shards", "warned"), [(5, True), (4, False)])
+def test_shards_that_do_not_divide_among_the_ranks_are_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shards: int, warned: bool
+) -> None:
+    write_shards(Numbered(shards * 2), tmp_path / "out" / "train-%06d.tar", max_count=2)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = [label for _, label in ShardDataset(tmp_path / "out", shuffle_buffer=0)]
+    assert labels == [key for shard in range(1, shards, 2) for key in (2 * shard, 2 * shard + 1)]
+    messages = [str(warning.message) for warning in caught]
+    assert any(f"{shards} shards over 2 ranks" in message for message in messages) == warned
 
 
 def test_epochs_reshuffle_reproducibly_and_shuffle_buffer_0_keeps_the_order(tmp_path: Path) -> None:

@@ -178,7 +178,8 @@ class ShardDataset(IterableDataset):
             stream = self._resampled(rng, quota)
         else:
             mine = self._order(epoch)[rank::world_size][worker::workers]
-            self._warn_if_uneven(world_size, workers)
+            if worker == 0:
+                self._warn_if_uneven(world_size)
             stream = (sample for shard in mine for sample in self._samples(self.urls[shard]))
         if self.shuffle_buffer > 1:
             stream = _buffer_shuffle(stream, self.shuffle_buffer, rng)
@@ -196,16 +197,16 @@ class ShardDataset(IterableDataset):
                 if produced == quota:
                     return
 
-    def _warn_if_uneven(self, world_size: int, workers: int) -> None:
+    def _warn_if_uneven(self, world_size: int) -> None:
         shards = len(self.urls)
-        if self._warned or shards % (world_size * workers) == 0:
+        if self._warned or shards % world_size == 0:
             return
         self._warned = True
         warnings.warn(
-            f"{shards} shards over {world_size} ranks x {workers} workers: some read "
-            f"{shards // (world_size * workers) + 1} shards, others {shards // (world_size * workers)}; every "
-            "sample is still read exactly once per epoch, but ranks may get different sample counts "
-            "(use resampled=True, or export a multiple of ranks x workers shards)",
+            f"{shards} shards over {world_size} ranks: some ranks read {shards // world_size + 1} shards, others "
+            f"{shards // world_size}; every sample is still read exactly once per epoch, but the ranks get "
+            "different numbers of samples, which DistributedDataParallel needs to be equal (use resampled=True, "
+            "or export a multiple of the number of ranks of shards)",
             stacklevel=3,
         )
 
