@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -67,3 +69,27 @@ def test_coco_benchmark_runs(tmp_path: Path) -> None:
     ):
         assert heading in output
     assert output.count("visiondata CocoDetectionDataset") == 4
+
+
+def test_shards_benchmark_runs(tmp_path: Path) -> None:
+    pytest.importorskip("webdataset")
+    output = run_script(
+        "bench_shards.py",
+        *("--images", "24", "--classes", "3", "--max-count", "10", "--rounds", "1"),
+        *("--tiny-small", "100", "--tiny-large", "1000", "--folder", str(tmp_path)),
+    )
+    for heading in ("write, images/s", "read + decode", "reader memory: peak resident growth"):
+        assert heading in output
+    assert "24 JPEGs 500x375" in output and "3 shards" in output
+    for contender in (
+        "reference: read_image(bytes), then into a tar",
+        'write_shards(ImageFolderDataset, encode="keep")',
+        "torchvision ImageFolder (PIL loader + PILToTensor)",
+        "visiondata ImageFolderDataset",
+        "visiondata ShardDataset(shuffle_buffer=0)",
+        "100 samples of 8x8 PNG (1 shard)",
+        "1,000 samples of 8x8 PNG (1 shard)",
+    ):
+        assert contender in output
+    for target in ("target >= 1.0x", "target >= 1.2x", "target <= 10 MB"):
+        assert output.count(target) == 1

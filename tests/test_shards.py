@@ -516,3 +516,48 @@ def test_two_gloo_ranks_with_two_workers_read_every_sample_once_per_epoch(tmp_pa
         assert [len(labels) for labels in per_rank] == [32, 32] == [result["length"] for result in results]
     assert all(run[0] != run[1] for run in first_run), "epoch 1 must be shuffled differently"
     assert all(result["runs"][0] == result["runs"][1] for result in results), "the same seed must repeat"
+
+
+def test_a_custom_load_image_is_what_gets_stored(tmp_path: Path) -> None:
+    class GreyFolder(ImageFolderDataset):
+        def load_image(self, path: str) -> torch.Tensor:
+            return vd.io.read_image(path, mode="L")
+
+    source = GreyFolder(folder(tmp_path / "photos", count=2))
+    report = write_shards(source, tmp_path / "out" / "train-%06d.tar")
+    assert report.copied == 0 and report.encoded == 2
+    for (image, _), (expected, _) in zip(
+        ShardDataset(tmp_path / "out", shuffle_buffer=0), source, strict=True
+    ):
+        assert image.shape == expected.shape == (1, 14, 20) and torch.equal(image, expected)
+
+
+def test_a_shard_cut_at_a_member_boundary_is_caught_by_the_manifest_count(tmp_path: Path) -> None:
+    source = ImageFolderDataset(folder(tmp_path / "photos", count=3))
+    report = write_shards(source, tmp_path / "out" / "train-%06d.tar")
+    shard = Path(report.shards[0])
+    with tarfile.open(shard) as archive:
+        end = archive.getmember("000000002.cls").offset  # the header of the third sample's first member
+    shard.write_bytes(shard.read_bytes()[:end])
+    with pytest.raises(DatasetFormatError, match="it holds 2 samples, its manifest says 3"):
+        list(ShardDataset(tmp_path / "out", shuffle_buffer=0))
+
+
+@pytest.mark.parametrize(
+    ("mode", "tar_format"),
+    [("w:gz", tarfile.PAX_FORMAT), ("w", tarfile.GNU_FORMAT), ("w", tarfile.PAX_FORMAT)],
+)
+def test_shards_rewritten_by_tarfile_with_long_names_or_gzip_are_read(
+    tmp_path: Path, mode: str, tar_format: int
+) -> None:
+    source = ImageFolderDataset(folder(tmp_path / "photos", count=2))
+    report = write_shards(source, tmp_path / "out" / "train-%06d.tar")
+    members = tar_members(Path(report.shards[0]))
+    long_folder = "d" * 120  # beyond ustar's 100-byte name field: a pax header or a GNU long name carries it
+    with tarfile.open(report.shards[0], mode, format=tar_format) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"{long_folder}/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    shards = ShardDataset(tmp_path / "out", split="train", shuffle_buffer=0)
+    assert [label for _, label in shards] == [label for _, label in source]

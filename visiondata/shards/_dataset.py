@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import tarfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -180,7 +179,9 @@ class ShardDataset(IterableDataset):
             mine = self._order(epoch)[rank::world_size][worker::workers]
             if worker == 0:
                 self._warn_if_uneven(world_size)
-            stream = (sample for shard in mine for sample in self._samples(self.urls[shard]))
+            stream = (
+                sample for shard in mine for sample in self._samples(self.urls[shard], self._counts[shard])
+            )
         if self.shuffle_buffer > 1:
             stream = _buffer_shuffle(stream, self.shuffle_buffer, rng)
         for sample in stream:
@@ -191,7 +192,8 @@ class ShardDataset(IterableDataset):
     def _resampled(self, rng: random.Random, quota: int) -> Iterator[dict[str, Any]]:
         produced = 0
         while produced < quota:
-            for sample in self._samples(self.urls[rng.randrange(len(self.urls))]):
+            shard = rng.randrange(len(self.urls))
+            for sample in self._samples(self.urls[shard], self._counts[shard]):
                 yield sample
                 produced += 1
                 if produced == quota:
@@ -211,31 +213,27 @@ class ShardDataset(IterableDataset):
         )
 
     # ------------------------------------------------------------ reading shards
-    def _samples(self, url: str) -> Iterator[dict[str, Any]]:
+    def _samples(self, url: str, expected: int) -> Iterator[dict[str, Any]]:
         """The samples of one shard, each a dict of its members' bytes plus ``__key__`` and ``__url__``."""
         from visiondata.exceptions import DatasetFormatError
+        from visiondata.shards._tar import TarStreamError, tar_members
 
         current: dict[str, Any] = {}
-        member, place = "", "before its first member"
+        count = 0
         try:
-            stream = _open(url)
-            with tarfile.open(fileobj=stream, mode="r|*") as archive:
-                for info in archive:
-                    if not info.isfile():
-                        continue
-                    member, place = info.name, f"inside member {info.name}"
+            with _open(url) as stream:
+                for member, data in tar_members(stream):
                     key, _, extension = os.path.basename(member).partition(".")
                     if current and key != current["__key__"]:
+                        count += 1
                         yield current
                         current = {}
                     if not current:
                         current = {"__key__": key, "__url__": url}
-                    extracted = archive.extractfile(info)
-                    current[extension] = extracted.read() if extracted is not None else b""
-                    place = f"after member {member}"
-        except (tarfile.TarError, OSError, EOFError) as error:
+                    current[extension] = data
+        except (TarStreamError, OSError, EOFError) as error:
             failure = DatasetFormatError(
-                f"{url}: damaged shard: it breaks off {place} ({error}); the samples before it were read; "
+                f"{url}: damaged shard: {error}; the samples before it were read; "
                 "write the shard again (or fetch it again)"
             )
             if self.on_error == "raise":
@@ -243,7 +241,16 @@ class ShardDataset(IterableDataset):
             self._skip(url, str(failure))
             return
         if current:
+            count += 1
             yield current
+        if count < expected:
+            failure = DatasetFormatError(
+                f"{url}: damaged shard: it holds {count} samples, its manifest says {expected}; the file was "
+                "cut short at a member's end: write the shard again (or fetch it again)"
+            )
+            if self.on_error == "raise":
+                raise failure
+            self._skip(url, str(failure))
 
     def _decode(self, sample: dict[str, Any]) -> Any:
         from PIL import Image

@@ -36,8 +36,23 @@ _EXTENSION_OF_FORMAT = {"jpeg": "jpg", "png": "png"}
 
 
 # ---------------------------------------------------------------- writing
-def image_type_of(image: Any) -> str:
-    """What kind of image a dataset yields, as the manifest records it."""
+def image_kind(image: Any) -> tuple[str, str]:
+    """What a dataset yields as image, as the manifest records it: its type and its ``read_image`` mode.
+
+    Examples:
+        >>> image_kind(torch.zeros(1, 2, 2, dtype=torch.uint8))
+        ('tensor', 'L')
+    """
+    if isinstance(image, Image.Image):
+        channels = len(image.getbands())
+    elif isinstance(image, torch.Tensor):
+        channels = image.shape[-3] if image.ndim == 3 else 1
+    else:
+        channels = image.shape[2] if np.ndim(image) == 3 else 1
+    return _image_type(image), {1: "L", 3: "RGB"}.get(channels, "unchanged")
+
+
+def _image_type(image: Any) -> str:
     if isinstance(image, tv_tensors.Image):
         return "tv_image"
     if isinstance(image, torch.Tensor):

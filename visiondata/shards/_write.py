@@ -68,8 +68,8 @@ def write_shards(
     source; it is written last, so a set without one is incomplete.
 
     Images: with ``encode="keep"``, an image read from a file (visiondata's
-    folder, CSV, COCO, VOC and YOLO datasets, without a ``transform`` or a
-    custom ``loader``) is copied byte for byte, after a decode that proves it
+    folder, CSV, COCO, VOC and YOLO datasets, without a ``transform``, a
+    custom ``loader`` or an overridden ``load_image``) is copied byte for byte, after a decode that proves it
     readable; other images are stored as PNG (lossless). ``"png"`` and
     ``"jpeg"`` (at ``quality``) encode every image. Targets are stored exactly
     (classification ids, multi-hot and regression tensors, boxes with their
@@ -133,10 +133,10 @@ def write_shards(
             if isinstance(prepared, str):
                 report.skipped.append({"index": index, "reason": prepared})
                 continue
-            members, image_type, copied = prepared
+            members, (image_type, image_mode), copied = prepared
             if manifest is None:
                 manifest = _new_manifest(
-                    dataset, image_type, encode
+                    dataset, image_type, image_mode, encode
                 )  # after the first sample: its image type
             size = sum(_TAR_BLOCK + -(-len(data) // _TAR_BLOCK) * _TAR_BLOCK for data in members.values())
             if writer is not None and (shard_count >= max_count or shard_bytes + size > max_size):
@@ -159,7 +159,7 @@ def write_shards(
         if writer is not None:
             writer.close()
     if manifest is None:
-        manifest = _new_manifest(dataset, "tensor", encode)
+        manifest = _new_manifest(dataset, "tensor", "RGB", encode)
     for shard, path in zip(manifest.shards, report.shards, strict=True):
         shard.bytes = os.path.getsize(path)
     manifest.skipped = report.skipped
@@ -193,16 +193,13 @@ def _check_arguments(
         raise ValueError(f"num_workers: expected an integer >= 0, got {workers!r}")
 
 
-def _new_manifest(given: Any, image_type: str, encode: str) -> Manifest:
-    from visiondata.datasets._mnist import MNISTDataset
-
+def _new_manifest(given: Any, image_type: str, image_mode: str, encode: str) -> Manifest:
     dataset, _ = _unwrap(given, 0) if len(given) else (given, 0)
     classes = getattr(dataset, "classes", None)
-    is_mnist = isinstance(dataset, MNISTDataset)
     return Manifest(
         task=_task_of(dataset),
         classes=[str(name) for name in classes] if classes is not None else None,
-        image_mode="L" if is_mnist or getattr(dataset, "mode", None) == "L" else "RGB",
+        image_mode=image_mode,
         image_type=image_type,
         encode=encode,
         source={
@@ -256,7 +253,7 @@ class _RecordSource:
         from visiondata.datasets._base import ImageFileDataset
         from visiondata.datasets._mnist import MNISTDataset
         from visiondata.exceptions import ImageReadError
-        from visiondata.shards._records import encode_image, encode_target, file_extension, image_type_of
+        from visiondata.shards._records import encode_image, encode_target, file_extension, image_kind
 
         dataset, position = _unwrap(self.dataset, index)
         where = f"sample {index}"
@@ -280,20 +277,14 @@ class _RecordSource:
                 warnings.warn(f"not exported: {error}", SkippedSampleWarning, stacklevel=2)
             return index, str(error)
         members: dict[str, bytes] = {}
-        copied = (
-            data is not None
-            and self.encode == "keep"
-            and dataset.transform is None
-            and dataset.loader is None
-        )
+        copied = data is not None and self.encode == "keep" and dataset.transform is None
         if copied:
             members[file_extension(data, where)] = data
         else:
             extension, encoded = encode_image(image, self.encode, self.quality, where)
             members[extension] = encoded
         encode_target(target, members, where)
-        image_type = "tensor" if isinstance(dataset, MNISTDataset) else image_type_of(image)
-        return index, (members, image_type, copied)
+        return index, (members, image_kind(image), copied)
 
 
 def _unwrap(dataset: Any, index: int) -> tuple[Any, int]:
@@ -307,14 +298,15 @@ def _unwrap(dataset: Any, index: int) -> tuple[Any, int]:
 
 def _read_file_sample(dataset: Any, index: int) -> tuple[Any, bytes | None]:
     """The image of a file dataset's sample and its file's bytes, under the dataset's own checks."""
+    from visiondata.datasets._base import ImageFileDataset
     from visiondata.exceptions import ImageReadError
     from visiondata.io._read import read_file, read_image
 
     path = dataset.path(index)
     if not dataset.allow_outside_root:
         dataset._check_inside_root(path)
-    if dataset.loader is not None:
-        return dataset.load_image(path), None
+    if dataset.loader is not None or type(dataset).load_image is not ImageFileDataset.load_image:
+        return dataset.load_image(path), None  # a custom reader: its image is what gets stored
     data = read_file(path)
     try:
         return read_image(data), data
