@@ -38,6 +38,7 @@ bench: install
 	$(PY) benchmarks/bench_pipeline.py
 	$(PY) benchmarks/bench_boxes.py
 	$(PY) benchmarks/bench_coco.py
+	$(PY) benchmarks/bench_shards.py
 
 ## Draw the pictures of the docs with the command line, then build the site.
 docs: install
