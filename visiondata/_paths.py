@@ -24,7 +24,7 @@ def default_root() -> Path:
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> Path:
-    """``root`` as a :class:`~pathlib.Path`, or :func:`default_root` when it is ``None``.
+    """``root`` as a `Path`, or `default_root` when it is ``None``.
 
     Examples:
         >>> str(resolve_root("/data/vision"))

@@ -2,7 +2,7 @@
 
 The shape follows timm and torchvision: ``register`` (usually through a
 ``register_*`` decorator), ``get`` and ``names(pattern)`` with shell-style
-patterns. Unknown names raise :class:`UnknownNameError` that suggests close
+patterns. Unknown names raise [`UnknownNameError`][visiondata.exceptions.UnknownNameError] that suggests close
 matches; registering a name twice raises unless ``override=True``.
 """
 

@@ -1,6 +1,6 @@
 """Every error visiondata raises on purpose.
 
-Each error inherits :class:`VisionDataError` *and* the built-in exception it
+Each error inherits [`VisionDataError`][visiondata.exceptions.VisionDataError] *and* the built-in exception it
 replaces, so callers can catch either: ``except KeyError`` keeps working for
 an unknown name, ``except VisionDataError`` catches everything the library
 raises deliberately.
@@ -136,7 +136,7 @@ class TransformSpecError(VisionDataError, ValueError):
 
     The message names the transform, its position in the list, the parameter,
     the expected and the actual value. Unknown transform and parameter names
-    raise :class:`UnknownNameError` instead, with close matches.
+    raise [`UnknownNameError`][visiondata.exceptions.UnknownNameError] instead, with close matches.
     """
 
 

@@ -1,6 +1,6 @@
 """Box formats and box arithmetic: pure, vectorised functions on ``(N, 4)`` tensors and numpy arrays.
 
-Formats (:data:`BOX_FORMATS`): ``xyxy`` (Pascal VOC, torchvision), ``xywh``
+Formats (`BOX_FORMATS`): ``xyxy`` (Pascal VOC, torchvision), ``xywh``
 (COCO) and ``cxcywh`` in pixels; ``xyxyn`` (albumentations), ``xywhn`` and
 ``cxcywhn`` (YOLO) as fractions of the image's width and height. Every
 function returns the type it was given (a tensor or an array).

@@ -169,7 +169,7 @@ def convert_boxes(boxes: Boxes, src: str, dst: str, image_size: tuple[float, flo
 
     Args:
         boxes: ``(..., 4)`` tensor or array (nested lists become an array).
-        src: Format of ``boxes``, one of :data:`BOX_FORMATS` (or an alias:
+        src: Format of ``boxes``, one of `BOX_FORMATS` (or an alias:
             ``"pascal_voc"``, ``"coco"``, ``"albumentations"``, ``"yolo"``).
         dst: Format to return.
         image_size: ``(height, width)`` in pixels, required when exactly one

@@ -44,7 +44,7 @@ def box_area(boxes: Boxes, fmt: str = "xyxy") -> Boxes:
 
     Args:
         boxes: ``(..., 4)`` tensor or array.
-        fmt: Box format, one of :data:`BOX_FORMATS`.
+        fmt: Box format, one of `BOX_FORMATS`.
 
     Returns:
         ``(...)`` areas, same type as ``boxes``.
@@ -68,7 +68,7 @@ def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str = "xyxy") -> Boxes:
     Args:
         boxes1: ``(N, 4)`` tensor or array.
         boxes2: ``(M, 4)``, of the same type as ``boxes1``.
-        fmt: Format of both, one of :data:`BOX_FORMATS`.
+        fmt: Format of both, one of `BOX_FORMATS`.
 
     Returns:
         ``(N, M)`` IoU values in ``[0, 1]``, same type as ``boxes1``.
@@ -102,12 +102,12 @@ def clip_boxes(boxes: Boxes, fmt: str = "xyxy", image_size: tuple[float, float] 
     """Boxes cut to the image: every coordinate moved inside ``[0, width] x [0, height]``.
 
     A box entirely outside the image becomes a box without area on the
-    border; :func:`validate_boxes` with ``policy="clip"`` also removes those
+    border; [`validate_boxes`][visiondata.boxes.validate_boxes] with ``policy="clip"`` also removes those
     and reports what it changed.
 
     Args:
         boxes: ``(..., 4)`` tensor or array.
-        fmt: Box format, one of :data:`BOX_FORMATS`.
+        fmt: Box format, one of `BOX_FORMATS`.
         image_size: ``(height, width)`` in pixels; required for pixel formats
             (normalised ones are clipped to ``[0, 1]``).
 

@@ -34,7 +34,7 @@ _SHOWN = 20
 
 
 class BoxValidation(NamedTuple, Generic[Boxes]):
-    """What :func:`validate_boxes` returns.
+    """What [`validate_boxes`][visiondata.boxes.validate_boxes] returns.
 
     Attributes:
         boxes: The valid boxes in the input's format and type: every input
@@ -42,7 +42,7 @@ class BoxValidation(NamedTuple, Generic[Boxes]):
             ``"clip"`` and ``"drop"``. Float noise within ``eps`` of the border
             is snapped onto it.
         keep: ``(N,)`` booleans (tensor or array, like the input) marking the
-            input boxes that are in :attr:`boxes`; index per-box fields with it.
+            input boxes that are in `boxes`; index per-box fields with it.
         changes: One entry per changed input box, in input order:
             ``{"index": i, "reason": "not_finite" | "out_of_bounds" |
             "inverted" | "zero_area", "action": "clipped" | "dropped"}``.
@@ -69,7 +69,7 @@ def validate_boxes(
 
     Policies:
 
-    - ``"raise"``: any problem raises :class:`InvalidBoxesError` naming each
+    - ``"raise"``: any problem raises [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] naming each
       box's index, the coordinate, its value and the allowed range;
     - ``"clip"``: boxes leaving the image are cut to it (reported as
       ``"clipped"``); boxes that clipping cannot mend (NaN, inverted, zero
@@ -78,7 +78,7 @@ def validate_boxes(
 
     Args:
         boxes: ``(N, 4)`` tensor or array.
-        fmt: Box format, one of :data:`BOX_FORMATS`.
+        fmt: Box format, one of `BOX_FORMATS`.
         image_size: ``(height, width)`` in pixels. For pixel formats without
             it, the bounds are not checked; normalised formats are always
             checked against ``[0, 1]``.
@@ -86,7 +86,7 @@ def validate_boxes(
         eps: Tolerance as a fraction of the image side.
 
     Returns:
-        A :class:`BoxValidation`: the boxes, which input boxes they are, and what changed.
+        A [`BoxValidation`][visiondata.boxes.BoxValidation]: the boxes, which input boxes they are, and what changed.
 
     Raises:
         InvalidBoxesError: Under ``"raise"``, for any box with a problem (all listed).
@@ -239,7 +239,7 @@ def _copy(values: Any) -> Any:
 
 
 def _reasons(finite: Any, outside: Any, inverted: Any, flat: Any) -> list[str | None]:
-    """The first problem of each box, in the order of :data:`REASONS`, or ``None``."""
+    """The first problem of each box, in the order of `REASONS`, or ``None``."""
     reasons: list[str | None] = []
     for is_finite, is_outside, is_inverted, is_flat in zip(
         _to_list(finite), _to_list(outside), _to_list(inverted), _to_list(flat), strict=True

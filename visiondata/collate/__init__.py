@@ -1,10 +1,10 @@
 """Batching detection samples, whatever their number of boxes, in the layout each model family takes.
 
-- :func:`detection_collate`: lists of images and target dicts (torchvision's detection models);
-- :func:`padded_collate`: one padded image tensor and a padding mask (DETR);
-- :func:`yolo_collate`: stacked images and one ``(N, 6)`` box table (YOLO losses);
-- :func:`padded_boxes_collate`: dense ``(B, M, 4)`` boxes with a validity mask;
-- :func:`to_device`: any of these on a device.
+- [`detection_collate`][visiondata.collate.detection_collate]: lists of images and target dicts (torchvision's detection models);
+- [`padded_collate`][visiondata.collate.padded_collate]: one padded image tensor and a padding mask (DETR);
+- [`yolo_collate`][visiondata.collate.yolo_collate]: stacked images and one ``(N, 6)`` box table (YOLO losses);
+- [`padded_boxes_collate`][visiondata.collate.padded_boxes_collate]: dense ``(B, M, 4)`` boxes with a validity mask;
+- [`to_device`][visiondata.collate.to_device]: any of these on a device.
 
 Examples:
     >>> import torch

@@ -2,11 +2,11 @@
 
 Every collate takes a list of samples, each an ``(image, target)`` pair (the
 detection schema of visiondata's datasets) or a dict with ``"image"`` and the
-target's keys (what a :class:`~visiondata.transforms.BoxPipeline` returns for
+target's keys (what a [`BoxPipeline`][visiondata.transforms.BoxPipeline] returns for
 dict samples). ``None`` samples (a dataset's way of saying "skip this one")
 raise unless ``skip_none=True``; then they are left out and counted in the
 batch (``.skipped`` on tuple layouts, ``"skipped"`` in dict layouts), and a
-:class:`~visiondata.exceptions.SkippedSampleWarning` says how many. Options
+[`SkippedSampleWarning`][visiondata.exceptions.SkippedSampleWarning] says how many. Options
 are keywords: pass them with ``functools.partial``, which pickles for
 DataLoader workers like the functions themselves.
 """
@@ -137,7 +137,7 @@ def detection_collate(batch: Sequence[Any], *, skip_none: bool = False) -> Colla
         skip_none: Leave out ``None`` samples (counted in ``.skipped``) instead of raising.
 
     Returns:
-        A :class:`CollatedBatch` ``(images, targets)``.
+        A [`CollatedBatch`][visiondata.collate.CollatedBatch] ``(images, targets)``.
 
     Examples:
         >>> import torch
@@ -216,7 +216,7 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
         skip_none: Leave out ``None`` samples (counted in ``.skipped``) instead of raising.
 
     Returns:
-        A :class:`CollatedBatch` ``(images (B, C, H, W), targets (N, 6) float32)``.
+        A [`CollatedBatch`][visiondata.collate.CollatedBatch] ``(images (B, C, H, W), targets (N, 6) float32)``.
 
     Raises:
         ValueError: Images of different sizes (the message names them and the fix).
@@ -260,8 +260,8 @@ def padded_boxes_collate(
     ``M`` is the largest box count in the batch, or ``max_boxes`` (a fixed
     shape). Boxes beyond ``max_boxes`` are cut, and reported: each image that
     lost boxes is named in ``"truncated"`` (``{"sample": i, "boxes": n,
-    "kept": max_boxes}``) and a :class:`SkippedSampleWarning` is issued. Images
-    of different sizes are padded bottom and right, as :func:`padded_collate`.
+    "kept": max_boxes}``) and a [`SkippedSampleWarning`][visiondata.exceptions.SkippedSampleWarning] is issued. Images
+    of different sizes are padded bottom and right, as [`padded_collate`][visiondata.collate.padded_collate].
 
     Args:
         batch: The samples.
@@ -323,7 +323,7 @@ def padded_boxes_collate(
 def to_device(batch: Any, device: torch.device | str, non_blocking: bool = True) -> Any:
     """``batch`` with every tensor on ``device``: nested dicts, lists and tuples of any layout above.
 
-    ``tv_tensors`` keep their type and metadata; a :class:`CollatedBatch`
+    ``tv_tensors`` keep their type and metadata; a [`CollatedBatch`][visiondata.collate.CollatedBatch]
     keeps its ``skipped`` count; other values pass through.
 
     Examples:

@@ -89,24 +89,24 @@ def check_path(value: str, root: str, allow_outside_root: bool) -> tuple[str, st
 class ImageFileDataset(Dataset):
     """Base of datasets whose samples are image files under ``root`` plus a target.
 
-    Subclasses fill :attr:`paths` (relative to ``root``), or override
-    ``__len__`` and :meth:`relative_path`, and implement :meth:`target`. Reading goes through :meth:`load_image`, with the
+    Subclasses fill `paths` (relative to ``root``), or override
+    ``__len__`` and `relative_path`, and implement `target`. Reading goes through `load_image`, with the
     ``on_error`` policy:
 
     - ``"raise"`` (default): a file that cannot be read raises
-      :class:`~visiondata.exceptions.ImageReadError` naming it;
+      [`ImageReadError`][visiondata.exceptions.ImageReadError] naming it;
     - ``"skip"``: the sample is replaced by the next readable one (index + 1,
       + 2, ...; the same replacement every time), and the file and the cause
-      are recorded in :attr:`errors`;
-    - ``"warn"``: as ``"skip"``, and a :class:`SkippedSampleWarning` names the file.
+      are recorded in `errors`;
+    - ``"warn"``: as ``"skip"``, and a [`SkippedSampleWarning`][visiondata.exceptions.SkippedSampleWarning] names the file.
 
     A replacement sample comes with its own target, so nothing is mislabelled.
-    :attr:`errors` is per process: with ``DataLoader`` workers, each worker
+    `errors` is per process: with ``DataLoader`` workers, each worker
     records its own (run ``visiondata check`` to list every bad file up front).
     """
 
     paths: PathIndex
-    #: Whether a sample may be read from outside :attr:`root`. Readers of paths written in a file
+    #: Whether a sample may be read from outside `root`. Readers of paths written in a file
     #: (CSV, annotations) default to ``False``; then symbolic links are resolved before the check,
     #: so a link inside the root that leads out of it is an unreadable file too. Folder datasets
     #: follow links wherever they lead (torchvision's ``ImageFolder`` behaviour).
@@ -134,7 +134,7 @@ class ImageFileDataset(Dataset):
         return len(self.paths)
 
     def relative_path(self, index: int) -> str:
-        """Path of sample ``index`` relative to :attr:`root`."""
+        """Path of sample ``index`` relative to `root`."""
         return self.paths[index]
 
     def path(self, index: int) -> str:
@@ -142,7 +142,7 @@ class ImageFileDataset(Dataset):
         return os.path.join(self.root, self.relative_path(index))
 
     def load_image(self, path: str) -> Any:
-        """Read one image; override to customise (the default is :func:`visiondata.io.read_image`, RGB tensor).
+        """Read one image; override to customise (the default is [`visiondata.io.read_image`][visiondata.io.read_image], RGB tensor).
 
         Examples:
             >>> class GreyFolder(ImageFileDataset):  # doctest: +SKIP

@@ -2,7 +2,7 @@
 
 Each entry is data: the task, the split vocabulary and how each split maps to
 the constructor's own arguments, and the metadata. Factories are strings or
-:class:`TorchvisionFactory` records, so registering costs no import of torch
+`TorchvisionFactory` records, so registering costs no import of torch
 or torchvision.
 """
 

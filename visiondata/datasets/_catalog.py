@@ -95,7 +95,7 @@ def register_dataset(
 ) -> Any:
     """Add a dataset to the registry, as a decorator or a plain call.
 
-    The factory is called by :func:`get_dataset` with ``root`` (a string),
+    The factory is called by [`get_dataset`][visiondata.datasets.get_dataset] with ``root`` (a string),
     the split (as ``split=`` or as the keyword arguments in
     ``split_arguments``), and those of ``transform``, ``target_transform``
     and ``download`` that its signature accepts.
@@ -103,7 +103,7 @@ def register_dataset(
     Args:
         name: Registry name; lower case with underscores by convention.
         factory: The dataset class or function; omit it to use the decorator form.
-        task: One of :data:`visiondata.datasets.TASKS`.
+        task: One of `visiondata.datasets.TASKS`.
         splits: Split names accepted; defaults to the keys of ``split_arguments``,
             else ``("train", "test")``.
         split_arguments: For factories that do not take ``split=``: the keyword
@@ -112,7 +112,7 @@ def register_dataset(
             (``{"val": {"annFile": "{root}/annotations/val.json"}}``); a
             ``"root"`` key replaces the root the factory receives.
         override: Replace an existing entry of the same name instead of raising.
-        **metadata: Further :class:`DatasetInfo` fields (``classes``, ``mean``...).
+        **metadata: Further [`DatasetInfo`][visiondata.datasets.DatasetInfo] fields (``classes``, ``mean``...).
 
     Returns:
         The factory (decorator form) so the decorated class stays usable.
@@ -121,7 +121,7 @@ def register_dataset(
         DuplicateNameError: ``name`` is taken and ``override`` is false.
         TypeError: ``factory`` is neither callable nor a string, a split's
             ``split_arguments`` is not a dict, or a metadata keyword is not a
-            :class:`DatasetInfo` field.
+            [`DatasetInfo`][visiondata.datasets.DatasetInfo] field.
         ValueError: A string ``factory`` is not ``"package.module:attribute"``,
             ``split_arguments`` does not cover exactly the splits, or one of its
             strings holds a placeholder other than ``{root}``.
@@ -240,7 +240,7 @@ def list_datasets(pattern: str | None = None, task: str | None = None) -> list[s
     Args:
         pattern: Shell-style pattern on the name (``"*mnist"``).
         task: Keep only datasets of this task, one of
-            :data:`visiondata.datasets.TASKS` (``"classification"``).
+            `visiondata.datasets.TASKS` (``"classification"``).
 
     Raises:
         UnknownNameError: ``task`` is not one of the tasks; the message lists
@@ -293,7 +293,7 @@ def get_dataset(
     """Build a registered dataset.
 
     Args:
-        name: Registry name (see :func:`list_datasets`).
+        name: Registry name (see [`list_datasets`][visiondata.datasets.list_datasets]).
         root: Folder holding the data; defaults to ``$VISIONDATA_HOME``, else
             ``~/.cache/visiondata``.
         split: ``"train"``, ``"val"``, ``"test"`` or a dataset-specific split

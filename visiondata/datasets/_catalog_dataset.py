@@ -24,7 +24,7 @@ from torchvision.transforms.v2 import functional
 class CatalogDataset(Dataset):
     """A torchvision dataset whose samples follow visiondata's schema for its task.
 
-    The torchvision dataset is available as :attr:`dataset`; any other
+    The torchvision dataset is available as `dataset`; any other
     attribute (``classes``, ``ids``...) is looked up on it.
 
     Args:

@@ -84,10 +84,10 @@ class CocoDetectionDataset(DetectionFileDataset):
     "area": float32})``, plus ``"masks"`` (``N x H x W`` ``uint8``) with
     ``masks=True``. ``bbox [x, y, w, h]`` becomes ``[x, y, x + w, y + h]``.
 
-    Labels index :attr:`classes`: by default ``"__background__"`` then the
+    Labels index `classes`: by default ``"__background__"`` then the
     category names in order of their ids, so the non-contiguous COCO ids
-    (1, 3, 90...) become labels 1, 2, 3...; :attr:`category_ids` and
-    :attr:`label_to_category_id` give the file's ids back (for COCO
+    (1, 3, 90...) become labels 1, 2, 3...; `category_ids` and
+    `label_to_category_id` give the file's ids back (for COCO
     evaluation). ``classes=`` fixes the list of names (categories are matched
     by name); ``background=False`` drops the background entry, so labels
     start at 0.
@@ -97,9 +97,9 @@ class CocoDetectionDataset(DetectionFileDataset):
     0.1% of a side; less is snapped onto the border), annotations naming an
     image or a category the file does not have, and image paths that leave
     ``images_dir`` or do not exist. ``on_error="raise"`` raises one
-    :class:`~visiondata.exceptions.DatasetValidationError` listing them all;
+    [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing them all;
     ``"skip"`` and ``"warn"`` leave the bad annotations (and images) out and
-    record them in :attr:`problems`.
+    record them in `problems`.
 
     Args:
         images_dir: Folder the ``file_name`` of each image is relative to.
@@ -114,7 +114,7 @@ class CocoDetectionDataset(DetectionFileDataset):
         on_error: ``"raise"``, ``"skip"`` or ``"warn"``, for annotation problems and unreadable images.
         allow_outside_root: Accept image paths leaving ``images_dir``.
         check_files: Check at construction that every image file exists.
-        loader: Reads one image path; defaults to :func:`visiondata.io.read_image`.
+        loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0 (torchvision's detection models expect it).
 
     Examples:

@@ -31,7 +31,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def info_as_dict(info: DatasetInfo) -> dict[str, Any]:
-    """A JSON-ready dict of every :class:`DatasetInfo` field.
+    """A JSON-ready dict of every [`DatasetInfo`][visiondata.datasets.DatasetInfo] field.
 
     Examples:
         >>> import visiondata as vd

@@ -151,16 +151,16 @@ class CSVDataset(ImageFileDataset):
       ``label_col``) values.
 
     Construction checks every row and raises one
-    :class:`~visiondata.exceptions.DatasetValidationError` listing every
+    [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing every
     problem with its line: missing columns, empty image paths, paths outside
     ``root``, missing files, empty or unknown labels, values that are not
     0/1 or not numbers, and duplicated image rows (``duplicates="raise"``;
     ``"drop"`` keeps the first row of each image, unless their labels differ,
-    and counts the rest in :attr:`dropped_duplicates`; ``"keep"`` keeps all).
+    and counts the rest in `dropped_duplicates`; ``"keep"`` keeps all).
 
     Customise by subclassing (the pattern of the PyTorch data-loading
-    tutorial): override :meth:`load_image` to read files differently, and
-    :meth:`load_target` to build targets from the row.
+    tutorial): override `load_image` to read files differently, and
+    `load_target` to build targets from the row.
 
     Args:
         csv_file: The CSV file (header line first).
@@ -177,7 +177,7 @@ class CSVDataset(ImageFileDataset):
         duplicates: ``"raise"``, ``"keep"`` or ``"drop"`` for repeated image paths.
         allow_outside_root: Accept absolute paths and paths leaving ``root``.
         check_files: Check that every image file exists (one ``stat`` per row).
-        loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
+        loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
 
     Examples:
         >>> import tempfile, pathlib
@@ -442,14 +442,14 @@ class CSVDetectionDataset(ImageFileDataset):
     called as ``transform(image, target)`` (a ``torchvision.transforms.v2``
     transform moves the boxes with the image).
 
-    Labels index :attr:`classes`. By default the classes are
+    Labels index `classes`. By default the classes are
     ``("__background__", *sorted names)``, so labels start at 1 as
     torchvision's detection models expect; ``classes=`` fixes the list as given.
 
     Construction checks every row (paths, numbers, empty labels, boxes with no
     area) and raises one ``DatasetValidationError`` listing every problem
     with its line; at load time, a box outside its image raises
-    :class:`~visiondata.exceptions.InvalidBoxesError` naming the file and box.
+    [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] naming the file and box.
 
     Args:
         csv_file: The CSV file.
@@ -464,7 +464,7 @@ class CSVDetectionDataset(ImageFileDataset):
         on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files.
         allow_outside_root: Accept absolute paths and paths leaving ``root``.
         check_files: Check that every image file exists.
-        loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
+        loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
 
     Examples:
         >>> import tempfile, pathlib

@@ -1,7 +1,7 @@
 """What the COCO, VOC and YOLO readers share: a flat detection index and the detection sample.
 
-A reader parses its files once into :class:`DetectionIndex`: image paths in a
-:class:`PathIndex`, and every box of every image in a few numpy arrays cut by
+A reader parses its files once into `DetectionIndex`: image paths in a
+`PathIndex`, and every box of every image in a few numpy arrays cut by
 per-image offsets. Reading those arrays writes no reference counts, so a
 forked DataLoader worker copies none of them (pytorch/pytorch#13246), and
 pickling them for spawned workers is a few buffer copies.
@@ -137,7 +137,7 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
     The boxes are rounded to float32 in place first, as the index stores
     them, and checked as stored. NaN or infinite values, values beyond
     float32's range, no area (``x_max <= x_min`` or ``y_max <= y_min``)
-    and boxes beyond the image (by more than :data:`BORDER_TOLERANCE` of its
+    and boxes beyond the image (by more than `BORDER_TOLERANCE` of its
     side; ``sizes`` of 0 are not checked) are problems. Boxes within the
     tolerance are snapped onto the border in place.
     """
@@ -209,20 +209,20 @@ def _fit_decoded(boxes: np.ndarray, height: int, width: int, path: str) -> np.nd
 
 
 class DetectionFileDataset(ImageFileDataset):
-    """Base of the detection readers: images under ``root`` with boxes in a :class:`DetectionIndex`.
+    """Base of the detection readers: images under ``root`` with boxes in a `DetectionIndex`.
 
-    Subclasses parse their files into :attr:`index` and set :attr:`classes`
-    (and :attr:`category_ids` where the file has ids of its own).
+    Subclasses parse their files into `index` and set `classes`
+    (and `category_ids` where the file has ids of its own).
 
     Annotation problems are handled by ``on_error``: ``"raise"`` raises one
-    :class:`~visiondata.exceptions.DatasetValidationError` listing every
+    [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing every
     problem; ``"skip"`` leaves the bad annotation out and records it in
-    :attr:`problems`; ``"warn"`` does the same and warns once with the count.
+    `problems`; ``"warn"`` does the same and warns once with the count.
     A decoded image whose size differs from the one its annotation declares,
-    with boxes beyond it, raises :class:`InvalidBoxesError` under ``"raise"``;
+    with boxes beyond it, raises [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] under ``"raise"``;
     otherwise the boxes are clipped to the image and the problem recorded.
     Unreadable images follow the same policy when loaded (see
-    :class:`~visiondata.datasets.ImageFileDataset`).
+    [`ImageFileDataset`][visiondata.datasets.ImageFileDataset]).
     """
 
     index: DetectionIndex
@@ -267,7 +267,7 @@ class DetectionFileDataset(ImageFileDataset):
             )
 
     def _record_problem(self, problem: str) -> None:
-        """A problem found while reading (this process's :attr:`problems`), warned once under ``"warn"``."""
+        """A problem found while reading (this process's `problems`), warned once under ``"warn"``."""
         if problem in self.problems:
             return
         self.problems.append(problem)

@@ -37,9 +37,9 @@ class ImageFolderDataset(ImageFileDataset):
         root: Folder with one sub-folder per class. Symbolic links are
             followed, each real folder once per class: a link back to a folder
             already walked (a loop such as ``cls/up -> ..``) is listed in
-            :attr:`loops`, with a warning, and not followed.
+            `loops`, with a warning, and not followed.
         transform: Applied to each image (by default a ``uint8`` ``C x H x W``
-            RGB tensor from :func:`visiondata.io.read_image`).
+            RGB tensor from [`visiondata.io.read_image`][visiondata.io.read_image]).
         target_transform: Applied to each class id.
         extensions: File extensions to include, compared case-insensitively;
             one string is one extension (``".png"``).
@@ -47,11 +47,11 @@ class ImageFolderDataset(ImageFileDataset):
             ignored with a warning that names them.
         allow_empty: Accept classes without any image instead of raising.
         on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files
-            (see :class:`ImageFileDataset`); special files (FIFOs, devices,
+            (see [`ImageFileDataset`][visiondata.datasets.ImageFileDataset]); special files (FIFOs, devices,
             links to them) are unreadable files, refused without being opened.
             Folders that cannot be listed raise under ``"raise"`` and are
-            listed in :attr:`unlisted`, with a warning, otherwise.
-        loader: Reads one path; defaults to :func:`visiondata.io.read_image`.
+            listed in `unlisted`, with a warning, otherwise.
+        loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
             ``functools.partial(read_image, output="pil")`` gives PIL images
             as torchvision's ``ImageFolder`` does.
         cache: Keep the index in a file under ``$VISIONDATA_HOME/index-cache``

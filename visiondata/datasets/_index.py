@@ -41,7 +41,7 @@ class PathIndex(Sequence[str]):
 
     @classmethod
     def from_arrays(cls, blob: np.ndarray, offsets: np.ndarray) -> PathIndex:
-        """Rebuild from the arrays :meth:`arrays` returned (e.g. loaded from a cache file)."""
+        """Rebuild from the arrays `arrays` returned (e.g. loaded from a cache file)."""
         index = cls.__new__(cls)
         index._blob, index._offsets = blob.astype(np.uint8, copy=False), offsets
         return index

@@ -59,7 +59,7 @@ class DatasetInfo:
 
     Attributes:
         name: Registry name (``"mnist"``).
-        task: One of :data:`TASKS`.
+        task: One of `TASKS`.
         splits: Splits ``get_dataset`` accepts, in the standard vocabulary first
             (``train``, ``val``, ``test``) then dataset-specific ones.
         num_classes: Number of classes, when fixed and known.

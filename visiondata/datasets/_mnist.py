@@ -28,7 +28,7 @@ class MNISTDataset(Dataset):
     """The MNIST digits, read from torchvision's on-disk layout (``root/MNIST/raw``).
 
     Also the base of the other IDX datasets of the same layout
-    (:class:`FashionMNISTDataset`, :class:`KMNISTDataset`): a subclass sets
+    ([`FashionMNISTDataset`][visiondata.datasets.FashionMNISTDataset], [`KMNISTDataset`][visiondata.datasets.KMNISTDataset]): a subclass sets
     ``folder``, ``classes``, ``mean``, ``std`` and ``torchvision_class``.
 
     Samples are ``(image, label)``: a float32 tensor of shape ``1x28x28``
@@ -231,7 +231,7 @@ class MNISTDataset(Dataset):
 
 
 class FashionMNISTDataset(MNISTDataset):
-    """Fashion-MNIST (``root/FashionMNIST/raw``), served like :class:`MNISTDataset`.
+    """Fashion-MNIST (``root/FashionMNIST/raw``), served like [`MNISTDataset`][visiondata.datasets.MNISTDataset].
 
     Normalised with the dataset's own mean and standard deviation; the
     pixels equal torchvision's ``FashionMNIST`` with ``ToTensor()`` and
@@ -251,7 +251,7 @@ class FashionMNISTDataset(MNISTDataset):
 
 
 class KMNISTDataset(MNISTDataset):
-    """Kuzushiji-MNIST (``root/KMNIST/raw``), served like :class:`MNISTDataset`.
+    """Kuzushiji-MNIST (``root/KMNIST/raw``), served like [`MNISTDataset`][visiondata.datasets.MNISTDataset].
 
     Examples:
         >>> from visiondata.datasets import KMNISTDataset
@@ -267,7 +267,7 @@ class KMNISTDataset(MNISTDataset):
 
 
 class MNISTBatches:
-    """Batches of an :class:`MNISTDataset`; iterate it once per epoch."""
+    """Batches of an [`MNISTDataset`][visiondata.datasets.MNISTDataset]; iterate it once per epoch."""
 
     def __init__(
         self,

@@ -113,5 +113,5 @@ def split_dataset(
     labels: np.ndarray | None,
     seed: int,
 ) -> list[Subset]:
-    """:func:`split_indices` wrapped as ``torch.utils.data.Subset`` objects of ``dataset``."""
+    """`split_indices` wrapped as ``torch.utils.data.Subset`` objects of ``dataset``."""
     return [Subset(dataset, part.tolist()) for part in split_indices(len(dataset), fractions, labels, seed)]

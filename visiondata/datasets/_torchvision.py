@@ -1,6 +1,6 @@
 """Building torchvision datasets through the catalog, with one sample schema per task.
 
-A :class:`TorchvisionFactory` stands for one torchvision dataset class. Its
+A `TorchvisionFactory` stands for one torchvision dataset class. Its
 signature (what ``get_dataset`` checks keywords against) is derived from the
 real class, with the catalog's renames and defaults applied, so a keyword
 torchvision does not accept is refused before anything is read. torchvision
@@ -9,7 +9,7 @@ is imported only when a factory is inspected or called.
 A ``plain`` factory returns the torchvision dataset itself (``transform``
 and ``target_transform`` passed through); the ``detection``,
 ``segmentation`` and ``captioning`` schemas wrap it in a
-:class:`~visiondata.datasets.CatalogDataset`.
+[`CatalogDataset`][visiondata.datasets.CatalogDataset].
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class TorchvisionFactory:
 
     Attributes:
         class_name: Name in ``torchvision.datasets`` (``"CIFAR10"``).
-        schema: One of :data:`SCHEMAS`.
+        schema: One of `SCHEMAS`.
         renames: Our keyword -> torchvision's (``{"variant": "split"}`` for EMNIST).
         defaults: Defaults that replace torchvision's, by our keyword name.
         kwargs_from: For a class whose ``**kwargs`` are forwarded to another

@@ -63,13 +63,13 @@ class VOCDetectionDataset(DetectionFileDataset):
     ``x_max = xmax``, the same for y. torchvision's ``VOCDetection`` keeps the
     file's numbers, so its boxes are ours plus ``(1, 1, 0, 0)``.
 
-    Labels index :attr:`classes`: by default ``"__background__"`` then the
+    Labels index `classes`: by default ``"__background__"`` then the
     class names found, sorted (for Pascal VOC itself, its 20 classes in the
     challenge's order); ``classes=`` fixes the list, and an object of another
     class is a problem naming the known ones. Problems (malformed XML,
     missing or non-numeric coordinates, boxes with no area or beyond the
     image, unknown classes, image paths leaving the root or missing) name the
-    file and object, and follow ``on_error`` as in :class:`CocoDetectionDataset`.
+    file and object, and follow ``on_error`` as in [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset].
 
     Args:
         root: The folder (see above).
@@ -83,7 +83,7 @@ class VOCDetectionDataset(DetectionFileDataset):
         on_error: ``"raise"``, ``"skip"`` or ``"warn"``.
         allow_outside_root: Accept image paths leaving the images folder.
         check_files: Check at construction that every image file exists.
-        loader: Reads one image path; defaults to :func:`visiondata.io.read_image`.
+        loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
 
     Examples:

@@ -9,8 +9,8 @@ class FolderWalk:
     """One walk of a tree: the loops and the folders that could not be listed are recorded as it goes.
 
     Symbolic links to folders are followed, each real folder (device and
-    inode) once per :meth:`files` call: a link back to a folder that call has
-    already walked (``x -> .``, ``up -> ..``) is recorded in :attr:`loops`
+    inode) once per `files` call: a link back to a folder that call has
+    already walked (``x -> .``, ``up -> ..``) is recorded in `loops`
     and not followed, so a tree with loops neither runs forever nor indexes a
     file twice.
 

@@ -183,7 +183,7 @@ def _decoded_record(dataset: Any, index: int) -> _Record:
 
 
 def _image_size(path: str) -> tuple[int, int]:
-    """``(height, width)`` of an image file as :func:`visiondata.io.read_image` decodes it (EXIF rotation applied)."""
+    """``(height, width)`` of an image file as [`visiondata.io.read_image`][visiondata.io.read_image] decodes it (EXIF rotation applied)."""
     from PIL import Image
 
     from visiondata.io._read import check_regular_file
@@ -260,7 +260,7 @@ def to_coco(
         progress: Show a progress bar.
 
     Returns:
-        A :class:`ConversionReport`.
+        A [`ConversionReport`][visiondata.datasets.ConversionReport].
 
     Examples:
         >>> import json, tempfile, pathlib
@@ -350,7 +350,7 @@ def to_voc(
         progress: Show a progress bar.
 
     Returns:
-        A :class:`ConversionReport`.
+        A [`ConversionReport`][visiondata.datasets.ConversionReport].
     """
     _check_images_mode(images)
     names, first = _class_names(dataset)
@@ -413,7 +413,7 @@ def to_yolo(
         progress: Show a progress bar.
 
     Returns:
-        A :class:`ConversionReport`.
+        A [`ConversionReport`][visiondata.datasets.ConversionReport].
     """
     import yaml
 

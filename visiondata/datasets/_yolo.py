@@ -35,10 +35,10 @@ class YOLODataset(DetectionFileDataset):
     Malformed lines, class ids that are not integers or have no name, and
     coordinates outside [0, 1] (by more than 0.001; less is snapped onto
     the border) or without area are problems naming the file and line, and
-    follow ``on_error`` as in :class:`CocoDetectionDataset`.
+    follow ``on_error`` as in [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset].
 
-    Labels index :attr:`classes`: ``"__background__"`` then the names, so
-    YOLO class ``c`` has label ``c + 1`` (:attr:`label_to_category_id` maps
+    Labels index `classes`: ``"__background__"`` then the names, so
+    YOLO class ``c`` has label ``c + 1`` (`label_to_category_id` maps
     back); ``background=False`` keeps YOLO's own ids as labels. Without
     names (``classes=`` or the YAML's), classes are named by their ids.
 
@@ -56,7 +56,7 @@ class YOLODataset(DetectionFileDataset):
         on_error: ``"raise"``, ``"skip"`` or ``"warn"``.
         allow_outside_root: Accept image paths (in a ``data.yaml`` list) leaving the dataset folder.
         check_files: Check at construction that every listed image file exists.
-        loader: Reads one image path; defaults to :func:`visiondata.io.read_image`.
+        loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
 
     Examples:
@@ -133,7 +133,7 @@ class YOLODataset(DetectionFileDataset):
         self._settle(str(data_yaml if data_yaml is not None else root), problems)
 
     def _label_file(self, image: str) -> Path:
-        """The label file of ``image`` (relative to :attr:`root`)."""
+        """The label file of ``image`` (relative to `root`)."""
         relative = Path(image).with_suffix(".txt")
         if self.labels_dir is not None:
             return Path(self.labels_dir) / relative

@@ -29,11 +29,11 @@ class EpochDataLoader(DataLoader):
     """A DataLoader that calls ``set_epoch(epoch)`` each time it is iterated, counting epochs itself.
 
     It calls the sampler's (``DistributedSampler``), or a streaming dataset's
-    own (:class:`~visiondata.shards.ShardDataset`).
+    own ([`ShardDataset`][visiondata.shards.ShardDataset]).
 
     A ``DistributedSampler`` shuffles by epoch; forgetting ``set_epoch`` makes
     every epoch use the same order. Iterating this loader sets it: epoch 0,
-    then 1, 2...; assign :attr:`epoch` to resume elsewhere.
+    then 1, 2...; assign `epoch` to resume elsewhere.
     """
 
     epoch: int = 0
@@ -73,14 +73,14 @@ def build_loader(
     - ``collate=None`` picks the collate from the dataset: detection datasets
       (visiondata's COCO, VOC, YOLO and CSV boxes readers, the catalog's
       detection sets, ``Mosaic``, ``MixUp``) get
-      :func:`~visiondata.collate.detection_collate`; others PyTorch's default.
+      [`detection_collate`][visiondata.collate.detection_collate]; others PyTorch's default.
     - ``distributed=None`` uses a ``DistributedSampler`` when a
       ``torch.distributed`` process group is initialised (``torchrun``), so
       each rank reads its own shard; ``True`` requires one, ``False`` never
       shards. The loader calls ``set_epoch`` itself each time it is iterated
-      (:class:`EpochDataLoader`).
+      ([`EpochDataLoader`][visiondata.loaders.EpochDataLoader]).
     - A streaming (iterable) dataset such as
-      :class:`~visiondata.shards.ShardDataset` gets no sampler: it shuffles
+      [`ShardDataset`][visiondata.shards.ShardDataset] gets no sampler: it shuffles
       (its ``shuffle_buffer``) and splits across ranks and workers itself;
       the loader calls its ``set_epoch``. ``shuffle=True`` and
       ``distributed=True`` are refused for other iterable datasets, which
@@ -101,7 +101,7 @@ def build_loader(
         persistent_workers: Keep workers alive between epochs.
 
     Returns:
-        An :class:`EpochDataLoader`.
+        An [`EpochDataLoader`][visiondata.loaders.EpochDataLoader].
 
     Raises:
         RuntimeError: ``distributed=True`` without an initialised process group.
@@ -176,7 +176,7 @@ def is_training_split(dataset: Any) -> bool:
 
 
 def default_collate_for(dataset: Any) -> Callable[[list[Any]], Any] | None:
-    """:func:`detection_collate` for detection datasets, ``None`` (PyTorch's default) for the rest."""
+    """[`detection_collate`][visiondata.collate.detection_collate] for detection datasets, ``None`` (PyTorch's default) for the rest."""
     from visiondata.collate import detection_collate
 
     inner = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset

@@ -42,7 +42,7 @@ _DEFAULTS = DataConfig((3, 224, 224), IMAGENET_MEAN, IMAGENET_STD, "bilinear", 0
 def model_data_config(model_or_name: str | nn.Module) -> DataConfig:
     """What the model's (default) weights expect as input.
 
-    For a torchvision name, or a model made by :func:`create_model`, the
+    For a torchvision name, or a model made by [`create_model`][visiondata.models.create_model], the
     figures come from the default weights' own preprocessing; timm models
     use timm's data config; otherwise the ImageNet defaults (224 crop of a
     256 resize, ImageNet mean and std, bilinear).
@@ -125,7 +125,7 @@ def _timm_config(name: str) -> DataConfig:
 
 
 def model_transforms(model_or_name: str | nn.Module, train: bool = False) -> Any:
-    """Train or evaluation presets matching :func:`model_data_config`.
+    """Train or evaluation presets matching [`model_data_config`][visiondata.models.model_data_config].
 
     Examples:
         >>> import torch

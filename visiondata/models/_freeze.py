@@ -3,7 +3,7 @@
 Transfer learning comes in two forms: a frozen pretrained backbone used as a
 feature extractor with only the head trained, and fine-tuning, where lower
 layers move a little (a smaller learning rate, or unfrozen stage by stage).
-These helpers do both for any model :func:`get_head` understands, with an
+These helpers do both for any model [`get_head`][visiondata.models.get_head] understands, with an
 explicit BatchNorm policy that survives ``model.train()``.
 """
 
@@ -170,7 +170,7 @@ def freeze_batchnorm(model: nn.Module) -> nn.Module:
 def head_modules(model: nn.Module) -> list[nn.Module]:
     """The modules trained in the feature-extractor phase.
 
-    Classification models: the head found by :func:`get_head` and the
+    Classification models: the head found by [`get_head`][visiondata.models.get_head] and the
     auxiliary heads. Detection and segmentation models (with a ``backbone``
     attribute): every top-level part except the backbone.
     """
@@ -191,7 +191,7 @@ def _head_parameter_ids(model: nn.Module) -> set[int]:
 
 
 def backbone_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The backbone's stages in forward order, as ``(name, module)`` pairs, for :func:`unfreeze_last`.
+    """The backbone's stages in forward order, as ``(name, module)`` pairs, for [`unfreeze_last`][visiondata.models.unfreeze_last].
 
     Per family: ResNet, ResNeXt, Wide ResNet: ``stem`` (conv1, bn1), then
     ``layer1``-``layer4``; RegNet: ``stem``, then the stages of
@@ -261,10 +261,10 @@ def freeze_backbone(model: nn.Module, bn: str = "frozen") -> nn.Module:
     """Freeze everything except the head: the feature-extractor phase of transfer learning.
 
     Args:
-        model: A classification model (head found by :func:`get_head`), or a
+        model: A classification model (head found by [`get_head`][visiondata.models.get_head]), or a
             detection/segmentation model (everything outside ``backbone`` stays trainable).
         bn: BatchNorm policy for the backbone's BatchNorm layers (see
-            :func:`set_batchnorm_policy`): ``"frozen"`` (default: statistics and
+            [`set_batchnorm_policy`][visiondata.models.set_batchnorm_policy]): ``"frozen"`` (default: statistics and
             affine parameters fixed, even after ``model.train()``: a pure
             feature extractor), ``"eval"`` (statistics fixed, affine
             parameters trained with the head) or ``"train"`` (statistics keep
@@ -294,11 +294,11 @@ def freeze_backbone(model: nn.Module, bn: str = "frozen") -> nn.Module:
 
 
 def unfreeze_last(model: nn.Module, n: int) -> list[nn.Parameter]:
-    """Unfreeze the last ``n`` backbone stages (see :func:`backbone_blocks`) and the head.
+    """Unfreeze the last ``n`` backbone stages (see [`backbone_blocks`][visiondata.models.backbone_blocks]) and the head.
 
     Returns:
         The parameters that were frozen and are now trainable, in model
-        order (what an optimiser needs to add; see :class:`GradualUnfreezing`).
+        order (what an optimiser needs to add; see [`GradualUnfreezing`][visiondata.models.GradualUnfreezing]).
 
     Examples:
         >>> import torchvision
@@ -376,14 +376,14 @@ def param_groups(
 class GradualUnfreezing:
     """Unfreeze backbone stages on a schedule and hand the new parameters to the optimiser.
 
-    Call :meth:`step` at the start of every epoch. When the epoch is in
+    Call `step` at the start of every epoch. When the epoch is in
     ``schedule``, the last ``schedule[epoch]`` stages are unfrozen and the
     parameters that became trainable are added to ``optimizer`` as a new
     parameter group, so they really train (an optimiser only updates the
     parameters it was given: unfreezing alone is not enough).
 
     Args:
-        model: The model, usually after :func:`freeze_backbone`.
+        model: The model, usually after [`freeze_backbone`][visiondata.models.freeze_backbone].
         optimizer: The optimiser already training the head.
         schedule: Epoch -> number of last stages trainable from that epoch on.
         lr: Learning rate of the added groups; defaults to the first group's.

@@ -45,7 +45,7 @@ def get_head(model: nn.Module) -> tuple[str, nn.Module]:
     """The classification head of ``model``: its attribute path and the layer.
 
     Works for every torchvision classification family, timm models (through
-    ``get_classifier``), :class:`~visiondata.models.MNISTCNN`, and models
+    ``get_classifier``), [`MNISTCNN`][visiondata.models.MNISTCNN], and models
     that follow the same conventions.
 
     Raises:

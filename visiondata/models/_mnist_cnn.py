@@ -16,10 +16,10 @@ class MNISTCNN(nn.Module):
     ReLU -> flatten -> ``fc`` (32->10). Feature maps go
     ``[1,28,28] -> [8,12,12] -> [8,4,4] -> [8,2,2] -> [32] -> [10]``.
 
-    :meth:`forward` returns logits, to be trained with
+    `forward` returns logits, to be trained with
     ``nn.CrossEntropyLoss``; the lecture's version applied a softmax inside
     ``forward`` and again in the loss, which flattened its gradients (its
-    printed loss sat near 1.47). :meth:`predict_proba` gives probabilities.
+    printed loss sat near 1.47). `predict_proba` gives probabilities.
 
     Args:
         num_classes: Outputs of the last layer.

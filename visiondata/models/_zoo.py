@@ -200,7 +200,7 @@ def create_model(
     """Build a model by name, with a new head, weights and input channels as asked.
 
     Args:
-        name: A name from :func:`list_models`, optionally prefixed with its
+        name: A name from [`list_models`][visiondata.models.list_models], optionally prefixed with its
             source (``"torchvision:resnet18"``, ``"timm:convnext_tiny"``).
         num_classes: Replace the head with one of this many outputs: the
             classifier of classification models; only the class predictors of
@@ -220,7 +220,7 @@ def create_model(
 
     Returns:
         The model (in training mode, as built). Its ``visiondata_name``
-        attribute keeps the qualified name, for :func:`model_data_config`.
+        attribute keeps the qualified name, for [`model_data_config`][visiondata.models.model_data_config].
 
     Raises:
         UnknownNameError: Unknown model name (close matches are suggested).

@@ -24,14 +24,14 @@ ON_ERROR = ("raise", "skip", "warn")
 
 
 class ShardDataset(IterableDataset):
-    """The samples of a shard set written by :func:`write_shards`, streamed shard by shard.
+    """The samples of a shard set written by [`write_shards`][visiondata.shards.write_shards], streamed shard by shard.
 
     Sources: a folder holding shard sets (``split`` picks ``<split>.shards.json``),
     a brace pattern (``out/train-{000000..000127}.tar``), a list of paths, or any
     URL ``webdataset`` opens, such as ``pipe:aws s3 cp s3://bucket/train-000000.tar -``
     (pass ``manifest=`` with the manifest's URL then). The manifest gives the
     length, the classes and how to rebuild samples; images decode through
-    :func:`visiondata.io.read_image`, so the pixels are those of the source files.
+    [`visiondata.io.read_image`][visiondata.io.read_image], so the pixels are those of the source files.
 
     **Splitting.** Each epoch, the shards are dealt to the ``torch.distributed``
     ranks (``shards[rank::world_size]``) and, within a rank, to its DataLoader
@@ -48,7 +48,7 @@ class ShardDataset(IterableDataset):
     **Order.** ``shuffle_buffer=0`` reads in written order. Otherwise the
     shard order is shuffled per epoch, and samples pass through a buffer of
     that many, drawn at random; both are seeded by ``seed``, the epoch, the
-    rank and the worker, so a run repeats. :meth:`set_epoch` chooses the
+    rank and the worker, so a run repeats. `set_epoch` chooses the
     epoch; each further iteration of the same object (a persistent worker's
     copy, or the dataset itself without workers) moves to the next epoch.
 
@@ -65,10 +65,10 @@ class ShardDataset(IterableDataset):
         seed: Seed of every shuffle.
         manifest: The manifest's path or URL, when it cannot be found beside the shards.
         on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for a damaged sample or
-            shard; skipped ones are recorded in :attr:`errors` (per process).
+            shard; skipped ones are recorded in `errors` (per process).
 
     Attributes:
-        manifest: The :class:`~visiondata.shards.Manifest`.
+        manifest: The [`Manifest`][visiondata.shards.Manifest].
         urls: The shards, in written order.
         classes: Class names (``None`` when the source had none).
         task: The source dataset's task.
@@ -434,7 +434,7 @@ def from_catalog(
     manifest: str | os.PathLike[str] | None = None,
     on_error: str = "raise",
 ) -> ShardDataset:
-    """``vd.get_dataset("shards", urls=..., split=...)``: a :class:`ShardDataset`; without ``urls``, ``root/shards``.
+    """``vd.get_dataset("shards", urls=..., split=...)``: a [`ShardDataset`][visiondata.shards.ShardDataset]; without ``urls``, ``root/shards``.
 
     Examples:
         >>> import visiondata as vd

@@ -44,7 +44,7 @@ class Manifest:
         encode: How images were stored: ``"keep"``, ``"jpeg"`` or ``"png"``.
         skipped: Source samples left out (unreadable under a skip policy): ``{"index", "reason"}``.
         source: What the shards were written from (type, ``repr``, root, split).
-        schema_version: :data:`SCHEMA_VERSION` of the writer.
+        schema_version: `SCHEMA_VERSION` of the writer.
     """
 
     task: str
@@ -113,7 +113,7 @@ class Manifest:
 
 
 def webdataset_module() -> Any:
-    """The ``webdataset`` package, or a :class:`MissingDependencyError` naming the extra that installs it."""
+    """The ``webdataset`` package, or a [`MissingDependencyError`][visiondata.exceptions.MissingDependencyError] naming the extra that installs it."""
     try:
         import webdataset
     except ImportError as error:
@@ -139,7 +139,7 @@ def shard_name(url: str) -> str:
 
 
 def manifest_name(shard_name: str) -> str:
-    """The manifest file name for a shard of the set: the shard's prefix plus :data:`MANIFEST_SUFFIX`.
+    """The manifest file name for a shard of the set: the shard's prefix plus `MANIFEST_SUFFIX`.
 
     Examples:
         >>> manifest_name("train-000003.tar"), manifest_name("000001.tar")

@@ -19,7 +19,7 @@ _TAR_BLOCK = 512
 
 @dataclass
 class ShardWriteReport:
-    """What :func:`write_shards` wrote.
+    """What [`write_shards`][visiondata.shards.write_shards] wrote.
 
     Attributes:
         shards: Paths of the shards written, in order.
@@ -60,7 +60,7 @@ def write_shards(
 
     Each sample becomes a group of tar members under a nine-digit key (its
     index in ``dataset``): the image, then the target (see
-    :mod:`visiondata.shards`), so ``webdataset``, Hugging Face ``datasets`` and
+    [`visiondata.shards`][visiondata.shards]), so ``webdataset``, Hugging Face ``datasets`` and
     ``tar`` read the shards too. A new shard starts when the current one holds
     ``max_count`` samples or would pass ``max_size`` bytes. The manifest,
     ``<prefix>.shards.json`` (``train.shards.json`` for ``train-%06d.tar``),
@@ -91,7 +91,7 @@ def write_shards(
         progress: Show a progress bar on standard error.
 
     Returns:
-        A :class:`ShardWriteReport`.
+        A [`ShardWriteReport`][visiondata.shards.ShardWriteReport].
 
     Raises:
         ValueError: An argument is out of range or ``out_pattern`` has no shard-number field.

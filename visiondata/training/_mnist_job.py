@@ -22,7 +22,7 @@ from visiondata.training._jobs import (
 
 @dataclass(frozen=True)
 class MNISTTrainingConfig:
-    """Settings of :func:`train_mnist_cnn`; the defaults are the tested recipe."""
+    """Settings of [`train_mnist_cnn`][visiondata.training.train_mnist_cnn]; the defaults are the tested recipe."""
 
     epochs: int = 15
     batch_size: int = 128

@@ -1,4 +1,4 @@
-"""The reference job: train :class:`MNISTCNN` on the 60,000 MNIST training images.
+"""The reference job: train [`MNISTCNN`][visiondata.models.MNISTCNN] on the 60,000 MNIST training images.
 
 Its defaults reach at least 98.5% test accuracy in well under two minutes on
 two CPU cores: whole batches straight from the in-memory tensor, AdamW and a
@@ -32,7 +32,7 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     gives the same result on the same machine.
 
     Args:
-        config: Settings; defaults to :class:`MNISTTrainingConfig`.
+        config: Settings; defaults to [`MNISTTrainingConfig`][visiondata.training.MNISTTrainingConfig].
         **overrides: Fields of the configuration to change (``epochs=3``).
 
     Returns:

@@ -1,11 +1,11 @@
 """Transforms: box-aware augmentation pipelines and ready-made presets.
 
-- :class:`BoxPipeline`: a declarative list of transforms, on the
+- [`BoxPipeline`][visiondata.transforms.BoxPipeline]: a declarative list of transforms, on the
   torchvision or the albumentations backend, that keeps boxes, labels,
   per-box fields and masks aligned and reports every box it drops;
-- :class:`Mosaic` and :class:`MixUp`: multi-image augmentation over any detection dataset;
-- :func:`register_transform`, :func:`list_transforms`, :class:`BoxTransform`: the transform registry;
-- :mod:`visiondata.transforms.presets`: classification and detection pipelines.
+- [`Mosaic`][visiondata.transforms.Mosaic] and [`MixUp`][visiondata.transforms.MixUp]: multi-image augmentation over any detection dataset;
+- [`register_transform`][visiondata.transforms.register_transform], [`list_transforms`][visiondata.transforms.list_transforms], [`BoxTransform`][visiondata.transforms.BoxTransform]: the transform registry;
+- [`visiondata.transforms.presets`][visiondata.transforms.presets]: classification and detection pipelines.
 
 Examples:
     >>> import visiondata.transforms as transforms

@@ -43,7 +43,7 @@ _CV2_INTERPOLATION = {
 
 
 def import_albumentations() -> Any:
-    """``albumentations``, or a :class:`MissingDependencyError` naming the extra to install."""
+    """``albumentations``, or a [`MissingDependencyError`][visiondata.exceptions.MissingDependencyError] naming the extra to install."""
     try:
         import albumentations
     except ImportError as error:

@@ -2,7 +2,7 @@
 
 Both wrap any dataset that yields the detection schema ``(image, {"boxes",
 "labels", ...})`` and return the same schema, so they sit between a dataset
-and a :class:`~visiondata.transforms.BoxPipeline` (``transform=``) or a
+and a [`BoxPipeline`][visiondata.transforms.BoxPipeline] (``transform=``) or a
 DataLoader. Boxes are clipped and filtered by the pipeline's rules
 (``min_visibility``, ``min_area``, ``min_size``), and the drop report
 names each dropped box by the dataset index of its sample, the sample's
@@ -222,7 +222,7 @@ class Mosaic(_MultiImage):
     around a centre drawn from ``center_range`` (fractions of ``size``): each
     is resized, keeping its aspect ratio, just enough to cover its quadrant,
     with its inner corner at the centre, and cut to the quadrant. Boxes are cut with their image; a box is dropped by
-    the rules of :class:`BoxPipeline` (``min_visibility`` against the whole
+    the rules of [`BoxPipeline`][visiondata.transforms.BoxPipeline] (``min_visibility`` against the whole
     box, ``min_area`` and ``min_size`` in pixels), and reported with the
     dataset index of its sample. With probability ``1 - p`` the sample is
     returned unmixed.
@@ -239,7 +239,7 @@ class Mosaic(_MultiImage):
         center_range: Range of the centre, as fractions of ``size``.
         fill: Value of canvas pixels no image covers.
         transform: Called as ``transform(image, target)`` afterwards (a
-            :class:`BoxPipeline`); its drop report is renamed by source sample.
+            [`BoxPipeline`][visiondata.transforms.BoxPipeline]); its drop report is renamed by source sample.
         min_visibility: Smallest visible fraction of a box to keep.
         min_area: Smallest visible box area in pixels.
         min_size: Smallest visible width and height in pixels.

@@ -61,14 +61,14 @@ class BoxPipeline:
     ``i`` being its position in the input.
 
     Input boxes with NaN, inverted corners or no area raise
-    :class:`~visiondata.exceptions.InvalidBoxesError` naming them; input
+    [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] naming them; input
     coordinates beyond the border by at most 1e-3 of the side are float
     noise and snapped onto it.
 
     Args:
         transforms: Specs such as ``{"name": "RandomResizedCrop", "size": 512, "p": 1.0}``
-            (a bare name stands for its defaults); see :func:`list_transforms`.
-        box_format: Format of plain box arrays, one of :data:`visiondata.boxes.BOX_FORMATS`.
+            (a bare name stands for its defaults); see [`list_transforms`][visiondata.transforms.list_transforms].
+        box_format: Format of plain box arrays, one of `visiondata.boxes.BOX_FORMATS`.
         min_visibility: Smallest visible fraction of a box to keep it (``1.0``
             keeps the boxes wholly in view).
         min_area: Smallest visible box area to keep, in output pixels.
@@ -210,7 +210,7 @@ class BoxPipeline:
     # -- serialisation -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Every setting as plain data (what :meth:`from_dict` and :meth:`save` take).
+        """Every setting as plain data (what `from_dict` and `save` take).
 
         Examples:
             >>> spec = BoxPipeline(["HorizontalFlip"], seed=1).to_dict()
@@ -232,7 +232,7 @@ class BoxPipeline:
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> BoxPipeline:
-        """Build a pipeline from :meth:`to_dict`'s output (or a hand-written dict of the same keys).
+        """Build a pipeline from `to_dict`'s output (or a hand-written dict of the same keys).
 
         Raises:
             TransformSpecError: Not a dict, a newer spec version, or no ``transforms``.
@@ -263,7 +263,7 @@ class BoxPipeline:
         return cls(**settings)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dict` to ``path`` as YAML (JSON when the name ends in ``.json``); returns the path."""
+        """Write `to_dict` to ``path`` as YAML (JSON when the name ends in ``.json``); returns the path."""
         path = Path(path)
         data = self.to_dict()
         if path.suffix.lower() == ".json":
@@ -276,7 +276,7 @@ class BoxPipeline:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BoxPipeline:
-        """Read a pipeline written by :meth:`save` (YAML or JSON).
+        """Read a pipeline written by `save` (YAML or JSON).
 
         Raises:
             FileNotFoundError: No such file.

@@ -1,12 +1,12 @@
 """Ready-made transform pipelines.
 
 The classification presets are ``torchvision.transforms.v2`` pipelines. They
-take what :func:`visiondata.io.read_image` returns (a ``uint8`` ``C x H x W``
+take what [`visiondata.io.read_image`][visiondata.io.read_image] returns (a ``uint8`` ``C x H x W``
 tensor; PIL images work too), resize and crop in ``uint8``, and convert to
 ``float32`` and normalise only the final crop, which is both faster and the
 exact arithmetic of torchvision's v2 transforms.
 
-The detection presets are :class:`~visiondata.transforms.BoxPipeline` objects.
+The detection presets are [`BoxPipeline`][visiondata.transforms.BoxPipeline] objects.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Grayscale(v2.Transform):
 
     torchvision's ``Grayscale`` weighs a ``uint8`` image in floating point and
     truncates, so white (255, 255, 255) becomes 254; this one rounds like
-    PIL's ``convert("L")`` (and :func:`visiondata.io.read_image` with
+    PIL's ``convert("L")`` (and [`visiondata.io.read_image`][visiondata.io.read_image] with
     ``mode="L"``), so white stays 255. Other dtypes and PIL images go through
     torchvision's ``rgb_to_grayscale``.
 
@@ -114,7 +114,7 @@ def classification_eval(
 def grayscale_normalized(size: int = 64) -> v2.Compose:
     """The lecture's pipeline: greyscale, resize to ``size`` x ``size``, values in [-1, 1].
 
-    Greyscale uses PIL's ITU-R 601-2 arithmetic (:class:`Grayscale`, so white
+    Greyscale uses PIL's ITU-R 601-2 arithmetic ([`Grayscale`][visiondata.transforms.presets.Grayscale], so white
     stays 255); normalising with mean 0.5 and standard deviation 0.5 maps
     [0, 1] onto [-1, 1].
 
@@ -152,10 +152,10 @@ def detection_train(size: int = 640, backend: str = "torchvision", seed: int | N
     Args:
         size: Side of the square output.
         backend: ``"torchvision"`` or ``"albumentations"``.
-        seed: Makes the augmentation repeat (see :class:`BoxPipeline`).
+        seed: Makes the augmentation repeat (see [`BoxPipeline`][visiondata.transforms.BoxPipeline]).
 
     Returns:
-        A :class:`~visiondata.transforms.BoxPipeline`; ``to_dict()`` shows every setting.
+        A [`BoxPipeline`][visiondata.transforms.BoxPipeline]; ``to_dict()`` shows every setting.
 
     Examples:
         >>> import torch

@@ -3,7 +3,7 @@
 A forked DataLoader worker inherits the parent's generator state, so a
 generator seeded once would draw the same augmentations in every worker
 (albumentations' generators do, and its users see identical crops).
-:class:`RandomStreams` notices when it runs in a worker it has not seen and
+`RandomStreams` notices when it runs in a worker it has not seen and
 re-seeds from the pipeline's seed and torch's per-worker seed. torch derives
 that from the DataLoader's base seed, so runs repeat exactly when the
 DataLoader's seed does (``torch.manual_seed`` or ``generator=``), and each

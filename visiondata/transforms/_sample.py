@@ -1,8 +1,8 @@
 """A sample as the pipeline reads and returns it.
 
-:func:`parse` takes what the user gives (a dict with ``"image"`` and
+`parse` takes what the user gives (a dict with ``"image"`` and
 ``"boxes"``, or the detection pair ``(image, target)``), remembers how each
-part was given, and :meth:`Sample.rebuild` returns the transformed parts the
+part was given, and `rebuild` returns the transformed parts the
 same way: same keys, types, dtypes and box format, plus the drop report.
 """
 

@@ -2,7 +2,7 @@
 
 A spec is a list of dicts ``{"name": "RandomResizedCrop", "p": 1.0, **parameters}``.
 Each name is registered with its torchvision-backend class (a
-:class:`~visiondata.transforms.BoxTransform`, whose ``__init__`` signature
+[`BoxTransform`][visiondata.transforms.BoxTransform], whose ``__init__`` signature
 defines the parameters) and, when it has one, its albumentations builder.
 The parameter names are torchvision v2's.
 """
@@ -96,7 +96,7 @@ def register_transform(
 ) -> Any:
     """Register a transform by name, so that pipeline specs can use it.
 
-    Use it as a class decorator on a :class:`BoxTransform` subclass (the
+    Use it as a class decorator on a [`BoxTransform`][visiondata.transforms.BoxTransform] subclass (the
     torchvision backend; ``__init__``'s keyword arguments are the spec's
     parameters), or call it with the class. ``albumentations=`` adds the
     albumentations backend: a callable taking the same parameters and

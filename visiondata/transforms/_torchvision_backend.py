@@ -2,7 +2,7 @@
 
 Each class draws its parameters from the pipeline's numpy generator, moves
 the image (a plain ``C x H x W`` tensor) with torchvision's functional
-kernels and the boxes (a numpy array) with :mod:`._geometry`. Skipping the
+kernels and the boxes (a numpy array) with `._geometry`. Skipping the
 per-call machinery of the v2 transform classes (input flattening, type
 dispatch, ``tv_tensors`` wrapping) and fusing ``ToDtype`` with
 ``Normalize`` is what makes this backend faster than calling the v2
@@ -45,13 +45,13 @@ _MODES = {
 
 
 class BoxTransform:
-    """One step of a :class:`~visiondata.transforms.BoxPipeline`; subclass it to register your own.
+    """One step of a [`BoxPipeline`][visiondata.transforms.BoxPipeline]; subclass it to register your own.
 
-    The pipeline calls :meth:`get_params` once per sample (with its random
-    generator), then :meth:`apply_image`; for a ``geometric`` transform also
-    :meth:`apply_boxes` on every box (never clipped: the pipeline clips and
-    filters) and :meth:`apply_masks` on instance and semantic masks, and
-    takes the new image size from :meth:`output_size`.
+    The pipeline calls `get_params` once per sample (with its random
+    generator), then `apply_image`; for a ``geometric`` transform also
+    `apply_boxes` on every box (never clipped: the pipeline clips and
+    filters) and `apply_masks` on instance and semantic masks, and
+    takes the new image size from `output_size`.
 
     ``__init__``'s keyword arguments are the parameters a spec may give.
     Implement ``apply_image_numpy`` (and ``apply_masks_numpy`` if geometric)
@@ -77,7 +77,7 @@ class BoxTransform:
     apply_masks_numpy: ClassVar[Any] = None
 
     def check(self, height: int, width: int) -> None:
-        """Raise :class:`TransformSpecError` if this transform cannot apply to a ``height`` x ``width`` image.
+        """Raise [`TransformSpecError`][visiondata.exceptions.TransformSpecError] if this transform cannot apply to a ``height`` x ``width`` image.
 
         Both backends call it before the step, so the error is the same on both.
         """

@@ -1,6 +1,6 @@
 """The state the backends change while a pipeline runs, and how one step changes it.
 
-:class:`Work` holds the image in the backend's layout and, for every box
+`Work` holds the image in the backend's layout and, for every box
 still present, its visible part, the whole object (both ``xyxy`` pixels,
 float64; the whole box may reach beyond the image, so that visibility can be
 measured at the end) and its index in the input. Boxes that leave are
@@ -71,7 +71,7 @@ class Work:
         return np.concatenate([self.visible, self.full])
 
     def moved(self, stacked: np.ndarray, height: int, width: int) -> None:
-        """Take the boxes of :meth:`stacked` after a geometric step into a ``height`` x ``width`` image.
+        """Take the boxes of `stacked` after a geometric step into a ``height`` x ``width`` image.
 
         The visible parts are clipped to the image; a box with nothing left
         inside is dropped (``out_of_bounds``), and under
@@ -115,7 +115,7 @@ def run_transform(
     image_kernel: Callable[[Any, dict[str, Any]], Any],
     masks_kernel: Callable[[Any, dict[str, Any]], Any],
 ) -> tuple[int, int]:
-    """Apply one :class:`~visiondata.transforms.BoxTransform` to ``work``; returns the new ``(height, width)``.
+    """Apply one [`BoxTransform`][visiondata.transforms.BoxTransform] to ``work``; returns the new ``(height, width)``.
 
     ``image_kernel`` and ``masks_kernel`` are the transform's tensor methods
     (torchvision backend) or its numpy ones (albumentations backend).
@@ -154,7 +154,7 @@ def warpable_masks(masks: Any) -> Any:
     """Masks in a dtype every resampling kernel takes (``uint8`` or ``float32``), values unchanged.
 
     Booleans become ``uint8``; other integers ``float32``, which holds every
-    label below 2**24 exactly. :meth:`Sample.rebuild` restores the dtype.
+    label below 2**24 exactly. `rebuild` restores the dtype.
     """
     if isinstance(masks, torch.Tensor):
         if masks.dtype in (torch.uint8, torch.float32):

@@ -68,12 +68,12 @@ def draw_boxes(
 
     Args:
         image: ``C x H x W`` tensor or ``H x W x C`` array, any dtype (see
-            :func:`displayable` for how floats are shown).
+            `displayable` for how floats are shown).
         boxes: ``(N, 4)`` tensor, array or ``tv_tensors.BoundingBoxes`` (which
             carries its own format).
         labels: ``N`` class ids (or names); drawn as text and used for colour.
         class_names: Names of the class ids (a list indexed by id, or a dict).
-        box_format: Format of plain boxes, one of :data:`visiondata.boxes.BOX_FORMATS`.
+        box_format: Format of plain boxes, one of `visiondata.boxes.BOX_FORMATS`.
         width: Line width in pixels.
 
     Returns:
