@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test lint bench docs dist clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,5 +45,10 @@ docs: install
 	$(PY) scripts/make_doc_pictures.py
 	$(VENV)/bin/mkdocs build --strict
 
+## A wheel in dist/ to install elsewhere: pip install dist/visiondata-*.whl (extras: "dist/visiondata-*.whl[shards]").
+dist: install
+	rm -rf dist build
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) runs site .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache dist build
