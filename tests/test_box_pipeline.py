@@ -1218,8 +1218,11 @@ def test_albumentations_backend_without_albumentations(monkeypatch: pytest.Monke
         BoxPipeline(FLIP, backend="albumentations")
     assert isinstance(error.value, ImportError)
     message = str(error.value)
-    assert "visiondata[albumentations]" in message and "backend='torchvision'" in message
-    with pytest.raises(MissingDependencyError, match=r"visiondata\[albumentations\]"):
+    assert (
+        "albumentations extra (pip install '.[albumentations]'" in message
+        and "backend='torchvision'" in message
+    )
+    with pytest.raises(MissingDependencyError, match=r"the albumentations extra"):
         detection_eval(32, backend="albumentations")
     out = BoxPipeline(FLIP)({"image": random_image(), "boxes": [[0, 0, 4, 4]]})
     assert out["boxes"] == [[12.0, 0.0, 16.0, 4.0]]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest.importorskip("timm", reason="timm is optional: pip install 'visiondata[timm]'")
+pytest.importorskip("timm", reason="timm is optional: the timm extra, pip install '.[timm]'")
 
 from visiondata.models import (
     count_parameters,

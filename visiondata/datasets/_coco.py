@@ -310,7 +310,7 @@ def _import_pycocotools() -> Any:
         from pycocotools import mask
     except ImportError as error:
         raise MissingDependencyError(
-            "masks=True needs pycocotools to decode COCO polygons and RLE: pip install 'visiondata[coco]' "
+            "masks=True needs pycocotools to decode COCO polygons and RLE: install the coco extra (pip install '.[coco]' in a visiondata checkout, or pip install pycocotools) "
             f"({error})"
         ) from error
     return mask

@@ -1,6 +1,6 @@
 """Streaming shards: any dataset written to WebDataset tar shards, read back under ``torchrun``.
 
-Needs the ``webdataset`` package (``pip install 'visiondata[shards]'``).
+Needs the ``webdataset`` package (the ``shards`` extra: ``pip install '.[shards]'`` in a checkout).
 
 Examples:
     >>> from visiondata.shards import ShardDataset, write_shards  # doctest: +SKIP

@@ -120,7 +120,7 @@ def webdataset_module() -> Any:
         from visiondata.exceptions import MissingDependencyError
 
         raise MissingDependencyError(
-            f"shards need the webdataset package: pip install 'visiondata[shards]' ({error})"
+            f"shards need the webdataset package: install the shards extra (pip install '.[shards]' in a visiondata checkout, or pip install webdataset) ({error})"
         ) from error
     return webdataset
 

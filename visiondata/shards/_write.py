@@ -96,7 +96,7 @@ def write_shards(
     Raises:
         ValueError: An argument is out of range or ``out_pattern`` has no shard-number field.
         TypeError: The dataset yields something that is not an image and a target.
-        MissingDependencyError: The ``webdataset`` package is missing (``pip install 'visiondata[shards]'``).
+        MissingDependencyError: The ``webdataset`` package is missing (the ``shards`` extra).
 
     Examples:
         >>> import tempfile, pathlib

@@ -49,7 +49,7 @@ def import_albumentations() -> Any:
     except ImportError as error:
         raise MissingDependencyError(
             "backend='albumentations' needs albumentations (its last MIT release, 2.0.8): "
-            "pip install 'visiondata[albumentations]'; or use backend='torchvision', which needs nothing extra "
+            "install the albumentations extra (pip install '.[albumentations]' in a visiondata checkout, or pip install 'albumentations<=2.0.8'); or use backend='torchvision', which needs nothing extra "
             f"({error})"
         ) from error
     return albumentations

@@ -76,7 +76,7 @@ class BoxPipeline:
         out_of_bounds: ``"clip"`` boxes to the image, or ``"drop"`` any box
             reaching beyond it.
         backend: ``"torchvision"`` (default, nothing extra needed) or
-            ``"albumentations"`` (the ``visiondata[albumentations]`` extra).
+            ``"albumentations"`` (the ``albumentations`` extra).
         seed: Makes the pipeline repeat; ``None`` follows ``torch.manual_seed``.
             In DataLoader workers each worker draws its own stream derived
             from torch's per-worker seed, on both backends.
