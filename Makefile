@@ -40,7 +40,7 @@ bench: install
 	$(PY) benchmarks/bench_coco.py
 	$(PY) benchmarks/bench_shards.py
 
-## Draw the pictures of the docs with the command line, then build the site.
+## Draw the pictures of the docs (scripts/make_doc_pictures.py), then build the site; its hooks (scripts/docs_*.py) write the catalog table and the command-line reference from the code.
 docs: install
 	$(PY) scripts/make_doc_pictures.py
 	$(VENV)/bin/mkdocs build --strict

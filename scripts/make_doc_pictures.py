@@ -1,23 +1,44 @@
-"""Make the pictures of docs/augmentation.md and docs/detection.md from real photos.
+"""Make the pictures of the docs from real photos, real digits and real command output.
 
 The photos are the two that scikit-learn ships (``china.jpg`` and
 ``flower.jpg``, 640x427, CC BY 2.0, by danielbuechele and vultilion on
 Flickr), with boxes placed by hand around their objects. The script writes
 them, a CSV of boxes and the pipeline specs to a scratch folder, then runs
 the command line's ``preview`` as a reader would (in this process, through
-``visiondata.cli.main``). ``make docs`` runs it.
+``visiondata.cli.main``): the pictures of docs/augmentation.md and
+docs/detection.md. The boxes cut out of the photos make a class folder for
+docs/own-data.md: its ``preview``, and the report of ``visiondata check`` on
+a spoilt copy of it, drawn as text. docs/models.md gets the printout of
+``trainable_summary``, and docs/index.md a grid of real MNIST digits with
+their labels, read from ``--mnist-root`` (by default the first of
+``$VISIONDATA_TEST_DATA``, ``$VISIONDATA_HOME`` and ``../shared/data`` beside
+the checkout that holds ``MNIST/raw``; without one that picture is skipped,
+and the committed one stays). ``make docs`` runs it; never edit a picture by
+hand.
 
-Usage: ``python scripts/make_doc_pictures.py [--out docs/images]``
+Usage: ``python scripts/make_doc_pictures.py [--out docs/images] [--mnist-root DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import sys
 import tempfile
+import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # docs_cli and docs_samples, also under runpy
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import docs_cli
+import docs_samples
+
+REPO = Path(__file__).resolve().parents[1]
 
 BOXES = """image,x_min,y_min,x_max,y_max,label
 china.jpg,60,28,372,395,pagoda
@@ -74,9 +95,146 @@ def padded_batch_picture(folder: Path, out: Path) -> None:
     print(f"wrote {out / 'padded-batch.jpg'}: a batch of {tuple(batch['images'].shape)} and its mask")
 
 
+FOLDER_PIPELINE = """transforms:
+- {name: RandomResizedCrop, size: [160, 160], scale: [0.4, 1.0]}
+- {name: HorizontalFlip, p: 0.5}
+seed: 0
+"""
+
+MONOSPACE_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSansMono.ttf",
+    "/Library/Fonts/Menlo.ttc",
+    "DejaVuSansMono.ttf",
+)
+
+
+def monospace_font(size: int = 15) -> Any:
+    from PIL import ImageFont
+
+    for candidate in MONOSPACE_FONTS:
+        try:
+            return ImageFont.truetype(candidate, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)
+
+
+def text_picture(lines: list[str], path: Path) -> None:
+    """``lines`` as a terminal shows them: light on dark, monospace; prompt lines (``$``, ``>>>``) in green."""
+    from PIL import Image, ImageDraw
+
+    font = monospace_font()
+    ascent, descent = font.getmetrics()
+    advance, line_height = font.getlength("M"), int((ascent + descent) * 1.25)
+    margin = 16
+    width = int(max(len(line) for line in lines) * advance) + 2 * margin
+    picture = Image.new("RGB", (width, len(lines) * line_height + 2 * margin), (30, 32, 36))
+    draw = ImageDraw.Draw(picture)
+    for row, line in enumerate(lines):
+        colour = (130, 220, 130) if line.startswith(("$ ", ">>> ")) else (225, 225, 225)
+        draw.text((margin, margin + row * line_height), line, font=font, fill=colour)
+    picture.save(path, optimize=True)
+    print(f"wrote {path}: {len(lines)} lines of text")
+
+
+def class_folder(photos: Path, folder: Path) -> Path:
+    """``folder/<label>/<photo>-<i>.jpg``: each hand-placed box of ``BOXES`` cut out of its photo.
+
+    The island (80 x 21 pixels) is left out: too small to show.
+    """
+    from PIL import Image
+
+    rows = [line.split(",") for line in BOXES.strip().splitlines()[1:]]
+    for index, (name, *corners, label) in enumerate(rows):
+        if label == "island":
+            continue
+        (folder / label).mkdir(parents=True, exist_ok=True)
+        with Image.open(photos / name) as photo:
+            crop = photo.crop(tuple(int(value) for value in corners))
+            crop.save(folder / label / f"{Path(name).stem}-{index}.jpg", quality=92)
+    return folder
+
+
+def own_data_pictures(photos: Path, scratch: Path, out: Path) -> None:
+    """docs/own-data.md: ``visiondata preview`` of a class folder, and ``visiondata check`` on a spoilt copy."""
+    from visiondata.cli import main as command_line
+
+    class_folder(photos, scratch / "photos")
+    (scratch / "crop.yaml").write_text(FOLDER_PIPELINE)
+    command = ["preview", "photos", "--pipeline", "crop.yaml", "-n", "8", "--ncols", "4"]
+    command += ["--out", str(out / "folder-preview.jpg")]
+    with docs_cli.working_directory(scratch):
+        if command_line(command) != 0:
+            raise SystemExit(f"visiondata {' '.join(command)} failed")
+    # The spoilt copy is also called photos/: the report reads as it would for the folder above.
+    docs_samples.add_problems(class_folder(photos, scratch / "spoilt" / "photos"))
+    example = docs_cli.Example(("check", "photos"), status=1)
+    status, printed = docs_cli.run(example, scratch / "spoilt")
+    if status != example.status:
+        raise SystemExit(f"visiondata check ended with exit status {status}:\n{printed}")
+    text_picture([f"$ visiondata {' '.join(example.argv)}", *printed.splitlines()], out / "check-report.png")
+
+
+def trainable_summary_picture(out: Path) -> None:
+    """docs/models.md: ``print(trainable_summary(model))`` after each phase of transfer learning."""
+    from visiondata.models import create_model, freeze_backbone, trainable_summary, unfreeze_last
+
+    # The counts do not depend on the weights: build offline, without the warning that
+    # freezing a randomly initialised backbone gives.
+    model = create_model("resnet18", num_classes=10, weights=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        freeze_backbone(model, bn="frozen")
+    lines = ['>>> freeze_backbone(model, bn="frozen")  # phase 1: only the head trains']
+    lines += [">>> print(trainable_summary(model))", *str(trainable_summary(model)).splitlines(), ""]
+    unfreeze_last(model, 2)
+    lines += [">>> unfrozen = unfreeze_last(model, 2)  # phase 2: layer3, layer4 and the head"]
+    lines += [">>> print(trainable_summary(model))", *str(trainable_summary(model)).splitlines()]
+    text_picture(lines, out / "trainable-summary.png")
+
+
+def find_mnist(given: str | None = None) -> Path | None:
+    """The folder holding the real ``MNIST/raw``: ``given``, else the first of the usual places that has it."""
+    candidates = [given] if given else []
+    candidates += [os.environ.get("VISIONDATA_TEST_DATA"), os.environ.get("VISIONDATA_HOME")]
+    candidates.append(str(REPO.parent / "shared" / "data"))
+    for candidate in candidates:
+        if (
+            candidate
+            and (Path(candidate).expanduser() / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+        ):
+            return Path(candidate).expanduser()
+    return None
+
+
+def mnist_picture(root: Path, out: Path, count: int = 32, ncols: int = 8, scale: int = 3) -> None:
+    """docs/index.md: the first ``count`` real MNIST training digits, each with its label below it."""
+    from PIL import Image, ImageDraw
+
+    import visiondata as vd
+
+    dataset = vd.get_dataset("mnist", root=root, split="train")  # reads the files, writes nothing
+    font = monospace_font(18)
+    cell, caption, gap = 28 * scale, 24, 6
+    rows = -(-count // ncols)
+    picture = Image.new("L", (ncols * (cell + gap) + gap, rows * (cell + caption + gap) + gap), 255)
+    draw = ImageDraw.Draw(picture)
+    for index in range(count):
+        x = gap + (index % ncols) * (cell + gap)
+        y = gap + (index // ncols) * (cell + caption + gap)
+        digit = Image.fromarray(dataset.data[index].numpy()).resize((cell, cell), Image.Resampling.NEAREST)
+        picture.paste(digit, (x, y))
+        label = str(int(dataset.targets[index]))
+        draw.text((x + cell / 2, y + cell + caption / 2), label, font=font, fill=0, anchor="mm")
+    picture.save(out / "mnist-digits.png", optimize=True)
+    print(f"wrote {out / 'mnist-digits.png'}: the first {count} training digits of {root}/MNIST/raw")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "images"))
+    parser.add_argument("--out", default=str(REPO / "docs" / "images"))
+    parser.add_argument("--mnist-root", help="folder holding the real MNIST/raw (default: looked for)")
     options = parser.parse_args()
     import sklearn.datasets  # the photos ship with scikit-learn
 
@@ -103,6 +261,17 @@ def main() -> None:
             if command_line(command) != 0:
                 raise SystemExit(f"visiondata {' '.join(command)} failed")
         padded_batch_picture(folder, out)
+        own_data_pictures(photos, folder, out)
+    trainable_summary_picture(out)
+    mnist = find_mnist(options.mnist_root)
+    if mnist is None:
+        print(
+            "skipped mnist-digits.png: the real MNIST is not here (pass --mnist-root, or set "
+            "VISIONDATA_TEST_DATA to the folder holding MNIST/raw); the committed picture stays",
+            file=sys.stderr,
+        )
+    else:
+        mnist_picture(mnist, out)
 
 
 if __name__ == "__main__":

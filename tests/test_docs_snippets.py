@@ -1,4 +1,5 @@
-"""Every Python snippet of the augmentation, detection and scaling pages runs as written; pictures come from a script."""
+"""Every Python snippet of the augmentation, detection and scaling pages runs as written; pictures come from a script
+(scripts/make_doc_pictures.py) and every picture a page shows is one it draws."""
 
 from __future__ import annotations
 
@@ -39,11 +40,26 @@ def test_every_registered_transform_is_in_the_table() -> None:
 def test_doc_pictures_script_draws_every_picture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["make_doc_pictures.py", "--out", str(tmp_path)])
+    from conftest import SHARED_DATA
+
+    has_mnist = (SHARED_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    argv = ["make_doc_pictures.py", "--out", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv + (["--mnist-root", str(SHARED_DATA)] if has_mnist else []))
     runpy.run_path(str(REPO / "scripts" / "make_doc_pictures.py"), run_name="__main__")
     drawn = sorted(path.name for path in tmp_path.iterdir())
-    page = (REPO / "docs" / "augmentation.md").read_text()
-    page += (REPO / "docs" / "detection.md").read_text()
-    assert drawn == sorted(set(re.findall(r"images/([\w-]+\.jpg)", page)))
-    assert all((REPO / "docs" / "images" / name).is_file() for name in drawn)
+    pages = "".join(page.read_text() for page in sorted((REPO / "docs").rglob("*.md")))
+    referenced = set(re.findall(r"!\[[^\]]*\]\((?:\.\./)?images/([\w-]+\.(?:jpg|png))\)", pages))
+    if not has_mnist:  # the digits are real MNIST: without it the script leaves the committed picture
+        referenced.discard("mnist-digits.png")
+    assert drawn == sorted(referenced)
+    assert all((REPO / "docs" / "images" / name).is_file() for name in referenced | {"mnist-digits.png"})
     assert capsys.readouterr().out.count("wrote ") == len(drawn)
+
+
+def test_pipeline_file_on_the_own_data_page_is_the_one_drawn() -> None:
+    # docs/own-data.md shows the pipeline file of its preview picture; the script is what draws it.
+    script = runpy.run_path(str(REPO / "scripts" / "make_doc_pictures.py"))
+    page = (REPO / "docs" / "own-data.md").read_text()
+    shown = re.search(r"```yaml\n# crop.yaml\n(.*?)```", page, flags=re.DOTALL)
+    assert shown is not None
+    assert shown.group(1) == script["FOLDER_PIPELINE"]
