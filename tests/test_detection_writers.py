@@ -1005,7 +1005,7 @@ def test_check_reports_detection_problems(
     assert [item["path"].split("/")[-1] for item in report["unreadable"]] == ["e.jpg"]
     assert "cannot read image" in report["unreadable"][0]["reason"]
     assert report["imbalance"] == 3.0
-    expected = ["1 unreadable files", "1 duplicate boxes"]
+    expected = ["1 unreadable file", "1 duplicate box"]
     if annotation_problems:
         expected.insert(0, f"{annotation_problems} annotation problems")
     assert report["problems"] == expected
@@ -1027,7 +1027,7 @@ def test_check_names_each_coco_annotation_problem(tmp_path: Path, capsys: pytest
     assert "outside the 64x48 image" in stdout and "has no area" in stdout and "category_id 5" in stdout
     for title in ("duplicate boxes (1):", "images without boxes (1):", "unreadable files (1):"):
         assert title in lines
-    assert lines[-1] == "problems: 3 annotation problems; 1 unreadable files; 1 duplicate boxes"
+    assert lines[-1] == "problems: 3 annotation problems; 1 unreadable file; 1 duplicate box"
 
 
 def test_check_names_each_yolo_and_voc_problem(tmp_path: Path) -> None:
@@ -1052,7 +1052,7 @@ def test_check_csv_boxes_without_area_are_validation_problems(
     assert status == 1
     report = json.loads(stdout)
     assert len(report["validation"]) == 1 and report["validation"][0].startswith("line 2: box ")
-    assert "has no area" in report["validation"][0] and report["problems"] == ["1 validation problems"]
+    assert "has no area" in report["validation"][0] and report["problems"] == ["1 validation problem"]
 
 
 def test_check_csv_box_outside_the_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -115,7 +115,7 @@ def test_a_folder_that_cannot_be_listed_is_an_error_under_raise_and_reported_oth
         dataset = ImageFolderDataset(tmp_path, on_error="skip")
     assert list(dataset.files) == ["a.png"] and len(dataset.unlisted) == 1
     report = check_dataset(tmp_path, progress=False)
-    assert report.unlisted == dataset.unlisted and "1 folders not indexed" in report.problems
+    assert report.unlisted == dataset.unlisted and "1 folder not indexed" in report.problems
 
 
 def test_csv_paths_may_not_leave_the_root_through_a_link(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore:freeze_backbone. expected a pretrained backbone:UserWarning")
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm

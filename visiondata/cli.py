@@ -1,7 +1,7 @@
 """The ``visiondata`` command line (also ``python -m visiondata``).
 
 Commands:
-    visiondata train mnist-cnn [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--root DIR] [--out DIR]
+    visiondata train mnist-cnn [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--root DIR] [--download] [--out DIR]
     visiondata datasets list [--task T] [--pattern P] [--json]
     visiondata datasets info NAME [--json]
     visiondata check PATH | --csv FILE [--root DIR] [--json]

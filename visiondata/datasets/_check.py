@@ -24,9 +24,10 @@ import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported by the checks only: building the CLI's parser needs none of it
+    import numpy as np
 
 #: Exit status of ``visiondata check``: nothing wrong.
 EXIT_CLEAN = 0
@@ -40,8 +41,18 @@ EXIT_NOT_FOUND = 3
 SHOWN_GROUPS, SHOWN_PER_GROUP = 10, 4
 #: A class with more than this many times the images of the smallest class is reported.
 IMBALANCE_RATIO = 10.0
-#: An image whose area is this many times smaller or larger than the median is reported.
+#: An image whose area is more than this many times smaller or larger than the median is reported.
 SIZE_FACTOR = 16.0
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    """``number`` and the noun that agrees with it.
+
+    Examples:
+        >>> _count(1, "unreadable file"), _count(3, "duplicate box", "duplicate boxes")
+        ('1 unreadable file', '3 duplicate boxes')
+    """
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 @dataclass
@@ -65,17 +76,17 @@ class CheckReport:
         """One line per kind of problem found."""
         found = []
         if self.validation:
-            found.append(f"{len(self.validation)} validation problems")
+            found.append(_count(len(self.validation), "validation problem"))
         if self.unlisted:
-            found.append(f"{len(self.unlisted)} folders not indexed")
+            found.append(f"{_count(len(self.unlisted), 'folder')} not indexed")
         if self.loops:
-            found.append(f"{len(self.loops)} symbolic links not followed (loops)")
+            found.append(f"{_count(len(self.loops), 'symbolic link')} not followed (loops)")
         if self.unreadable:
-            found.append(f"{len(self.unreadable)} unreadable files")
+            found.append(_count(len(self.unreadable), "unreadable file"))
         if self.duplicates:
-            found.append(f"{len(self.duplicates)} groups of identical images")
+            found.append(f"{_count(len(self.duplicates), 'group')} of identical images")
         if self.unusual:
-            found.append(f"{len(self.unusual)} images of unusual size or format")
+            found.append(f"{_count(len(self.unusual), 'image')} of unusual size or format")
         if self.imbalance is not None and self.imbalance > IMBALANCE_RATIO:
             found.append(f"class imbalance {self.imbalance:.1f}:1 (above {IMBALANCE_RATIO:g}:1)")
         return found
@@ -99,9 +110,9 @@ class DetectionCheckReport(CheckReport):
     def problems(self) -> list[str]:
         found = super().problems
         if self.annotation_problems:
-            found.insert(0, f"{len(self.annotation_problems)} annotation problems")
+            found.insert(0, _count(len(self.annotation_problems), "annotation problem"))
         if self.duplicate_boxes:
-            found.append(f"{len(self.duplicate_boxes)} duplicate boxes")
+            found.append(_count(len(self.duplicate_boxes), "duplicate box", "duplicate boxes"))
         return found
 
 
@@ -136,8 +147,10 @@ def check_detection(
         ...                     {"id": 3, "image_id": 1, "category_id": 1, "bbox": [15, 1, 9, 4]}]}))
         >>> report = check_detection(root / "ann.json", progress=False)
         >>> report.boxes, report.class_counts, report.problems
-        (2, {'cat': 2}, ['1 annotation problems', '1 duplicate boxes'])
+        (2, {'cat': 2}, ['1 annotation problem', '1 duplicate box'])
     """
+    import numpy as np
+
     from visiondata.datasets._convert import open_detection
     from visiondata.exceptions import DatasetValidationError
 
@@ -257,6 +270,8 @@ def _beyond_the_image(dataset: Any, index: int, boxes: np.ndarray) -> list[str]:
     declares none); a declared size that differs from the file's is a
     problem too. Unreadable files are left to the decoding pass.
     """
+    import numpy as np
+
     from visiondata.datasets._detection import BORDER_TOLERANCE
     from visiondata.datasets._writers import _image_size
 
@@ -290,8 +305,13 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
 
     by_hash: dict[str, list[str]] = {}
     formats: dict[str, tuple[str, int]] = {}
+    # disable=None: tqdm shows the bar on a terminal only, never as carriage returns in a log.
     for index in tqdm(
-        range(len(dataset)), desc="checking", unit="image", disable=not progress, file=sys.stderr
+        range(len(dataset)),
+        desc="checking",
+        unit="image",
+        disable=None if progress else True,
+        file=sys.stderr,
     ):
         relative, full = dataset.relative_path(index), dataset.path(index)
         try:
@@ -321,12 +341,41 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
                 {"path": relative, "reason": f"pixel format {mode}, most images are {usual_mode}"}
             )
         elif area * SIZE_FACTOR < median_area or area > median_area * SIZE_FACTOR:
-            report.unusual.append(
-                {
-                    "path": relative,
-                    "reason": f"{area:,} pixels, {SIZE_FACTOR:g}x away from the median {median_area:,.0f}",
-                }
-            )
+            report.unusual.append({"path": relative, "reason": _size_reason(area, median_area)})
+
+
+def _size_reason(area: int, median_area: float) -> str:
+    """How far an image's pixel count is from the median, as the factor it really is.
+
+    Examples:
+        >>> _size_reason(20_736, 64), _size_reason(4, 1_296)
+        ('20,736 pixels, 324x the median 64', '4 pixels, 1/324 of the median 1,296')
+    """
+    if area >= median_area:
+        return f"{area:,} pixels, {_factor(area / median_area)}x the median {median_area:,.0f}"
+    if area == 0:
+        return f"0 pixels, the median is {median_area:,.0f}"
+    return f"{area:,} pixels, 1/{_factor(median_area / area)} of the median {median_area:,.0f}"
+
+
+def _factor(value: float) -> str:
+    # Whole numbers once the factor is large; one decimal near the threshold (16.5, not 16).
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")
+
+
+def _cause(item: dict[str, str]) -> str:
+    """An unreadable file's reason without the full path it starts with (the line names the file already).
+
+    Examples:
+        >>> _cause({"path": "dog/5.jpg", "reason": "photos/dog/5.jpg: cannot read image: empty file"})
+        'cannot read image: empty file'
+    """
+    path, reason = item["path"], item["reason"]
+    marker = f"{path}: "
+    at = reason.find(marker)
+    if at == 0 or (at > 0 and reason[at - 1] in "/\\"):  # the full path ends with the relative one
+        return reason[at + len(marker) :]
+    return reason
 
 
 def _jpeg_damage(data: bytes) -> str:
@@ -427,20 +476,22 @@ def _report(options: argparse.Namespace) -> CheckReport:
 
 def _human(report: CheckReport) -> str:
     detection = isinstance(report, DetectionCheckReport)
-    lines = [f"{report.source}: {report.images} images in {len(report.class_counts)} classes"]
+    classes = _count(len(report.class_counts), "class", "classes")
+    lines = [f"{report.source}: {_count(report.images, 'image')} in {classes}"]
     if detection:
+        boxes = _count(report.boxes, "box", "boxes")
         lines[0] = (
-            f"{report.source} ({report.format}): {report.images} images, {report.boxes} boxes in {len(report.class_counts)} classes"
+            f"{report.source} ({report.format}): {_count(report.images, 'image')}, {boxes} in {classes}"
         )
     if report.class_counts:
         width = max(len(name) for name in report.class_counts)
-        lines += [f"  {name:<{width}}  {count:>8}" for name, count in report.class_counts.items()]
+        lines += [f"  {name:<{width}}  {number:>8}" for name, number in report.class_counts.items()]
     sections = [
         ("validation problems", report.validation),
         ("annotation problems", report.annotation_problems if detection else []),
         ("duplicate boxes", report.duplicate_boxes if detection else []),
         ("images without boxes", report.images_without_boxes if detection else []),
-        ("unreadable files", [f"{item['path']}: {item['reason']}" for item in report.unreadable]),
+        ("unreadable files", [f"{item['path']}: {_cause(item)}" for item in report.unreadable]),
         ("identical images", _groups(report.duplicates)),
         ("unusual images", [f"{item['path']}: {item['reason']}" for item in report.unusual]),
         ("folders not indexed", report.unlisted),
@@ -450,9 +501,8 @@ def _human(report: CheckReport) -> str:
     for title, items in sections:
         if title == "identical images" and items:
             files = sum(len(group) for group in report.duplicates)
-            lines.append(
-                f"identical images ({len(report.duplicates)} groups, {files} files; --json lists them all):"
-            )
+            groups = _count(len(report.duplicates), "group")
+            lines.append(f"identical images ({groups}, {_count(files, 'file')}; --json lists them all):")
             lines += items
             continue
         if items:
@@ -474,5 +524,5 @@ def _groups(duplicates: list[list[str]]) -> list[str]:
         more = f" and {len(group) - SHOWN_PER_GROUP} more" if len(group) > SHOWN_PER_GROUP else ""
         lines.append(f"  {len(group)} files: {shown}{more}")
     if len(duplicates) > SHOWN_GROUPS:
-        lines.append(f"  ... and {len(duplicates) - SHOWN_GROUPS} more groups")
+        lines.append(f"  ... and {_count(len(duplicates) - SHOWN_GROUPS, 'more group')}")
     return lines

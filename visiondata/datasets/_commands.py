@@ -4,20 +4,56 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from visiondata.datasets._catalog import dataset_info, list_datasets
 from visiondata.datasets._info import TASKS, DatasetInfo
 
 
+class _TasksWithDatasets:
+    """The tasks at least one registered dataset has, in the order of ``TASKS``, for ``--task`` choices.
+
+    argparse only iterates or searches the choices when ``--task`` is given
+    or help is printed (given a metavar), so the registry and its plugins
+    are read then, not whenever the parser is built.
+    """
+
+    @functools.cached_property
+    def _tasks(self) -> tuple[str, ...]:
+        present = {dataset_info(name).task for name in list_datasets()}
+        return tuple(task for task in TASKS if task in present)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks)
+
+    def __contains__(self, task: object) -> bool:
+        return task in self._tasks
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add the ``datasets`` command and its sub-commands to the top-level parser."""
-    datasets = commands.add_parser("datasets", help="list and describe the registered datasets")
+    datasets = commands.add_parser(
+        "datasets",
+        help="list and describe the registered datasets",
+        description="List and describe the registered datasets: built-in, registered with register_dataset() "
+        "and added by installed plugins.",
+    )
     actions = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="one line per dataset", description="List registered datasets.")
-    listing.add_argument("--task", choices=TASKS, help="keep only datasets of this task")
+    # A metavar, or argparse would list the choices (and read the registry) while building the parser.
+    listing.add_argument(
+        "--task",
+        choices=_TasksWithDatasets(),
+        metavar="TASK",
+        help="keep only datasets of this task: %(choices)s",
+    )
     listing.add_argument("--pattern", help="shell-style pattern on the name, e.g. '*mnist*'")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(handler=_list)
@@ -60,7 +96,7 @@ def _list(options: argparse.Namespace) -> None:
         for info in infos
     ]
     print(_table(("name", "task", "splits", "classes", "download"), rows))
-    print(f"{len(rows)} datasets")
+    print(f"{len(rows)} dataset{'' if len(rows) == 1 else 's'}")
 
 
 def _info(options: argparse.Namespace) -> None:

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
+# DataConfig lives in the zoo, whose entries carry one; this module builds on the zoo, never the reverse.
+from visiondata.models._zoo import DataConfig, get_model_entry
 from visiondata.transforms._presets import IMAGENET_MEAN, IMAGENET_STD
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Input size, normalisation and resizing of a model's weights.
-
-    Attributes:
-        input_size: ``(channels, height, width)`` of the crop the model sees.
-        mean: Per-channel mean to subtract (values in [0, 1]).
-        std: Per-channel standard deviation.
-        interpolation: Resampling filter name (``"bilinear"``, ``"bicubic"``).
-        crop_fraction: Crop size over resize size at evaluation (224/256 = 0.875).
-        source: Where the figures come from (the weights' name, or ``"defaults"``).
-    """
-
-    input_size: tuple[int, int, int]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    interpolation: str
-    crop_fraction: float
-    source: str
-
-    @property
-    def resize_size(self) -> int:
-        """Shorter side before the centre crop at evaluation."""
-        return round(self.input_size[-1] / self.crop_fraction)
-
 
 _DEFAULTS = DataConfig((3, 224, 224), IMAGENET_MEAN, IMAGENET_STD, "bilinear", 0.875, "defaults")
 
@@ -54,8 +28,6 @@ def model_data_config(model_or_name: str | nn.Module) -> DataConfig:
         >>> model_data_config("inception_v3").input_size
         (3, 299, 299)
     """
-    from visiondata.models._zoo import get_model_entry
-
     if isinstance(model_or_name, nn.Module):
         name = getattr(model_or_name, "visiondata_name", None)
         if name is None:

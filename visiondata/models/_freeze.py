@@ -10,6 +10,7 @@ explicit BatchNorm policy that survives ``model.train()``.
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -273,6 +274,14 @@ def freeze_backbone(model: nn.Module, bn: str = "frozen") -> nn.Module:
     Returns:
         ``model``.
 
+    Warns:
+        UserWarning: ``model`` comes from [`create_model`][visiondata.models.create_model] without
+            pretrained weights (its ``visiondata_pretrained`` attribute is ``False``): a frozen random
+            backbone gives random features, and the head alone learns little more than chance. Models
+            without that attribute (built by torchvision or by hand) are not judged: nothing tells
+            whether weights were loaded. After loading weights into a ``create_model`` model
+            yourself, set ``model.visiondata_pretrained = True``.
+
     Examples:
         >>> import torchvision
         >>> model = freeze_backbone(torchvision.models.resnet18())
@@ -281,6 +290,16 @@ def freeze_backbone(model: nn.Module, bn: str = "frozen") -> nn.Module:
     """
     if bn not in BN_POLICIES:
         raise ValueError(f"bn: expected one of {', '.join(map(repr, BN_POLICIES))}, got {bn!r}")
+    if getattr(model, "visiondata_pretrained", None) is False:
+        name = getattr(model, "visiondata_name", type(model).__name__)
+        warnings.warn(
+            f"freeze_backbone: expected a pretrained backbone, got {name} built with random weights "
+            "(create_model(..., weights=None)); frozen, its features stay random and the head alone "
+            "learns little. Pass weights= ('DEFAULT' or a local file), or train the whole model "
+            "without freeze_backbone (after loading weights yourself, set model.visiondata_pretrained = True)",
+            UserWarning,
+            stacklevel=2,
+        )
     head_ids = _head_parameter_ids(model)
     for parameter in model.parameters():
         parameter.requires_grad_(id(parameter) in head_ids)

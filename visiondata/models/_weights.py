@@ -4,6 +4,12 @@ Local files are read with ``torch.load(..., weights_only=True)`` (or
 safetensors): a checkpoint that would run code when unpickled is refused, and
 the code does not run. Tensors whose shape no longer fits (a new head) are
 skipped and reported, as are missing and unexpected keys.
+
+Released weights (torchvision's, timm's) are described by
+``released_weights``: ``create_model(weights="DEFAULT")`` and ``visiondata
+models info`` both ask it, so they never disagree. Importing this module
+costs no torch import: ``models info`` asks where weights are cached
+without it.
 """
 
 from __future__ import annotations
@@ -13,16 +19,18 @@ import os
 import pickle
 import pickletools
 import re
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from visiondata.exceptions import MissingDependencyError, WeightsLoadError, WeightsUnavailableError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 LOCAL_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
@@ -86,6 +94,8 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         >>> sorted(read_state_dict(path))
         ['bias', 'weight']
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise WeightsLoadError(
@@ -207,6 +217,8 @@ def _pickled_globals(path: Path) -> list[str]:
 
 def _allowed_globals() -> set[str]:
     """Globals ``torch.load(weights_only=True)`` accepts: torch's own allowlist and the user's additions."""
+    import torch
+
     names: set[str] = set()
     try:  # a private helper of torch; without it every global counts as unsafe
         from torch._weights_only_unpickler import _get_allowed_globals
@@ -296,9 +308,24 @@ def torchvision_weights(model_name: str, weights: str) -> Any:
         ) from None
 
 
+def torch_hub_dir() -> Path:
+    """torch's hub folder (``torch.hub.get_dir()``), found without importing torch when it is not loaded yet.
+
+    Mirrors torch's rule: ``$TORCH_HOME/hub``, where ``$TORCH_HOME``
+    defaults to ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``. Once
+    torch is imported it is asked instead, so ``torch.hub.set_dir`` counts.
+    """
+    if "torch" in sys.modules:
+        import torch.hub
+
+        return Path(torch.hub.get_dir())
+    cache = os.getenv("XDG_CACHE_HOME", "~/.cache")
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))) / "hub"
+
+
 def checkpoint_path(url: str) -> Path:
     """Where torch's hub keeps (and looks for) the file downloaded from ``url``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    return torch_hub_dir() / "checkpoints" / os.path.basename(url)
 
 
 def unavailable(model_name: str, url: str, error: BaseException) -> WeightsUnavailableError:
@@ -308,3 +335,209 @@ def unavailable(model_name: str, url: str, error: BaseException) -> WeightsUnava
         f"cached. Download {url} on a machine with network access and place it at {checkpoint_path(url)} "
         "(set $TORCH_HOME to move that folder), or pass weights=None or a local file"
     )
+
+
+# ---------------------------------------------------------------- released weights
+#: Environment variables that, set to 1 (or ON, YES, TRUE), forbid downloads from the Hugging Face hub.
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+# timm's files on the hub, in the order timm tries them when a configuration names none.
+_HUB_FILENAMES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class ReleasedWeights:
+    """Weights a model's publisher released, and where their download is kept.
+
+    Attributes:
+        name: Their name (``"ResNet18_Weights.IMAGENET1K_V1"``, ``"convnext_tiny.in12k_ft_in1k"``).
+        url: Where they are downloaded from.
+        default: Whether ``create_model(..., weights="DEFAULT")`` loads these.
+        repository: The Hugging Face repository holding them (timm), or
+            ``None`` for a file at ``url`` kept in torch's hub folder.
+        filenames: The files of ``repository`` that may hold them, in the order tried.
+    """
+
+    name: str
+    url: str
+    default: bool = False
+    repository: str | None = None
+    filenames: tuple[str, ...] = ()
+
+    def cache_path(self) -> Path:
+        """The file (torch's hub) or repository folder (Hugging Face cache) a download goes to."""
+        if self.repository is None:
+            return checkpoint_path(self.url)
+        return hf_hub_cache() / f"models--{self.repository.replace('/', '--')}"
+
+    def cached_file(self) -> Path | None:
+        """The downloaded file when it is cached, else ``None``; never uses the network."""
+        if self.repository is None:
+            path = checkpoint_path(self.url)
+            return path if path.is_file() else None
+        if not self.cache_path().is_dir():  # the usual case, without importing huggingface_hub
+            return None
+        from huggingface_hub import try_to_load_from_cache
+
+        for filename in self.filenames:
+            found = try_to_load_from_cache(self.repository, filename, cache_dir=hf_hub_cache())
+            if isinstance(found, str) and os.path.isfile(found):
+                return Path(found)
+        return None
+
+    def unavailable(self, model_name: str, cause: BaseException | str) -> WeightsUnavailableError:
+        """The error for these weights when they are not cached and cannot be downloaded.
+
+        Args:
+            model_name: The model, as the user named it (``"timm:convnext_tiny"``).
+            cause: The download's error, or why no download was tried.
+        """
+        if self.repository is None:  # a plain URL, fetched by torch's downloader
+            return unavailable(
+                model_name, self.url, cause if isinstance(cause, BaseException) else OSError(cause)
+            )
+        filename = self.filenames[0]
+        fetch = (
+            f'Fetch them on a machine with network access (python -c "import huggingface_hub; '
+            f"huggingface_hub.hf_hub_download('{self.repository}', '{filename}')\") and copy the "
+            f"{self.cache_path().name} folder of that machine's hub cache into {hf_hub_cache()} (set $HF_HOME or "
+            "$HF_HUB_CACHE to use another cache)"
+        )
+        if isinstance(cause, BaseException):
+            first_line = str(cause).splitlines()[0] if str(cause) else ""
+            return WeightsUnavailableError(
+                f"{model_name}: the pretrained weights could not be downloaded ({type(cause).__name__}: "
+                f"{first_line}) and are not cached at {self.cache_path()}; they are {filename} of the Hugging "
+                f"Face repository {self.repository}. {fetch}, or pass weights=None or a local file (the "
+                f"downloaded {filename} is one). Without network access, HF_HUB_OFFLINE=1 makes this fail at "
+                "once instead of after retries"
+            )
+        return WeightsUnavailableError(
+            f"{model_name}: expected the pretrained weights in the Hugging Face cache at {self.cache_path()}, "
+            f"found none there, and {cause}, so they are not downloaded; they are {filename} of the "
+            f"repository {self.repository}. {fetch}; or unset that variable to download them; or pass "
+            f"weights=None or a local file (the downloaded {filename} is one)"
+        )
+
+
+def hf_hub_cache() -> Path:
+    """The Hugging Face hub cache, read from the environment at each call.
+
+    Mirrors huggingface_hub's rule (which it applies once, at import):
+    ``$HF_HUB_CACHE``, else ``$HUGGINGFACE_HUB_CACHE``, else ``$HF_HOME/hub``,
+    where ``$HF_HOME`` defaults to ``$XDG_CACHE_HOME/huggingface``, else
+    ``~/.cache/huggingface``.
+    """
+    cache = os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
+    home = os.path.expandvars(os.path.expanduser(os.getenv("HF_HOME", os.path.join(cache, "huggingface"))))
+    legacy = os.getenv("HUGGINGFACE_HUB_CACHE", os.path.join(home, "hub"))
+    return Path(os.path.expandvars(os.path.expanduser(os.getenv("HF_HUB_CACHE", legacy))))
+
+
+def offline_variable() -> str | None:
+    """The environment variable that forbids downloads from the Hugging Face hub, if one does.
+
+    Examples:
+        >>> import os
+        >>> os.environ["HF_HUB_OFFLINE"] = "1"
+        >>> offline_variable()
+        'HF_HUB_OFFLINE=1'
+        >>> del os.environ["HF_HUB_OFFLINE"]
+    """
+    for variable in OFFLINE_VARIABLES:
+        value = os.environ.get(variable, "")
+        if value.upper() in ("1", "ON", "YES", "TRUE"):
+            return f"{variable}={value}"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None and getattr(constants, "HF_HUB_OFFLINE", False):
+        return "HF_HUB_OFFLINE"  # set before huggingface_hub was imported, removed since: it still holds
+    return None
+
+
+def released_weights(entry: Any) -> list[ReleasedWeights]:
+    """The weights released for a zoo entry ([`ModelEntry`][visiondata.models.ModelEntry]), in their publisher's order.
+
+    The one that ``weights="DEFAULT"`` loads has ``default`` set; a model
+    with none of them has no released weights. ``create_model`` and
+    ``visiondata models info`` both decide from this list.
+
+    Examples:
+        >>> from visiondata.models import get_model_entry
+        >>> [(w.name, w.default) for w in released_weights(get_model_entry("resnet50"))]
+        [('ResNet50_Weights.IMAGENET1K_V1', False), ('ResNet50_Weights.IMAGENET1K_V2', True)]
+    """
+    if entry.source == "torchvision":
+        import torchvision
+
+        try:
+            enum = torchvision.models.get_model_weights(entry.name)
+        except ValueError:
+            return []
+        default = getattr(enum, "DEFAULT", None)
+        return [
+            ReleasedWeights(f"{type(member).__name__}.{member.name}", member.url, member is default)
+            for member in enum
+        ]
+    if entry.source == "timm":
+        from timm.models import get_pretrained_cfg
+
+        config = get_pretrained_cfg(entry.name)
+        if config is None:
+            return []
+        name = f"{config.architecture}.{config.tag}" if config.tag else entry.name
+        # timm's own order: the hub when the configuration names a repository, else the URL.
+        if config.hf_hub_id:
+            repository = config.hf_hub_id
+            filenames = (config.hf_hub_filename,) if config.hf_hub_filename else _HUB_FILENAMES
+            return [
+                ReleasedWeights(name, f"https://huggingface.co/{repository}", True, repository, filenames)
+            ]
+        if config.url:
+            return [ReleasedWeights(name, config.url, True)]
+        return []
+    return []
+
+
+def default_weights(entry: Any) -> ReleasedWeights:
+    """The released weights ``weights="DEFAULT"`` loads for ``entry``.
+
+    Raises:
+        WeightsUnavailableError: The model has no released weights.
+    """
+    for weights in released_weights(entry):
+        if weights.default:
+            return weights
+    raise WeightsUnavailableError(
+        f"{entry.qualified_name}: expected weights=None or a local file (no pretrained weights are released "
+        "for this model), got 'DEFAULT'"
+    )
+
+
+def timm_pretrained_arguments(entry: Any, weights: ReleasedWeights) -> dict[str, Any]:
+    """What ``timm.create_model`` needs to load ``weights``: the cached file when there is one.
+
+    A cached file is handed to timm by path, so no request reaches the hub,
+    online or not.
+
+    Raises:
+        WeightsUnavailableError: Not cached while an offline variable is set
+            (checked here, before timm's downloader would retry for a while).
+    """
+    from timm.models import get_pretrained_cfg
+
+    cached = weights.cached_file()
+    # A configuration with custom_load reads its file with the model's own loader, by timm's path only.
+    if cached is not None and not get_pretrained_cfg(entry.name).custom_load:
+        return {"pretrained": True, "pretrained_cfg_overlay": {"file": str(cached)}}
+    if weights.repository is None:
+        return {"pretrained": True}  # a URL: torch's downloader, which fails at once without network
+    variable = offline_variable()
+    if cached is None and variable is not None:
+        raise weights.unavailable(entry.qualified_name, f"{variable} is set")
+    import inspect
+
+    import timm
+
+    if "cache_dir" in inspect.signature(timm.create_model).parameters:  # older timm 1.0 releases lack it
+        # Download where cached_file() looks, even if $HF_HOME changed after huggingface_hub read it.
+        return {"pretrained": True, "cache_dir": str(hf_hub_cache())}
+    return {"pretrained": True}

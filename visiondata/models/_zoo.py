@@ -9,7 +9,7 @@ resolves to torchvision first, then visiondata, then timm.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +17,38 @@ from typing import Any
 
 from visiondata._registry import Registry, close_matches
 from visiondata.exceptions import UnknownNameError
+from visiondata.models import _names
 
 SOURCES = ("torchvision", "visiondata", "timm")
 MODEL_TASKS = ("classification", "detection", "segmentation")
-# torchvision modules holding each task's models.
-_TORCHVISION_MODULES = {"classification": "", "detection": "detection", "segmentation": "segmentation"}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Input size, normalisation and resizing of a model's weights.
+
+    Attributes:
+        input_size: ``(channels, height, width)`` of the crop the model sees.
+        mean: Per-channel mean to subtract (values in [0, 1]).
+        std: Per-channel standard deviation.
+        interpolation: Resampling filter name (``"bilinear"``, ``"bicubic"``).
+        crop_fraction: Crop size over resize size at evaluation (224/256 = 0.875).
+        source: Where the figures come from (the weights' name, or ``"defaults"``).
+    """
+
+    # Defined here, beside the entries that carry one, so that the zoo never imports _config
+    # (which looks models up in the zoo).
+    input_size: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    interpolation: str
+    crop_fraction: float
+    source: str
+
+    @property
+    def resize_size(self) -> int:
+        """Shorter side before the centre crop at evaluation."""
+        return round(self.input_size[-1] / self.crop_fraction)
 
 
 @dataclass(frozen=True)
@@ -33,7 +60,7 @@ class ModelEntry:
         source: ``"torchvision"``, ``"visiondata"`` or ``"timm"``.
         task: ``"classification"``, ``"detection"`` or ``"segmentation"``.
         builder: Called with keyword arguments (``weights``...) to build it.
-        data_config: The input it expects (a ``DataConfig``), for models whose
+        data_config: The input it expects (a [`DataConfig`][visiondata.models.DataConfig]), for models whose
             weights do not say.
     """
 
@@ -41,7 +68,7 @@ class ModelEntry:
     source: str
     task: str
     builder: Callable[..., Any]
-    data_config: Any = None
+    data_config: DataConfig | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -73,37 +100,84 @@ def _mnist_cnn(**kwargs: Any) -> Any:
     return MNISTCNN(**kwargs)
 
 
-def _discover() -> None:
-    import torchvision
-
-    for task, module_name in _TORCHVISION_MODULES.items():
-        module = getattr(torchvision.models, module_name) if module_name else torchvision.models
-        for name in torchvision.models.list_models(module=module):
-            _MODELS.register(
-                f"torchvision:{name}", ModelEntry(name, "torchvision", task, _torchvision_builder(name))
-            )
-    from visiondata.models._config import DataConfig
-
-    mnist = DataConfig((1, 28, 28), (0.1307,), (0.3081,), "bilinear", 1.0, "visiondata:mnist_cnn")
-    _MODELS.register(
-        "visiondata:mnist_cnn", ModelEntry("mnist_cnn", "visiondata", "classification", _mnist_cnn, mnist)
-    )
-    if importlib.util.find_spec("timm") is not None:
-        import timm
-
-        for name in timm.list_models():
-            _MODELS.register(f"timm:{name}", ModelEntry(name, "timm", "classification", _timm_builder(name)))
+# visiondata's models, ours and those added by register_model, keyed "visiondata:<name>". torchvision's
+# and timm's are not held here: their names come from _names (remembered on disk per installed
+# version), so that naming or resolving one imports neither package.
+_MODELS: Registry[ModelEntry] = Registry("model")
+_MODELS.register(
+    "visiondata:mnist_cnn",
+    ModelEntry(
+        "mnist_cnn",
+        "visiondata",
+        "classification",
+        _mnist_cnn,
+        DataConfig((1, 28, 28), (0.1307,), (0.3081,), "bilinear", 1.0, "visiondata:mnist_cnn"),
+    ),
+)
 
 
-# Keys are qualified ("torchvision:resnet18"); filled on the first lookup (it imports torchvision).
-_MODELS: Registry[ModelEntry] = Registry("model", on_first_lookup=_discover)
+def _models_of(source: str) -> dict[str, str]:
+    """Name (without prefix) -> task of every model of ``source``."""
+    if source == "torchvision":
+        return _names.torchvision_models()
+    if source == "timm":
+        return _names.timm_models()
+    return {key.split(":", 1)[1]: _MODELS.get(key).task for key in _MODELS.names()}
+
+
+@functools.cache
+def _third_party_entry(source: str, name: str, task: str) -> ModelEntry:
+    builder = _torchvision_builder(name) if source == "torchvision" else _timm_builder(name)
+    return ModelEntry(name, source, task, builder)
+
+
+def _entry(source: str, name: str) -> ModelEntry | None:
+    """The entry of ``name`` in ``source``, or ``None``; enumerates only that source."""
+    if source == "visiondata":
+        key = f"visiondata:{name}"
+        return _MODELS.get(key) if key in _MODELS else None
+    task = _models_of(source).get(name)
+    return None if task is None else _third_party_entry(source, name, task)
 
 
 def _display_name(entry: ModelEntry) -> str:
     # timm keeps its prefix, and so does a model of ours that a torchvision name shadows:
     # an unprefixed name resolves to torchvision first.
-    shadowed = entry.source == "visiondata" and f"torchvision:{entry.name}" in _MODELS
+    shadowed = entry.source == "visiondata" and entry.name in _models_of("torchvision")
     return entry.qualified_name if entry.source == "timm" or shadowed else entry.name
+
+
+def list_entries(
+    pattern: str | None = None, source: str | None = None, task: str | None = None
+) -> list[tuple[str, ModelEntry]]:
+    """``(listed name, entry)`` of the models [`list_models`][visiondata.models.list_models] lists, sorted by name.
+
+    Only the sources the filters leave are enumerated: ``source="visiondata"``
+    or a detection ``task`` never asks timm for its names.
+    """
+    import fnmatch
+
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
+    if task is not None and task not in MODEL_TASKS:
+        raise ValueError(f"task: expected one of {', '.join(MODEL_TASKS)}, got {task!r}")
+    rows = []
+    for candidate_source in SOURCES if source is None else (source,):
+        if candidate_source == "timm" and task not in (None, "classification"):
+            continue  # timm's models all classify
+        for name, model_task in _models_of(candidate_source).items():
+            if task is not None and model_task != task:
+                continue
+            if candidate_source == "visiondata":
+                entry = _MODELS.get(f"visiondata:{name}")
+            else:
+                entry = _third_party_entry(candidate_source, name, model_task)
+            shown = _display_name(entry)
+            # The pattern applies to the listed name; with a source given, to the plain name as well.
+            candidates = (shown, entry.name) if source is not None else (shown,)
+            if pattern is None or any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
+                rows.append((shown, entry))
+    return sorted(rows, key=lambda row: row[0])
 
 
 def list_models(pattern: str | None = None, source: str | None = None, task: str | None = None) -> list[str]:
@@ -124,43 +198,37 @@ def list_models(pattern: str | None = None, source: str | None = None, task: str
         >>> list_models(task="segmentation")[:2]
         ['deeplabv3_mobilenet_v3_large', 'deeplabv3_resnet101']
     """
-    import fnmatch
-
-    if source is not None and source not in SOURCES:
-        raise ValueError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
-    if task is not None and task not in MODEL_TASKS:
-        raise ValueError(f"task: expected one of {', '.join(MODEL_TASKS)}, got {task!r}")
-    names = []
-    for key in _MODELS.names():
-        entry = _MODELS.get(key)
-        if (source is None or entry.source == source) and (task is None or entry.task == task):
-            shown = _display_name(entry)
-            # The pattern applies to the listed name; with a source given, to the plain name as well.
-            candidates = (shown, entry.name) if source is not None else (shown,)
-            if pattern is None or any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
-                names.append(shown)
-    return sorted(names)
+    return [shown for shown, _ in list_entries(pattern, source, task)]
 
 
 def get_model_entry(name: str) -> ModelEntry:
     """The entry for ``name`` (``"resnet18"``, ``"torchvision:resnet18"``, ``"timm:convnext_tiny"``).
 
+    Sources are asked in order (torchvision, visiondata, timm) and only as far
+    as needed: a torchvision name never asks timm for its names.
+
     Raises:
         UnknownNameError: No such model; the message suggests close matches.
     """
     if ":" in name:
-        source = name.split(":", 1)[0]
+        source, plain = name.split(":", 1)
         if source not in SOURCES:
             raise UnknownNameError(
                 f"unknown model source {source!r} in {name!r}; expected one of {', '.join(SOURCES)}",
                 name=name,
             )
-        return _MODELS.get(name)
-    for source in SOURCES:
-        key = f"{source}:{name}"
-        if key in _MODELS:
-            return _MODELS.get(key)
-    suggestions = close_matches(name, [_display_name(_MODELS.get(key)) for key in _MODELS.names()])
+        entry = _entry(source, plain)
+        if entry is not None:
+            return entry
+        # Among prefixed names: 'torchvision:mnist_cnn' suggests 'visiondata:mnist_cnn'.
+        candidates = [entry.qualified_name for _, entry in list_entries()]
+    else:
+        for source in SOURCES:
+            entry = _entry(source, name)
+            if entry is not None:
+                return entry
+        candidates = list_models()
+    suggestions = close_matches(name, candidates)
     hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
     raise UnknownNameError(f"unknown model {name!r}; {hint}See list_models() for every name.", name=name,
                            suggestions=suggestions)  # fmt: skip
@@ -211,7 +279,11 @@ def create_model(
             under ``$TORCH_HOME``), or a local ``.pt``/``.pth``/``.safetensors``
             file. Local files are read without unpickling code; tensors whose
             shape changed (the head) are skipped and, like missing and
-            unexpected keys, reported with a warning.
+            unexpected keys, reported with a warning. A timm model's
+            ``"DEFAULT"`` weights come from the Hugging Face hub (read from its
+            cache, with no request, when they are there); with
+            ``HF_HUB_OFFLINE=1`` and nothing cached it fails at once.
+            ``visiondata models info NAME`` lists what ``"DEFAULT"`` loads.
         in_chans: Input channels, adapted from the pretrained RGB kernels
             (summed for 1 channel, repeated and rescaled for more).
         strict: With a local file, raise instead of reporting missing,
@@ -265,6 +337,20 @@ def create_model(
     if in_chans is not None:
         adapt_input_channels(model, in_chans)
     model.visiondata_name = entry.qualified_name
+    # visiondata_pretrained: whether pretrained tensors went in (weights=, or the ImageNet backbone most
+    # torchvision detection/segmentation builders load unless weights_backbone=None), so that
+    # freeze_backbone can warn before freezing random features. Set it to True after loading weights yourself.
+    backbone = kwargs.get("weights_backbone")
+    if "weights_backbone" not in kwargs and entry.source == "torchvision" and entry.task != "classification":
+        import inspect
+
+        import torchvision
+
+        default = inspect.signature(torchvision.models.get_model_builder(entry.name)).parameters.get(
+            "weights_backbone"
+        )
+        backbone = None if default is None else default.default
+    model.visiondata_pretrained = weights is not None or backbone is not None
     return model
 
 
@@ -307,12 +393,25 @@ def _build(entry: ModelEntry, weights: Any, kwargs: dict[str, Any]) -> Any:
             raise ValueError(
                 f"timm:{entry.name}: expected weights None, 'DEFAULT' or a local file, got {weights!r}"
             )
+        if weights is None:
+            return entry.builder(pretrained=False, **kwargs)
+        from visiondata.models._weights import default_weights, timm_pretrained_arguments
+
+        # The same decision `visiondata models info` shows: released_weights() says what exists.
+        released = default_weights(entry)
+        arguments = timm_pretrained_arguments(entry, released)  # fails fast when offline and not cached
+        from_cache = "pretrained_cfg_overlay" in arguments
+        if from_cache and "pretrained_cfg_overlay" in kwargs:  # the caller's overlay, with the cached file
+            arguments["pretrained_cfg_overlay"] = {
+                **kwargs.pop("pretrained_cfg_overlay"),
+                **arguments["pretrained_cfg_overlay"],
+            }
         try:
-            return entry.builder(pretrained=weights == "DEFAULT", **kwargs)
+            return entry.builder(**arguments, **kwargs)
         except (OSError, RuntimeError, ValueError) as error:
-            if weights is None:
-                raise
-            raise _timm_unavailable(entry.name, error) from error
+            if from_cache:
+                raise  # the file was there: not a download problem
+            raise released.unavailable(entry.qualified_name, error) from error
     from visiondata.models._weights import torchvision_weights, unavailable
 
     resolved = None if weights is None else torchvision_weights(entry.name, str(weights))
@@ -323,24 +422,6 @@ def _build(entry: ModelEntry, weights: Any, kwargs: dict[str, Any]) -> Any:
         if url is None or not _is_download_error(error):
             raise
         raise unavailable(entry.name, url, error) from error
-
-
-def _timm_unavailable(name: str, error: BaseException) -> Exception:
-    """timm fetches weights from the Hugging Face hub; say which repository and where the cache is."""
-    from huggingface_hub import constants
-    from timm.models import get_pretrained_cfg
-
-    from visiondata.exceptions import WeightsUnavailableError
-
-    config = get_pretrained_cfg(name)
-    repository = getattr(config, "hf_hub_id", None) or getattr(config, "url", None) or "(unknown)"
-    first_line = str(error).splitlines()[0] if str(error) else ""
-    return WeightsUnavailableError(
-        f"timm:{name}: the pretrained weights could not be downloaded ({type(error).__name__}: {first_line}) "
-        f"and are not cached. Fetch the Hugging Face repository {repository} on a machine with network "
-        f"access into the hub cache {constants.HF_HUB_CACHE} (set $HF_HOME to move it; HF_HUB_OFFLINE=1 "
-        "skips the network at once), or pass weights=None or a local file"
-    )
 
 
 def _url_in_progress(entry: ModelEntry, resolved: Any, kwargs: dict[str, Any]) -> str | None:

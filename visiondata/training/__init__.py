@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from visiondata._lazy import lazy_module_attributes
+from visiondata.training import _mnist_job  # noqa: F401  (registers the mnist-cnn job)
 from visiondata.training._jobs import TrainingJob, get_job, list_jobs, register_job
-from visiondata.training._mnist_job import MNISTTrainingConfig
+from visiondata.training._mnist_training import MNISTTrainingConfig, train_mnist_cnn
 
 if TYPE_CHECKING:
     from visiondata.training._engine import evaluate, fit
-    from visiondata.training._mnist_training import train_mnist_cnn
 
 __all__ = [
     "MNISTTrainingConfig",
@@ -29,11 +29,10 @@ __all__ = [
     "train_mnist_cnn",
 ]
 
-# Loaded on first access: these modules import torch.
+# Loaded on first access: this module imports torch.
 _LAZY = {
     "evaluate": "visiondata.training._engine",
     "fit": "visiondata.training._engine",
-    "train_mnist_cnn": "visiondata.training._mnist_training",
 }
 
 __getattr__, __dir__ = lazy_module_attributes(globals(), _LAZY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -100,7 +101,10 @@ def fit(
         device: Where to run; defaults to where the inputs already are.
         eval_name: What to call the held-out set in records and log lines
             (``"val"``, ``"test"``).
-        progress: Show a tqdm progress bar per epoch.
+        progress: Show a tqdm progress bar per epoch, on stderr when it is a
+            terminal (or in a notebook). Redirected to a file or a CI log, the
+            bar is left out: its carriage-return updates would fill the log,
+            and ``log`` already gives one line per epoch.
         log: Receives one summary line per epoch; ``None`` is silent.
 
     Returns:
@@ -127,8 +131,14 @@ def fit(
         started = time.perf_counter()
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
+        # disable=None: tqdm's own "only on a terminal" (its notebook bar shows regardless).
         bar = tqdm(
-            train_batches, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress, unit="batch"
+            train_batches,
+            desc=f"epoch {epoch}/{epochs}",
+            leave=False,
+            disable=None if progress else True,
+            unit="batch",
+            file=sys.stderr,
         )
         for batch in bar:
             inputs, targets = _move(batch, device)

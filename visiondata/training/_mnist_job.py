@@ -1,14 +1,13 @@
-"""The ``mnist-cnn`` training job: its settings and its command-line options.
+"""The ``mnist-cnn`` training job: its command-line options, on top of ``_mnist_training``.
 
-Importing this module costs no torch import, so ``visiondata --help`` stays
-fast; the training itself lives in ``_mnist_training``.
+Importing this module costs no torch import (``_mnist_training`` imports
+torch only when training starts), so ``visiondata --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from visiondata.training._jobs import (
@@ -18,21 +17,7 @@ from visiondata.training._jobs import (
     positive_int,
     register_job,
 )
-
-
-@dataclass(frozen=True)
-class MNISTTrainingConfig:
-    """Settings of [`train_mnist_cnn`][visiondata.training.train_mnist_cnn]; the defaults are the tested recipe."""
-
-    epochs: int = 15
-    batch_size: int = 128
-    lr: float = 0.01
-    weight_decay: float = 0.01
-    seed: int = 0
-    root: str | None = None
-    out: str = "runs/mnist-cnn"
-    limit: int | None = None
-    progress: bool = True
+from visiondata.training._mnist_training import MNISTTrainingConfig, train_mnist_cnn
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +50,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder holding MNIST/raw (default: $VISIONDATA_HOME, else ~/.cache/visiondata)",
     )
     parser.add_argument(
+        "--download", action="store_true", help="download MNIST into the root folder when it is not there"
+    )
+    parser.add_argument(
         "--out", default=defaults.out, help="where metrics.json and model.pt go (default: %(default)s)"
     )
     parser.add_argument(
@@ -73,30 +61,47 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="train on the first N training images only (quick checks)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide the progress bar (it is shown only when stderr is a terminal; a log gets one line per epoch)",
+    )
 
 
 def _run(options: argparse.Namespace) -> dict[str, Any]:
-    from visiondata.training._mnist_training import train_mnist_cnn
+    from visiondata.exceptions import DatasetNotFoundError
 
-    metrics = train_mnist_cnn(
-        MNISTTrainingConfig(
-            epochs=options.epochs,
-            batch_size=options.batch_size,
-            lr=options.lr,
-            weight_decay=options.weight_decay,
-            seed=options.seed,
-            root=options.root,
-            out=options.out,
-            limit=options.limit,
-            progress=not options.no_progress,
-        )
+    config = MNISTTrainingConfig(
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        lr=options.lr,
+        weight_decay=options.weight_decay,
+        seed=options.seed,
+        root=options.root,
+        out=options.out,
+        limit=options.limit,
+        progress=not options.no_progress,
+        download=options.download,
     )
+    try:
+        metrics = train_mnist_cnn(config)
+    except DatasetNotFoundError as error:
+        raise DatasetNotFoundError(_command_line_advice(str(error))) from error
     print(
         f"test accuracy {metrics['test_accuracy']:.4f} ({metrics['parameters']:,} parameters, "
         f"{metrics['seconds']:.1f}s); wrote {os.path.join(options.out, 'metrics.json')} and model.pt"
     )
     return metrics
+
+
+def _command_line_advice(message: str) -> str:
+    """The dataset's message, its Python advice (``download=True``, ``root=``) replaced by this command's options."""
+    # The dataset states what is missing and where, then advises its own keyword arguments.
+    missing = message.split(" Pass download=True", 1)[0].rstrip(".")
+    return (
+        f"{missing}. Run again with --download to fetch it, place the files in that folder by hand, or pass "
+        "--root (or set $VISIONDATA_HOME) to the folder that holds MNIST/raw"
+    )
 
 
 register_job(
