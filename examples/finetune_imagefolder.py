@@ -6,15 +6,23 @@
    smaller learning rate than the head.
 
 The accuracy on a held-out, stratified 20% is printed after each phase.
-Runs offline: ``--weights none`` starts from random weights, ``--weights
-path/to/file.pth`` loads a local file (safely: no code is unpickled), and
 ``--weights DEFAULT`` uses torchvision's released weights (downloaded once
-into ``$TORCH_HOME``).
+into ``$TORCH_HOME``); ``--weights path/to/file.pth`` loads a local file
+(safely: no code is unpickled) and runs offline.
+
+``--weights none`` (the default) has nothing to transfer: a frozen random
+backbone gives random features, and a head trained on them stays near chance
+(0.357 on the demo's 3 classes, when this example still froze it). So the
+whole network trains from scratch
+instead, for ``--epochs-scratch`` epochs with a one-cycle learning rate. On the
+demo folder (60 images per class, 36 held out) at ``--image-size 32``, resnet18
+reaches 0.89 to 1.00 held-out accuracy in 15 epochs (seeds 0 to 7, 0.94 with
+the default seed 0, on one CPU thread; 135 steps, about 30 seconds).
 
 Usage::
 
     python examples/finetune_imagefolder.py --make-demo-data /tmp/shapes      # a small synthetic folder
-    python examples/finetune_imagefolder.py --data /tmp/shapes --weights none --image-size 64
+    python examples/finetune_imagefolder.py --data /tmp/shapes --weights none --image-size 32
     python examples/finetune_imagefolder.py --data photos/ --model resnet18 --weights DEFAULT
 """
 
@@ -41,7 +49,7 @@ from visiondata.training import evaluate, fit
 from visiondata.transforms import presets
 
 
-def make_demo_data(folder: Path, per_class: int = 24, size: int = 64, seed: int = 0) -> None:
+def make_demo_data(folder: Path, per_class: int = 60, size: int = 64, seed: int = 0) -> None:
     """Three classes of synthetic photos: circles, squares and triangles on noisy backgrounds."""
     rng = np.random.default_rng(seed)
     for shape in ("circle", "square", "triangle"):
@@ -66,8 +74,10 @@ def loaders(
     data: Path, model_name: str, image_size: int, batch_size: int, seed: int
 ) -> tuple[DataLoader, DataLoader, int]:
     config = model_data_config(model_name)
+    # Crops keep at least half the image: ImageNet's default (8%) often cuts the object out of a small
+    # image, and a few hundred images cannot average that label noise away.
     train_set = ImageFolderDataset(
-        data, transform=presets.classification_train(image_size, config.mean, config.std)
+        data, transform=presets.classification_train(image_size, config.mean, config.std, scale=(0.5, 1.0))
     )
     eval_set = ImageFolderDataset(
         data,
@@ -80,7 +90,8 @@ def loaders(
     return train_loader, eval_loader, len(train_set.classes)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the example; returns the held-out accuracies printed, by phase."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, help="image folder with one sub-folder per class")
     parser.add_argument(
@@ -94,17 +105,22 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs-head", type=int, default=3)
     parser.add_argument("--epochs-finetune", type=int, default=3)
+    parser.add_argument(
+        "--epochs-scratch", type=int, default=15, help="epochs of the whole network with --weights none"
+    )
     parser.add_argument("--unfreeze", type=int, default=1, help="backbone stages unfrozen for fine-tuning")
-    parser.add_argument("--lr", type=float, default=3e-3, help="head learning rate")
+    parser.add_argument(
+        "--lr", type=float, default=3e-3, help="head learning rate (peak rate when training from scratch)"
+    )
     parser.add_argument(
         "--backbone-lr", type=float, default=3e-4, help="backbone learning rate when fine-tuning"
     )
     parser.add_argument("--seed", type=int, default=0)
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     if options.make_demo_data:
         make_demo_data(options.make_demo_data)
         print(f"wrote a demo folder to {options.make_demo_data}")
-        return
+        return {}
     if options.data is None:
         parser.error("--data is required (or --make-demo-data FOLDER)")
 
@@ -114,6 +130,19 @@ def main() -> None:
     )
     weights = None if options.weights.lower() == "none" else options.weights
     model = create_model(options.model, num_classes=classes, weights=weights)
+
+    if weights is None:
+        # No pretrained features to keep: freezing would fix random ones (freeze_backbone warns), so every
+        # layer learns, from a one-cycle schedule (warm-up, then decay) that settles in a few epochs.
+        print(f"from scratch (no pretrained weights): all {count_parameters(model):,} parameters train")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=1e-4)
+        steps = options.epochs_scratch * len(train_loader)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=options.lr, total_steps=steps)
+        fit(model, train_loader, optimizer, options.epochs_scratch, scheduler=scheduler,
+            eval_batches=eval_loader, eval_name="val")  # fmt: skip
+        scratch_accuracy = evaluate(model, eval_loader)["accuracy"]
+        print(f"from scratch: accuracy {scratch_accuracy:.3f}")
+        return {"scratch": scratch_accuracy}
 
     # Phase 1: a frozen feature extractor; only the head learns.
     freeze_backbone(model, bn="frozen")
@@ -133,6 +162,7 @@ def main() -> None:
     fit(model, train_loader, optimizer, options.epochs_finetune, eval_batches=eval_loader, eval_name="val")
     tuned_accuracy = evaluate(model, eval_loader)["accuracy"]
     print(f"fine-tuning: accuracy {tuned_accuracy:.3f}")
+    return {"feature_extraction": head_accuracy, "fine_tuning": tuned_accuracy}
 
 
 if __name__ == "__main__":

@@ -701,13 +701,13 @@ def test_check_dataset_reports_every_kind_of_problem(tmp_path: Path) -> None:
     assert report.duplicates == [["big/img_00.png", "small/copy.png"]]
     assert report.unusual == [
         {"path": "big/img_18_grey.png", "reason": "pixel format L, most images are RGB"},
-        {"path": "big/img_19_huge.png", "reason": "4,096 pixels, 16x away from the median 64"},
+        {"path": "big/img_19_huge.png", "reason": "4,096 pixels, 64x the median 64"},
     ]
     assert report.hidden == [".ipynb_checkpoints"]
     assert report.imbalance == 20.0
     assert report.problems == [
-        "1 unreadable files",
-        "1 groups of identical images",
+        "1 unreadable file",
+        "1 group of identical images",
         "2 images of unusual size or format",
         "class imbalance 20.0:1 (above 10:1)",
     ]
@@ -732,7 +732,7 @@ def test_check_cli_json_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFi
     text = capsys.readouterr().out
     assert (
         "21 images in 2 classes" in text
-        and "identical images (1 groups, 2 files; --json lists them all):" in text
+        and "identical images (1 group, 2 files; --json lists them all):" in text
     )
     assert "hidden entries skipped (1):" in text and "class imbalance: 20.0:1" in text
 
@@ -782,4 +782,4 @@ def test_check_report_from_a_corrupt_jpeg_in_csv(tmp_path: Path) -> None:
     report = check_dataset(csv_file=csv, progress=False)
     assert report.class_counts == {"cat": 1, "dog": 1}
     assert [item["path"] for item in report.unreadable] == ["b.jpg"]
-    assert report.problems == ["1 unreadable files"]
+    assert report.problems == ["1 unreadable file"]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,32 +49,75 @@ def test_train_mnist_example_runs(mnist_root: Path) -> None:
     assert accuracy > 0.95
 
 
-def test_finetune_example_runs_offline_with_random_and_local_weights(tmp_path: Path) -> None:
-    data = tmp_path / "shapes"
-    made = run_python(["examples/finetune_imagefolder.py", "--make-demo-data", str(data)], tmp_path)
-    assert made.returncode == 0, made.stderr
+def _finetune_example() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "finetune_imagefolder", REPO / "examples" / "finetune_imagefolder.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def shapes_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("finetune") / "shapes"
+    _finetune_example().main(["--make-demo-data", str(data)])
     assert sorted(path.name for path in data.iterdir()) == ["circle", "square", "triangle"]
+    assert all(len(list((data / shape).iterdir())) == 60 for shape in ("circle", "square", "triangle"))
+    return data
+
+
+@pytest.fixture
+def one_thread() -> Any:
+    # One thread: the figures below do not move with the machine's core count (reduction order), and
+    # small convolutions gain little from a second thread while OpenMP spin-waits badly under load.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_finetune_example_without_weights_trains_the_whole_network_past_chance(
+    shapes_folder: Path, capsys: pytest.CaptureFixture[str], one_thread: None
+) -> None:
+    # Freezing a random backbone left the head at chance (0.357 on 3 classes). Trained whole from scratch,
+    # resnet18 reaches 0.89-1.00 over seeds 0-7 (the docstring's figures), 0.944 with the default seed 0.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        accuracies = _finetune_example().main(
+            ["--data", str(shapes_folder), "--image-size", "32", "--weights", "none"]
+        )
+    lines = capsys.readouterr().out.splitlines()
+    assert "from scratch (no pretrained weights): all 11,178,051 parameters train" in lines
+    assert not any("pretrained backbone" in str(warning.message) for warning in caught)
+    assert f"from scratch: accuracy {accuracies['scratch']:.3f}" in lines
+    assert accuracies["scratch"] >= 0.75
+
+
+def test_finetune_example_runs_both_phases_with_a_local_weights_file(
+    shapes_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], one_thread: None
+) -> None:
     import torch
 
     from visiondata.models import create_model
 
     weights = tmp_path / "resnet18-local.pth"
     torch.save(create_model("resnet18").state_dict(), weights)
-    common = ["--data", str(data), "--image-size", "32", "--epochs-head", "1", "--epochs-finetune", "1"]
-    for choice in ("none", str(weights)):
-        result = run_python(["examples/finetune_imagefolder.py", *common, "--weights", choice], tmp_path)
-        assert result.returncode == 0, result.stderr[-2000:]
-        lines = result.stdout.splitlines()
-        # Phase 1 trains only the new 3-class head of resnet18: 512 * 3 weights + 3 biases.
-        assert "feature extraction: 1,539 of 11,178,051 parameters train" in lines
-        accuracies = [
-            float(line.rsplit(" ", 1)[1])
-            for line in lines
-            if line.startswith(("feature extraction: accuracy", "fine-tuning: accuracy"))
-        ]
-        assert len(accuracies) == 2 and all(0 <= accuracy <= 1 for accuracy in accuracies)
-        assert any(line.startswith("fine-tuning: ") and "parameters train" in line for line in lines)
-    assert "fc.weight: (1000, 512) -> (3, 512)" in result.stderr  # the local file's old head is reported
+    options = ["--image-size", "32", "--epochs-head", "1", "--epochs-finetune", "1"]
+    # The local file's old head is reported, and the weights it brings keep freezing silent.
+    with pytest.warns(UserWarning, match=re.escape("fc.weight: (1000, 512) -> (3, 512)")) as caught:
+        accuracies = _finetune_example().main(
+            ["--data", str(shapes_folder), *options, "--weights", str(weights)]
+        )
+    assert not any("pretrained backbone" in str(warning.message) for warning in caught)
+    lines = capsys.readouterr().out.splitlines()
+    # Phase 1 trains only the new 3-class head of resnet18: 512 * 3 weights + 3 biases.
+    assert "feature extraction: 1,539 of 11,178,051 parameters train" in lines
+    assert any(line.startswith("fine-tuning: ") and "parameters train" in line for line in lines)
+    assert set(accuracies) == {"feature_extraction", "fine_tuning"}
+    assert all(0 <= accuracy <= 1 for accuracy in accuracies.values())
 
 
 def _detection_example() -> object:

@@ -146,14 +146,18 @@ class CSVDataset(ImageFileDataset):
       numerically) unless ``classes`` fixes the order;
     - ``task="multilabel"``: a multi-hot ``float32`` tensor, from several
       0/1 columns (``label_cols``) or from one column of names joined by
-      ``label_sep`` (``"cat|dog"``);
+      ``label_sep`` (``"cat|dog"``). An image with no labels is an all-zero
+      target: an empty cell in the names column, or a row of zeros in the 0/1
+      columns (an empty 0/1 cell is a missing value and refused);
+      ``allow_empty=False`` refuses such images instead;
     - ``task="regression"``: a ``float32`` tensor of the ``label_cols`` (or
       ``label_col``) values.
 
     Construction checks every row and raises one
     [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing every
     problem with its line: missing columns, empty image paths, paths outside
-    ``root``, missing files, empty or unknown labels, values that are not
+    ``root``, missing files, empty (except multi-label names, see above) or
+    unknown labels, values that are not
     0/1 or not numbers, and duplicated image rows (``duplicates="raise"``;
     ``"drop"`` keeps the first row of each image, unless their labels differ,
     and counts the rest in `dropped_duplicates`; ``"keep"`` keeps all).
@@ -178,6 +182,9 @@ class CSVDataset(ImageFileDataset):
         allow_outside_root: Accept absolute paths and paths leaving ``root``.
         check_files: Check that every image file exists (one ``stat`` per row).
         loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
+        allow_empty: Multilabel only: accept images with no labels (an empty
+            names cell, or every 0/1 column at 0) as all-zero targets; with
+            ``False`` they are refused, each with its line.
 
     Examples:
         >>> import tempfile, pathlib
@@ -189,6 +196,13 @@ class CSVDataset(ImageFileDataset):
         >>> dataset = CSVDataset(root / "labels.csv", root)
         >>> dataset.classes, dataset.targets.tolist()
         (['cat', 'dog'], [1, 0])
+
+        Multi-label names; an empty cell is an image with no labels:
+
+        >>> _ = (root / "tags.csv").write_text("image,tags\\na.png,cat|dog\\nb.png,\\n")
+        >>> tags = CSVDataset(root / "tags.csv", root, task="multilabel", label_col="tags", label_sep="|")
+        >>> tags.classes, tags.targets.tolist()
+        (['cat', 'dog'], [[1.0, 1.0], [0.0, 0.0]])
 
         A target built from other columns, by subclassing:
 
@@ -214,9 +228,11 @@ class CSVDataset(ImageFileDataset):
         allow_outside_root: bool = False,
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
+        allow_empty: bool = True,
     ) -> None:
         super().__init__(root, transform, target_transform, on_error, loader)
         self.allow_outside_root = allow_outside_root
+        self.allow_empty = allow_empty
         if task not in TASKS:
             raise ValueError(f"task: expected one of {', '.join(map(repr, TASKS))}, got {task!r}")
         if duplicates not in DUPLICATES:
@@ -282,6 +298,12 @@ class CSVDataset(ImageFileDataset):
         if classes is not None:
             return class_names(classes)
         names = [name for value in columns[self.label_columns[0]] for name in self._names(value)]
+        if not names and self.task == "multilabel":
+            # Every cell empty: each row alone is fine, but there are no classes to give targets a width.
+            problems.append(
+                f"column {self.label_columns[0]!r}: expected label names in at least one row, got only empty "
+                "cells; pass classes= to give the class list, or check label_col="
+            )
         return _sorted_names(names)
 
     def _names(self, value: str) -> list[str]:
@@ -312,7 +334,18 @@ class CSVDataset(ImageFileDataset):
             (column,) = self.label_columns
             names = self._names(values[column])
             if not names:
-                raise ValueError(f"empty label in column {column!r}")
+                if values[column].strip():
+                    # Separators and nothing else ("|", " | "): a damaged cell rather than a deliberate "none".
+                    raise ValueError(
+                        f"empty label in column {column!r}: expected names separated by {self.label_sep!r}, "
+                        f"got {str(values[column])!r}; leave the cell empty for an image with no labels"
+                    )
+                if not self.allow_empty:
+                    raise ValueError(
+                        f"empty label in column {column!r}: expected at least one name, got an empty cell; "
+                        "pass allow_empty=True to read it as an image with no labels"
+                    )
+                return np.zeros(len(self.classes), dtype=np.float32)
             unknown = [name for name in names if name not in self.class_to_idx]
             if unknown:
                 raise ValueError(f"labels {unknown} are not among the classes {self.classes}")
@@ -322,6 +355,11 @@ class CSVDataset(ImageFileDataset):
         numbers = []
         for column in self.label_columns:
             text = values[column].strip()
+            if self.task == "multilabel" and not text:
+                # A 0/1 column holds a value for every image: an empty cell is missing data, not "no label".
+                raise ValueError(
+                    f"column {column!r}: expected 0 or 1, got an empty cell; write 0 for 'not this label'"
+                )
             try:
                 number = float(text)
             except ValueError:
@@ -331,6 +369,11 @@ class CSVDataset(ImageFileDataset):
             if self.task == "multilabel" and number not in (0.0, 1.0):
                 raise ValueError(f"column {column!r}: expected 0 or 1, got {text!r}")
             numbers.append(number)
+        if self.task == "multilabel" and not self.allow_empty and not any(numbers):
+            raise ValueError(
+                f"expected at least one of the columns {self.label_columns} at 1, got all 0; "
+                "pass allow_empty=True to accept images with no labels"
+            )
         return np.asarray(numbers, dtype=np.float32)
 
     def _deduplicate(
