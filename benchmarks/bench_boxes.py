@@ -19,14 +19,12 @@ median images/s, the median ratio and the spread (min-max) of the per-round
 ratios. Targets: albumentations backend >= 0.95x albumentations; torchvision
 backend >= 1.2x torchvision v2; IoU crop >= 1.5x torchvision's.
 
-Usage: ``python benchmarks/bench_boxes.py [--images 24] [--rounds 7] [--folder DIR]``
+Usage: ``python benchmarks/bench_boxes.py [--images 24] [--rounds 9] [--folder DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 import warnings
@@ -35,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
+from _machine import footer, header, ratio_text
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
@@ -79,17 +77,6 @@ def random_boxes(rng: np.random.Generator, height: int, width: int) -> np.ndarra
     return np.concatenate([corners, corners + sizes], axis=1).astype(np.float32)
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def timed(calls: list[Callable[[], object]]) -> float:
     started = time.perf_counter()
     for call in calls:
@@ -112,11 +99,10 @@ def compare(
             rates.setdefault(contender, []).append(timed(contender_calls))
     lines = [f"\n{title}, images/s (median of {rounds} rounds):"]
     for baseline, _, contender, _, target in pairs:
-        ratios = [ours / theirs for ours, theirs in zip(rates[contender], rates[baseline], strict=True)]
         lines.append(f"  {baseline:<58} {statistics.median(rates[baseline]):8.1f}")
         lines.append(
             f"  {contender:<58} {statistics.median(rates[contender]):8.1f}   "
-            f"{statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}x, target >= {target}x)"
+            f"{ratio_text(rates[contender], rates[baseline], f'>= {target}')}"
         )
     print("\n".join(lines))
     return lines
@@ -125,7 +111,7 @@ def compare(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--folder", default="/tmp/visiondata-bench-box-photos")
     options = parser.parse_args()
     import albumentations as A  # noqa: N812 (albumentations' own convention)
@@ -135,9 +121,11 @@ def main() -> None:
     cv2.setNumThreads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     print(
-        f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, "
-        f"torchvision {torchvision.__version__}, albumentations {A.__version__}, OpenCV {cv2.__version__}; "
-        f"1 thread; {options.images} photos {SIZE[1]}x{SIZE[0]}, {BOXES_PER_IMAGE} boxes each"
+        header(
+            options.rounds,
+            f"albumentations {A.__version__}, OpenCV {cv2.__version__} ({cv2.getNumThreads()} thread); "
+            f"{options.images} photos {SIZE[1]}x{SIZE[0]}, {BOXES_PER_IMAGE} boxes each",
+        )
     )
     paths = make_photos(Path(options.folder), options.images)
     rng = np.random.default_rng(0)
@@ -240,6 +228,7 @@ def main() -> None:
             ),
         ],
     )
+    print(f"\n{footer()}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ import io
 import json
 import multiprocessing
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+from _machine import footer, header
 from torch.utils.data import Dataset
 
 SIZE = (375, 500)  # height, width
@@ -149,17 +149,6 @@ def make_tiny_shards(folder: Path, count: int, max_count: int) -> None:
 
 
 # ---------------------------------------------------------------- measures
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def write_rate(root: Path, out: Path, max_count: int) -> float:
     from visiondata.datasets import ImageFolderDataset
     from visiondata.shards import write_shards
@@ -348,9 +337,10 @@ def main() -> None:
     folder = Path(options.folder)
     root = folder / "photos"
     print(
-        f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, torchvision {torchvision.__version__}, "
-        f"webdataset {webdataset.__version__}, Pillow {PIL.__version__}; 1 thread, 1 process; "
-        f"{options.rounds} rounds"
+        header(
+            options.rounds,
+            f"webdataset {webdataset.__version__}, Pillow {PIL.__version__}; 1 process, no DataLoader workers",
+        )
     )
     started = time.perf_counter()
     make_photos(root, options.images, options.classes)
@@ -444,6 +434,7 @@ def main() -> None:
     )
     if not all(figures["reset"] for figures in growth.values()):
         print("  (the peak could not be reset after the imports here: growth below their peak is not seen)")
+    print(f"\n{footer()}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,26 @@ def run_script(name: str, *arguments: str) -> str:
     return result.stdout
 
 
+def assert_header(output: str, rounds: int) -> None:
+    """Every benchmark starts with the machine, the builds, the threads and the rounds."""
+    lines = output.splitlines()
+    assert lines[0].startswith("machine: ") and " cores" in lines[0]
+    assert lines[1].startswith("torch ") and ", torchvision " in lines[1] and "torch thread" in lines[1]
+    assert lines[2].startswith(f"{rounds} round")
+    assert lines[3].startswith("started ") and "load average" in lines[3]
+    assert output.rstrip().splitlines()[-1].startswith("finished ")
+
+
+def test_mnist_benchmark_runs(mnist_root: Path) -> None:
+    output = run_script(
+        "bench_mnist.py",
+        *("--root", str(mnist_root), "--rounds", "1", "--torchvision-batches", "2", "--epoch-rounds", "0"),
+    )
+    assert_header(output, 1)
+    assert "1 torch thread" in output
+    assert output.count("(rounds ") == 2 and output.count("target >= 30x") == 2
+
+
 def test_index_benchmark_runs(tmp_path: Path) -> None:
     output = run_script(
         "bench_index.py",
@@ -34,23 +54,29 @@ def test_index_benchmark_runs(tmp_path: Path) -> None:
         "--tree",
         str(tmp_path / "tree"),
     )
+    assert_header(output, 1)
     for heading in ("scan, seconds", "pickled dataset, MB", "copy-on-read growth"):
         assert heading in output
     assert output.count("visiondata ImageFolderDataset") == 3
+    for target in ("target >= 1.6x: ", "target <= 0.4x: ", "target <= 1 MiB: "):
+        assert output.count(target) == 1
 
 
 def test_pipeline_benchmark_runs(tmp_path: Path) -> None:
     output = run_script(
         "bench_pipeline.py", "--images", "4", "--rounds", "1", "--folder", str(tmp_path / "photos")
     )
+    assert_header(output, 1)
     assert "0.4MP photos" in output and "0.8MP photos" in output
-    assert output.count("x\n") == 4  # two ratios per photo size
+    assert output.count("x (rounds ") == 4  # two ratios per photo size
+    assert output.count("target >= 1.5x: ") == 2  # the pipeline's, at each size
 
 
 def test_box_augmentation_benchmark_runs(tmp_path: Path) -> None:
     output = run_script(
         "bench_boxes.py", "--images", "2", "--rounds", "1", "--folder", str(tmp_path / "photos")
     )
+    assert_header(output, 1)
     assert "RandomResizedCrop 512 + flip + Normalize" in output and "RandomIoUCrop (SSD)" in output
     assert output.count("target >= ") == 4  # one ratio per contender pair
 
@@ -69,6 +95,8 @@ def test_coco_benchmark_runs(tmp_path: Path) -> None:
     ):
         assert heading in output
     assert output.count("visiondata CocoDetectionDataset") == 4
+    assert_header(output, 1)
+    assert output.count("(rounds ") == 4 and output.count(": met") + output.count(": MISSED") == 4
 
 
 def test_shards_benchmark_runs(tmp_path: Path) -> None:
@@ -80,6 +108,7 @@ def test_shards_benchmark_runs(tmp_path: Path) -> None:
     )
     for heading in ("write, images/s", "read + decode", "reader memory: peak resident growth"):
         assert heading in output
+    assert_header(output, 1)
     assert "24 JPEGs 500x375" in output and "3 shards" in output
     for contender in (
         "reference: read_image(bytes), then into a tar",

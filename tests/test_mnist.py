@@ -213,3 +213,156 @@ def test_dataloader_uses_the_batched_fetch(mnist_root: Path, torchvision_mnist) 
     theirs = torch.utils.data.DataLoader(torchvision_mnist["test"], batch_size=128)
     for (a_images, a_labels), (b_images, b_labels), _ in zip(loader, theirs, range(3)):
         assert torch.equal(a_images, b_images) and torch.equal(a_labels, b_labels)
+
+
+def test_dataloader_epoch_is_identical_to_torchvision(mnist_root: Path, torchvision_mnist) -> None:
+    # A whole shuffled epoch, last partial batch included, through the default collate_fn.
+    ours = MNISTDataset(mnist_root, split="test")
+    loaders = [
+        torch.utils.data.DataLoader(
+            dataset, batch_size=300, shuffle=True, generator=torch.Generator().manual_seed(5)
+        )
+        for dataset in (ours, torchvision_mnist["test"])
+    ]
+    count = 0
+    for (images, labels), (their_images, their_labels) in zip(*loaders, strict=True):
+        assert images.dtype == torch.float32 and labels.dtype == torch.int64
+        assert images.shape == (len(labels), 1, 28, 28) and labels.shape == (len(labels),)
+        assert torch.equal(images, their_images) and torch.equal(labels, their_labels)
+        count += len(labels)
+    assert count == 10_000
+
+
+# ---------------------------------------------------------------- the batched fetch and collate functions
+def per_sample_batch(dataset: MNISTDataset, indices: list[int]) -> list[torch.Tensor]:
+    """What the DataLoader gave before the batched fetch: default_collate of [dataset[i] ...]."""
+    return torch.utils.data.default_collate([dataset[index] for index in indices])
+
+
+def assert_same_batch(batch: list[torch.Tensor], expected: list[torch.Tensor]) -> None:
+    assert isinstance(batch, list) and len(batch) == 2
+    for tensor, wanted in zip(batch, expected, strict=True):
+        assert tensor.dtype == wanted.dtype and tensor.shape == wanted.shape
+        assert torch.equal(tensor, wanted)
+
+
+def test_default_collate_of_the_batched_fetch_equals_the_per_sample_path(tmp_path: Path) -> None:
+    dataset = MNISTDataset(make_mnist_tree(tmp_path, train=50), split="train")
+    indices = [7, 3, 49, 0, 3, -1, -50]
+    items = dataset.__getitems__(indices)
+    assert isinstance(items, list) and len(items) == len(indices)
+    for item, index in zip(items, indices):
+        image, label = item
+        assert isinstance(item, tuple) and type(label) is int
+        assert torch.equal(image, dataset[index][0]) and label == dataset[index][1]
+    assert type(dataset[0]) is tuple
+    assert_same_batch(torch.utils.data.default_collate(items), per_sample_batch(dataset, indices))
+
+    # Every DataLoader batch, shuffled, with a partial last batch, as the per-sample path gives it.
+    def loader(over):
+        return torch.utils.data.DataLoader(
+            over, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(1)
+        )
+
+    orders = [indices.tolist() for indices in loader(list(range(50)))]  # the same sampler's order
+    batches = list(loader(dataset))
+    assert [len(labels) for _, labels in batches] == [16, 16, 16, 2]
+    assert sorted(index for order in orders for index in order) == list(range(50))
+    for batch, order in zip(batches, orders, strict=True):
+        assert_same_batch(batch, per_sample_batch(dataset, order))
+    with pytest.raises(IndexError, match="index 50 is out of range for 50 samples"):
+        dataset.__getitems__([1, 50])
+
+
+def test_an_edited_batch_is_collated_from_its_samples(tmp_path: Path) -> None:
+    dataset = MNISTDataset(make_mnist_tree(tmp_path, train=20), split="train")
+    indices = [4, 9, 2, 11, 5]
+    collate = torch.utils.data.default_collate
+
+    items = dataset.__getitems__(indices)
+    items.reverse()
+    assert_same_batch(collate(items), per_sample_batch(dataset, indices[::-1]))
+    items = dataset.__getitems__(indices)
+    del items[2]
+    assert_same_batch(collate(items), per_sample_batch(dataset, [4, 9, 11, 5]))
+    items = dataset.__getitems__(indices)
+    items[1] = dataset[0]
+    assert_same_batch(collate(items), per_sample_batch(dataset, [4, 0, 2, 11, 5]))
+    items = dataset.__getitems__(indices)
+    items.append(dataset[1])
+    assert_same_batch(collate(items), per_sample_batch(dataset, [*indices, 1]))
+    items = dataset.__getitems__(indices)
+    assert_same_batch(collate(items[1:4]), per_sample_batch(dataset, indices[1:4]))
+    assert_same_batch(collate([s for s in items if s[1] != 2]), per_sample_batch(dataset, [4, 9, 11, 5]))
+    # In-place changes to a sample's image show in the batch, as they would in a stacked copy.
+    items = dataset.__getitems__(indices)
+    items[0][0].fill_(7)
+    images, _ = collate(items)
+    assert bool((images[0] == 7).all()) and torch.equal(images[1:], per_sample_batch(dataset, indices)[0][1:])
+
+
+def test_a_custom_collate_fn_receives_the_samples(tmp_path: Path) -> None:
+    dataset = MNISTDataset(make_mnist_tree(tmp_path, train=20), split="train")
+    received = []
+
+    def collate(batch):
+        received.append(batch)
+        images, labels = zip(*batch)
+        return torch.stack(images), list(labels)
+
+    loader = torch.utils.data.DataLoader(dataset, batch_size=8, collate_fn=collate)
+    out = list(loader)
+    assert [labels for _, labels in out] == [
+        dataset.targets[start : start + 8].tolist() for start in (0, 8, 16)
+    ]
+    for number, batch in enumerate(received):
+        assert isinstance(batch, list)
+        expected = [dataset[index] for index in range(number * 8, min(number * 8 + 8, 20))]
+        assert len(batch) == len(expected)
+        for (image, label), (wanted_image, wanted_label) in zip(batch, expected):
+            assert torch.equal(image, wanted_image) and image.shape == (1, 28, 28) and label == wanted_label
+    assert torch.equal(out[0][0], per_sample_batch(dataset, list(range(8)))[0])
+
+
+def test_the_batched_fetch_pickles_as_plain_samples(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    dataset = MNISTDataset(make_mnist_tree(tmp_path, train=20), split="train")
+    items = dataset.__getitems__([3, 1, 4])
+    for copied in (pickle.loads(pickle.dumps(items)), copy.deepcopy(items), copy.copy(items)):
+        assert type(copied) is list and all(type(sample) is tuple for sample in copied)
+        assert_same_batch(torch.utils.data.default_collate(copied), per_sample_batch(dataset, [3, 1, 4]))
+    again = pickle.loads(pickle.dumps(dataset))
+    assert_same_batch(
+        torch.utils.data.default_collate(again.__getitems__([3, 1, 4])), per_sample_batch(dataset, [3, 1, 4])
+    )
+
+
+def test_transforms_use_the_per_sample_path(tmp_path: Path) -> None:
+    dataset = MNISTDataset(make_mnist_tree(tmp_path, train=20), split="train", target_transform=float)
+    items = dataset.__getitems__([2, 5])
+    assert type(items) is list and all(type(sample) is tuple for sample in items)
+    images, labels = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
+    assert labels.dtype == torch.float64 and labels.tolist() == [0.0, 1.0, 2.0, 3.0]
+    plain = MNISTDataset(dataset.root, split="train")
+    assert torch.equal(images, per_sample_batch(plain, [0, 1, 2, 3])[0])
+
+
+def test_subset_and_workers_give_the_same_batches(tmp_path: Path) -> None:
+    dataset = MNISTDataset(make_mnist_tree(tmp_path, train=40), split="train")
+    expected = [
+        per_sample_batch(dataset, list(range(start, min(start + 8, 40)))) for start in range(0, 40, 8)
+    ]
+    for loader in (
+        torch.utils.data.DataLoader(dataset, batch_size=8, num_workers=2),
+        torch.utils.data.DataLoader(dataset, batch_size=8, num_workers=1, multiprocessing_context="spawn"),
+    ):
+        batches = list(loader)
+        assert len(batches) == len(expected)
+        for batch, wanted in zip(batches, expected):
+            assert_same_batch(batch, wanted)
+    subset = torch.utils.data.Subset(dataset, [5, 1, 30])
+    assert_same_batch(
+        next(iter(torch.utils.data.DataLoader(subset, batch_size=3))), per_sample_batch(dataset, [5, 1, 30])
+    )
