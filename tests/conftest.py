@@ -9,6 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+
 def _real_data_folder() -> Path:
     """Where the real MNIST is: $VISIONDATA_TEST_DATA, else $VISIONDATA_HOME (read before any test
     isolates it), else ``../shared/data`` beside the checkout."""
