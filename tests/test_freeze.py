@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pytest
-
-pytestmark = pytest.mark.filterwarnings("ignore:freeze_backbone. expected a pretrained backbone:UserWarning")
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -34,6 +32,8 @@ from visiondata.models import (
     unfreeze_last,
 )
 
+# Most tests freeze random-weight models on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:freeze_backbone. expected a pretrained backbone:UserWarning")
 NUM_CLASSES = 3
 RESNET18_STAGES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
 
