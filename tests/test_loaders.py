@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -415,18 +416,23 @@ def distributed_worker(rank: int, world_size: int, port: int, out_dir: str) -> N
         dist.destroy_process_group()
 
 
-def test_two_ranks_shard_reshuffle_and_train_in_step(tmp_path: Path) -> None:
-    world_size = 2
+def run_ranks(worker: Callable[..., None], world_size: int, *args: Any, timeout: float = 120) -> None:
+    """Start ``worker(rank, world_size, port, *args)`` in ``world_size`` spawned processes; fail if one hangs."""
     context = torch.multiprocessing.spawn(
-        distributed_worker, args=(world_size, free_port(), str(tmp_path)), nprocs=world_size, join=False
+        worker, args=(world_size, free_port(), *args), nprocs=world_size, join=False
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while not context.join(timeout=1):
         if time.monotonic() > deadline:
             for process in context.processes:
                 if process.is_alive():
                     process.kill()
-            pytest.fail("the two ranks did not finish within 120 s")
+            pytest.fail(f"the {world_size} ranks did not finish within {timeout:g} s")
+
+
+def test_two_ranks_shard_reshuffle_and_train_in_step(tmp_path: Path) -> None:
+    world_size = 2
+    run_ranks(distributed_worker, world_size, str(tmp_path))
     results = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in range(world_size)]
 
     zero = [result["epochs"][0] for result in results]

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import tarfile
-import time
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -25,7 +24,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 from test_detection_readers import write_coco
-from test_loaders import free_port
+from test_loaders import run_ranks
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import tv_tensors
 
@@ -495,19 +494,7 @@ def test_two_gloo_ranks_with_two_workers_read_every_sample_once_per_epoch(tmp_pa
         Numbered(64), tmp_path / "out" / "train-%06d.tar", max_count=8
     )  # 8 shards: 2 ranks x 2 workers x 2
     world_size = 2
-    context = torch.multiprocessing.spawn(
-        shard_rank,
-        args=(world_size, free_port(), str(tmp_path / "out"), str(tmp_path)),
-        nprocs=world_size,
-        join=False,
-    )
-    deadline = time.monotonic() + 120
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                if process.is_alive():
-                    process.kill()
-            pytest.fail("the two ranks did not finish within 120 s")
+    run_ranks(shard_rank, world_size, str(tmp_path / "out"), str(tmp_path))
     results = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in range(world_size)]
     first_run = [result["runs"][0] for result in results]
     for epoch in (0, 1):
