@@ -29,6 +29,7 @@ __all__ = [
     "ImageReadError",
     "InvalidBoxesError",
     "MissingDependencyError",
+    "OutputConflictError",
     "PluginWarning",
     "SkippedSampleWarning",
     "TransformSpecError",
@@ -93,6 +94,10 @@ class MissingDependencyError(VisionDataError, ImportError):
 
 class DatasetFormatError(VisionDataError, ValueError):
     """A dataset file exists but its content is not in the expected format."""
+
+
+class OutputConflictError(VisionDataError, FileExistsError):
+    """An output would overwrite, hold or lie inside an input, or mix with data already there; the message says which and the fix."""
 
 
 class PluginWarning(UserWarning):
