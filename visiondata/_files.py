@@ -84,9 +84,14 @@ def read_regular_file(path: str | os.PathLike[str], what: str, max_bytes: int) -
     except OSError as error:
         raise DatasetFormatError(f"{path}: {what}: cannot open: {error.strerror or error}") from error
     with open(descriptor, "rb") as stream:
-        _refuse(path, what, os.fstat(descriptor), max_bytes)  # the file that was opened
+        info = os.fstat(descriptor)
+        _refuse(path, what, info, max_bytes)  # the file that was opened
         try:
-            data = stream.read(max_bytes + 1)
+            # Ask for the size fstat gave plus one byte (a file that grew since is still caught below):
+            # asking for max_bytes + 1 would allocate a buffer of the whole limit on every call.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += stream.read(max_bytes + 1 - len(data)) or b""
         except OSError as error:
             raise DatasetFormatError(f"{path}: {what}: cannot read: {error.strerror or error}") from error
     if len(data) > max_bytes:  # grew since the check
