@@ -140,7 +140,9 @@ def test_box_pipeline_crops_differ_between_workers_and_repeat_between_runs() -> 
     assert CropCorners().pipeline.seed is None
 
     def run() -> list[tuple[int, int, int, int]]:
-        loader = build_loader(CropCorners(), batch_size=1, num_workers=2, collate=first, seed=11)
+        loader = build_loader(
+            CropCorners(), batch_size=1, num_workers=2, collate=first, seed=11, shuffle=False
+        )
         return list(loader)
 
     one, two = run(), run()
@@ -150,7 +152,9 @@ def test_box_pipeline_crops_differ_between_workers_and_repeat_between_runs() -> 
     assert len(by_worker[0]) == 4 and len(by_worker[1]) == 4
     assert by_worker[0] != by_worker[1], "each worker must draw its own crops"
     assert all(0 <= top <= 16 and 0 <= left <= 16 for _, _, top, left in one)
-    other = list(build_loader(CropCorners(), batch_size=1, num_workers=2, collate=first, seed=12))
+    other = list(
+        build_loader(CropCorners(), batch_size=1, num_workers=2, collate=first, seed=12, shuffle=False)
+    )
     assert [corner[2:] for corner in other] != [corner[2:] for corner in one]
 
 
@@ -204,10 +208,30 @@ def test_seed_worker_in_this_process() -> None:
 
 @pytest.mark.parametrize(
     "attributes",
-    [{"split": "train"}, {"split_name": "train"}, {"train": True}, {"split": "train", "train": False}],
-    ids=["split", "split_name", "torchvision-train", "split-wins"],
+    [
+        {"split": "train"},
+        {"split_name": "train"},
+        {"train": True},
+        {"split": "train", "train": False},
+        {},
+        {"train": 1},
+        {"split": "trainval"},
+        {"split": "train2017"},
+        {"split": "unlabeled"},
+    ],
+    ids=[
+        "split",
+        "split_name",
+        "torchvision-train",
+        "split-wins",
+        "none",
+        "train-not-bool",
+        "trainval",
+        "train2017",
+        "other-name",
+    ],
 )
-def test_shuffle_none_shuffles_a_training_split(attributes: dict[str, Any]) -> None:
+def test_shuffle_none_shuffles_all_but_an_evaluation_split(attributes: dict[str, Any]) -> None:
     dataset = Indexed(**attributes)
     loader = build_loader(dataset, batch_size=5)
     assert isinstance(loader.sampler, RandomSampler)
@@ -220,16 +244,25 @@ def test_shuffle_none_shuffles_a_training_split(attributes: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     "attributes",
     [
-        {},
         {"split": "test"},
         {"split_name": "val"},
         {"train": False},
-        {"train": 1},
         {"split": "test", "train": True},
+        {"split": "val2017"},
+        {"split": "Validation"},
+        {"split_name": "test-dev"},
     ],
-    ids=["none", "split-test", "split_name-val", "torchvision-test", "train-not-bool", "split-wins"],
+    ids=[
+        "split-test",
+        "split_name-val",
+        "torchvision-test",
+        "split-wins",
+        "val2017",
+        "Validation",
+        "test-dev",
+    ],
 )
-def test_shuffle_none_reads_other_datasets_in_order(attributes: dict[str, Any]) -> None:
+def test_shuffle_none_reads_an_evaluation_split_in_order(attributes: dict[str, Any]) -> None:
     loader = build_loader(Indexed(**attributes), batch_size=5)
     assert isinstance(loader.sampler, SequentialSampler)
     assert read_order(loader) == list(range(32))
@@ -267,7 +300,7 @@ def tiny_coco(root: Path) -> CocoDetectionDataset:
 
 def test_collate_none_picks_detection_collate_for_coco(tmp_path: Path) -> None:
     dataset = tiny_coco(tmp_path)
-    loader = build_loader(dataset, batch_size=3)
+    loader = build_loader(dataset, batch_size=3, shuffle=False)
     assert loader.collate_fn is detection_collate
     (batch,) = list(loader)
     assert isinstance(batch, CollatedBatch)
@@ -279,7 +312,7 @@ def test_collate_none_picks_detection_collate_for_coco(tmp_path: Path) -> None:
 
 
 def test_collate_none_keeps_pytorch_default_for_other_datasets() -> None:
-    loader = build_loader(TensorDataset(torch.arange(6), torch.ones(6)), batch_size=4)
+    loader = build_loader(TensorDataset(torch.arange(6), torch.ones(6)), batch_size=4, shuffle=False)
     assert loader.collate_fn is default_collate
     values, ones = next(iter(loader))
     assert values.tolist() == [0, 1, 2, 3] and ones.shape == (4,)
@@ -326,7 +359,7 @@ def test_batch_size_is_validated(batch_size: Any) -> None:
 
 
 def test_drop_last_is_passed_on() -> None:
-    loader = build_loader(TensorDataset(torch.arange(5)), batch_size=2, drop_last=True)
+    loader = build_loader(TensorDataset(torch.arange(5)), batch_size=2, drop_last=True, shuffle=False)
     assert orders(loader, epochs=1) == [[0, 1, 2, 3]]
 
 

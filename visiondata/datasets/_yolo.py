@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -10,15 +12,26 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._files import MAX_ANNOTATION_BYTES, MAX_SPEC_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex
 from visiondata.datasets._index import smallest_int_type
 from visiondata.datasets._walk import FolderWalk
-from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
+from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, ImageReadError
 from visiondata.io._read import IMAGE_EXTENSIONS
 
 # Coordinates outside [0, 1] by at most this much are float noise, snapped onto the border.
 _TOLERANCE = 1e-3
+
+#: Without class names, class ids must be below this (``max_classes=``): the reader names classes
+#: ``"0"``..``"<largest id>"``, so one id of 10^9 would otherwise make a billion names.
+DEFAULT_MAX_CLASSES = 10_000
+
+# A class id as YOLO writers write it: decimal digits, optionally with a zero fraction ("3", "3.0").
+# Exponents ("1e3"), signs, "nan" and "inf" are not class ids.
+_CLASS_ID = re.compile(r"[0-9]+(?:\.0*)?")
+# Longer digit strings are beyond any limit; converting them would only cost time.
+_MAX_ID_DIGITS = 12
 
 
 class YOLODataset(DetectionFileDataset):
@@ -31,16 +44,46 @@ class YOLODataset(DetectionFileDataset):
     ``val`` / ``test`` entries (folders, lists of image paths in a ``.txt``
     file, or lists of those) and ``names`` pick the images of ``split``.
 
+    ``data.yaml``, as Ultralytics reads it:
+
+    - ``path`` is the dataset root; a relative ``path`` is relative to the
+      YAML's folder (Ultralytics takes it relative to its own datasets
+      folder), and no ``path`` means the YAML's folder.
+    - ``train`` / ``val`` / ``test`` are absolute or relative to ``path``,
+      and may lie outside it (``../shared/images``): the folder or list file
+      the YAML names is read wherever it is. Image paths *inside* a list
+      file, and links found in the folders, stay confined to ``path`` unless
+      ``allow_outside_root=True``.
+    - ``names`` is a list of names (id = position) or a mapping of the ids
+      ``0..n-1`` (integers, no gaps) to names; each name is a string or a
+      number. A single string, nested lists or mappings, ``yes``/``no``
+      (YAML reads them as booleans: quote them) and other keys are refused.
+      ``nc``, when present, must equal the number of names; without
+      ``names`` it sets the number of classes (named by their ids).
+
+    A ``data.yaml`` that is not a regular UTF-8 YAML mapping of at most
+    `MAX_SPEC_BYTES` (an empty file, a list, malformed YAML, a FIFO...) raises
+    [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] naming it.
+
     An image without a label file, or with an empty one, has no boxes.
-    Malformed lines, class ids that are not integers or have no name, and
-    coordinates outside [0, 1] (by more than 0.001; less is snapped onto
-    the border) or without area are problems naming the file and line, and
-    follow ``on_error`` as in [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset].
+    Label files are read as regular files of at most `MAX_ANNOTATION_BYTES`:
+    a FIFO, a device, a folder named ``x.txt``, a broken link or a file that
+    is not UTF-8 is a problem naming the file. Malformed lines, class ids
+    that are not plain integers (``1e3``, ``-1``, ``nan``) or have no name,
+    and coordinates that are not finite, outside [0, 1] (by more than 0.001;
+    less is snapped onto the border) or without area are problems naming
+    the file and line. Problems follow ``on_error`` as in
+    [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]: ``"raise"`` lists
+    them all in one error, ``"skip"``/``"warn"`` leave the line (or the
+    file's boxes) out and record it in `problems`.
 
     Labels index `classes`: ``"__background__"`` then the names, so
     YOLO class ``c`` has label ``c + 1`` (`label_to_category_id` maps
     back); ``background=False`` keeps YOLO's own ids as labels. Without
-    names (``classes=`` or the YAML's), classes are named by their ids.
+    names (``classes=``, the YAML's ``names`` or ``nc``), classes are named
+    by their ids, ``"0"`` up to the largest id found, and an id of
+    ``max_classes`` (10,000 by default) or more is a problem: without names
+    nothing else bounds how many classes one line creates.
 
     Samples: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY, pixels of the
     decoded image), "labels": int64, "image_id": index})``.
@@ -58,6 +101,8 @@ class YOLODataset(DetectionFileDataset):
         check_files: Check at construction that every listed image file exists.
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
+        max_classes: Without class names, the number of class ids accepted (ids
+            ``0..max_classes - 1``); ignored when names are given (they bound the ids).
 
     Examples:
         >>> import tempfile, pathlib
@@ -86,11 +131,16 @@ class YOLODataset(DetectionFileDataset):
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
+        max_classes: int = DEFAULT_MAX_CLASSES,
     ) -> None:
+        if isinstance(max_classes, bool) or not isinstance(max_classes, int) or max_classes < 1:
+            raise ValueError(f"max_classes: expected a positive int, got {max_classes!r}")
         problems: list[str] = []
+        # Split folders a data.yaml names outside its path: (resolved folder) images may be read from.
+        self._outside_folders: tuple[str, ...] = ()
         if data_yaml is not None:
-            root, images, names = _from_yaml(
-                Path(data_yaml), split, allow_outside_root, check_files, problems
+            root, images, names, self._outside_folders = _from_yaml(
+                Path(data_yaml), split, allow_outside_root, check_files, max_classes, problems
             )
             classes = names if classes is None else classes
         elif images_dir is not None:
@@ -110,7 +160,8 @@ class YOLODataset(DetectionFileDataset):
         self.labels_dir = str(Path(labels_dir).expanduser()) if labels_dir is not None else None
         label_files = [self._label_file(path) for path in images]
         names = None if classes is None else class_names(classes)
-        rows = [_read_labels(path, names, problems) for path in label_files]
+        limit, named = (max_classes, False) if names is None else (len(names), True)
+        rows = [_read_labels(path, limit, named, problems) for path in label_files]
         if names is None:
             largest = max((int(row[0]) for found in rows for row in found), default=-1)
             names = [str(index) for index in range(largest + 1)]
@@ -146,6 +197,16 @@ class YOLODataset(DetectionFileDataset):
             return Path(*parts)
         return full
 
+    def _check_inside_root(self, path: str) -> None:
+        # Images of a split folder the data.yaml names outside its path are allowed there; the check
+        # only runs for paths the root check refused, so images under the root pay nothing more.
+        try:
+            super()._check_inside_root(path)
+        except ImageReadError:
+            real = os.path.realpath(path)
+            if not any(real.startswith(folder + os.sep) for folder in self._outside_folders):
+                raise
+
 
 def _scan(folder: Path, problems: list[str]) -> list[str]:
     """Image files under ``folder`` (recursively, sorted), relative to it.
@@ -164,14 +225,30 @@ def _scan(folder: Path, problems: list[str]) -> list[str]:
     return found
 
 
-def _read_labels(path: Path, names: list[str] | None, problems: list[str]) -> list[tuple[float, ...]]:
-    """The valid ``(class, cx, cy, w, h)`` rows of one label file; problems are appended."""
+def _read_labels(path: Path, limit: int, named: bool, problems: list[str]) -> list[tuple[float, ...]]:
+    """The valid ``(class, cx, cy, w, h)`` rows of one label file; problems are appended.
+
+    Args:
+        path: The label file; a missing one is an image without boxes.
+        limit: Class ids must be below this: the number of names, or ``max_classes``.
+        named: Whether ``limit`` is the number of names (for the message).
+        problems: Where problems are appended, one line each, naming the file (and line).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []  # no label file: an image without objects
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(f"{path}: cannot read the label file ({error})")
+        # One stat before opening: a FIFO would block, /dev/zero never ends, a folder cannot be read.
+        data = read_regular_file(path, "YOLO label file", MAX_ANNOTATION_BYTES)
+    except DatasetFormatError as error:
+        if not os.path.lexists(path):
+            return []  # no label file: an image without objects
+        problems.append(f"{error}; its boxes are left out")
+        return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(
+            f"{path}: YOLO label file: expected UTF-8 text, got byte {data[error.start]:#04x} at offset "
+            f"{error.start}; its boxes are left out (re-save the file as UTF-8 text)"
+        )
         return []
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -181,28 +258,37 @@ def _read_labels(path: Path, names: list[str] | None, problems: list[str]) -> li
         where = f"{path}:{number}"
         if len(fields) != 5:
             problems.append(
-                f"{where}: expected 5 values 'class cx cy w h', got {len(fields)}: {line.strip()!r}"
+                f"{where}: expected 5 values 'class cx cy w h', got {len(fields)}: {_shown(line)}"
+            )
+            continue
+        if _CLASS_ID.fullmatch(fields[0]) is None:
+            problems.append(
+                f"{where}: class {_shown(fields[0])}: expected an integer id >= 0 (digits only, as in "
+                f"'3'), got {_shown(line)}"
+            )
+            continue
+        digits = fields[0].split(".")[0]
+        category = int(digits) if len(digits) <= _MAX_ID_DIGITS else None  # None: beyond any limit
+        if category is None or category >= limit:
+            shown_id = digits if len(digits) <= 40 else f"{digits[:20]}...({len(digits)} digits)"
+            problems.append(
+                f"{where}: class {shown_id} is out of range: {limit} names, ids 0..{limit - 1}"
+                if named
+                else f"{where}: class {shown_id} is beyond the limit of {limit:,} classes without names: expected "
+                f"an id below {limit:,}; give the class names (classes= or the data.yaml's names) or raise "
+                "max_classes="
             )
             continue
         try:
-            values = [float(field) for field in fields]
+            centre_x, centre_y, width, height = (float(field) for field in fields[1:])
         except ValueError:
-            problems.append(f"{where}: expected numbers 'class cx cy w h', got {line.strip()!r}")
+            problems.append(f"{where}: expected numbers 'class cx cy w h', got {_shown(line)}")
             continue
-        category = values[0]
-        if not category.is_integer() or category < 0:
-            problems.append(f"{where}: class {fields[0]!r}: expected an integer id >= 0")
+        values = (float(category), centre_x, centre_y, width, height)
+        if not all(map(math.isfinite, values)):
+            problems.append(f"{where}: expected finite numbers 'class cx cy w h', got {_shown(line)}")
             continue
-        if names is not None and category >= len(names):
-            problems.append(
-                f"{where}: class {int(category)} is out of range: {len(names)} names, ids 0..{len(names) - 1}"
-            )
-            continue
-        centre_x, centre_y, width, height = values[1:]
         corners = (centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2)
-        if not all(np.isfinite(values)):
-            problems.append(f"{where}: expected finite numbers 'class cx cy w h', got {line.strip()!r}")
-            continue
         stored = np.asarray(corners, dtype=np.float32)  # boxes are kept as float32
         if width <= 0 or height <= 0 or stored[2] <= stored[0] or stored[3] <= stored[1]:
             problems.append(
@@ -215,69 +301,210 @@ def _read_labels(path: Path, names: list[str] | None, problems: list[str]) -> li
                 "in [0, 1], normalised by the image size"
             )
             continue
-        rows.append(tuple(values))
+        rows.append(values)
     return rows
 
 
-def _from_yaml(
-    path: Path, split: str, allow_outside_root: bool, check_files: bool, problems: list[str]
-) -> tuple[Path, list[str], list[str] | None]:
-    """The dataset root, the images of ``split`` (relative to it) and the class names of a ``data.yaml``."""
-    import yaml
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` for a message: stripped, quoted, and cut when long (a label line can be megabytes)."""
+    text = text.strip()
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
 
-    if not path.is_file():
-        raise DatasetNotFoundError(
-            f"{path}: expected an Ultralytics data.yaml, found {'a folder' if path.exists() else 'nothing'}"
+
+def _from_yaml(
+    path: Path, split: str, allow_outside_root: bool, check_files: bool, max_classes: int, problems: list[str]
+) -> tuple[Path, list[str], list[str] | None, tuple[str, ...]]:
+    """Read a ``data.yaml``: root, the images of ``split`` (relative to it), class names, outside split folders.
+
+    The last item holds the resolved split folders that lie outside the root (see
+    ``YOLODataset._check_inside_root``).
+    """
+    spec = _load_yaml(path)
+    location_of_root = spec.get("path")
+    if location_of_root is not None and not isinstance(location_of_root, str):
+        raise DatasetFormatError(
+            f"{path}: path: expected the dataset folder (a string), got {_yaml_kind(location_of_root)}"
         )
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise DatasetFormatError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(spec, Mapping):
-        raise DatasetFormatError(f"{path}: expected a mapping with path, train/val/test and names")
-    root = Path(spec.get("path") or ".")
+    root = Path(location_of_root or ".").expanduser()
     root = root if root.is_absolute() else (path.parent / root)
     key = {"valid": "val", "validation": "val"}.get(split, split)
-    if key not in spec or spec[key] in (None, ""):
+    if key not in spec or spec[key] in (None, "", []):
         available = [name for name in ("train", "val", "test") if spec.get(name)]
         raise DatasetNotFoundError(f"{path}: no {key!r} entry; it has {', '.join(available) or 'none'}")
     entries = spec[key] if isinstance(spec[key], list) else [spec[key]]
-    images: list[str] = []
     for entry in entries:
-        location = root / str(entry)
+        if not isinstance(entry, str) or not entry.strip():
+            raise DatasetFormatError(
+                f"{path}: {key}: expected a folder or a list file (a path, absolute or relative to path:), or a "
+                f"list of those, got {_yaml_kind(entry)}"
+            )
+    real_root = os.path.realpath(root)
+    images: list[str] = []
+    outside: list[str] = []
+    for entry in entries:
+        # Ultralytics' rule: absolute, or relative to path: (which may leave it: ../shared/images).
+        location = root / Path(entry.strip()).expanduser()
         if location.is_dir():
             base = os.path.relpath(location, root)
+            real = os.path.realpath(location)
+            if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+                outside.append(real)  # named by the YAML: read there, as Ultralytics does
             images.extend(os.path.normpath(os.path.join(base, name)) for name in _scan(location, problems))
-        elif location.is_file():
-            for number, line in enumerate(location.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                entry_path = line.strip()
-                if entry_path.startswith("./"):  # Ultralytics' rule: relative to the list file's folder
-                    entry_path = str(location.parent / entry_path[2:])
-                image = Path(entry_path)
-                relative = os.path.relpath(image, root) if image.is_absolute() else str(image)
-                normal, problem = check_path(relative, str(root), allow_outside_root)
-                if problem is None and check_files and not (root / normal).is_file():
-                    problem = f"image file {root / normal} does not exist"
-                if problem is not None:
-                    problems.append(f"{location}:{number}: {problem}")
-                    continue
-                images.append(normal)
+        elif location.exists():
+            images.extend(_read_image_list(location, root, allow_outside_root, check_files, problems))
         else:
             raise DatasetNotFoundError(
-                f"{path}: {key} entry {entry!r}: {location} is neither a folder nor a list file"
+                f"{path}: {key} entry {entry!r}: {location} is neither a folder nor a list file (nothing is "
+                f"there); {key} entries are absolute or relative to the dataset folder {root}"
             )
+    names = _yaml_names(path, spec, max_classes)
+    return root.resolve(), images, names, tuple(outside)
+
+
+def _load_yaml(path: Path) -> Mapping[str, Any]:
+    """The mapping a ``data.yaml`` holds; anything else is a named error."""
+    import yaml
+
+    if not os.path.lexists(path) or path.is_dir():
+        raise DatasetNotFoundError(
+            f"{path}: expected an Ultralytics data.yaml, found {'a folder' if path.is_dir() else 'nothing'}"
+        )
+    data = read_regular_file(path, "Ultralytics data.yaml", MAX_SPEC_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(
+            f"{path}: expected UTF-8 text, got byte {data[error.start]:#04x} at offset {error.start}; "
+            "re-save the file as UTF-8"
+        ) from None
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise DatasetFormatError(f"{path}: not valid YAML: {error}") from None
+    except RecursionError:
+        raise DatasetFormatError(f"{path}: not valid YAML: nested too deeply to read") from None
+    if not isinstance(spec, Mapping):
+        got = "an empty file" if spec is None else _yaml_kind(spec)
+        raise DatasetFormatError(f"{path}: expected a mapping with path, train/val/test and names, got {got}")
+    return spec
+
+
+def _read_image_list(
+    location: Path, root: Path, allow_outside_root: bool, check_files: bool, problems: list[str]
+) -> list[str]:
+    """The images a list file names (one path a line), relative to ``root``; bad lines are problems."""
+    data = read_regular_file(location, "YOLO image list", MAX_ANNOTATION_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(
+            f"{location}: YOLO image list: expected UTF-8 text, got byte {data[error.start]:#04x} at offset "
+            f"{error.start}; re-save the file as UTF-8"
+        ) from None
+    images = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        entry_path = line.strip()
+        if entry_path.startswith("./"):  # Ultralytics' rule: relative to the list file's folder
+            entry_path = str(location.parent / entry_path[2:])
+        image = Path(entry_path)
+        relative = os.path.relpath(image, root) if image.is_absolute() else str(image)
+        normal, problem = check_path(relative, str(root), allow_outside_root)
+        if problem is None and check_files and not (root / normal).is_file():
+            problem = f"image file {root / normal} does not exist"
+        if problem is not None:
+            problems.append(f"{location}:{number}: {problem}")
+            continue
+        images.append(normal)
+    return images
+
+
+def _yaml_names(path: Path, spec: Mapping[str, Any], max_classes: int) -> list[str] | None:
+    """The class names of a ``data.yaml`` in id order (``names``, checked against ``nc``), or ``None``."""
     names = spec.get("names")
+    count = spec.get("nc")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise DatasetFormatError(
+            f"{path}: nc: expected the number of classes (an int >= 0), got {_yaml_kind(count)}"
+        )
+    if names is None:
+        if count is None:
+            return None
+        if count > max_classes:
+            raise DatasetFormatError(
+                f"{path}: nc: {count:,} classes without names is more than max_classes={max_classes:,}; give "
+                "names: or raise max_classes="
+            )
+        return [str(index) for index in range(count)]
+    if isinstance(names, (str, bytes)):
+        raise DatasetFormatError(
+            f"{path}: names: expected a list or a mapping of class names, got the string {names!r}; write "
+            f"names: [{names}] for one class"
+        )
     if isinstance(names, Mapping):
-        ids = sorted(int(key) for key in names)
+        by_id: dict[int, Any] = {}
+        for key_, value in names.items():
+            if isinstance(key_, str) and key_.strip().isdigit():
+                key_ = int(key_)
+            if isinstance(key_, bool) or not isinstance(key_, int):
+                raise DatasetFormatError(
+                    f"{path}: names: key {key_!r}: expected integer class ids 0..n-1 as keys "
+                    f"(names: {{0: cat, 1: dog}}), or a list of names (names: [cat, dog])"
+                )
+            if key_ in by_id:
+                raise DatasetFormatError(
+                    f"{path}: names: class id {key_} appears twice: expected one name per id"
+                )
+            by_id[key_] = value
+        ids = sorted(by_id)
         if ids != list(range(len(ids))):
+            shown = ids if len(ids) <= 20 else [*ids[:20], "..."]
             raise DatasetFormatError(
                 f"{path}: names: expected class ids 0..{len(ids) - 1} without gaps (YOLO's ids index the names), "
-                f"got {ids}"
+                f"got {shown}"
             )
-        by_id = {int(key): value for key, value in names.items()}
-        names = [str(by_id[index]) for index in ids]
-    elif names is not None:
-        names = [str(name) for name in names]
-    return root.resolve(), images, names
+        values = [(f"names[{index}]", by_id[index]) for index in ids]
+    elif isinstance(names, list):
+        values = [(f"names[{index}]", value) for index, value in enumerate(names)]
+    else:
+        raise DatasetFormatError(
+            f"{path}: names: expected a list or a mapping of class names, got {_yaml_kind(names)}"
+        )
+    checked = []
+    for where, value in values:
+        if isinstance(value, bool):
+            raise DatasetFormatError(
+                f"{path}: {where}: expected a class name, got {value!r} (YAML reads yes/no/on/off/true/false as "
+                f"booleans); quote it: '{'yes' if value else 'no'}'"
+            )
+        if not isinstance(value, (str, int, float)) or (isinstance(value, str) and not value.strip()):
+            raise DatasetFormatError(
+                f"{path}: {where}: expected a class name (a string or a number), got {_yaml_kind(value)}"
+            )
+        checked.append(str(value))
+    if count is not None and count != len(checked):
+        raise DatasetFormatError(
+            f"{path}: nc is {count} but names holds {len(checked)} names: expected them to agree; fix nc or names"
+        )
+    return checked
+
+
+def _yaml_kind(value: Any) -> str:
+    """A YAML value described for a message: its kind and a short form of it."""
+    kinds = {
+        bool: "the boolean",
+        int: "the number",
+        float: "the number",
+        str: "the string",
+        list: "a list",
+        Mapping: "a mapping",
+        type(None): "nothing",
+    }
+    kind = next(
+        (name for type_, name in kinds.items() if isinstance(value, type_)), f"a {type(value).__name__}"
+    )
+    if value is None:
+        return kind
+    text = repr(value)
+    return f"{kind} {text if len(text) <= 60 else text[:60] + '...'}"

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
+from torch.utils.data import (
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    IterableDataset,
+    RandomSampler,
+    Subset,
+)
+
+#: ``build_loader`` logs here, at INFO, which order each loader reads in and why.
+logger = logging.getLogger("visiondata.loaders")
+
+#: Split names (lower case, a trailing year or number ignored: ``val2017``) that mark an evaluation split.
+EVALUATION_SPLITS = frozenset(
+    {
+        "val",
+        "valid",
+        "validation",
+        "minival",
+        "test",
+        "testing",
+        "test-dev",
+        "testdev",
+        "eval",
+        "evaluation",
+        "dev",
+    }
+)
 
 
 def seed_worker(worker_id: int) -> None:
@@ -66,10 +95,19 @@ def build_loader(
       seeded with ``seed``, and every worker seeds Python, numpy and torch
       from torch's per-worker seed (so workers differ, runs repeat, and
       visiondata's ``BoxPipeline``, ``Mosaic`` and ``MixUp`` follow).
-    - ``shuffle=None`` shuffles a training split: a dataset whose ``split`` is
-      ``"train"`` (visiondata's and most catalog datasets; ``split_name`` for
-      the VOC and YOLO readers) or whose ``train`` is True (torchvision's);
-      anything else is read in order.
+    - ``shuffle=None`` shuffles every dataset except one known to be an
+      evaluation split, which is read in order: a dataset whose ``split``
+      (``split_name`` for the VOC and YOLO readers) is ``"val"``, ``"test"``
+      or another name in `EVALUATION_SPLITS` (``"val2017"`` counts), or whose
+      ``train`` is False (torchvision's). A dataset that names no split
+      (``CocoDetectionDataset``, ``CSVDetectionDataset``,
+      ``ImageFolderDataset``, a ``TensorDataset``) is shuffled like a
+      training split: reading a class folder in order would give batches of
+      one class. A ``Subset`` follows its dataset; a ``ConcatDataset`` is
+      read in order only when all its parts are evaluation splits. Pass
+      ``shuffle=False`` to read a validation set that names no split in order.
+    - Each call logs, at INFO on the ``visiondata.loaders`` logger, the order
+      it chose (``shuffled`` or ``in order``) and why.
     - ``collate=None`` picks the collate from the dataset: detection datasets
       (visiondata's COCO, VOC, YOLO and CSV boxes readers, the catalog's
       detection sets, ``Mosaic``, ``MixUp``) get
@@ -108,9 +146,12 @@ def build_loader(
 
     Examples:
         >>> import torch
-        >>> loader = build_loader(torch.utils.data.TensorDataset(torch.arange(5)), batch_size=2)
+        >>> loader = build_loader(torch.utils.data.TensorDataset(torch.arange(5)), batch_size=2, shuffle=False)
         >>> [batch[0].tolist() for batch in loader]
         [[0, 1], [2, 3], [4]]
+        >>> sorted(int(value) for (batch,) in build_loader(
+        ...     torch.utils.data.TensorDataset(torch.arange(5)), batch_size=2) for value in batch)
+        [0, 1, 2, 3, 4]
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
@@ -125,7 +166,15 @@ def build_loader(
             "ShardDataset shuffles by its shuffle_buffer, 0 for the written order, and splits by rank itself)"
         )
     if shuffle is None:
-        shuffle = is_training_split(dataset)
+        evaluation = evaluation_split(dataset)
+        shuffle = evaluation is None
+        reason = (
+            f"shuffle=None and {evaluation}, an evaluation split"
+            if evaluation is not None
+            else "shuffle=None and the dataset is not known to be an evaluation split (val/test)"
+        )
+    else:
+        reason = f"shuffle={shuffle!r} was given"
     if collate is None:
         collate = default_collate_for(dataset)
     if distributed is None:
@@ -148,6 +197,7 @@ def build_loader(
         sampler = DistributedSampler(dataset, shuffle=bool(shuffle), seed=seed, drop_last=drop_last)
     elif shuffle:
         sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
+    _log_order(dataset, streaming, distributed, bool(shuffle), seed, reason)
     shuffle = False  # the sampler shuffles
     return EpochDataLoader(
         dataset,
@@ -164,15 +214,55 @@ def build_loader(
     )
 
 
-def is_training_split(dataset: Any) -> bool:
-    """Whether ``dataset`` says it is a training split: ``split`` or ``split_name`` is ``"train"``, or ``train`` is True."""
-    if isinstance(dataset, torch.utils.data.Subset):
+def evaluation_split(dataset: Any) -> str | None:
+    """Why ``dataset`` is known to be an evaluation split (``"its split is 'val'"``), or ``None``.
+
+    A dataset is an evaluation split when its ``split`` or ``split_name`` is a name in
+    `EVALUATION_SPLITS` (case and a trailing number ignored: ``"val2017"``), or, naming no split,
+    when its ``train`` is False (torchvision's). ``Subset`` follows its dataset; a
+    ``ConcatDataset`` is one when all its parts are.
+
+    Examples:
+        >>> class Named:
+        ...     split = "val2017"
+        >>> evaluation_split(Named())
+        "its split is 'val2017'"
+        >>> evaluation_split(torch.utils.data.TensorDataset(torch.arange(3))) is None
+        True
+    """
+    while isinstance(dataset, Subset):
         dataset = dataset.dataset
+    if isinstance(dataset, ConcatDataset):
+        reasons = [evaluation_split(part) for part in dataset.datasets]
+        if reasons and all(reasons):
+            return f"all {len(reasons)} parts are evaluation splits ({reasons[0]}...)"
+        return None
     for attribute in ("split", "split_name"):
-        split = getattr(dataset, attribute, None)
+        split = getattr(dataset, attribute, None)  # a method on some datasets (.split(fractions))
         if isinstance(split, str):
-            return split == "train"
-    return getattr(dataset, "train", None) is True
+            name = split.strip().lower().rstrip("0123456789").rstrip("-_")
+            return f"its {attribute} is {split!r}" if name in EVALUATION_SPLITS else None
+    if getattr(dataset, "train", None) is False:
+        return "its train is False"
+    return None
+
+
+def _log_order(
+    dataset: Any, streaming: bool, distributed: bool, shuffle: bool, seed: int, reason: str
+) -> None:
+    """Log the order a loader reads ``dataset`` in, and why (one INFO line)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    try:
+        size = f"{len(dataset):,} samples"
+    except TypeError:
+        size = "unknown length"
+    if streaming:
+        order = "in the dataset's own order (an iterable dataset shuffles and splits itself)"
+    else:
+        order = f"shuffled (seed {seed})" if shuffle else "in order"
+        order += f": {reason}" + ("; sharded across ranks by a DistributedSampler" if distributed else "")
+    logger.info("build_loader: %s (%s) read %s", type(dataset).__name__, size, order)
 
 
 def default_collate_for(dataset: Any) -> Callable[[list[Any]], Any] | None:
