@@ -862,7 +862,9 @@ def test_unknown_source_format_message(tmp_path: Path) -> None:
 
 
 def test_convert_skip_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    json_file = coco_json(tmp_path, tmp_path / "instances.json")
+    # The images sit beside the JSON (its folder is their root), so OUT lies elsewhere: an OUT inside an
+    # input folder is refused.
+    json_file = coco_json(tmp_path / "src", tmp_path / "src" / "instances.json")
     data = json.loads(json_file.read_text())
     data["annotations"].append({"id": 99, "image_id": 12, "category_id": 4, "bbox": [1, 1, 5, 5]})
     json_file.write_text(json.dumps(data))

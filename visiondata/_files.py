@@ -200,16 +200,32 @@ def _is_within(path: str, folder: str) -> bool:
 
 
 def refuse_special_output(out: str | os.PathLike[str], argument: str = "OUT") -> None:
-    """Refuse an output path that exists and is neither a folder nor absent (``/dev/null``, a FIFO, a file)."""
+    """Refuse an output folder path that exists as something else (``/dev/null``, a FIFO, a file) or lies under one.
+
+    Raises:
+        OutputConflictError: The message names the path, what was found there and the fix.
+
+    Examples:
+        >>> refuse_special_output("/dev/null/out")
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.OutputConflictError: /dev/null/out: OUT: expected a folder to create, but /dev/null is a character device; choose a folder
+    """
     try:
         info = os.stat(out)
-    except FileNotFoundError:
-        parent = Path(out).parent
-        if parent.exists() and not parent.is_dir():
-            raise OutputConflictError(
-                f"{out}: {argument}: expected a folder to create, but its parent {parent} is "
-                f"{file_kind(os.stat(parent).st_mode)}; choose a folder"
-            ) from None
+    except (FileNotFoundError, NotADirectoryError):
+        # The nearest existing ancestor must be a folder: /dev/null/a/b is not a folder to create.
+        for ancestor in Path(os.path.abspath(out)).parents:
+            try:
+                ancestor_info = os.stat(ancestor)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if not stat.S_ISDIR(ancestor_info.st_mode):
+                raise OutputConflictError(
+                    f"{out}: {argument}: expected a folder to create, but {ancestor} is "
+                    f"{file_kind(ancestor_info.st_mode)}; choose a folder"
+                ) from None
+            return
         return
     if not stat.S_ISDIR(info.st_mode):
         raise OutputConflictError(

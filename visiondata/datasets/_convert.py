@@ -13,8 +13,15 @@ WRITERS = ("coco", "voc", "yolo")
 
 
 def guess_format(source: str | Path) -> str | None:
-    """The detection format a path looks like: a ``.json`` file is COCO, a ``.csv`` file CSV,
-    a ``.yaml`` file or a folder with ``labels/`` YOLO, a folder with ``Annotations/`` or XML files VOC."""
+    """The detection format a path looks like, or ``None``.
+
+    A ``.json`` file is COCO, a ``.csv`` file CSV, a ``.yaml`` file YOLO; a folder with ``Annotations/``
+    (or a ``VOCdevkit``) is VOC; a folder is YOLO only with YOLO's structure: a ``data.yaml``, or image
+    files whose label files (``.txt`` of the same name) stand in a ``labels/`` folder beside their
+    ``images/`` folder. A ``labels/`` folder alone proves nothing (a folder of class sub-folders may sit
+    beside one, or hold a class named ``labels``), so such a folder is left to the caller, who reads it
+    as class folders. Then a folder of XML files is VOC.
+    """
     path = Path(source)
     suffix = path.suffix.lower()
     if path.is_file():
@@ -27,15 +34,43 @@ def guess_format(source: str | Path) -> str | None:
         or any(path.glob("VOC20*/Annotations"))
     ):
         return "voc"
-    if (
-        (path / "data.yaml").is_file()
-        or (path / "labels").is_dir()
-        or (path.parent.parent / "labels").is_dir()
-    ):
+    if (path / "data.yaml").is_file() or _looks_like_yolo(path):
         return "yolo"
     if any(path.glob("*.xml")):
         return "voc"
     return None
+
+
+#: Image files looked at (at most) to find YOLO label files, so guessing stays quick on large folders.
+_GUESS_SAMPLE = 200
+
+
+def _looks_like_yolo(path: Path) -> bool:
+    """Whether ``path`` (a dataset folder, its ``images/``, or an ``images/<split>`` folder) has label files.
+
+    YOLO's label file of ``.../images/x/a.jpg`` is ``.../labels/x/a.txt``: the folder counts as YOLO
+    when one of its first images has that file.
+    """
+    candidates = [(path / "images", path / "labels")]
+    if path.name == "images":
+        candidates.append((path, path.parent / "labels"))
+    if path.parent.name == "images":
+        candidates.append((path, path.parent.parent / "labels" / path.name))
+    from visiondata.io._read import IMAGE_EXTENSIONS
+
+    for images, labels in candidates:
+        if not (images.is_dir() and labels.is_dir()):
+            continue
+        seen = 0
+        for file in images.rglob("*"):
+            if file.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            if (labels / file.relative_to(images)).with_suffix(".txt").is_file():
+                return True
+            seen += 1
+            if seen >= _GUESS_SAMPLE:
+                break
+    return False
 
 
 def open_detection(
@@ -49,7 +84,8 @@ def open_detection(
     """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, or a CSV file.
 
     Raises:
-        DatasetFormatError: The format is unknown and cannot be guessed from the path.
+        DatasetFormatError: The format is unknown and cannot be guessed from the path, or ``split``
+            is not a plain name (a path separator, ``..`` or ``%`` would lead outside the dataset).
     """
     from visiondata.datasets import (
         CocoDetectionDataset,
@@ -57,7 +93,10 @@ def open_detection(
         VOCDetectionDataset,
         YOLODataset,
     )
+    from visiondata.datasets._writers import check_split_name
 
+    if split is not None:
+        check_split_name(split)  # a split names a file or folder inside the dataset: '../x' would leave it
     fmt = fmt or guess_format(source)
     path = Path(source)
     if fmt == "coco":
@@ -116,29 +155,55 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave out bad annotations (reported) instead of stopping at them",
     )
+    convert.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an OUT that already holds files (whole, once the new output is complete)",
+    )
     convert.add_argument("--json", action="store_true", help="print the summary as JSON")
     convert.set_defaults(handler=_run)
 
 
 def _run(options: argparse.Namespace) -> int:
-    from visiondata.datasets._writers import to_coco, to_voc, to_yolo
+    """Convert; every error it can name is a ``VisionDataError`` (``visiondata: error: ...``, status 1)."""
+    from visiondata._files import refuse_special_output
+    from visiondata.datasets._writers import check_split_name, to_coco, to_voc, to_yolo
+    from visiondata.exceptions import DatasetFormatError, VisionDataError
 
-    dataset = open_detection(
-        options.source,
-        options.source_format,
-        images=options.images,
-        split=options.split,
-        root=options.root,
-        on_error="skip" if options.skip_bad else "raise",
-    )
-    progress = sys.stderr.isatty()
-    if options.target_format == "coco":
-        report = to_coco(dataset, options.out, images=options.link, progress=progress)
-    elif options.target_format == "voc":
-        report = to_voc(dataset, options.out, images=options.link, split=options.out_split, progress=progress)
-    else:
-        report = to_yolo(
-            dataset, options.out, images=options.link, split=options.out_split, progress=progress
+    # Checked before the source is read, so a wrong OUT or split costs nothing.
+    if options.split is not None:
+        check_split_name(options.split, "--split")
+    check_split_name(options.out_split, "--out-split")
+    refuse_special_output(options.out)
+    try:
+        dataset = open_detection(
+            options.source,
+            options.source_format,
+            images=options.images,
+            split=options.split,
+            root=options.root,
+            on_error="skip" if options.skip_bad else "raise",
         )
+    except VisionDataError:
+        raise
+    except ValueError as error:
+        # A reader's plain ValueError names the file (duplicate class names in a VOC folder or a
+        # data.yaml...): the command line shows that message, not a traceback.
+        message = str(error) if str(options.source) in str(error) else f"{options.source}: {error}"
+        raise DatasetFormatError(message) from error
+    progress = sys.stderr.isatty()
+    common = {"images": options.link, "progress": progress, "overwrite": options.overwrite}
+    try:
+        if options.target_format == "coco":
+            report = to_coco(dataset, options.out, **common)
+        elif options.target_format == "voc":
+            report = to_voc(dataset, options.out, split=options.out_split, **common)
+        else:
+            report = to_yolo(dataset, options.out, split=options.out_split, **common)
+    except VisionDataError:
+        raise
+    except OSError as error:  # the disk is full, OUT's folder is read-only...: OUT was left as it was
+        print(f"visiondata: error: {options.out}: cannot write the output: {error}", file=sys.stderr)
+        return 1
     print(json.dumps(report.as_dict(), indent=2) if options.json else report.summary())
     return 0

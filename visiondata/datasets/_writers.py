@@ -6,26 +6,41 @@ and CSV readers) are written without decoding a pixel: the files are copied
 (or linked) byte for byte and the boxes come from their index. Other
 datasets (the catalog's) are read sample by sample and their images written
 as PNG.
+
+Every writer builds its output in a hidden staging folder beside ``out_dir``
+(``.visiondata-partial-<name>-<random>``) and renames it into place only when
+it is complete, with ``visiondata-conversion.json``
+written last: an interrupted conversion leaves ``out_dir`` as it was. An
+``out_dir`` that is, holds or lies inside one of the source's files or folders
+is refused before anything is written, and so is one that already holds files
+unless ``overwrite=True`` (then it is replaced whole).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import shutil
 import sys
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
 
+from visiondata._files import refuse_special_output, staged_output_dir
 from visiondata.datasets._base import BACKGROUND
+from visiondata.exceptions import DatasetFormatError
 
 IMAGE_MODES = ("copy", "link", "symlink")
+#: Written last into every output folder: the format, the counts, the files written and the source.
+MANIFEST_NAME = "visiondata-conversion.json"
 
 
 @dataclass
@@ -100,27 +115,73 @@ def _class_names(dataset: Any) -> tuple[list[str], int]:
     return names, first
 
 
-def _records(dataset: Any, progress: bool, report: ConversionReport) -> Iterator[_Record]:
+def _has_files(dataset: Any) -> bool:
+    return hasattr(dataset, "path") and hasattr(dataset, "target") and hasattr(dataset, "boxes")
+
+
+def _source_inputs(dataset: Any) -> list[str]:
+    """Every file and folder the source reads: annotation files, image and label folders.
+
+    The output may not be, hold or lie inside any of them. Image folders are collected once per
+    folder (not per image), so images listed from outside the root (``allow_outside_root=True``)
+    are protected too.
+    """
+    inputs: list[str] = []
+    # A Subset or a ConcatDataset is written sample by sample, but its files are still the inputs:
+    # replacing their folder (overwrite=True) would delete them.
+    inner = getattr(dataset, "datasets", None) or [getattr(dataset, "dataset", None)]
+    for part in inner:
+        if part is not None and part is not dataset and not isinstance(part, (str, bytes)):
+            inputs += _source_inputs(part)
+    for attribute in ("annotation_file", "annotations_dir", "csv_file", "labels_dir", "root"):
+        value = getattr(dataset, attribute, None)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+            inputs.append(os.fspath(value))
+    if _has_files(dataset):
+        folders: dict[str, str] = {}
+        for index in range(len(dataset)):
+            folders.setdefault(os.path.dirname(dataset.path(index)), dataset.relative_path(index))
+        inputs += folders
+        label_file = getattr(dataset, "_label_file", None)
+        if callable(label_file):  # YOLO: each image folder has a twin folder of label files
+            inputs += sorted({os.fspath(Path(label_file(image)).parent) for image in folders.values()})
+    return list(dict.fromkeys(inputs))
+
+
+def _records(
+    dataset: Any, progress: bool, report: ConversionReport, names: list[str], first: int
+) -> Iterator[tuple[int, _Record]]:
+    """``(index, record)`` of each sample that can be written; the others are listed in ``report.skipped``."""
     from tqdm.auto import tqdm
 
     report.source_problems = list(getattr(dataset, "problems", []) or [])
-    has_files = hasattr(dataset, "path") and hasattr(dataset, "target") and hasattr(dataset, "boxes")
-    if has_files and getattr(dataset, "transform", None) is not None:
-        raise ValueError(
-            f"{type(dataset).__name__} has a transform: the files are copied as they are, so their boxes must be "
-            "too; build the dataset without transform= to convert it"
-        )
+    has_files = _has_files(dataset)
     for index in tqdm(
         range(len(dataset)), desc="converting", unit="image", disable=not progress, file=sys.stderr
     ):
         try:
-            yield _file_record(dataset, index) if has_files else _decoded_record(dataset, index)
+            record = _file_record(dataset, index) if has_files else _decoded_record(dataset, index)
+            _check_labels(record, names, first)
         except (OSError, ValueError) as error:
             report.skipped.append(f"sample {index}: {error}")
+            continue
+        yield index, record
+
+
+def _refuse_transform(dataset: Any) -> None:
+    if _has_files(dataset) and getattr(dataset, "transform", None) is not None:
+        raise ValueError(
+            f"{type(dataset).__name__} has a transform: the files are copied as they are, so their boxes must be "
+            "too; build the dataset without transform= to convert it"
+        )
 
 
 def _file_record(dataset: Any, index: int) -> _Record:
     source = dataset.path(index)
+    # The file is copied only if the dataset itself would read it: a link from inside the root to a
+    # file outside it is refused here as it is by __getitem__ (skipped and reported, like an unreadable file).
+    if not getattr(dataset, "allow_outside_root", True) and hasattr(dataset, "_check_inside_root"):
+        dataset._check_inside_root(source)
     height, width = _image_size(source)
     boxes = np.asarray(dataset.boxes(index), dtype=np.float64).reshape(-1, 4)
     index_of_boxes = getattr(dataset, "index", None)
@@ -182,6 +243,21 @@ def _decoded_record(dataset: Any, index: int) -> _Record:
     )
 
 
+def _check_labels(record: _Record, names: list[str], first: int) -> None:
+    """Refuse a sample whose labels are not the dataset's classes (they would be written as another class)."""
+    if len(record.labels) != len(record.boxes):
+        raise ValueError(
+            f"{record.name}: expected one label per box, got {len(record.labels)} labels for "
+            f"{len(record.boxes)} boxes"
+        )
+    wrong = [label for label in record.labels.tolist() if not first <= label < len(names)]
+    if wrong:
+        raise ValueError(
+            f"{record.name}: label {wrong[0]}: expected a label of one of the classes "
+            f"({first}..{len(names) - 1}), got {wrong[0]}; labels index the dataset's classes list"
+        )
+
+
 def _image_size(path: str) -> tuple[int, int]:
     """``(height, width)`` of an image file as [`visiondata.io.read_image`][visiondata.io.read_image] decodes it (EXIF rotation applied)."""
     from PIL import Image
@@ -198,9 +274,12 @@ def _image_size(path: str) -> tuple[int, int]:
 
 
 def _place_image(record: _Record, destination: Path, images: str, report: ConversionReport) -> None:
+    """Put the image of ``record`` at ``destination``, a fresh path inside the staging folder.
+
+    Nothing outside the staging folder is touched: the names are unique, so no file is ever replaced,
+    and a source can never be its own destination.
+    """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    if destination.exists() or destination.is_symlink():
-        destination.unlink()
     if record.source is None:
         _encode_png(record.image, destination)
         report.encoded += 1
@@ -226,6 +305,43 @@ def _unique(name: str, taken: set[str], suffix: str) -> str:
     return candidate
 
 
+_UNSAFE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _safe_name(name: str, drop: tuple[str, ...] = ()) -> PurePosixPath:
+    """``name`` as a relative path that stays inside the output folder.
+
+    An absolute path or one leaving the root (allowed by ``allow_outside_root=True``) would otherwise
+    place the copy outside the output, or onto the source itself: the anchor and ``..``/``.`` parts are
+    left out, as are the parts in ``drop``; control characters become ``_``.
+
+    Examples:
+        >>> _safe_name("/data/../x/a.jpg").as_posix()
+        'data/x/a.jpg'
+    """
+    parts = [
+        _UNSAFE_CHARACTERS.sub("_", part)
+        for part in Path(name).parts
+        if part not in ("", ".", "..", *drop) and not Path(part).anchor
+    ]
+    return PurePosixPath(*parts) if parts else PurePosixPath("image")
+
+
+def _unique_key(name: PurePosixPath, taken: set[str]) -> PurePosixPath:
+    """``name``, or ``<stem>_2<suffix>``... so that no other name taken has the same path without its suffix.
+
+    YOLO finds a label file by the image's path without its suffix: ``a.png`` and ``a.jpg`` would share
+    ``a.txt``, so the second image is renamed (image and label file together).
+    """
+    stem, suffix, number = name.stem, name.suffix, 2
+    candidate = name
+    while candidate.with_suffix("").as_posix() in taken:
+        candidate = name.with_name(f"{stem}_{number}{suffix}")
+        number += 1
+    taken.add(candidate.with_suffix("").as_posix())
+    return candidate
+
+
 def _encode_png(image: Any, destination: Path) -> None:
     from PIL import Image
 
@@ -242,88 +358,233 @@ def _check_images_mode(images: str) -> None:
         raise ValueError(f"images: expected one of {', '.join(map(repr, IMAGE_MODES))}, got {images!r}")
 
 
+def check_split_name(split: object, argument: str = "split") -> str:
+    """``split`` if it is a plain name usable as a file or folder name; anything else is a named error.
+
+    A split names a file or folder inside the dataset (``ImageSets/Main/<split>.txt``,
+    ``images/<split>/``): a path separator or ``..`` would lead outside it.
+
+    Raises:
+        DatasetFormatError: Not a plain name.
+
+    Examples:
+        >>> check_split_name("val")
+        'val'
+        >>> check_split_name("../x")
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.DatasetFormatError: split: expected a plain name (such as 'train' or 'val'), got '../x'; ...
+    """
+    text = split if isinstance(split, str) else None
+    bad = (
+        text is None
+        or not text.strip()
+        or text != text.strip()
+        or text in (".", "..")
+        or any(character in text for character in ("/", "\\", "%", os.sep, os.altsep or "/"))
+        or _UNSAFE_CHARACTERS.search(text) is not None
+    )
+    if bad:
+        raise DatasetFormatError(
+            f"{argument}: expected a plain name (such as 'train' or 'val'), got {split!r}; a split names a "
+            "file or folder inside the dataset, so it may not hold a path separator, '..', '%', control "
+            "characters or surrounding spaces"
+        )
+    return text  # type: ignore[return-value]
+
+
+def _xml_problem(text: str) -> str | None:
+    """Why ``text`` would not read back the same from a VOC XML element, or ``None``."""
+    if text != text.strip() or not text:
+        return "an empty name or surrounding spaces (the reader strips them)"
+    for character in text:
+        code = ord(character)
+        if unicodedata.category(character) in ("Cc", "Cs") or code in (0xFFFE, 0xFFFF):
+            return f"the character U+{code:04X}, which XML 1.0 cannot hold"
+    return None
+
+
+def _voc_pixels(low: float, high: float, side: int) -> tuple[int, int]:
+    """VOC's 1-based inclusive pixels ``(first, last)`` for the 0-based corners ``low..high`` on ``side`` pixels.
+
+    Corners are rounded half up (``round`` would round 2.5 down and 3.5 up, closing a 1-pixel box),
+    kept within ``1..side`` and at least one pixel apart; a box at least one pixel wide reads back
+    (``x_min = first - 1``, ``x_max = last``) within 0.5 pixel.
+
+    Examples:
+        >>> _voc_pixels(2.3, 20.9, 64), _voc_pixels(63.7, 64.0, 64), _voc_pixels(1.5, 2.5, 64)
+        ((3, 21), (64, 64), (3, 3))
+    """
+    side = max(int(side), 1)
+    start = min(max(math.floor(low + 0.5), 0), side - 1)
+    end = min(max(math.floor(high + 0.5), start + 1), side)
+    start = min(start, end - 1)
+    return start + 1, end
+
+
+def _category_ids(dataset: Any, names: list[str], first: int) -> dict[int, int]:
+    """Label -> COCO category id: distinct ids, a COCO source's own where it has one for the class.
+
+    A class list given by hand can hold names the file lacks: they get ``label + 1 - first`` when that
+    id is free, else the next id above every other, so no two categories share an id.
+    """
+    from visiondata.datasets._coco import CocoDetectionDataset
+
+    # Only a COCO source has COCO ids to keep (YOLO's class ids start at 0, COCO's at 1).
+    kept = list(getattr(dataset, "category_ids", [])) if isinstance(dataset, CocoDetectionDataset) else []
+    category_of: dict[int, int] = {}
+    used: set[int] = set()
+    for label in range(first, len(names)):
+        wanted = kept[label] if label < len(kept) else None
+        if wanted is not None and int(wanted) not in used:
+            category_of[label] = int(wanted)
+            used.add(int(wanted))
+    for label in range(first, len(names)):
+        if label in category_of:
+            continue
+        number = label + 1 - first
+        if number in used:
+            number = max(used) + 1
+        category_of[label] = number
+        used.add(number)
+    return category_of
+
+
+class _Output:
+    """The staging folder being filled, and the relative paths written into it (for the manifest)."""
+
+    def __init__(self, staging: Path) -> None:
+        self.staging = staging
+        self.files: list[str] = []
+
+    def path(self, relative: str | PurePosixPath) -> Path:
+        self.files.append(PurePosixPath(relative).as_posix())
+        return self.staging / relative
+
+    def write_text(self, relative: str | PurePosixPath, text: str) -> None:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _write_manifest(output: _Output, report: ConversionReport, dataset: Any, inputs: list[str]) -> None:
+    """``MANIFEST_NAME``, written last: a folder holding it is a complete conversion."""
+    from visiondata._version import __version__
+
+    manifest = {
+        "visiondata_conversion": 1,
+        "visiondata_version": __version__,
+        "format": report.format,
+        "complete": True,
+        "images": report.images,
+        "boxes": report.boxes,
+        "classes": report.classes,
+        "encoded": report.encoded,
+        "skipped": len(report.skipped),
+        "source": {"type": type(dataset).__name__, "paths": [os.path.abspath(path) for path in inputs[:8]]},
+        "files": output.files,
+    }
+    (output.staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def _start(
+    dataset: Any, out_dir: str | os.PathLike[str], fmt: str, images: str
+) -> tuple[list[str], int, Path, ConversionReport, list[str]]:
+    _check_images_mode(images)
+    names, first = _class_names(dataset)
+    _refuse_transform(dataset)
+    refuse_special_output(out_dir)
+    out = Path(out_dir)
+    return names, first, out, ConversionReport(str(out), fmt, classes=names[first:]), _source_inputs(dataset)
+
+
 def to_coco(
-    dataset: Any, out_dir: str | os.PathLike[str], images: str = "copy", progress: bool = False
+    dataset: Any,
+    out_dir: str | os.PathLike[str],
+    images: str = "copy",
+    progress: bool = False,
+    overwrite: bool = False,
 ) -> ConversionReport:
     """Write a detection dataset as COCO: ``out_dir/images/...`` and ``out_dir/annotations.json``.
 
     Category ids: a COCO source's own, else the labels themselves when
-    label 0 is the background, else label + 1 (COCO ids start at 1). Image
-    ids: a COCO source's, else 1, 2, 3...
+    label 0 is the background, else label + 1 (COCO ids start at 1); ids
+    are always distinct (a class the COCO file lacks gets a free id).
+    Image ids: a COCO source's, else 1, 2, 3...
     Boxes are written as ``[x, y, w, h]`` floats; ``iscrowd`` and ``area``
-    come from the source's fields when it has them.
+    come from the source's fields when it has them. Two images that would
+    take the same name (a path leaving the root, made relative) are kept
+    apart as ``a_2.jpg``.
+
+    The output is built beside ``out_dir`` and renamed into place when complete, with
+    ``visiondata-conversion.json`` written last (see the module's description).
 
     Args:
         dataset: Detection samples with a ``classes`` list.
-        out_dir: Output folder (created).
-        images: ``"copy"`` the image files, hard-``"link"`` them, or ``"symlink"`` them.
+        out_dir: Output folder: new or empty, apart from the source's files and folders.
+        images: ``"copy"`` the image files, hard-``"link"`` them, or ``"symlink"`` them (absolute links).
         progress: Show a progress bar.
+        overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
 
     Returns:
         A [`ConversionReport`][visiondata.datasets.ConversionReport].
+
+    Raises:
+        OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
+            files and ``overwrite`` is false. Nothing is written.
 
     Examples:
         >>> import json, tempfile, pathlib
         >>> from PIL import Image
         >>> from visiondata.datasets import CSVDetectionDataset
-        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> root, out = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp()) / "coco"
         >>> Image.new("RGB", (20, 10)).save(root / "a.png")
         >>> _ = (root / "boxes.csv").write_text("image,x_min,y_min,x_max,y_max,label\\na.png,1,2,5,6,cat\\n")
-        >>> report = to_coco(CSVDetectionDataset(root / "boxes.csv", root), root / "coco")
-        >>> json.loads((root / "coco" / "annotations.json").read_text())["annotations"][0]["bbox"]
+        >>> report = to_coco(CSVDetectionDataset(root / "boxes.csv", root), out)
+        >>> json.loads((out / "annotations.json").read_text())["annotations"][0]["bbox"]
         [1.0, 2.0, 4.0, 4.0]
     """
     from visiondata.datasets._coco import CocoDetectionDataset
 
-    _check_images_mode(images)
-    names, first = _class_names(dataset)
-    out = Path(out_dir)
-    # Only a COCO source has COCO ids to keep (YOLO's class ids start at 0, COCO's at 1).
+    names, first, out, report, inputs = _start(dataset, out_dir, "coco", images)
     keep_ids = isinstance(dataset, CocoDetectionDataset)
-    category_of = {
-        label: (
-            dataset.category_ids[label]
-            if keep_ids and dataset.category_ids[label] is not None
-            else label + 1 - first
-        )
-        for label in range(first, len(names))
-    }
-    report = ConversionReport(str(out), "coco", classes=names[first:])
+    category_of = _category_ids(dataset, names, first)
     coco_images, annotations = [], []
-    for position, record in enumerate(_records(dataset, progress, report)):
-        image_id = record.image_id if keep_ids else position + 1
-        _place_image(record, out / "images" / record.name, images, report)
-        coco_images.append(
-            {
-                "id": image_id,
-                "file_name": Path(record.name).as_posix(),
-                "width": record.width,
-                "height": record.height,
-            }
-        )
-        widths = record.boxes[:, 2] - record.boxes[:, 0]
-        heights = record.boxes[:, 3] - record.boxes[:, 1]
-        crowd = record.fields.get("iscrowd", np.zeros(len(record.boxes), dtype=np.int64))
-        area = record.fields.get("area", widths * heights)
-        for row, (box, label) in enumerate(zip(record.boxes.tolist(), record.labels.tolist(), strict=True)):
-            annotations.append(
-                {
-                    "id": len(annotations) + 1,
-                    "image_id": image_id,
-                    "category_id": category_of[label],
-                    "bbox": [box[0], box[1], float(widths[row]), float(heights[row])],
-                    "area": float(area[row]),
-                    "iscrowd": int(crowd[row]),
-                }
+    taken: set[str] = set()
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = _Output(staging)
+        for _, record in _records(dataset, progress, report, names, first):
+            image_id = record.image_id if keep_ids else len(coco_images) + 1
+            name = _unique(_safe_name(record.name).as_posix(), taken, PurePosixPath(record.name).suffix)
+            _place_image(record, output.path(f"images/{name}"), images, report)
+            coco_images.append(
+                {"id": image_id, "file_name": name, "width": record.width, "height": record.height}
             )
-        report.images += 1
-        report.boxes += len(record.boxes)
-    categories = [{"id": category_of[label], "name": names[label]} for label in range(first, len(names))]
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "annotations.json").write_text(
-        json.dumps({"images": coco_images, "annotations": annotations, "categories": categories}),
-        encoding="utf-8",
-    )
+            widths = record.boxes[:, 2] - record.boxes[:, 0]
+            heights = record.boxes[:, 3] - record.boxes[:, 1]
+            crowd = record.fields.get("iscrowd", np.zeros(len(record.boxes), dtype=np.int64))
+            area = record.fields.get("area", widths * heights)
+            for row, (box, label) in enumerate(
+                zip(record.boxes.tolist(), record.labels.tolist(), strict=True)
+            ):
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": category_of[label],
+                        "bbox": [box[0], box[1], float(widths[row]), float(heights[row])],
+                        "area": float(area[row]),
+                        "iscrowd": int(crowd[row]),
+                    }
+                )
+            report.images += 1
+            report.boxes += len(record.boxes)
+        categories = [{"id": category_of[label], "name": names[label]} for label in range(first, len(names))]
+        output.write_text(
+            "annotations.json",
+            json.dumps({"images": coco_images, "annotations": annotations, "categories": categories}),
+        )
+        _write_manifest(output, report, dataset, inputs)
     return report
 
 
@@ -333,62 +594,109 @@ def to_voc(
     images: str = "copy",
     split: str = "train",
     progress: bool = False,
+    overwrite: bool = False,
 ) -> ConversionReport:
     """Write a detection dataset as Pascal VOC: ``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/<split>.txt``.
 
-    Coordinates are VOC's 1-based inclusive integers: ``xmin = round(x_min) + 1``,
-    ``xmax = round(x_max)``, so reading back gives the boxes to 0.5 pixel.
+    Coordinates are VOC's 1-based inclusive whole pixels: each 0-based corner
+    is rounded half up, ``xmin = x_min + 1``, ``xmax = x_max``, kept within
+    ``1..width`` (``1..height``) and at least one pixel apart, so a box at
+    least one pixel wide and tall reads back within 0.5 pixel (a narrower one
+    becomes one pixel). A box beyond its image by more than half a pixel
+    cannot be written: that sample is skipped and reported.
     ``difficult`` and ``truncated`` come from the source's fields when it has
     them. Nested image paths are flattened (``a/b.jpg`` -> ``a_b.jpg``), as VOC
-    keeps one folder of images.
+    keeps one folder of images; spaces and control characters in file names
+    become ``_`` (the image list is split at spaces), and images sharing a
+    name or a stem are kept apart (``a_2.xml``).
+
+    The output is built beside ``out_dir`` and renamed into place when complete, with
+    ``visiondata-conversion.json`` written last (see the module's description).
 
     Args:
         dataset: Detection samples with a ``classes`` list.
-        out_dir: Output folder (created).
+        out_dir: Output folder: new or empty, apart from the source's files and folders.
         images: ``"copy"``, ``"link"`` or ``"symlink"``.
-        split: Name of the image list written to ``ImageSets/Main``.
+        split: Name of the image list written to ``ImageSets/Main``: a plain name.
         progress: Show a progress bar.
+        overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
 
     Returns:
         A [`ConversionReport`][visiondata.datasets.ConversionReport].
+
+    Raises:
+        OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
+            files and ``overwrite`` is false. Nothing is written.
+        DatasetFormatError: ``split`` is not a plain name, or a class name cannot be written in XML
+            (a control character, surrounding spaces): the message names the class and the character.
     """
-    _check_images_mode(images)
-    names, first = _class_names(dataset)
-    out = Path(out_dir)
-    report = ConversionReport(str(out), "voc", classes=names[first:])
-    (out / "Annotations").mkdir(parents=True, exist_ok=True)
-    (out / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
+    check_split_name(split)
+    names, first, out, report, inputs = _start(dataset, out_dir, "voc", images)
+    for label in range(first, len(names)):
+        problem = _xml_problem(names[label])
+        if problem is not None:
+            raise DatasetFormatError(
+                f"{type(dataset).__name__}: class {names[label]!r} (label {label}): expected a name VOC XML "
+                f"can hold as it is, got {problem}; rename the class (classes=) to convert to VOC"
+            )
     stems: list[str] = []
     taken_stems: set[str] = set()
     taken_files: set[str] = set()
-    for record in _records(dataset, progress, report):
-        # VOC keeps one folder of images and names annotations by stem: a/b.jpg becomes a_b.jpg, and
-        # a.jpg beside a.png gets annotation a_2.xml (its <filename> still says a.png).
-        flat = _unique(Path(record.name).as_posix().replace("/", "_"), taken_files, Path(record.name).suffix)
-        stem = _unique(Path(flat).stem, taken_stems, "")
-        _place_image(record, out / "JPEGImages" / flat, images, report)
-        difficult = record.fields.get("difficult", np.zeros(len(record.boxes), dtype=np.int64))
-        truncated = record.fields.get("truncated", np.zeros(len(record.boxes), dtype=np.int64))
-        objects = []
-        for row, (box, label) in enumerate(zip(record.boxes.tolist(), record.labels.tolist(), strict=True)):
-            x_min, y_min = round(box[0]) + 1, round(box[1]) + 1
-            x_max, y_max = max(round(box[2]), x_min), max(round(box[3]), y_min)
-            objects.append(
-                f"  <object>\n    <name>{escape(names[label])}</name>\n    <truncated>{int(truncated[row])}</truncated>\n"
-                f"    <difficult>{int(difficult[row])}</difficult>\n    <bndbox>\n      <xmin>{x_min}</xmin>\n"
-                f"      <ymin>{y_min}</ymin>\n      <xmax>{x_max}</xmax>\n      <ymax>{y_max}</ymax>\n"
-                "    </bndbox>\n  </object>\n"
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = _Output(staging)
+        (staging / "Annotations").mkdir()
+        for index, record in _records(dataset, progress, report, names, first):
+            try:
+                objects = _voc_objects(record, names)
+            except ValueError as error:
+                report.skipped.append(f"sample {index}: {error}")
+                continue
+            # VOC keeps one folder of images and names annotations by stem: a/b.jpg becomes a_b.jpg, and
+            # a.jpg beside a.png gets annotation a_2.xml (its <filename> still says a.png).
+            safe = re.sub(r"\s", "_", _safe_name(record.name).as_posix().replace("/", "_"))
+            flat = _unique(safe, taken_files, PurePosixPath(safe).suffix)
+            stem = _unique(PurePosixPath(flat).stem, taken_stems, "")
+            _place_image(record, output.path(f"JPEGImages/{flat}"), images, report)
+            output.write_text(
+                f"Annotations/{stem}.xml",
+                f"<annotation>\n  <filename>{escape(flat)}</filename>\n  <size>\n    <width>{record.width}</width>\n"
+                f"    <height>{record.height}</height>\n    <depth>3</depth>\n  </size>\n{''.join(objects)}</annotation>\n",
             )
-        (out / "Annotations" / f"{stem}.xml").write_text(
-            f"<annotation>\n  <filename>{escape(flat)}</filename>\n  <size>\n    <width>{record.width}</width>\n"
-            f"    <height>{record.height}</height>\n    <depth>3</depth>\n  </size>\n{''.join(objects)}</annotation>\n",
-            encoding="utf-8",
-        )
-        stems.append(stem)
-        report.images += 1
-        report.boxes += len(record.boxes)
-    (out / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{stem}\n" for stem in stems))
+            stems.append(stem)
+            report.images += 1
+            report.boxes += len(record.boxes)
+        output.write_text(f"ImageSets/Main/{split}.txt", "".join(f"{stem}\n" for stem in stems))
+        _write_manifest(output, report, dataset, inputs)
     return report
+
+
+def _voc_objects(record: _Record, names: list[str]) -> list[str]:
+    """The ``<object>`` elements of ``record``; a box VOC cannot hold is a ValueError naming it."""
+    difficult = record.fields.get("difficult", np.zeros(len(record.boxes), dtype=np.int64))
+    truncated = record.fields.get("truncated", np.zeros(len(record.boxes), dtype=np.int64))
+    objects = []
+    for row, (box, label) in enumerate(zip(record.boxes.tolist(), record.labels.tolist(), strict=True)):
+        x0, y0, x1, y1 = box
+        inside = (
+            all(math.isfinite(value) for value in box)
+            and min(x0, y0) >= -0.5
+            and x1 <= record.width + 0.5
+            and y1 <= record.height + 0.5
+        )
+        if not inside:
+            raise ValueError(
+                f"{record.name}: box {row} {box}: expected corners within the {record.width}x{record.height} "
+                "image (VOC stores whole pixels 1..width, 1..height), got one beyond it"
+            )
+        x_min, x_max = _voc_pixels(x0, x1, record.width)
+        y_min, y_max = _voc_pixels(y0, y1, record.height)
+        objects.append(
+            f"  <object>\n    <name>{escape(names[label])}</name>\n    <truncated>{int(truncated[row])}</truncated>\n"
+            f"    <difficult>{int(difficult[row])}</difficult>\n    <bndbox>\n      <xmin>{x_min}</xmin>\n"
+            f"      <ymin>{y_min}</ymin>\n      <xmax>{x_max}</xmax>\n      <ymax>{y_max}</ymax>\n"
+            "    </bndbox>\n  </object>\n"
+        )
+    return objects
 
 
 def to_yolo(
@@ -397,52 +705,64 @@ def to_yolo(
     images: str = "copy",
     split: str = "train",
     progress: bool = False,
+    overwrite: bool = False,
 ) -> ConversionReport:
     """Write a detection dataset as YOLO: ``images/<split>/``, ``labels/<split>/`` and ``data.yaml``.
 
     One label file per image, a line ``class cx cy w h`` per box, normalised
     with 6 decimals (within 1e-6 of the side, well under a pixel); class ids
     count from 0 (label 0 is the first class when it is not the background).
-    ``data.yaml`` names the classes in id order.
+    ``data.yaml`` names the classes in id order. YOLO finds a label file by
+    the image's path without its suffix, so of ``a.png`` and ``a.jpg`` the
+    second is written as ``a_2.jpg`` with ``a_2.txt``.
+
+    The output is built beside ``out_dir`` and renamed into place when complete, with
+    ``visiondata-conversion.json`` written last (see the module's description).
 
     Args:
         dataset: Detection samples with a ``classes`` list.
-        out_dir: Output folder (created).
+        out_dir: Output folder: new or empty, apart from the source's files and folders.
         images: ``"copy"``, ``"link"`` or ``"symlink"``.
-        split: The sub-folder, and the ``data.yaml`` entry.
+        split: The sub-folder, and the ``data.yaml`` entry: a plain name.
         progress: Show a progress bar.
+        overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
 
     Returns:
         A [`ConversionReport`][visiondata.datasets.ConversionReport].
+
+    Raises:
+        OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
+            files and ``overwrite`` is false. Nothing is written.
+        DatasetFormatError: ``split`` is not a plain name.
     """
     import yaml
 
-    _check_images_mode(images)
-    names, first = _class_names(dataset)
-    out = Path(out_dir)
-    report = ConversionReport(str(out), "yolo", classes=names[first:])
-    for record in _records(dataset, progress, report):
-        # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
-        # turning the last "images" of an image's path into "labels", so those folders are left out.
-        name = Path(*[part for part in Path(record.name).parts if part not in ("images", "labels")])
-        _place_image(record, out / "images" / split / name, images, report)
-        label_file = (out / "labels" / split / name).with_suffix(".txt")
-        label_file.parent.mkdir(parents=True, exist_ok=True)
-        scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
-        corners = record.boxes / scale
-        centres = (corners[:, :2] + corners[:, 2:]) / 2
-        sides = corners[:, 2:] - corners[:, :2]
-        label_file.write_text(
-            "".join(
-                f"{label - first} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
-                for label, (cx, cy), (w, h) in zip(
-                    record.labels.tolist(), centres.tolist(), sides.tolist(), strict=True
-                )
+    check_split_name(split)
+    names, first, out, report, inputs = _start(dataset, out_dir, "yolo", images)
+    taken: set[str] = set()
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = _Output(staging)
+        for _, record in _records(dataset, progress, report, names, first):
+            # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
+            # turning the last "images" of an image's path into "labels", so those folders are left out.
+            name = _unique_key(_safe_name(record.name, drop=("images", "labels")), taken)
+            _place_image(record, output.path(f"images/{split}/{name}"), images, report)
+            scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
+            corners = record.boxes / scale
+            centres = (corners[:, :2] + corners[:, 2:]) / 2
+            sides = corners[:, 2:] - corners[:, :2]
+            output.write_text(
+                f"labels/{split}/{name.with_suffix('.txt')}",
+                "".join(
+                    f"{label - first} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
+                    for label, (cx, cy), (w, h) in zip(
+                        record.labels.tolist(), centres.tolist(), sides.tolist(), strict=True
+                    )
+                ),
             )
-        )
-        report.images += 1
-        report.boxes += len(record.boxes)
-    out.mkdir(parents=True, exist_ok=True)
-    spec = {"path": ".", split: f"images/{split}", "names": dict(enumerate(names[first:]))}
-    (out / "data.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+            report.images += 1
+            report.boxes += len(record.boxes)
+        spec = {"path": ".", split: f"images/{split}", "names": dict(enumerate(names[first:]))}
+        output.write_text("data.yaml", yaml.safe_dump(spec, sort_keys=False))
+        _write_manifest(output, report, dataset, inputs)
     return report
