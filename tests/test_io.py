@@ -300,6 +300,41 @@ def test_jpeg_exif_orientation_on_the_fast_path(
     assert tuple(stored.shape) == ((1 if pil_mode == "L" else 3), *expected.shape[:2])
 
 
+def _app1(payload: bytes) -> bytes:
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+@pytest.mark.parametrize(
+    ("segments", "orientation"),
+    [
+        # An XMP APP1 before the EXIF one: the EXIF one is read (as PIL reads it).
+        pytest.param(
+            [_app1(b"http://ns.adobe.com/xap/1.0/\x00<x/>"), _app1(exif_bytes(6))], 6, id="xmp-first"
+        ),
+        pytest.param([_app1(exif_bytes(8, "II"))], 8, id="little-endian"),
+        pytest.param([_app1(exif_bytes(6)[:14])], 1, id="ifd-cut-short"),
+        pytest.param([_app1(b"Exif\x00\x00XX*\x00\x00\x00\x00\x08")], 1, id="bad-byte-order"),
+        pytest.param([_app1(exif_bytes(9))], 1, id="orientation-out-of-range"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # PIL's, on the reference of the damaged cases
+def test_jpeg_orientation_is_read_as_pil_reads_it(
+    tmp_path: Path, segments: list[bytes], orientation: int
+) -> None:
+    from visiondata.io._header import jpeg_orientation
+
+    plain = BytesIO()
+    natural(33, 17).save(plain, "JPEG", quality=90)
+    data = plain.getvalue()[:2] + b"".join(segments) + plain.getvalue()[2:]
+    assert jpeg_orientation(data) == orientation
+    path = tmp_path / "a.jpg"
+    path.write_bytes(data)
+    assert header_of(path).fast
+    expected = pil_reference(path, "RGB")
+    assert expected.shape[:2] == ((33, 17) if orientation >= 5 else (17, 33))
+    assert np.array_equal(read_image(path, output="numpy"), expected)
+
+
 @pytest.mark.parametrize("orientation", ORIENTATIONS)
 def test_orientations_are_distinct_transforms_of_the_stored_pixels(tmp_path: Path, orientation: int) -> None:
     # Independent of exif_transpose: the 8 EXIF orientations, written out as numpy operations.
@@ -569,7 +604,9 @@ _BMP = saver(lambda: natural(64, 48), ".bmp")
             "",
             id="jpeg-cut-before-frame-header",
         ),
-        pytest.param(_bad_huffman_table_jpeg, "corrupt file", "Huffman", id="jpeg-bad-huffman-table"),
+        pytest.param(
+            _bad_huffman_table_jpeg, "corrupt file", "broken data stream", id="jpeg-bad-huffman-table"
+        ),
         pytest.param(_file("empty.jpg", b""), "empty file (0 bytes)", "", id="empty-file"),
         pytest.param(
             _file("notes.jpg", b"This is a text file,\nnot a JPEG.\n"),

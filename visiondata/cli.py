@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
+    Errors the user can act on end with one line on stderr, ``visiondata: error: ...``, and exit
+    status 1: every [`VisionDataError`][visiondata.exceptions.VisionDataError] (they name the file,
+    what was expected and the fix), and an ``OSError`` that names a file (permission denied, a
+    folder where a file was expected, no space left on the device holding it...). Anything
+    else (``TypeError``, ``AttributeError``...) is a bug and keeps its traceback.
+
     Examples:
         >>> main(["train", "mnist-cnn", "--epochs", "1", "--limit", "1000"])  # doctest: +SKIP
         0
@@ -71,7 +77,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Our errors carry the file, the expected value and the fix: no traceback needed.
         print(f"visiondata: error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        if error.filename is None:  # not about a path the user can fix: keep the traceback
+            raise
+        print(f"visiondata: error: {_os_error_line(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("visiondata: interrupted", file=sys.stderr)
         return 130
     return status if isinstance(status, int) else 0
+
+
+def _os_error_line(error: OSError) -> str:
+    """An ``OSError`` about a file as one line: the file(s), the system's reason, and what to check.
+
+    Examples:
+        >>> _os_error_line(PermissionError(13, "Permission denied", "/data/out"))
+        '/data/out: Permission denied (PermissionError); check its permissions'
+        >>> _os_error_line(OSError(18, "Invalid cross-device link", "/a", None, "/b"))
+        '/a -> /b: Invalid cross-device link (OSError); check the path'
+    """
+    where = str(error.filename) + (f" -> {error.filename2}" if error.filename2 is not None else "")
+    reason = error.strerror or str(error)
+    hint = "check its permissions" if isinstance(error, PermissionError) else "check the path"
+    return f"{where}: {reason} ({type(error).__name__}); {hint}"

@@ -103,6 +103,14 @@ class ImageFileDataset(Dataset):
     A replacement sample comes with its own target, so nothing is mislabelled.
     `errors` is per process: with ``DataLoader`` workers, each worker
     records its own (run ``visiondata check`` to list every bad file up front).
+
+    What counts as unreadable is what [`read_image`][visiondata.io.read_image] refuses, the same
+    definition ``visiondata check`` applies: by default a strict decode, so a JPEG
+    that libjpeg decodes only with a warning ("corrupt JPEG data") is an unreadable
+    file, not a sample with damaged pixels. `strict` (``None``: the process-wide
+    default of ``visiondata.io.set_strict_decode``) chooses per dataset; it
+    can be passed to the folder and CSV datasets, and set as an attribute on any other
+    (``dataset.strict = False``). It travels with the dataset to spawned workers.
     """
 
     paths: PathIndex
@@ -111,6 +119,9 @@ class ImageFileDataset(Dataset):
     #: so a link inside the root that leads out of it is an unreadable file too. Folder datasets
     #: follow links wherever they lead (torchvision's ``ImageFolder`` behaviour).
     allow_outside_root: bool = True
+    #: Strict or tolerant decoding for the default loader (see [`read_image`][visiondata.io.read_image]);
+    #: ``None`` follows ``visiondata.io.set_strict_decode`` (strict unless changed).
+    strict: bool | None = None
 
     def __init__(
         self,
@@ -119,9 +130,13 @@ class ImageFileDataset(Dataset):
         target_transform: Callable[[Any], Any] | None,
         on_error: str,
         loader: Callable[[str], Any] | None,
+        strict: bool | None = None,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error: expected one of {', '.join(map(repr, ON_ERROR))}, got {on_error!r}")
+        if strict is not None and not isinstance(strict, bool):
+            raise TypeError(f"strict: expected True, False or None, got {strict!r}")
+        self.strict = strict
         self.root = str(Path(root).expanduser())
         self.transform = transform
         self.target_transform = target_transform
@@ -144,6 +159,8 @@ class ImageFileDataset(Dataset):
     def load_image(self, path: str) -> Any:
         """Read one image; override to customise (the default is [`visiondata.io.read_image`][visiondata.io.read_image], RGB tensor).
 
+        The default reads with ``strict=self.strict``; a custom ``loader`` decides for itself.
+
         Examples:
             >>> class GreyFolder(ImageFileDataset):  # doctest: +SKIP
             ...     def load_image(self, path):
@@ -151,7 +168,7 @@ class ImageFileDataset(Dataset):
         """
         if self.loader is not None:
             return self.loader(path)
-        return read_image(path)
+        return read_image(path, strict=self.strict)
 
     def target(self, index: int) -> Any:
         """The target of sample ``index`` (before ``target_transform``)."""

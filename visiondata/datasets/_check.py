@@ -1,9 +1,12 @@
 """``visiondata check``: find what is wrong with an image folder, a CSV-labelled or a detection dataset.
 
-Every image is decoded once. The report lists per-class counts, unreadable
-files with their cause, exact duplicates (same bytes), images whose size or
-pixel format differs from the rest, hidden entries that were skipped, class
-imbalance, and (for a CSV) every validation problem of the file.
+Every image is decoded once, by [`read_image`][visiondata.io.read_image] itself, so an
+unreadable file here is exactly what the readers refuse (strict decoding by
+default: a JPEG that libjpeg decodes only with a warning is unreadable for
+both). The report lists per-class counts, unreadable files with their cause,
+exact duplicates (same bytes), images whose size or pixel format differs
+from the rest, hidden entries that were skipped, class imbalance, and (for a
+CSV) every validation problem of the file.
 
 Detection datasets (COCO, VOC, YOLO, CSV boxes) also get every annotation
 problem (boxes outside the image or without area, unknown classes, images
@@ -316,12 +319,9 @@ def _inspect_files(dataset: Any, report: CheckReport, progress: bool) -> None:
         relative, full = dataset.relative_path(index), dataset.path(index)
         try:
             data = read_file(full)  # special files and huge files are refused here, never opened
-            read_image(data, mode="unchanged")
-            damage = _jpeg_damage(data)
-            if damage:
-                raise ImageReadError(
-                    full, "corrupt JPEG data", f"libjpeg decodes it only with a warning: {damage}"
-                )
+            # The readers' own decode and strictness (the dataset's, else the process default):
+            # one definition of an unreadable file for check and for training.
+            read_image(data, mode="unchanged", strict=getattr(dataset, "strict", None))
             with Image.open(io.BytesIO(data)) as image:
                 formats[relative] = (image.mode, image.width * image.height)
         except OSError as error:  # ImageReadError included
@@ -378,29 +378,6 @@ def _cause(item: dict[str, str]) -> str:
     return reason
 
 
-def _jpeg_damage(data: bytes) -> str:
-    """libjpeg's warning for JPEG ``data`` that decodes only with one (corrupt or missing data), else ``""``.
-
-    libjpeg recovers from damaged entropy-coded data by filling in grey or
-    repeated blocks and only warns; both torchvision and PIL ignore the
-    warning, so a file with zeroed bytes decodes "cleanly" with most of its
-    pixels wrong. TurboJPEG's strict mode turns the warning into an error.
-    """
-    if not data.startswith(b"\xff\xd8"):
-        return ""
-    import simplejpeg
-
-    try:
-        simplejpeg.decode_jpeg(data, strict=True)
-        return ""
-    except ValueError as strict_error:
-        try:
-            simplejpeg.decode_jpeg(data, strict=False)
-        except ValueError:
-            return ""  # a layout TurboJPEG does not decode (read_image already read the file)
-        return str(strict_error)
-
-
 def add_command(commands: argparse._SubParsersAction) -> None:
     """Add ``visiondata check`` to the top-level parser."""
     check = commands.add_parser(
@@ -408,7 +385,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="find unreadable, duplicate and unusual images in a folder or CSV dataset",
         description="Inspect an image folder (one sub-folder per class), a CSV file or a detection dataset.",
         epilog=f"exit status: {EXIT_CLEAN} nothing wrong, {EXIT_PROBLEMS} problems found, {EXIT_USAGE} wrong "
-        f"arguments, {EXIT_NOT_FOUND} nothing to check (the path is missing or is not a dataset)",
+        f"arguments, {EXIT_NOT_FOUND} nothing to check (the path is missing, cannot be read, is a special file such "
+        "as a FIFO, or is not a dataset)",
     )
     check.add_argument(
         "path",
@@ -442,16 +420,47 @@ def _run(options: argparse.Namespace) -> int:
     from visiondata.exceptions import VisionDataError
 
     given = options.path if options.path is not None else options.csv
-    if not os.path.exists(given):
-        print(f"visiondata check: {given}: no such file or folder", file=sys.stderr)
+    try:
+        special = _special_file(given)
+    except OSError as error:
+        reason = "no such file or folder" if isinstance(error, FileNotFoundError) else error.strerror or error
+        print(f"visiondata check: {given}: {reason}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    if special:  # never opened: a FIFO would wait for a writer, a device could be read forever
+        expected = "a CSV file" if options.path is None else "a dataset folder or annotation file"
+        print(
+            f"visiondata check: {given}: expected {expected}, got {special}; special files are never opened: "
+            "give the path of the dataset itself",
+            file=sys.stderr,
+        )
         return EXIT_NOT_FOUND
     try:
         report = _report(options)
     except VisionDataError as error:  # not a dataset of the kind asked for
         print(f"visiondata check: {error}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    except OSError as error:  # a file of the dataset that cannot be read at all (permissions...)
+        if error.filename is None:
+            raise
+        print(f"visiondata check: {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_NOT_FOUND
     print(json.dumps(report.as_dict(), indent=2) if options.json else _human(report))
     return EXIT_PROBLEMS if report.problems else EXIT_CLEAN
+
+
+def _special_file(path: str) -> str:
+    """What ``path`` is, in words, if it is neither a folder nor a regular file (links followed); else ``""``.
+
+    Examples:
+        >>> _special_file("/dev/null"), _special_file(".")
+        ('a character device', '')
+    """
+    import stat
+
+    from visiondata._files import file_kind
+
+    mode = os.stat(path).st_mode
+    return "" if stat.S_ISDIR(mode) or stat.S_ISREG(mode) else file_kind(mode)
 
 
 def _report(options: argparse.Namespace) -> CheckReport:

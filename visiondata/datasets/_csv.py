@@ -56,9 +56,7 @@ def read_csv_columns(
 
     path = Path(csv_file)
     if not path.is_file():
-        raise DatasetNotFoundError(
-            f"{path}: expected a CSV file, found {'a folder' if path.exists() else 'nothing'}"
-        )
+        raise DatasetNotFoundError(f"{path}: expected a CSV file, found {_what_is(str(path))}")
     records: list[list[str]] = []
     lines: list[int] = []
     ragged: list[str] = []
@@ -122,9 +120,33 @@ def resolve_paths(
         if problem is not None:
             problems.append(f"line {line}: {problem}")
         elif check_files and not os.path.isfile(os.path.join(root, normal)):
-            problems.append(f"line {line}: image file {os.path.join(root, normal)} does not exist")
+            full = os.path.join(root, normal)
+            found = _what_is(full)
+            problems.append(
+                f"line {line}: image file {full} does not exist"
+                if found.startswith("nothing") or found == "a broken symbolic link"
+                else f"line {line}: expected an image file at {full}, found {found}; special files and "
+                "folders are never opened: replace it with the image file it stands for"
+            )
         resolved.append(normal)
     return resolved
+
+
+def _what_is(path: str) -> str:
+    """What stands at ``path`` when it is not a regular file, in words (links followed, nothing opened).
+
+    Examples:
+        >>> _what_is("/dev/null"), _what_is("/no/such/file")
+        ('a character device', 'nothing (no such file)')
+    """
+    from visiondata._files import file_kind
+
+    try:
+        return file_kind(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return "a broken symbolic link" if os.path.islink(path) else "nothing (no such file)"
+    except OSError as error:
+        return f"a path that cannot be examined ({error.strerror or error})"
 
 
 def _sorted_names(names: Sequence[str]) -> list[str]:
@@ -185,6 +207,9 @@ class CSVDataset(ImageFileDataset):
         allow_empty: Multilabel only: accept images with no labels (an empty
             names cell, or every 0/1 column at 0) as all-zero targets; with
             ``False`` they are refused, each with its line.
+        strict: For the default loader: refuse (``True``) or decode as libjpeg
+            recovers it (``False``) a file that decodes only with a warning;
+            ``None`` (default) follows ``visiondata.io.set_strict_decode``.
 
     Examples:
         >>> import tempfile, pathlib
@@ -229,8 +254,9 @@ class CSVDataset(ImageFileDataset):
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
         allow_empty: bool = True,
+        strict: bool | None = None,
     ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader)
+        super().__init__(root, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
         self.allow_empty = allow_empty
         if task not in TASKS:
@@ -508,6 +534,9 @@ class CSVDetectionDataset(ImageFileDataset):
         allow_outside_root: Accept absolute paths and paths leaving ``root``.
         check_files: Check that every image file exists.
         loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
+        strict: For the default loader: refuse (``True``) or decode as libjpeg
+            recovers it (``False``) a file that decodes only with a warning;
+            ``None`` (default) follows ``visiondata.io.set_strict_decode``.
 
     Examples:
         >>> import tempfile, pathlib
@@ -536,8 +565,9 @@ class CSVDetectionDataset(ImageFileDataset):
         allow_outside_root: bool = False,
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
+        strict: bool | None = None,
     ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader)
+        super().__init__(root, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
         if box_format not in BOX_FORMATS:
             raise ValueError(

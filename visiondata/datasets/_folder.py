@@ -54,6 +54,11 @@ class ImageFolderDataset(ImageFileDataset):
         loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
             ``functools.partial(read_image, output="pil")`` gives PIL images
             as torchvision's ``ImageFolder`` does.
+        strict: For the default loader: ``True`` refuses a file that decodes
+            only with a warning (a JPEG with corrupt data: an unreadable file,
+            as ``visiondata check`` reports it), ``False`` decodes it as libjpeg
+            recovers it; ``None`` (default) follows
+            ``visiondata.io.set_strict_decode``, strict unless changed.
         cache: Keep the index in a file under ``$VISIONDATA_HOME/index-cache``
             and reuse it while no folder of the tree has changed (names and
             times are compared, so a restored folder time does not hide a
@@ -99,12 +104,13 @@ class ImageFolderDataset(ImageFileDataset):
         on_error: str = "raise",
         loader: Callable[[str], Any] | None = None,
         cache: bool | str | os.PathLike[str] = False,
+        strict: bool | None = None,
     ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader)
+        super().__init__(root, transform, target_transform, on_error, loader, strict)
         if not os.path.isdir(self.root):
             raise DatasetNotFoundError(
-                f"{self.root}: expected a folder with one sub-folder per class, "
-                f"got {'a file' if os.path.exists(self.root) else 'nothing'}; check the path"
+                f"{self.root}: expected a folder with one sub-folder per class, got {_what_is(self.root)}; "
+                "check the path"
             )
         self.extensions = normalize_extensions(extensions)
         cache_file = _cache_file(self.root, self.extensions, class_to_idx, cache) if cache else None
@@ -252,6 +258,24 @@ class ImageFolderDataset(ImageFileDataset):
 
     def __repr__(self) -> str:
         return f"ImageFolderDataset({self.root!r}, {len(self)} images, {len(self.classes)} classes)"
+
+
+def _what_is(path: str) -> str:
+    """What stands at a path that is not a folder, in words; a FIFO is not called a file (nothing is opened).
+
+    Examples:
+        >>> _what_is("/dev/null"), _what_is("/no/such/folder")
+        ('a character device', 'nothing')
+    """
+    import stat
+
+    from visiondata._files import file_kind
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "nothing"
+    return "a file" if stat.S_ISREG(mode) else file_kind(mode)
 
 
 # ---------------------------------------------------------------- the index cache

@@ -14,9 +14,16 @@ from visiondata._lazy import lazy_module_attributes
 
 if TYPE_CHECKING:
     from visiondata.io._header import ImageHeader, read_header
-    from visiondata.io._read import IMAGE_EXTENSIONS, read_image
+    from visiondata.io._read import IMAGE_EXTENSIONS, read_image, set_strict_decode, strict_decode
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageHeader", "read_header", "read_image"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageHeader",
+    "read_header",
+    "read_image",
+    "set_strict_decode",
+    "strict_decode",
+]
 
 # Loaded on first access: these modules import torch, numpy and PIL.
 _LAZY = {
@@ -24,6 +31,8 @@ _LAZY = {
     "ImageHeader": "visiondata.io._header",
     "read_header": "visiondata.io._header",
     "read_image": "visiondata.io._read",
+    "set_strict_decode": "visiondata.io._read",
+    "strict_decode": "visiondata.io._read",
 }
 
 __getattr__, __dir__ = lazy_module_attributes(globals(), _LAZY)

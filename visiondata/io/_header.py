@@ -101,3 +101,72 @@ def _png_header(data: bytes) -> ImageHeader:
     color_type = data[25]
     channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(color_type)
     return ImageHeader("png", width, height, channels, fast=False)
+
+
+# TIFF field types the orientation may be stored as, and their sizes: BYTE, SHORT, LONG.
+_TIFF_INTEGER_SIZES = {1: 1, 3: 2, 4: 4}
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation (1 to 8) of JPEG ``data``; 1 when there is none or it cannot be read.
+
+    The EXIF is found as PIL finds it: the ``APP1`` segments that start with
+    ``Exif\\0\\0``, joined, before the first scan; the orientation is tag
+    ``0x0112`` of the first image file directory.
+
+    Examples:
+        >>> import io
+        >>> from PIL import Image
+        >>> exif = Image.Exif()
+        >>> exif[0x0112] = 6
+        >>> buffer = io.BytesIO()
+        >>> Image.new("RGB", (4, 2)).save(buffer, "JPEG", exif=exif.tobytes())
+        >>> jpeg_orientation(buffer.getvalue())
+        6
+    """
+    exif = b""
+    position = 2
+    end = len(data)
+    while position + 4 <= end:
+        if data[position] != 0xFF:
+            break
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA):
+            break
+        length = (data[position + 2] << 8) | data[position + 3]
+        if marker == 0xE1:
+            segment = data[position + 4 : position + 2 + length]
+            if segment.startswith(b"Exif\0\0"):
+                exif += segment[6:] if exif else segment
+        position += 2 + length
+    return _tiff_orientation(exif[6:]) if exif else 1
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """Tag ``0x0112`` of the first IFD of a TIFF structure (the body of an EXIF block); 1 if absent or damaged."""
+    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+
+    def number(start: int, size: int) -> int:
+        return int.from_bytes(tiff[start : start + size], order)  # type: ignore[arg-type]
+
+    ifd = number(4, 4)
+    if ifd + 2 > len(tiff):
+        return 1
+    for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
+        if entry + 12 > len(tiff):
+            break
+        if number(entry, 2) == 0x0112:
+            size = _TIFF_INTEGER_SIZES.get(number(entry + 2, 2))
+            if size is None or number(entry + 4, 4) < 1:
+                return 1
+            value = number(entry + 8, size)
+            return value if 1 <= value <= 8 else 1
+    return 1

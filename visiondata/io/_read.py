@@ -1,13 +1,22 @@
 """``read_image``: one function for every image file a dataset may hold.
 
 JPEG files of the common layouts (8-bit, 1 or 3 components) are decoded by
-libjpeg-turbo straight into a ``uint8`` tensor (through ``torchvision.io``),
-with no PIL object on the way; the pixels equal those of
+libjpeg-turbo (through ``simplejpeg``, TurboJPEG's API) straight into a
+``uint8`` array, with no PIL object on the way; the pixels equal those of
 ``PIL.Image.open(path).convert(mode)``. Every other file (PNG, BMP, TIFF,
 WebP, GIF, CMYK or 12-bit JPEG...) goes through PIL, with the EXIF
 orientation applied and the conversions defined below. PNG stays with PIL
 on purpose: torchvision 0.29's PNG decoder kills the process with a
 segmentation fault on some corrupt files, where PIL raises an error.
+
+Strict decoding (the default) gives one definition of an unreadable file to
+every reader and to ``visiondata check``: libjpeg recovers from damaged data
+by filling in grey or repeated blocks and only *warns* ("Corrupt JPEG data:
+premature end of data segment"), and torchvision and PIL decode such a file
+without a word, many pixels wrong. TurboJPEG's strict mode turns the warning
+into an error, at no cost on clean files. torchvision's ``decode_jpeg`` is not
+used: it prints libjpeg's warning to the process's stderr from C and returns
+the damaged pixels, leaving no trace a caller could test.
 """
 
 from __future__ import annotations
@@ -18,15 +27,17 @@ import os
 import stat
 import threading
 import warnings
+import zlib
 from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
+import simplejpeg
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from visiondata.exceptions import ImageReadError
-from visiondata.io._header import ImageHeader, read_header
+from visiondata.io._header import ImageHeader, jpeg_orientation, read_header
 
 Mode = Literal["RGB", "L", "unchanged"]
 Output = Literal["tensor", "pil", "numpy"]
@@ -42,6 +53,51 @@ _MODES = ("RGB", "L", "unchanged")
 _OUTPUTS = ("tensor", "pil", "numpy")
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | io.IOBase
 
+#: Name of the environment variable that sets the process's default at import: ``0`` (or ``false``,
+#: ``no``, ``off``) makes decoding tolerant. Spawned DataLoader workers re-import visiondata, so they
+#: follow the variable, not a call of `set_strict_decode` made in the parent process.
+STRICT_DECODE_VARIABLE = "VISIONDATA_STRICT_DECODE"
+_strict_default = os.environ.get(STRICT_DECODE_VARIABLE, "1").strip().lower() not in (
+    "0",
+    "false",
+    "no",
+    "off",
+)
+
+
+def set_strict_decode(strict: bool) -> bool:
+    """Set the process-wide default of ``read_image(strict=None)``, which every reader follows; returns the old one.
+
+    Strict (the default): a file that decodes only with a warning (a JPEG
+    with corrupt or missing data, a PNG whose chunk checksum does not match)
+    is unreadable, for ``read_image``, for every dataset that reads through
+    it (folder, CSV, COCO, VOC, YOLO, shards), for ``export`` and for
+    ``visiondata check`` alike. Tolerant (``False``): such files are decoded
+    as libjpeg and PIL recover them, with the damaged blocks filled in; a
+    truncated file stays unreadable unless ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``
+    is ``True``.
+
+    The setting is per process: forked DataLoader workers inherit it, spawned
+    ones start from the ``VISIONDATA_STRICT_DECODE`` environment variable
+    (``0`` for tolerant), which the command line follows too.
+
+    Examples:
+        >>> previous = set_strict_decode(False)
+        >>> strict_decode()
+        False
+        >>> _ = set_strict_decode(previous)
+    """
+    global _strict_default
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict: expected True or False, got {strict!r}")
+    previous, _strict_default = _strict_default, strict
+    return previous
+
+
+def strict_decode() -> bool:
+    """The process-wide default of ``read_image(strict=None)`` (see `set_strict_decode`)."""
+    return _strict_default
+
 
 def read_image(
     path: Source,
@@ -49,6 +105,7 @@ def read_image(
     output: Output = "tensor",
     max_pixels: int | None = None,
     max_bytes: int = MAX_IMAGE_BYTES,
+    strict: bool | None = None,
 ) -> Any:
     """Read an image file, whatever its format, as RGB, greyscale or as stored.
 
@@ -82,14 +139,24 @@ def read_image(
             disabling PIL's limit applies here too. A larger ``max_pixels``
             applies to this call only, also when other threads read images.
         max_bytes: Refuse files larger than this many bytes.
+        strict: Refuse a file that decodes only with a warning: a JPEG with
+            corrupt data (reason ``"corrupt JPEG data"``, libjpeg's message as
+            the detail), a JPEG or any other file whose data ends early
+            (``"truncated file"``, whatever ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``
+            says), a PNG chunk whose CRC does not match (``"corrupt file"``).
+            ``False`` decodes what libjpeg and PIL can recover, damaged blocks
+            filled in (truncated files still follow PIL's
+            ``LOAD_TRUNCATED_IMAGES``). ``None`` (default) follows
+            `set_strict_decode`, strict unless changed.
 
     Returns:
         The image, ``uint8`` (``uint16`` for 16-bit images in ``"unchanged"`` mode).
 
     Raises:
-        ImageReadError: The file is missing, empty, truncated, not an image,
-            too large, not a regular file, or in a layout that cannot give
-            ``mode``; the message names the file and the cause. Also an ``OSError``.
+        ImageReadError: The file is missing, empty, truncated, corrupt (also
+            only in part, see ``strict``), not an image, too large, not a
+            regular file, or in a layout that cannot give ``mode``; the
+            message names the file and the cause. Also an ``OSError``.
         TypeError: ``path`` is neither a path, bytes nor a binary file object.
 
     Examples:
@@ -106,17 +173,22 @@ def read_image(
         raise ValueError(f"mode: expected one of {', '.join(map(repr, _MODES))}, got {mode!r}")
     if output not in _OUTPUTS:
         raise ValueError(f"output: expected one of {', '.join(map(repr, _OUTPUTS))}, got {output!r}")
+    if strict is None:
+        strict = _strict_default
     data, path = _encoded_bytes(path, max_bytes)
     header = read_header(data)
     limit = _PIXEL_LIMIT.current() if max_pixels is None else max_pixels
     if limit is not None and header.pixels is not None and header.pixels > limit:
         raise _too_large(path, header.width, header.height, limit)
-    if header.fast:
-        chw = _decode_fast(path, data, header, mode)
-        if output == "tensor":
-            return chw
-        return _tensor_to_output(chw, output)
-    array = _decode_with_pil(path, data, header.format, mode, limit)
+    hwc = _decode_fast(path, data, header, strict) if header.fast else None
+    if hwc is not None:
+        if output == "tensor" or (mode == "L" and hwc.shape[2] == 3):
+            chw = _convert_channels(torch.from_numpy(hwc).permute(2, 0, 1), mode)
+            return chw if output == "tensor" else _tensor_to_output(chw, output)
+        array = np.repeat(hwc, 3, axis=2) if mode == "RGB" and hwc.shape[2] == 1 else hwc
+        array = np.ascontiguousarray(array[:, :, 0] if array.shape[2] == 1 else array)
+        return array if output == "numpy" else Image.fromarray(array)
+    array = _decode_with_pil(path, data, header.format, mode, limit, strict)
     if output == "numpy":
         return np.ascontiguousarray(array)
     if output == "pil":
@@ -255,27 +327,92 @@ def _too_large(path: object, width: int | None, height: int | None, limit: int) 
 
 
 # ---------------------------------------------------------------- the fast path
-def _decode_fast(path: object, data: bytes, header: ImageHeader, mode: str) -> torch.Tensor:
-    from torchvision.io import ImageReadMode, decode_jpeg
+def _decode_fast(path: object, data: bytes, header: ImageHeader, strict: bool) -> np.ndarray | None:
+    """``H x W x C`` pixels of a JPEG the header calls fast, EXIF orientation applied (PIL's ``exif_transpose``).
 
-    encoded = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    ``None`` when TurboJPEG cannot decode the file at all (a damaged header, or a sampling layout it
+    does not handle): PIL then decodes it or names the damage.
+    """
+    colorspace = "GRAY" if header.channels == 1 else "RGB"
     try:
-        with warnings.catch_warnings():
-            # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they stay the
-            # libjpeg-turbo / libpng decoders we want until the switch (one place: here).
-            warnings.simplefilter("ignore", DeprecationWarning)
-            image = decode_jpeg(encoded, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)
-    except RuntimeError as error:
-        text = str(error)
-        reason = (
-            "truncated file"
-            if "truncated" in text.lower() or "out of data" in text.lower()
-            else "corrupt file"
-        )
-        raise ImageReadError(
-            path, reason, f"{header.format.upper()} decoder: {text.split(', ')[-1]}"
-        ) from error
-    return _convert_channels(image, mode)
+        # Strict first, tolerant or not: on a clean file that is the only decode; a warning (which
+        # TurboJPEG's strict mode raises) is told apart from a fatal error by a second, tolerant decode.
+        hwc = simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=True)
+    except (ValueError, RuntimeError) as strict_error:
+        hwc = _recover_jpeg(path, data, str(strict_error), strict, colorspace)
+        if hwc is None:
+            return None
+    if hwc.ndim == 2:
+        hwc = hwc[:, :, None]
+    orientation = jpeg_orientation(data)
+    if orientation != 1:
+        # Flips give negative strides, which torch.from_numpy refuses: copy (only turned images pay).
+        hwc = np.ascontiguousarray(_ORIENT[orientation](hwc))
+    return hwc
+
+
+# PIL's exif_transpose, orientation by orientation, on H x W x C arrays.
+_ORIENT = {
+    2: lambda a: a[:, ::-1],  # FLIP_LEFT_RIGHT
+    3: lambda a: a[::-1, ::-1],  # ROTATE_180
+    4: lambda a: a[::-1],  # FLIP_TOP_BOTTOM
+    5: lambda a: a.transpose(1, 0, 2),  # TRANSPOSE
+    6: lambda a: np.rot90(a, -1),  # ROTATE_270 (counter-clockwise), a quarter turn clockwise
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),  # TRANSVERSE
+    8: lambda a: np.rot90(a, 1),  # ROTATE_90 (counter-clockwise)
+}
+
+
+def _recover_jpeg(
+    path: object, data: bytes, warning: str, strict: bool, colorspace: str
+) -> np.ndarray | None:
+    """After a strict decode failed: the tolerant pixels, the ``ImageReadError`` a warning stands for, or
+    ``None`` when the failure is fatal (TurboJPEG cannot decode the file at all)."""
+    try:
+        recovered = simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=False)
+    except (ValueError, RuntimeError):
+        return None
+    damage = _jpeg_warning(path, warning)
+    if not strict and (damage.reason == "corrupt JPEG data" or _PIXEL_LIMIT.load_truncated()):
+        return recovered
+    raise damage
+
+
+def _jpeg_warning(path: object, message: str) -> ImageReadError:
+    """The error a libjpeg warning stands for: the file ends early, or its data is corrupt."""
+    if "premature end of jpeg file" in message.lower():  # JWRN_JPEG_EOF: the file was cut
+        return ImageReadError(path, "truncated file", f"JPEG decoder: {message}")
+    return ImageReadError(path, "corrupt JPEG data", f"JPEG decoder: {message}")
+
+
+def jpeg_damage(data: bytes) -> str:
+    """libjpeg's warning for JPEG ``data`` that decodes only with one (corrupt or missing data), else ``""``.
+
+    For JPEG layouts PIL decodes (CMYK, 12-bit...): PIL ignores libjpeg's
+    warnings, TurboJPEG's strict mode does not. A layout TurboJPEG cannot
+    decode at all gives ``""`` (PIL's verdict stands).
+
+    Examples:
+        >>> import io
+        >>> from PIL import Image
+        >>> buffer = io.BytesIO()
+        >>> Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "JPEG")
+        >>> jpeg_damage(buffer.getvalue())
+        ''
+        >>> jpeg_damage(buffer.getvalue()[:-2])
+        'Premature end of JPEG file'
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return ""
+    try:
+        simplejpeg.decode_jpeg(data, strict=True)
+        return ""
+    except (ValueError, RuntimeError) as strict_error:
+        try:
+            simplejpeg.decode_jpeg(data, strict=False)
+        except (ValueError, RuntimeError):
+            return ""  # a layout TurboJPEG does not decode
+        return str(strict_error)
 
 
 def _convert_channels(image: torch.Tensor, mode: str) -> torch.Tensor:
@@ -308,14 +445,24 @@ def _tensor_to_output(chw: torch.Tensor, output: str) -> Any:
 
 
 # ---------------------------------------------------------------- everything else, through PIL
-def _decode_with_pil(path: object, data: bytes, claimed: str, mode: str, limit: int | None) -> np.ndarray:
+def _decode_with_pil(
+    path: object, data: bytes, claimed: str, mode: str, limit: int | None, strict: bool
+) -> np.ndarray:
     try:
-        with _PIXEL_LIMIT.decode(limit), Image.open(io.BytesIO(data)) as opened:
+        with _PIXEL_LIMIT.decode(limit, strict), Image.open(io.BytesIO(data)) as opened:
             if limit is not None and opened.width * opened.height > limit:
                 raise _too_large(path, opened.width, opened.height, limit)
             image = ImageOps.exif_transpose(opened)
             image.load()
-            return _pil_to_array(path, image, mode)
+            array = _pil_to_array(path, image, mode)
+        # After PIL's decode, which names most damage in its own words: what it lets through.
+        if strict and claimed == "png":
+            _check_png_chunks(path, data)
+        if strict and claimed == "jpeg":
+            damage = jpeg_damage(data)
+            if damage:
+                raise _jpeg_warning(path, damage)
+        return array
     except ImageReadError:
         raise
     except Image.DecompressionBombError as error:
@@ -326,6 +473,48 @@ def _decode_with_pil(path: object, data: bytes, claimed: str, mode: str, limit: 
         text = str(error)
         reason = "truncated file" if "truncated" in text.lower() else "corrupt file"
         raise ImageReadError(path, reason, text) from error
+
+
+def _check_png_chunks(path: object, data: bytes) -> None:
+    """Refuse a PNG whose chunks do not add up to a whole file or whose CRCs do not match.
+
+    PIL checks the CRC of the chunks before the image data only: a flipped
+    bit in a later ``IDAT`` chunk, where zlib happens not to notice it, gives
+    wrong pixels without an error, and a file cut short loads with grey rows
+    when ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is set. Checking every CRC
+    costs a few percent of the decode (zlib's CRC runs at GB/s).
+    """
+    position, end = 8, len(data)
+    view = memoryview(data)  # CRC of slices without copying them
+    while True:
+        if position + 12 > end:
+            raise ImageReadError(
+                path, "truncated file", f"the PNG ends at byte {end:,} before its IEND chunk"
+            )
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        stop = position + 8 + length
+        if stop + 4 > end:
+            name = kind.decode("latin-1")
+            raise ImageReadError(
+                path,
+                "truncated file",
+                f"PNG chunk {name!r} at byte {position:,} needs {length + 12:,} bytes, the file ends after "
+                f"{end - position:,}",
+            )
+        stored = int.from_bytes(data[stop : stop + 4], "big")
+        computed = zlib.crc32(view[position + 4 : stop])
+        if stored != computed:
+            name = kind.decode("latin-1")
+            raise ImageReadError(
+                path,
+                "corrupt file",
+                f"PNG chunk {name!r} at byte {position:,}: CRC mismatch (stored {stored:#010x}, computed "
+                f"{computed:#010x}); the file is damaged",
+            )
+        if kind == b"IEND":
+            return
+        position = stop + 4
 
 
 def _unidentified(path: object, data: bytes, claimed: str) -> ImageReadError:
@@ -365,26 +554,43 @@ class _PILPixelLimit:
         self._lifted = False
         self._waiting_to_lift = 0
         self._saved: int | None = None
+        self._saved_truncated = False
 
     def current(self) -> int | None:
         """PIL's limit as the user set it, also while a decode has lifted it."""
         with self._condition:
             return self._saved if self._lifted else Image.MAX_IMAGE_PIXELS
 
+    def load_truncated(self) -> bool:
+        """``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` as the user set it, also while a strict decode has cleared it."""
+        with self._condition:
+            return self._saved_truncated if self._lifted else bool(ImageFile.LOAD_TRUNCATED_IMAGES)
+
     @contextlib.contextmanager
-    def decode(self, limit: int | None) -> Iterator[None]:
-        """Hold while PIL opens and loads an image whose pixel count ``limit`` bounds (checked by the caller)."""
+    def decode(self, limit: int | None, strict: bool = False) -> Iterator[None]:
+        """Hold while PIL opens and loads an image whose pixel count ``limit`` bounds (checked by the caller).
+
+        A ``strict`` decode also holds PIL's ``LOAD_TRUNCATED_IMAGES`` at ``False`` (when the user set
+        it): with it, PIL pads a file cut short with grey rows and ignores its decoders' errors.
+        """
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our check is stricter
             with self._condition:
                 pil_limit = self._saved if self._lifted else Image.MAX_IMAGE_PIXELS
                 lift = pil_limit is not None and (limit is None or limit > pil_limit)
-            if lift:
+                truncated = self._saved_truncated if self._lifted else ImageFile.LOAD_TRUNCATED_IMAGES
+                clear = strict and bool(truncated)
+            if lift or clear:
                 with self._alone():
                     try:
+                        if not lift:
+                            Image.MAX_IMAGE_PIXELS = self._saved
+                        if clear:
+                            ImageFile.LOAD_TRUNCATED_IMAGES = False
                         yield
                     finally:
                         Image.MAX_IMAGE_PIXELS = self._saved
+                        ImageFile.LOAD_TRUNCATED_IMAGES = self._saved_truncated
             else:
                 with self._shared():
                     yield
@@ -410,6 +616,7 @@ class _PILPixelLimit:
                 self._condition.wait()
             self._waiting_to_lift -= 1
             self._lifted, self._saved = True, Image.MAX_IMAGE_PIXELS
+            self._saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
             Image.MAX_IMAGE_PIXELS = None
         try:
             yield
