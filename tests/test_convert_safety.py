@@ -638,7 +638,7 @@ def test_convert_out_equal_to_the_input_file_is_an_error(
     json_file = coco_file(tmp_path / "src", tmp_path / "src" / "instances.json")
     before = json_file.read_bytes()
     status, _, stderr = convert(capsys, json_file, json_file, "--to", "coco")
-    assert_refused(status, stderr, "expected a folder (new or empty), got a regular file")
+    assert_refused(status, stderr, "expected a folder, got a regular file")
     assert json_file.read_bytes() == before
 
 

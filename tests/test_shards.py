@@ -63,6 +63,19 @@ def tar_members(path: Path) -> dict[str, bytes]:
         return {info.name: archive.extractfile(info).read() for info in archive if info.isfile()}
 
 
+def relist(shard: Path) -> None:
+    """Record a shard rewritten on purpose in its manifest (its size and SHA-256), as a re-export would."""
+    import hashlib
+
+    manifest = shard.parent / "train.shards.json"
+    content = json.loads(manifest.read_text())
+    for entry in content["shards"]:
+        if entry["name"] == shard.name:
+            entry["bytes"] = shard.stat().st_size
+            entry["sha256"] = hashlib.sha256(shard.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(content))
+
+
 def plain(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.as_subclass(torch.Tensor)
 
@@ -239,7 +252,9 @@ def test_unreadable_files_follow_the_dataset_policy_and_are_listed(tmp_path: Pat
     assert sorted(set(keys)) == ["000000000", "000000001", "000000003"]  # no neighbour written twice
 
 
-def test_max_size_starts_a_new_shard_and_old_shards_beyond_the_set_are_named(tmp_path: Path) -> None:
+def test_max_size_starts_a_new_shard_and_old_shards_beyond_the_set_are_removed_on_overwrite(
+    tmp_path: Path,
+) -> None:
     source = ImageFolderDataset(folder(tmp_path / "photos", count=6))
     report = write_shards(source, tmp_path / "out" / "train-%06d.tar", max_size=3000)
     # max_size bounds the members and their headers; tar pads its end to 10 KiB on top.
@@ -248,8 +263,12 @@ def test_max_size_starts_a_new_shard_and_old_shards_beyond_the_set_are_named(tmp
         for path in report.shards
     ]
     assert len(report.shards) >= 3 and all(size <= 3000 for size in stored)
-    with pytest.warns(UserWarning, match=r"train-000001\.tar: a shard of an earlier export is still there"):
-        write_shards(source, tmp_path / "out" / "train-%06d.tar")
+    # Replacing the set with one of fewer shards removes the old ones the new set does not reuse.
+    again = write_shards(source, tmp_path / "out" / "train-%06d.tar", overwrite=True)
+    assert sorted(Path(path).name for path in again.replaced) == [
+        Path(path).name for path in report.shards[1:]
+    ]
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.tar")) == ["train-000000.tar"]
     assert len(ShardDataset(tmp_path / "out", shuffle_buffer=0)) == 6
 
 
@@ -287,13 +306,23 @@ def test_a_truncated_shard_names_the_shard_and_the_member_it_breaks_in(tmp_path:
     with tarfile.open(first) as archive:
         cut = archive.getmember("000000001.jpg").offset_data + 10
     first.write_bytes(first.read_bytes()[:cut])  # inside the second sample's image
+    # A local shard: its size differs from the manifest's, named before a byte is read.
+    with pytest.raises(
+        DatasetFormatError, match=r"train-000000\.tar: expected the shard .* lists \(.* bytes\), got"
+    ):
+        ShardDataset(tmp_path / "out", shuffle_buffer=0)
+    # Through a pipe nothing can be stat-ed: the tar walk names the member it breaks off in.
+    piped = [f"pipe:cat {path}" for path in report.shards]
     with pytest.raises(
         DatasetFormatError,
         match=r"train-000000\.tar: damaged shard: it breaks off inside member 000000001\.jpg",
     ):
-        list(ShardDataset(tmp_path / "out", shuffle_buffer=0))
+        list(ShardDataset(piped, manifest=report.manifest, shuffle_buffer=0))
     with pytest.warns(vd.exceptions.SkippedSampleWarning, match="damaged shard"):
-        labels = [label for _, label in ShardDataset(tmp_path / "out", shuffle_buffer=0, on_error="warn")]
+        labels = [
+            label
+            for _, label in ShardDataset(piped, manifest=report.manifest, shuffle_buffer=0, on_error="warn")
+        ]
     assert labels == [0, 1, 2]  # the complete first sample, then the second shard
 
 
@@ -526,8 +555,11 @@ def test_a_shard_cut_at_a_member_boundary_is_caught_by_the_manifest_count(tmp_pa
     with tarfile.open(shard) as archive:
         end = archive.getmember("000000002.cls").offset  # the header of the third sample's first member
     shard.write_bytes(shard.read_bytes()[:end])
+    with pytest.raises(DatasetFormatError, match=r"train-000000\.tar: expected the shard .* bytes\), got"):
+        ShardDataset(tmp_path / "out", shuffle_buffer=0)  # locally the size tells at once
+    piped = ShardDataset(f"pipe:cat {shard}", manifest=report.manifest, shuffle_buffer=0)
     with pytest.raises(DatasetFormatError, match="it holds 2 samples, its manifest says 3"):
-        list(ShardDataset(tmp_path / "out", shuffle_buffer=0))
+        list(piped)
 
 
 @pytest.mark.parametrize(
@@ -546,5 +578,6 @@ def test_shards_rewritten_by_tarfile_with_long_names_or_gzip_are_read(
             info = tarfile.TarInfo(f"{long_folder}/{name}")
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
+    relist(Path(report.shards[0]))
     shards = ShardDataset(tmp_path / "out", split="train", shuffle_buffer=0)
     assert [label for _, label in shards] == [label for _, label in source]

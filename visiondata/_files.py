@@ -209,7 +209,7 @@ def refuse_special_output(out: str | os.PathLike[str], argument: str = "OUT") ->
         >>> refuse_special_output("/dev/null/out")
         Traceback (most recent call last):
         ...
-        visiondata.exceptions.OutputConflictError: /dev/null/out: OUT: expected a folder to create, but /dev/null is a character device; choose a folder
+        visiondata.exceptions.OutputConflictError: /dev/null/out: OUT: expected a folder, got a path that cannot be one (it lies under /dev/null, which is a character device); choose a folder
     """
     try:
         info = os.stat(out)
@@ -222,14 +222,14 @@ def refuse_special_output(out: str | os.PathLike[str], argument: str = "OUT") ->
                 continue
             if not stat.S_ISDIR(ancestor_info.st_mode):
                 raise OutputConflictError(
-                    f"{out}: {argument}: expected a folder to create, but {ancestor} is "
-                    f"{file_kind(ancestor_info.st_mode)}; choose a folder"
+                    f"{out}: {argument}: expected a folder, got a path that cannot be one (it lies under "
+                    f"{ancestor}, which is {file_kind(ancestor_info.st_mode)}); choose a folder"
                 ) from None
             return
         return
     if not stat.S_ISDIR(info.st_mode):
         raise OutputConflictError(
-            f"{out}: {argument}: expected a folder (new or empty), got {file_kind(info.st_mode)}; choose a folder"
+            f"{out}: {argument}: expected a folder, got {file_kind(info.st_mode)}; choose a folder"
         )
 
 

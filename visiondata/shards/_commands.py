@@ -5,12 +5,64 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import stat
 import sys
 import time
 from dataclasses import asdict
 from typing import Any
 
 from visiondata.training._jobs import positive_int
+
+_SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+
+
+def split_name(text: str) -> str:
+    """A ``--split`` value: it becomes file names (``<split>-000000.tar``), so letters, digits, ``_.+-`` only.
+
+    Raises:
+        argparse.ArgumentTypeError: Empty, with a separator, ``..``, ``%`` or another character.
+
+    Examples:
+        >>> split_name("val2017")
+        'val2017'
+    """
+    if not _SPLIT_NAME.fullmatch(text) or ".." in text:
+        raise argparse.ArgumentTypeError(
+            f"expected a split name of letters, digits and _ . + - (it names the shard files), got {text!r}"
+        )
+    return text
+
+
+def non_negative_int(text: str) -> int:
+    """An integer of at least 0 (``--num-workers``).
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such an integer.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def jpeg_quality(text: str) -> int:
+    """A JPEG quality, 1 to 100 (``--quality``).
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such an integer.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 100, got {text!r}")
+    return value
+
 
 SOURCE_FORMATS = ("catalog", "folder", "csv", "coco", "voc", "yolo", "csv-boxes")
 
@@ -21,7 +73,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "export",
         help="write a dataset as WebDataset tar shards (for streaming, see docs/scaling.md)",
         description="Write a catalog dataset, an image folder, a CSV of labels or a COCO/VOC/YOLO dataset as "
-        "WebDataset tar shards OUT/<split>-000000.tar... with a manifest OUT/<split>.shards.json.",
+        "WebDataset tar shards OUT/<split>-000000.tar... with a manifest OUT/<split>.shards.json. The manifest is "
+        "written last: until it is, an earlier export of the split stays as it was. An existing export of the "
+        "split is refused unless --overwrite; other splits in OUT are left alone.",
     )
     export.add_argument(
         "source",
@@ -31,7 +85,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     export.add_argument("out", metavar="OUT", help="folder for the shards and the manifest")
     export.add_argument(
-        "--split", default="train", help="split to read, and the shards' name (default: train)"
+        "--split",
+        default="train",
+        type=split_name,
+        help="split to read, and the shards' name (default: train; letters, digits and _ . + -)",
     )
     export.add_argument(
         "--format",
@@ -65,10 +122,18 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="keep image files as they are (default), or encode every image as JPEG or PNG",
     )
     export.add_argument(
-        "--quality", type=positive_int, default=95, help="JPEG quality (default: %(default)s)"
+        "--quality", type=jpeg_quality, default=95, help="JPEG quality, 1 to 100 (default: %(default)s)"
     )
     export.add_argument(
-        "--num-workers", type=int, default=0, help="worker processes preparing samples (default: %(default)s)"
+        "--num-workers",
+        type=non_negative_int,
+        default=0,
+        help="worker processes preparing samples (default: %(default)s)",
+    )
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing export of the split in OUT (the old shards go once the new set is complete)",
     )
     export.add_argument(
         "--skip-bad", action="store_true", help="leave out unreadable images (reported) instead of stopping"
@@ -78,8 +143,23 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(options: argparse.Namespace) -> int:
+    from visiondata._files import refuse_special_output
+    from visiondata.exceptions import OutputConflictError
     from visiondata.shards._write import write_shards
 
+    refuse_special_output(options.out)  # before reading a dataset: OUT a file, /dev/null, a FIFO
+    if options.format != "catalog":
+        # OUT may hold the input (shards beside the data are fine), but may not be it or lie inside it:
+        # shards inside an image folder would become part of the dataset they were made from.
+        out = os.path.realpath(options.out)
+        for path in (options.source, options.images):
+            if path and os.path.exists(path):
+                real = os.path.realpath(path)
+                if out == real or out.startswith(real.rstrip(os.sep) + os.sep):
+                    raise OutputConflictError(
+                        f"{options.out}: OUT: expected a folder apart from the input, got one that is or lies "
+                        f"inside the input {path}; choose another output folder"
+                    )
     dataset = open_source(options)
     started = time.perf_counter()
     report = write_shards(
@@ -91,6 +171,7 @@ def _run(options: argparse.Namespace) -> int:
         quality=options.quality,
         num_workers=options.num_workers,
         progress=sys.stderr.isatty(),
+        overwrite=options.overwrite,
     )
     seconds = time.perf_counter() - started
     if options.json:
@@ -147,6 +228,8 @@ def open_source(options: argparse.Namespace) -> Any:
 
 
 def _has_box_columns(path: str) -> bool:
-    with open(path, encoding="utf-8-sig") as stream:
-        header = {name.strip() for name in stream.readline().split(",")}
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return False  # a FIFO or a device is never opened here; the CSV reader names it
+    with open(path, encoding="utf-8-sig", errors="replace") as stream:
+        header = {name.strip() for name in stream.readline(1 << 16).split(",")}
     return {"x_min", "y_min", "x_max", "y_max"} <= header

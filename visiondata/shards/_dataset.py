@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
+import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -13,14 +15,28 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from visiondata.shards._manifest import (
     MANIFEST_SUFFIX,
+    MAX_MANIFEST_BYTES,
     Manifest,
+    ShardInfo,
     manifest_name,
     shard_name,
+    shards_of,
     webdataset_module,
 )
 
 DECODES = ("tensor", "pil")
 ON_ERROR = ("raise", "skip", "warn")
+#: Default byte limits of one member, by kind, checked from its tar header before it is read.
+MAX_IMAGE_MEMBER_BYTES = 1 << 30
+MAX_ARRAY_MEMBER_BYTES = 256 << 20
+MAX_OTHER_MEMBER_BYTES = 64 << 20
+_DEFAULT_LIMITS = {
+    **dict.fromkeys(
+        ("jpg", "jpeg", "png", "webp", "bmp", "ppm", "pgm", "tif", "tiff", "gif", "img"),
+        MAX_IMAGE_MEMBER_BYTES,
+    ),
+    "npy": MAX_ARRAY_MEMBER_BYTES,
+}
 
 
 class ShardDataset(IterableDataset):
@@ -45,6 +61,26 @@ class ShardDataset(IterableDataset):
     shards at random (with replacement) for exactly ``len(dataset)`` samples
     per rank: equal epochs everywhere, each sample seen about once.
 
+    **Checks against the manifest.** The manifest lists each shard's name, sample
+    count, byte size and SHA-256. For local shards, a shard missing, not a
+    regular file (a FIFO, a link to a device: refused before it is opened), of
+    another size than listed, or (reading a folder) a shard file of the set
+    the manifest does not list, is a ``DatasetFormatError`` naming it, when
+    the dataset is created and again when each shard is opened (a ``stat``, no
+    extra reading). The SHA-256 is checked by [`verify`][visiondata.shards.ShardDataset.verify],
+    and when a shard fails to parse (the error then says whether the file
+    differs from the one written). For every shard, local or remote (``pipe:``,
+    URLs cannot be ``stat``-ed), the samples are counted: a shard holding fewer
+    *or more* samples than listed is an error, and no sample beyond the count
+    is yielded.
+
+    **Members.** Each tar member's size is checked from its header before it is
+    read: ``max_member_bytes`` (default 1 GiB for images, 256 MiB for ``.npy``,
+    64 MiB for other members). Garbled headers, negative or oversized member
+    sizes, damaged gzip data, and targets that cannot be rebuilt (invalid or
+    deeply nested JSON, unknown dtypes, shapes that do not match) are named
+    errors with the shard and key, which ``on_error="skip"`` records and skips.
+
     **Order.** ``shuffle_buffer=0`` reads in written order. Otherwise the
     shard order is shuffled per epoch, and samples pass through a buffer of
     that many, drawn at random; both are seeded by ``seed``, the epoch, the
@@ -66,6 +102,8 @@ class ShardDataset(IterableDataset):
         manifest: The manifest's path or URL, when it cannot be found beside the shards.
         on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for a damaged sample or
             shard; skipped ones are recorded in `errors` (per process).
+        max_member_bytes: The largest tar member read, in bytes, for every kind of member;
+            ``None`` uses the defaults above.
 
     Attributes:
         manifest: The [`Manifest`][visiondata.shards.Manifest].
@@ -76,7 +114,9 @@ class ShardDataset(IterableDataset):
 
     Raises:
         DatasetNotFoundError: No manifest where one is looked for.
-        DatasetFormatError: The manifest is not one, or does not list a shard given.
+        DatasetFormatError: The manifest is not one (or is a FIFO, a device, too large), does not
+            list a shard given, or a local shard is missing, not a regular file, of another size than
+            listed, or a shard of the set is in the folder but not in the manifest.
 
     Examples:
         >>> import tempfile, pathlib
@@ -105,6 +145,7 @@ class ShardDataset(IterableDataset):
         seed: int = 0,
         manifest: str | os.PathLike[str] | None = None,
         on_error: str = "raise",
+        max_member_bytes: int | None = None,
     ) -> None:
         if decode not in DECODES:
             raise ValueError(f"decode: expected one of {', '.join(map(repr, DECODES))}, got {decode!r}")
@@ -112,10 +153,24 @@ class ShardDataset(IterableDataset):
             raise ValueError(f"on_error: expected one of {', '.join(map(repr, ON_ERROR))}, got {on_error!r}")
         if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 0:
             raise ValueError(f"shuffle_buffer: expected an integer >= 0, got {shuffle_buffer!r}")
+        if max_member_bytes is not None and (
+            isinstance(max_member_bytes, bool)
+            or not isinstance(max_member_bytes, int)
+            or max_member_bytes < 1
+        ):
+            raise ValueError(
+                f"max_member_bytes: expected a positive integer or None, got {max_member_bytes!r}"
+            )
         webdataset_module()
         self.urls, manifest_location = _locate(urls, split, manifest)
         self.manifest = _read_manifest(manifest_location)
-        self._counts = _counts(self.urls, self.manifest, manifest_location)
+        self._manifest_location = manifest_location
+        self._shards = _listed(self.urls, self.manifest, manifest_location)
+        self._counts = [shard.count for shard in self._shards]
+        for url, shard in zip(self.urls, self._shards, strict=True):
+            if _is_local(url):
+                _check_local_shard(url, os.stat, shard, manifest_location)
+        self.max_member_bytes = max_member_bytes
         #: The split asked for, else the split of the source dataset (for ``build_loader``'s shuffle default).
         self.split = split or self.manifest.source.get("split") or None
         self.classes = self.manifest.classes
@@ -179,9 +234,7 @@ class ShardDataset(IterableDataset):
             mine = self._order(epoch)[rank::world_size][worker::workers]
             if worker == 0:
                 self._warn_if_uneven(world_size)
-            stream = (
-                sample for shard in mine for sample in self._samples(self.urls[shard], self._counts[shard])
-            )
+            stream = (sample for shard in mine for sample in self._samples(shard))
         if self.shuffle_buffer > 1:
             stream = _buffer_shuffle(stream, self.shuffle_buffer, rng)
         for sample in stream:
@@ -193,7 +246,7 @@ class ShardDataset(IterableDataset):
         produced = 0
         while produced < quota:
             shard = rng.randrange(len(self.urls))
-            for sample in self._samples(self.urls[shard], self._counts[shard]):
+            for sample in self._samples(shard):
                 yield sample
                 produced += 1
                 if produced == quota:
@@ -213,44 +266,91 @@ class ShardDataset(IterableDataset):
         )
 
     # ------------------------------------------------------------ reading shards
-    def _samples(self, url: str, expected: int) -> Iterator[dict[str, Any]]:
+    def _samples(self, position: int) -> Iterator[dict[str, Any]]:
         """The samples of one shard, each a dict of its members' bytes plus ``__key__`` and ``__url__``."""
         from visiondata.exceptions import DatasetFormatError
         from visiondata.shards._tar import TarStreamError, tar_members
 
+        url, listed = self.urls[position], self._shards[position]
+        expected = listed.count
         current: dict[str, Any] = {}
         count = 0
         try:
-            with _open(url) as stream:
-                for member, data in tar_members(stream):
+            with _open_shard(url, listed, self._manifest_location) as stream:
+                for member, data in tar_members(stream, self._member_limit):
                     key, _, extension = os.path.basename(member).partition(".")
                     if current and key != current["__key__"]:
                         count += 1
+                        if count > expected:
+                            break
                         yield current
                         current = {}
                     if not current:
                         current = {"__key__": key, "__url__": url}
                     current[extension] = data
+                else:
+                    if current:
+                        count += 1
+                        if count <= expected:
+                            yield current
+        except DatasetFormatError as error:  # refused before opening: special file, wrong size, missing
+            if self.on_error == "raise":
+                raise
+            self._skip(url, str(error))
+            return
         except (TarStreamError, OSError, EOFError) as error:
             failure = DatasetFormatError(
                 f"{url}: damaged shard: {error}; the samples before it were read; "
-                "write the shard again (or fetch it again)"
+                f"{_checksum_verdict(url, listed)}write the shard again (or fetch it again)"
             )
             if self.on_error == "raise":
                 raise failure from error
             self._skip(url, str(failure))
             return
-        if current:
-            count += 1
-            yield current
-        if count < expected:
+        if count != expected:
+            more = count > expected
             failure = DatasetFormatError(
-                f"{url}: damaged shard: it holds {count} samples, its manifest says {expected}; the file was "
-                "cut short at a member's end: write the shard again (or fetch it again)"
+                f"{url}: damaged shard: it holds {'more than ' if more else ''}{count - more} samples, its "
+                f"manifest says {expected}; "
+                + (
+                    "the samples beyond the manifest's count were not read: the shard is not the one the "
+                    f"manifest was written with ({_checksum_verdict(url, listed).rstrip('; ') or 'checked by count'}): "
+                    "export the set again, or pass the manifest written with it"
+                    if more
+                    else "the file was cut short at a member's end: write the shard again (or fetch it again)"
+                )
             )
             if self.on_error == "raise":
                 raise failure
             self._skip(url, str(failure))
+
+    def _member_limit(self, name: str) -> int:
+        if self.max_member_bytes is not None:
+            return self.max_member_bytes
+        return _DEFAULT_LIMITS.get(name.rsplit(".", 1)[-1].lower(), MAX_OTHER_MEMBER_BYTES)
+
+    def verify(self) -> None:
+        """Check every local shard against the manifest: present, a regular file, its size and its SHA-256.
+
+        Reads each shard once, whole (about as long as reading an epoch without decoding); shards read
+        through a URL or a pipe are left out (their counts are checked while reading).
+
+        Raises:
+            DatasetFormatError: The first shard that differs, named, with what differs.
+        """
+        from visiondata.exceptions import DatasetFormatError
+
+        for url, listed in zip(self.urls, self._shards, strict=True):
+            if not _is_local(url):
+                continue
+            _check_local_shard(url, os.stat, listed, self._manifest_location)
+            actual = _sha256(url)
+            if listed.sha256 is not None and actual != listed.sha256:
+                raise DatasetFormatError(
+                    f"{url}: expected the shard {self._manifest_location} lists (sha256 {listed.sha256[:16]}...), "
+                    f"got another file of the same size (sha256 {actual[:16]}...): the shard was replaced or "
+                    "damaged since it was written; export the set again"
+                )
 
     def _decode(self, sample: dict[str, Any]) -> Any:
         from PIL import Image
@@ -349,6 +449,70 @@ def _open(url: str) -> Any:
     return gopen(url, "rb")
 
 
+def _open_shard(url: str, listed: ShardInfo, manifest: str) -> Any:
+    """A shard's stream; a local one is refused before opening if it is not a regular file of the listed size."""
+    if not _is_local(url):
+        return _open(url)
+    _check_local_shard(url, os.stat, listed, manifest)
+    # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening it does not wait.
+    descriptor = os.open(url, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        _check_local_shard(url, os.fstat, listed, manifest, descriptor)  # the file that was opened
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return open(descriptor, "rb", buffering=8192)  # as webdataset.gopen opens local files
+
+
+def _check_local_shard(
+    url: str, stat_of: Callable[[Any], os.stat_result], listed: ShardInfo, manifest: str, target: Any = None
+) -> None:
+    from visiondata._files import file_kind
+    from visiondata.exceptions import DatasetFormatError
+
+    try:
+        info = stat_of(url if target is None else target)
+    except FileNotFoundError:
+        raise DatasetFormatError(
+            f"{url}: expected the shard {manifest} lists, found nothing: the set is incomplete; "
+            "export it again (or fetch the missing shard)"
+        ) from None
+    except OSError as error:
+        raise DatasetFormatError(f"{url}: cannot open the shard: {error.strerror or error}") from error
+    if not stat.S_ISREG(info.st_mode):
+        raise DatasetFormatError(
+            f"{url}: expected a shard (a regular tar file), got {file_kind(info.st_mode)}; special files are "
+            "never opened: replace it with the shard it stands for"
+        )
+    if listed.bytes and info.st_size != listed.bytes:
+        raise DatasetFormatError(
+            f"{url}: expected the shard {manifest} lists ({listed.bytes:,} bytes), got {info.st_size:,} bytes: "
+            "the shard was replaced, cut short or is being rewritten since the manifest was read; "
+            "export the set again, or pass the manifest written with these shards"
+        )
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksum_verdict(url: str, listed: ShardInfo) -> str:
+    """After a shard failed to parse: whether it is still the file that was written (local shards only)."""
+    if not _is_local(url) or listed.sha256 is None:
+        return ""
+    try:
+        same = _sha256(url) == listed.sha256
+    except OSError:
+        return ""
+    if same:
+        return "its SHA-256 matches the manifest: it was written this way; "
+    return "its SHA-256 differs from the manifest's: it was replaced or damaged since it was written; "
+
+
 def _is_local(url: str) -> bool:
     return "://" not in url and not url.startswith("pipe:")
 
@@ -373,6 +537,19 @@ def _locate(urls: Any, split: str | None, manifest: Any) -> tuple[list[str], str
                 )
             manifest = os.path.join(folder, f"{split}{MANIFEST_SUFFIX}")
         listed = _read_manifest(os.fspath(manifest))
+        names = {shard.name for shard in listed.shards}
+        extra = [
+            name for name in shards_of(os.listdir(folder), os.path.basename(manifest)) if name not in names
+        ]
+        if extra and os.path.dirname(os.path.abspath(manifest)) == os.path.abspath(folder):
+            from visiondata.exceptions import DatasetFormatError
+
+            raise DatasetFormatError(
+                f"{os.path.join(folder, extra[0])}: a shard file of the set {os.path.basename(manifest)} that the "
+                f"manifest does not list ({len(extra)} such: {', '.join(extra[:3])}{'...' if len(extra) > 3 else ''}); "
+                "it is left from another export, or the manifest is stale: export the set again with "
+                "--overwrite (which removes old shards), or delete the file"
+            )
         return [os.path.join(folder, shard.name) for shard in listed.shards], os.fspath(manifest)
     if isinstance(urls, (str, os.PathLike)):
         from webdataset.shardlists import expand_urls
@@ -394,24 +571,35 @@ def _locate(urls: Any, split: str | None, manifest: Any) -> tuple[list[str], str
 
 
 def _read_manifest(location: str) -> Manifest:
-    from visiondata.exceptions import DatasetNotFoundError
+    from visiondata._files import read_regular_file
+    from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
 
     if _is_local(location):
-        if not os.path.isfile(location):
+        if not os.path.lexists(location):
             raise DatasetNotFoundError(
                 f"{location}: expected the shard set's manifest (written by write_shards), found nothing; "
                 "pass manifest= if it is elsewhere"
             )
-        with open(location, encoding="utf-8") as stream:
-            return Manifest.from_json(stream.read(), location)
-    with _open(location) as stream:
-        return Manifest.from_json(stream.read().decode("utf-8"), location)
+        data = read_regular_file(location, "shard manifest", MAX_MANIFEST_BYTES)  # FIFOs, devices refused
+    else:
+        with _open(location) as stream:
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise DatasetFormatError(
+                f"{location}: shard manifest: expected at most {MAX_MANIFEST_BYTES:,} bytes, got more; not read"
+            )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{location}: expected a shard manifest (UTF-8 JSON), got {error}") from None
+    return Manifest.from_json(text, location)
 
 
-def _counts(urls: list[str], manifest: Manifest, location: str) -> list[int]:
+def _listed(urls: list[str], manifest: Manifest, location: str) -> list[ShardInfo]:
+    """The manifest's entry of each shard given, in their order."""
     from visiondata.exceptions import DatasetFormatError
 
-    by_name = {shard.name: shard.count for shard in manifest.shards}
+    by_name = {shard.name: shard for shard in manifest.shards}
     unknown = [url for url in urls if shard_name(url) not in by_name]
     if unknown:
         raise DatasetFormatError(
@@ -433,6 +621,7 @@ def from_catalog(
     seed: int = 0,
     manifest: str | os.PathLike[str] | None = None,
     on_error: str = "raise",
+    max_member_bytes: int | None = None,
 ) -> ShardDataset:
     """``vd.get_dataset("shards", urls=..., split=...)``: a [`ShardDataset`][visiondata.shards.ShardDataset]; without ``urls``, ``root/shards``.
 
@@ -460,4 +649,5 @@ def from_catalog(
         seed=seed,
         manifest=manifest,
         on_error=on_error,
+        max_member_bytes=max_member_bytes,
     )

@@ -4,6 +4,11 @@ A reader learns the length, the classes and how to rebuild samples from it
 without opening a shard. It is a small JSON file named after the shards'
 prefix: ``train-000000.tar``, ``train-000001.tar``... come with
 ``train.shards.json`` in the same folder.
+
+It also identifies its shards: each one's name, sample count, byte size and
+SHA-256 (computed while writing), so a shard replaced, cut short, missing
+or extra is an error naming it rather than old labels read with new pixels.
+The manifest is written last, by a rename: it always describes a complete set.
 """
 
 from __future__ import annotations
@@ -14,20 +19,31 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from visiondata._files import MAX_ANNOTATION_BYTES
+
 #: Version of the sample layout inside the shards; a reader refuses a newer one.
 SCHEMA_VERSION = 1
 #: Suffix of manifest files.
 MANIFEST_SUFFIX = ".shards.json"
 _FORMAT = "visiondata-shards"
+#: Manifests larger than this are refused before they are read (one shard's entry is about 150 bytes).
+MAX_MANIFEST_BYTES = MAX_ANNOTATION_BYTES
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHARD_FILE = re.compile(r"\d\.tar(\.\w+)?$")
 
 
 @dataclass
 class ShardInfo:
-    """One shard: its file name (relative to the manifest), its samples and its size in bytes."""
+    """One shard: its file name (relative to the manifest), its samples, its size in bytes and its SHA-256.
+
+    ``bytes`` of 0 and ``sha256`` of ``None`` (manifests of visiondata before 0.x wrote no checksum)
+    mean "not recorded": that check is left out.
+    """
 
     name: str
     count: int
     bytes: int = 0
+    sha256: str | None = None
 
 
 @dataclass
@@ -85,6 +101,10 @@ class Manifest:
             raise DatasetFormatError(
                 f"{where}: expected a shard manifest (JSON), got invalid JSON: {error}"
             ) from None
+        except RecursionError:
+            raise DatasetFormatError(
+                f"{where}: expected a shard manifest (JSON), got JSON nested too deeply"
+            ) from None
         if not isinstance(content, dict) or content.get("format") != _FORMAT:
             raise DatasetFormatError(
                 f"{where}: expected a visiondata shard manifest (format {_FORMAT!r}), got "
@@ -97,12 +117,12 @@ class Manifest:
                 "upgrade visiondata"
             )
         try:
-            return cls(
+            manifest = cls(
                 task=content["task"],
                 classes=content.get("classes"),
                 image_mode=content["image_mode"],
                 image_type=content["image_type"],
-                shards=[ShardInfo(**shard) for shard in content["shards"]],
+                shards=[_shard_info(shard) for shard in content["shards"]],
                 encode=content.get("encode", "keep"),
                 skipped=content.get("skipped", []),
                 source=content.get("source", {}),
@@ -110,6 +130,91 @@ class Manifest:
             )
         except (KeyError, TypeError) as error:
             raise DatasetFormatError(f"{where}: shard manifest lacks or mangles a field ({error})") from None
+        manifest._check(where)
+        return manifest
+
+    def _check(self, where: str) -> None:
+        """Refuse values a reader would trip over later, or that name files outside the manifest's folder."""
+        from visiondata.exceptions import DatasetFormatError
+
+        def bad(field_name: str, expected: str, got: Any) -> DatasetFormatError:
+            return DatasetFormatError(
+                f"{where}: shard manifest field {field_name}: expected {expected}, got {got!r:.80}; "
+                "write the shards again (the manifest is not one write_shards wrote)"
+            )
+
+        if not isinstance(self.task, str):
+            raise bad("task", "a string", self.task)
+        if self.classes is not None and (
+            not isinstance(self.classes, list) or not all(isinstance(name, str) for name in self.classes)
+        ):
+            raise bad("classes", "a list of strings or null", self.classes)
+        if self.image_mode not in ("RGB", "L", "unchanged"):
+            raise bad("image_mode", "'RGB', 'L' or 'unchanged'", self.image_mode)
+        if self.image_type not in ("tensor", "tv_image", "pil", "numpy"):
+            raise bad("image_type", "'tensor', 'tv_image', 'pil' or 'numpy'", self.image_type)
+        if not isinstance(self.skipped, list) or not isinstance(self.source, dict):
+            raise bad("skipped/source", "a list and an object", (self.skipped, self.source))
+        names = set()
+        for shard in self.shards:
+            label = f"shards[{shard.name!r:.60}]"
+            if not is_plain_file_name(shard.name):
+                raise bad(label + ".name", "a file name beside the manifest (no folder, no '..')", shard.name)
+            if shard.name in names:
+                raise bad(label + ".name", "each shard listed once", shard.name)
+            names.add(shard.name)
+            for key in ("count", "bytes"):
+                value = getattr(shard, key)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise bad(f"{label}.{key}", "an integer >= 0", value)
+            if shard.sha256 is not None and not (
+                isinstance(shard.sha256, str) and _SHA256.fullmatch(shard.sha256)
+            ):
+                raise bad(f"{label}.sha256", "64 lowercase hex digits or null", shard.sha256)
+
+
+def _shard_info(entry: Any) -> ShardInfo:
+    """A manifest's shard entry; fields a later visiondata may add are ignored (they are checks, not layout)."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"a shard entry is {type(entry).__name__}, not an object")
+    known = {key: value for key, value in entry.items() if key in ShardInfo.__dataclass_fields__}
+    return ShardInfo(**known)
+
+
+def is_plain_file_name(name: Any) -> bool:
+    """Whether ``name`` is a file name that stays in its folder: no separator, not ``.``/``..``, not empty.
+
+    Examples:
+        >>> is_plain_file_name("train-000000.tar"), is_plain_file_name("../x.tar"), is_plain_file_name("a/b.tar")
+        (True, False, False)
+    """
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+    )
+
+
+def shards_of(names: Any, manifest_file: str) -> list[str]:
+    """Of ``names`` (a folder's listing), those that are shard files of the set ``manifest_file`` describes.
+
+    A shard file of the set ``train.shards.json`` is a visible ``*<digits>.tar`` (or ``.tar.gz``...)
+    whose [`manifest_name`][visiondata.shards._manifest.manifest_name] is ``train.shards.json``.
+
+    Examples:
+        >>> shards_of(
+        ...     ["train-000000.tar", "val-000000.tar", ".partial-train-000001.tar", "train.tar", "train.shards.json"],
+        ...     "train.shards.json",
+        ... )
+        ['train-000000.tar']
+    """
+    return sorted(
+        name
+        for name in names
+        if not name.startswith(".") and _SHARD_FILE.search(name) and manifest_name(name) == manifest_file
+    )
 
 
 def webdataset_module() -> Any:

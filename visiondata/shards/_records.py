@@ -186,38 +186,81 @@ def image_member(sample: dict[str, bytes]) -> str | None:
 
 
 def decode_target(sample: dict[str, bytes], where: str, canvas: tuple[int, int]) -> Any:
-    """The target of a sample's members, as the source dataset yielded it."""
+    """The target of a sample's members, as the source dataset yielded it.
+
+    Whatever the members hold (invalid JSON, JSON nested 100,000 deep, an unknown dtype, values that
+    do not fill the stated shape, boxes that are not ``N x 4``, an ``.npy`` whose header declares
+    more data than it holds), the result is the target or an
+    [`ImageReadError`][visiondata.exceptions.ImageReadError] naming the member; nothing is allocated
+    from a size a member states before the bytes are there.
+    """
     if "cls" in sample:
         try:
             return int(sample["cls"])
-        except ValueError:
+        except (ValueError, TypeError):
             raise ImageReadError(
-                where + ".cls", "corrupt member", f"expected a class id, got {sample['cls'][:40]!r}"
+                where + ".cls", "corrupt member", f"expected a class id, got {bytes(sample['cls'][:40])!r}"
             ) from None
     if "json" not in sample:
         return None
     try:
-        content = json.loads(sample["json"])["target"]
-        return _from_json(content, sample, canvas)
-    except (ValueError, KeyError, TypeError) as error:
+        content = json.loads(sample["json"])
+        if not isinstance(content, dict) or "target" not in content:
+            raise ValueError(f'expected an object {{"target": ...}}, got {type(content).__name__}')
+        return _from_json(content["target"], sample, canvas)
+    except ImageReadError:
+        raise
+    except RecursionError:
         raise ImageReadError(
-            where + ".json", "corrupt member", f"the target cannot be rebuilt: {error}"
+            where + ".json", "corrupt member", "the target cannot be rebuilt: nested too deeply"
         ) from None
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RuntimeError,
+        OverflowError,
+    ) as error:
+        # ValueError covers json's errors and UnicodeDecodeError; RuntimeError is torch's (reshape, overflow).
+        raise ImageReadError(
+            where + ".json",
+            "corrupt member",
+            f"the target cannot be rebuilt: {type(error).__name__}: {error}",
+        ) from None
+
+
+def _dtype(name: Any) -> torch.dtype:
+    dtype = getattr(torch, name, None) if isinstance(name, str) else None
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"expected a torch dtype name such as 'float32', got {name!r}")
+    return dtype
 
 
 def _from_json(value: Any, sample: dict[str, bytes], canvas: tuple[int, int]) -> Any:
     if isinstance(value, dict) and "__mask__" in value:
         from visiondata.io import read_image
 
-        mask = read_image(sample["mask.png"], mode="unchanged")[0].to(getattr(torch, value["__mask__"]))
+        dtype = _dtype(value["__mask__"])
+        mask = read_image(sample["mask.png"], mode="unchanged")[0].to(dtype)
         return tv_tensors.Mask(mask if value.get("ndim", 2) == 2 else mask[None])
     if isinstance(value, dict) and "__tensor__" in value:
-        dtype = getattr(torch, value["__tensor__"])
+        dtype = _dtype(value["__tensor__"])
         if "member" in value:
-            tensor = torch.from_numpy(np.load(io.BytesIO(sample[value["member"]]), allow_pickle=False))
+            tensor = _load_npy(sample[value["member"]], value["member"])
         else:
-            tensor = torch.tensor(value["values"], dtype=dtype).reshape(value["shape"])
+            shape = value["shape"]
+            if not isinstance(shape, list) or not all(
+                isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in shape
+            ):
+                raise ValueError(f"expected a shape of sizes >= 0, got {shape!r}")
+            tensor = torch.tensor(value["values"], dtype=dtype).reshape(shape)
         if "__boxes__" in value:
+            if tensor.ndim != 2 or tensor.shape[1] != 4:
+                raise ValueError(f"expected boxes of shape (N, 4), got {tuple(tensor.shape)}")
+            if value["__boxes__"] not in tv_tensors.BoundingBoxFormat.__members__:
+                raise ValueError(f"expected a box format such as 'XYXY', got {value['__boxes__']!r}")
             return tv_tensors.BoundingBoxes(tensor, format=value["__boxes__"], canvas_size=canvas)
         return tensor.to(dtype)
     if isinstance(value, dict):
@@ -225,3 +268,31 @@ def _from_json(value: Any, sample: dict[str, bytes], canvas: tuple[int, int]) ->
     if isinstance(value, list):
         return [_from_json(item, sample, canvas) for item in value]
     return value
+
+
+def _load_npy(data: bytes, member: str) -> torch.Tensor:
+    """An ``.npy`` member as a tensor; its header's shape must match the bytes that follow it.
+
+    ``np.load`` on a stream allocates what the header declares before reading: a 100-byte member
+    declaring ``100000 x 100000`` would take 10 GB. Here nothing is allocated beyond the member's bytes.
+    """
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+    if dtype.hasobject:
+        raise ValueError(f"{member}: expected numbers, got an array of Python objects (never unpickled)")
+    count = 1
+    for size in shape:
+        count *= size
+    available = len(data) - stream.tell()
+    if count * dtype.itemsize != available:
+        raise ValueError(
+            f"{member}: its header declares shape {shape} ({count * dtype.itemsize:,} bytes of {dtype}), "
+            f"but it holds {available:,} bytes"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    array = array.reshape(shape, order="F" if fortran_order else "C")
+    return torch.from_numpy(np.array(array, copy=True))  # frombuffer's arrays are read-only

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -10,7 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from visiondata.shards._manifest import Manifest, ShardInfo, manifest_name, webdataset_module
+from visiondata._files import atomic_path, refuse_special_output, write_text_atomic
+from visiondata.exceptions import DatasetFormatError, OutputConflictError
+from visiondata.shards._manifest import (
+    MAX_MANIFEST_BYTES,
+    Manifest,
+    ShardInfo,
+    manifest_name,
+    shards_of,
+    webdataset_module,
+)
 
 ENCODINGS = ("keep", "jpeg", "png")
 # Each tar member takes a 512-byte header, and its data is padded to a multiple of 512.
@@ -28,6 +40,8 @@ class ShardWriteReport:
         copied: Images stored byte for byte from their files.
         encoded: Images encoded (PNG or JPEG).
         skipped: Source samples left out, ``{"index", "reason"}`` (unreadable under a skip policy).
+        replaced: Shards of the previous export of the same set, removed once the new one was complete
+            (with ``overwrite=True``).
     """
 
     shards: list[str] = field(default_factory=list)
@@ -36,6 +50,7 @@ class ShardWriteReport:
     copied: int = 0
     encoded: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
@@ -55,6 +70,7 @@ def write_shards(
     quality: int = 95,
     num_workers: int = 0,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> ShardWriteReport:
     """Write ``dataset`` as WebDataset tar shards, with a manifest beside them.
 
@@ -64,13 +80,30 @@ def write_shards(
     ``tar`` read the shards too. A new shard starts when the current one holds
     ``max_count`` samples or would pass ``max_size`` bytes. The manifest,
     ``<prefix>.shards.json`` (``train.shards.json`` for ``train-%06d.tar``),
-    lists every shard with its sample count, the task, the classes and the
-    source; it is written last, so a set without one is incomplete.
+    lists every shard with its sample count, byte size and SHA-256, the task,
+    the classes and the source.
+
+    **Whole or not at all.** Shards are written under hidden temporary names
+    (``.visiondata-partial-...``) beside their final ones; only when every
+    shard is complete are they renamed into place, and the manifest is
+    written last, itself by a rename. An export that stops (an unreadable
+    file under ``on_error="raise"``, an interruption) leaves the previous
+    export of the set untouched, shards and manifest. Readers opening a
+    shard while the renames happen find its size or checksum differs from the
+    manifest they hold: an error naming the shard, never old labels with new
+    pixels.
+
+    **An existing export of the same set** (its manifest, or shard files named
+    by ``out_pattern``) is refused unless ``overwrite=True``; then it is
+    replaced as above, and its shards that the new set does not reuse are
+    removed after the new manifest is in place. Other sets in the folder
+    (other splits) are left alone.
 
     Images: with ``encode="keep"``, an image read from a file (visiondata's
     folder, CSV, COCO, VOC and YOLO datasets, without a ``transform``, a
-    custom ``loader`` or an overridden ``load_image``) is copied byte for byte, after a decode that proves it
-    readable; other images are stored as PNG (lossless). ``"png"`` and
+    custom ``loader`` or an overridden ``load_image``) is copied byte for byte, after
+    [`read_image`][visiondata.io.read_image] decoded those very bytes (the readers' own definition of
+    readable); other images are stored as PNG (lossless). ``"png"`` and
     ``"jpeg"`` (at ``quality``) encode every image. Targets are stored exactly
     (classification ids, multi-hot and regression tensors, boxes with their
     per-box fields, masks). MNIST-style datasets store their ``uint8``
@@ -89,12 +122,15 @@ def write_shards(
         quality: JPEG quality, 1 to 100.
         num_workers: Worker processes preparing samples (the order stays the dataset's).
         progress: Show a progress bar on standard error.
+        overwrite: Replace an existing export of the same set (see above).
 
     Returns:
         A [`ShardWriteReport`][visiondata.shards.ShardWriteReport].
 
     Raises:
         ValueError: An argument is out of range or ``out_pattern`` has no shard-number field.
+        OutputConflictError: The shards' folder is not a folder (a file, ``/dev/null``, a FIFO, or lies
+            under one), or an export of the same set is there and ``overwrite`` is false.
         TypeError: The dataset yields something that is not an image and a target.
         MissingDependencyError: The ``webdataset`` package is missing (the ``shards`` extra).
 
@@ -115,60 +151,149 @@ def write_shards(
     tar_writer = webdataset_module().TarWriter
     from tqdm.auto import tqdm
 
-    report = ShardWriteReport()
+    folder = os.path.dirname(pattern) or "."
+    refuse_special_output(folder, "the shards' folder")
+    manifest_path = os.path.join(os.path.dirname(pattern), manifest_name(os.path.basename(pattern % 0)))
+    previous = _previous_export(folder, manifest_path, pattern, overwrite)
+    compress = tar_writer.tarmode(pattern % 0).partition("|")[2] or False
+
+    report = ShardWriteReport(manifest=manifest_path)
     manifest: Manifest | None = None
-    writer = None
+    writer = shard_file = None
     shard_count = shard_bytes = 0
-    Path(pattern % 0).parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(folder, exist_ok=True)
     records = _records(dataset, encode, quality, num_workers)
-    try:
-        for index, prepared in tqdm(
-            records,
-            total=len(dataset),
-            desc="writing shards",
-            unit="sample",
-            disable=not progress,
-            file=sys.stderr,
-        ):
-            if isinstance(prepared, str):
-                report.skipped.append({"index": index, "reason": prepared})
-                continue
-            members, (image_type, image_mode), copied = prepared
-            if manifest is None:
-                manifest = _new_manifest(
-                    dataset, image_type, image_mode, encode
-                )  # after the first sample: its image type
-            size = sum(_TAR_BLOCK + -(-len(data) // _TAR_BLOCK) * _TAR_BLOCK for data in members.values())
-            if writer is not None and (shard_count >= max_count or shard_bytes + size > max_size):
-                writer.close()
-                writer = None
-            if writer is None:
-                path = pattern % len(report.shards)
-                report.shards.append(path)
-                manifest.shards.append(ShardInfo(os.path.basename(path), 0))
-                writer = tar_writer(path, encoder=False, mtime=0)
-                shard_count = shard_bytes = 0
-            writer.write({"__key__": f"{index:09d}", **members})
-            shard_count += 1
-            shard_bytes += size
-            manifest.shards[-1].count += 1
-            report.count += 1
-            report.copied += copied
-            report.encoded += not copied
-    finally:
-        if writer is not None:
-            writer.close()
+    # Each shard is written to a temporary name (atomic_path); the ExitStack renames them all into
+    # place only once the last one is complete, or removes them all if the export stops.
+    with contextlib.ExitStack() as pending:
+        try:
+            for index, prepared in tqdm(
+                records,
+                total=len(dataset),
+                desc="writing shards",
+                unit="sample",
+                disable=not progress,
+                file=sys.stderr,
+            ):
+                if isinstance(prepared, str):
+                    report.skipped.append({"index": index, "reason": prepared})
+                    continue
+                members, (image_type, image_mode), copied = prepared
+                if manifest is None:  # after the first sample: its image type
+                    manifest = _new_manifest(dataset, image_type, image_mode, encode)
+                size = sum(_TAR_BLOCK + -(-len(data) // _TAR_BLOCK) * _TAR_BLOCK for data in members.values())
+                if writer is not None and (shard_count >= max_count or shard_bytes + size > max_size):
+                    _finish(writer, shard_file, manifest.shards[-1])
+                    writer = shard_file = None
+                if writer is None:
+                    path = pattern % len(report.shards)
+                    partial = pending.enter_context(atomic_path(path))
+                    shard_file = _HashingFile(partial)
+                    report.shards.append(path)
+                    manifest.shards.append(ShardInfo(os.path.basename(path), 0))
+                    writer = tar_writer(shard_file, encoder=False, mtime=0, compress=compress)
+                    shard_count = shard_bytes = 0
+                writer.write({"__key__": f"{index:09d}", **members})
+                shard_count += 1
+                shard_bytes += size
+                manifest.shards[-1].count += 1
+                report.count += 1
+                report.copied += copied
+                report.encoded += not copied
+            if writer is not None:
+                _finish(writer, shard_file, manifest.shards[-1])  # type: ignore[union-attr]
+                writer = shard_file = None
+        finally:
+            if shard_file is not None:  # stopped inside a shard: close it before atomic_path removes it
+                with contextlib.suppress(Exception):
+                    writer.close()  # type: ignore[union-attr]  # else tarfile writes to a closed file later
+                shard_file.close()
     if manifest is None:
         manifest = _new_manifest(dataset, "tensor", "RGB", encode)
-    for shard, path in zip(manifest.shards, report.shards, strict=True):
-        shard.bytes = os.path.getsize(path)
     manifest.skipped = report.skipped
-    report.manifest = os.path.join(os.path.dirname(pattern), manifest_name(os.path.basename(pattern % 0)))
-    temporary = f"{report.manifest}.{os.getpid()}.tmp"
-    Path(temporary).write_text(manifest.to_json(), encoding="utf-8")
-    os.replace(temporary, report.manifest)
-    _warn_about_leftovers(pattern, len(report.shards))
+    write_text_atomic(manifest_path, manifest.to_json())  # last: the switch to the new set
+    written = {os.path.basename(path) for path in report.shards}
+    for name in previous:
+        if name not in written:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, name))
+                report.replaced.append(os.path.join(folder, name))
     return report
+
+
+class _HashingFile:
+    """A file written in order whose SHA-256 and size are counted on the way (no second read)."""
+
+    def __init__(self, path: Path) -> None:
+        self._stream = open(path, "wb")  # noqa: SIM115 - closed by _finish, or on error by write_shards
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self._stream.write(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _finish(writer: Any, shard_file: _HashingFile, info: ShardInfo) -> None:
+    writer.close()
+    shard_file.close()
+    info.bytes, info.sha256 = shard_file.size, shard_file.sha256.hexdigest()
+
+
+def _previous_export(folder: str, manifest_path: str, pattern: str, overwrite: bool) -> list[str]:
+    """The shard names of the export of the same set already in ``folder``; refused unless ``overwrite``."""
+    from visiondata.shards._manifest import Manifest
+
+    manifest_file = os.path.basename(manifest_path)
+    try:
+        listing = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    shards = shards_of(listing, manifest_file)
+    has_manifest = os.path.lexists(manifest_path)
+    if not shards and not has_manifest:
+        return []
+    if not overwrite:
+        found = f"{manifest_path}" if has_manifest else f"{len(shards)} shard files ({shards[0]}...)"
+        raise OutputConflictError(
+            f"{folder}: expected no export of the set {manifest_file[: -len('.shards.json')]!r} there, got "
+            f"{found}; old and new shards would mix: choose another folder or split, or pass overwrite=True "
+            "(--overwrite) to replace that set once the new one is complete"
+        )
+    # Removed once the new set is in place: the files the old manifest lists and those out_pattern
+    # names; other files that merely look like shards of the set are left (and named by readers).
+    field = re.compile(r"%[-#0 +]*\d*d")
+    parts = field.split(re.escape(os.path.basename(pattern)).replace("%%", "%"))
+    named = re.compile(r"(\d+)".join(parts)) if len(parts) == 2 else None
+    names = set()
+    for name in shards:
+        match = named.fullmatch(name) if named is not None else None
+        if match and os.path.basename(pattern % int(match[1])) == name:
+            names.add(name)
+    if has_manifest:
+        # Names the old manifest lists are shards of the previous generation too; a manifest that cannot
+        # be read is simply replaced (its files named like the set's shards are still removed).
+        from visiondata._files import read_regular_file
+
+        with contextlib.suppress(DatasetFormatError, UnicodeDecodeError):
+            text = read_regular_file(manifest_path, "shard manifest", MAX_MANIFEST_BYTES).decode("utf-8")
+            listed = [shard.name for shard in Manifest.from_json(text, manifest_path).shards]
+            names.update(shards_of(listed, manifest_file))  # only files of this set are ever removed
+    if os.path.isdir(manifest_path) and not os.path.islink(manifest_path):
+        raise OutputConflictError(
+            f"{manifest_path}: expected the set's manifest file, got a folder; remove it"
+        )
+    return sorted(names)
 
 
 def _check_arguments(
@@ -206,10 +331,19 @@ def _new_manifest(given: Any, image_type: str, image_mode: str, encode: str) -> 
             "type": f"{type(dataset).__module__}.{type(dataset).__qualname__}",
             "repr": repr(dataset)[:500],
             "root": str(getattr(dataset, "root", "")),
-            "split": str(getattr(dataset, "split", getattr(dataset, "split_name", "")) or ""),
+            "split": _split_name(dataset),
             "length": len(given),
         },
     )
+
+
+def _split_name(dataset: Any) -> str | None:
+    """The source's split name, or ``None``: never the repr of a method (some datasets have a ``split()`` method)."""
+    for attribute in ("split", "split_name"):
+        value = getattr(dataset, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _task_of(dataset: Any) -> str:
@@ -312,13 +446,3 @@ def _read_file_sample(dataset: Any, index: int) -> tuple[Any, bytes | None]:
         return read_image(data), data
     except ImageReadError as error:  # given the bytes, read_image names them "<bytes>": name the file
         raise ImageReadError(path, error.reason or "unreadable", error.detail) from error
-
-
-def _warn_about_leftovers(pattern: str, written: int) -> None:
-    leftover = pattern % written
-    if os.path.exists(leftover):
-        warnings.warn(
-            f"{leftover}: a shard of an earlier export is still there, after the {written} just written; the manifest "
-            "lists only the new ones, but a brace pattern over the folder would take it: delete it",
-            stacklevel=3,
-        )
