@@ -23,10 +23,13 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from visiondata.exceptions import SkippedSampleWarning
+from visiondata.exceptions import InvalidBoxesError, SkippedSampleWarning
 
 #: Keys of a dict sample that are not part of its target.
 _IMAGE_KEY = "image"
+#: Target keys with one row per box (as ``visiondata.transforms._sample.PER_BOX_KEYS``): another row count
+#: would put one box's label on another box, or fill padded slots with copies.
+_PER_BOX_KEYS = ("labels", "iscrowd", "area", "difficult", "truncated", "scores")
 
 
 class CollatedBatch(tuple):
@@ -87,7 +90,7 @@ def _split_samples(
                 "(read images with visiondata.io.read_image or the datasets' default loader)"
             )
         images.append(image)
-        targets.append(_with_boxes(target, image))
+        targets.append(_with_boxes(target, image, position, layout))
     if skipped:
         warnings.warn(
             f"{layout}: skipped {skipped} None samples of a batch of {len(batch)}",
@@ -97,22 +100,61 @@ def _split_samples(
     return images, targets, skipped
 
 
-def _with_boxes(target: dict[str, Any], image: torch.Tensor) -> dict[str, Any]:
-    """``target`` with ``boxes`` ``(N, 4)`` and ``labels`` ``(N,)`` int64 always present (``N`` may be 0)."""
+def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layout: str) -> dict[str, Any]:
+    """``target`` with ``boxes`` ``(N, 4)`` and ``labels`` ``(N,)`` int64 always present (``N`` may be 0).
+
+    Raises:
+        InvalidBoxesError: ``labels``, another per-box field or the instance masks have not one row
+            per box (a target without boxes has 0 boxes).
+    """
     height, width = image.shape[-2:]
     boxes = target.get("boxes")
     if boxes is not None and not isinstance(boxes, torch.Tensor):
-        boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
+        try:
+            boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
+        except (TypeError, ValueError) as error:
+            raise InvalidBoxesError(
+                f"{layout}: sample {position} of the batch: boxes: expected an (N, 4) array of numbers, got "
+                f"{boxes!r} ({error})"
+            ) from None
         target["boxes"] = boxes
+    if boxes is not None and (boxes.ndim != 2 or boxes.shape[-1] != 4) and boxes.numel():
+        raise InvalidBoxesError(
+            f"{layout}: sample {position} of the batch: boxes: expected shape (N, 4), got {tuple(boxes.shape)}"
+        )
     if boxes is None or boxes.numel() == 0:
         target["boxes"] = tv_tensors.BoundingBoxes(
             torch.zeros((0, 4), device=image.device), format="XYXY", canvas_size=(int(height), int(width))
         )
+    count = int(target["boxes"].shape[0])
     labels = target.get("labels")
-    if labels is None or len(labels) == 0:
+    if labels is None and count == 0:
         target["labels"] = torch.zeros(0, dtype=torch.int64, device=image.device)
-    elif not isinstance(labels, torch.Tensor):
+    elif labels is None:
+        raise InvalidBoxesError(
+            f"{layout}: sample {position} of the batch: labels: expected one per box ({count} boxes), got no "
+            "'labels' key; give each box its class in target['labels']"
+        )
+    # Lengths only: cheap, and enough to catch a label that would land on another box.
+    for key in (*_PER_BOX_KEYS, "masks"):
+        value = target.get(key)
+        if value is None:
+            continue
+        rows = int(value.shape[0]) if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim else None
+        if rows is None and isinstance(value, (list, tuple)):
+            rows = len(value)
+        if rows != count:
+            raise InvalidBoxesError(
+                f"{layout}: sample {position} of the batch: {key}: expected one entry per box ({count} boxes), "
+                f"got {rows if rows is not None else repr(value)}; boxes and {key} must describe the same objects "
+                f"in the same order: fix the sample's annotation (or the transform that changed one without the "
+                "other)"
+            )
+    labels = target["labels"]
+    if not isinstance(labels, torch.Tensor):
         target["labels"] = torch.as_tensor(labels, dtype=torch.int64)
+    elif len(labels) == 0 and labels.dtype != torch.int64:
+        target["labels"] = labels.to(torch.int64)
     return target
 
 
@@ -328,7 +370,8 @@ def to_device(batch: Any, device: torch.device | str, non_blocking: bool = True)
 
     Examples:
         >>> import torch
-        >>> batch = detection_collate([(torch.zeros(3, 2, 2), {"labels": torch.tensor([1])})])
+        >>> sample = (torch.zeros(3, 2, 2), {"boxes": torch.tensor([[0.0, 0.0, 1.0, 1.0]]), "labels": torch.tensor([1])})
+        >>> batch = detection_collate([sample])
         >>> moved = to_device(batch, "cpu")
         >>> type(moved).__name__, moved[1][0]["labels"].device.type
         ('CollatedBatch', 'cpu')

@@ -127,10 +127,11 @@ def sample_resized_crop(
         return top, left, crop_height, crop_width
     # Fallback to a central crop with the aspect ratio limited to the range.
     in_ratio = width / height
+    # At least one pixel: an extreme ratio (1e9) would otherwise round a side to an empty crop.
     if in_ratio < min(ratio):
-        crop_width, crop_height = width, round(width / min(ratio))
+        crop_width, crop_height = width, max(1, round(width / min(ratio)))
     elif in_ratio > max(ratio):
-        crop_height, crop_width = height, round(height * max(ratio))
+        crop_height, crop_width = height, max(1, round(height * max(ratio)))
     else:
         crop_height, crop_width = height, width
     return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width

@@ -12,6 +12,7 @@ index there: ``{"sample": 12, "part": 1, "index": 3, "reason": "visibility"}``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,8 +23,16 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional
 
+from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._random import RandomStreams
-from visiondata.transforms._sample import Sample, parse, surviving_indices
+from visiondata.transforms._sample import (
+    Sample,
+    check_box_counts,
+    parse,
+    safe_box_dtype,
+    surviving_indices,
+)
+from visiondata.transforms._spec import MAX_SIDE
 from visiondata.transforms._work import Work, as_tensor, warpable_masks
 
 _EPS = 1e-3
@@ -43,8 +52,17 @@ class _MultiImage(Dataset):
         seed: int | None,
         box_fields: Sequence[str] | None,
     ) -> None:
-        if not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
+        for name, value in (("min_area", min_area), ("min_size", min_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{name}: expected a finite number >= 0 (pixels), got {value!r}")
+        if (
+            isinstance(min_visibility, bool)
+            or not isinstance(min_visibility, (int, float))
+            or not 0 <= min_visibility <= 1
+        ):
+            raise ValueError(f"min_visibility: expected a fraction in [0, 1], got {min_visibility!r}")
         if len(dataset) == 0:
             raise ValueError("dataset: expected at least one sample, got an empty dataset")
         self.dataset = dataset
@@ -66,6 +84,10 @@ class _MultiImage(Dataset):
     def _plain(self, index: int) -> tuple[Any, Any, list[tuple[int, int, int]]]:
         """Sample ``index`` unchanged, with its boxes' provenance."""
         image, target = self.dataset[index]
+        try:
+            check_box_counts(target, self.box_fields)
+        except InvalidBoxesError as error:
+            raise InvalidBoxesError(f"{type(self).__name__}: dataset[{index}]: {error}") from None
         count = 0 if not isinstance(target, dict) or "boxes" not in target else len(target["boxes"])
         previous = target.get("dropped", []) if isinstance(target, dict) else []
         if previous:
@@ -81,7 +103,11 @@ class _MultiImage(Dataset):
         raise NotImplementedError
 
     def _read(self, index: int) -> Sample:
-        sample = parse((self.dataset[index],), "xyxy", self.box_fields, _EPS)
+        try:
+            sample = parse((self.dataset[index],), "xyxy", self.box_fields, _EPS)
+        except (InvalidBoxesError, TransformSpecError) as error:
+            # Name the sample: the mix reads several, and the message alone could be any of them.
+            raise type(error)(f"{type(self).__name__}: dataset[{index}]: {error}") from None
         if sample.kind != "pair" or sample.target_is_mask or sample.target_is_none or sample.boxes is None:
             raise TypeError(
                 f"{type(self).__name__}: dataset[{index}] is not a detection sample; expected "
@@ -125,6 +151,7 @@ class _MultiImage(Dataset):
         dtype = (
             given.dtype if isinstance(given, torch.Tensor) and given.is_floating_point() else torch.float32
         )
+        dtype = safe_box_dtype(dtype, work.visible)
         target["boxes"] = tv_tensors.BoundingBoxes(
             torch.from_numpy(work.visible).to(dtype), format="XYXY", canvas_size=(int(height), int(width))
         )
@@ -234,7 +261,7 @@ class Mosaic(_MultiImage):
 
     Args:
         dataset: Any dataset of ``(image, target)`` detection samples.
-        size: Side of the output canvas in pixels.
+        size: Side of the output canvas in pixels (at most 32768).
         p: Probability of building a mosaic.
         center_range: Range of the centre, as fractions of ``size``.
         fill: Value of canvas pixels no image covers.
@@ -271,11 +298,23 @@ class Mosaic(_MultiImage):
         box_fields: Sequence[str] | None = None,
     ) -> None:
         super().__init__(dataset, p, transform, min_visibility, min_area, min_size, seed, box_fields)
-        if not isinstance(size, int) or size <= 0:
-            raise ValueError(f"size: expected a positive int, got {size!r}")
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_SIDE:
+            raise ValueError(
+                f"size: expected a positive int at most {MAX_SIDE} (2**15, the largest image side supported), "
+                f"got {size!r}"
+            )
+        if not (
+            isinstance(center_range, Sequence)
+            and len(center_range) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in center_range)
+            and 0 <= center_range[0] <= center_range[1] <= 1
+        ):
+            raise ValueError(
+                f"center_range: expected (min, max) with 0 <= min <= max <= 1, got {center_range!r}"
+            )
         low, high = center_range
-        if not 0 <= low <= high <= 1:
-            raise ValueError(f"center_range: expected 0 <= min <= max <= 1, got {center_range!r}")
+        if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not math.isfinite(fill):
+            raise ValueError(f"fill: expected a finite number, got {fill!r}")
         self.size = size
         self.center_range = (float(low), float(high))
         self.fill = fill
@@ -367,7 +406,7 @@ class MixUp(_MultiImage):
 
     Args:
         dataset: Any dataset of ``(image, target)`` detection samples.
-        alpha: Beta distribution parameter of the blending ratio.
+        alpha: Beta distribution parameter of the blending ratio (finite, > 0).
         p: Probability of mixing.
         transform: Called as ``transform(image, target)`` afterwards.
         min_visibility: Smallest visible fraction of a box to keep.
@@ -399,8 +438,9 @@ class MixUp(_MultiImage):
         box_fields: Sequence[str] | None = None,
     ) -> None:
         super().__init__(dataset, p, transform, min_visibility, min_area, min_size, seed, box_fields)
-        if not alpha > 0:
-            raise ValueError(f"alpha: expected a number > 0, got {alpha!r}")
+        # inf (or NaN) makes numpy's beta draw NaN, and a NaN ratio blends a black image.
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < math.inf:
+            raise ValueError(f"alpha: expected a finite number > 0, got {alpha!r}")
         self.alpha = float(alpha)
 
     def _mix(

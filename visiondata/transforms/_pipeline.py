@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from visiondata._files import MAX_SPEC_BYTES, file_kind, read_regular_file, write_text_atomic
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import check_format
-from visiondata.exceptions import TransformSpecError, UnknownNameError
+from visiondata.exceptions import OutputConflictError, TransformSpecError, UnknownNameError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec
@@ -77,15 +80,22 @@ class BoxPipeline:
             reaching beyond it.
         backend: ``"torchvision"`` (default, nothing extra needed) or
             ``"albumentations"`` (the ``albumentations`` extra).
-        seed: Makes the pipeline repeat; ``None`` follows ``torch.manual_seed``.
-            In DataLoader workers each worker draws its own stream derived
-            from torch's per-worker seed, on both backends.
+        seed: ``None`` draws each call's randomness from torch's global
+            generator at call time, as torchvision's transforms do:
+            ``torch.manual_seed(s)`` before a call repeats it, and DataLoader
+            workers (seeded apart by torch) differ. An int gives the pipeline
+            its own stream, repeating from its first call whatever torch's
+            state; in DataLoader workers each worker then draws its own stream
+            derived from the seed and torch's per-worker seed, on both backends.
         box_fields: The per-box fields; ``None`` finds the 1-D ones by their length.
 
     Raises:
         UnknownNameError: An unknown transform or parameter name (with close matches).
-        TransformSpecError: A parameter with a wrong value, or a transform the
-            backend cannot run.
+        TransformSpecError: A setting or parameter with a wrong value or type (sizes above
+            32768 included), or a transform the backend cannot run; when called, an
+            image with no pixels or a step that would make a side above 32768.
+        InvalidBoxesError: When called: bad boxes, or ``labels``, a per-box field or instance
+            masks without one row per box (named, with both counts).
         MissingDependencyError: ``backend="albumentations"`` without albumentations.
 
     Examples:
@@ -113,21 +123,33 @@ class BoxPipeline:
             raise TransformSpecError(
                 f"transforms: expected a list of specs such as [{{'name': 'HorizontalFlip', 'p': 0.5}}], got {transforms!r}"
             )
-        self.box_format = check_format(box_format, "box_format")
+        # Every setting is checked here, as a TransformSpecError naming it: a spec file's value reaches the
+        # constructor as it was written (a string, a list, 5 for a fraction).
+        try:
+            self.box_format = check_format(box_format, "box_format")
+        except (TypeError, ValueError) as error:
+            raise TransformSpecError(str(error)) from None
         self.min_visibility = _fraction(min_visibility, "min_visibility")
         self.min_area = _non_negative(min_area, "min_area")
         self.min_size = _non_negative(min_size, "min_size")
-        if out_of_bounds not in OUT_OF_BOUNDS:
-            raise ValueError(
+        if not isinstance(out_of_bounds, str) or out_of_bounds not in OUT_OF_BOUNDS:
+            raise TransformSpecError(
                 f"out_of_bounds: expected one of {', '.join(map(repr, OUT_OF_BOUNDS))}, got {out_of_bounds!r}"
             )
         self.out_of_bounds = out_of_bounds
-        self.backend = check_backend(backend)
+        try:
+            self.backend = check_backend(backend)
+        except (TypeError, ValueError) as error:
+            raise TransformSpecError(str(error)) from None
         if box_fields is not None and (
-            isinstance(box_fields, str) or not all(isinstance(k, str) for k in box_fields)
+            isinstance(box_fields, str)
+            or not isinstance(box_fields, Sequence)
+            or not all(isinstance(k, str) for k in box_fields)
         ):
-            raise ValueError(f"box_fields: expected a list of field names, got {box_fields!r}")
+            raise TransformSpecError(f"box_fields: expected a list of field names, got {box_fields!r}")
         self.box_fields = None if box_fields is None else list(box_fields)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise TransformSpecError(f"seed: expected an int >= 0 or None, got {seed!r}")
         self._streams = RandomStreams(seed)
         self.specs = [normalize_spec(spec, position) for position, spec in enumerate(transforms)]
         self._steps = [self._build(spec, position) for position, spec in enumerate(self.specs)]
@@ -160,11 +182,19 @@ class BoxPipeline:
             import_albumentations()
             built = None
             if definition.albumentations is not None:
-                built = (
-                    definition.albumentations(transform)
-                    if definition.builder_takes_transform
-                    else definition.albumentations(**parameters)
-                )
+                try:
+                    built = (
+                        definition.albumentations(transform)
+                        if definition.builder_takes_transform
+                        else definition.albumentations(**parameters)
+                    )
+                except (TypeError, ValueError) as error:
+                    if isinstance(error, TransformSpecError):
+                        raise
+                    # albumentations' own validation (pydantic) of a value it refuses.
+                    raise TransformSpecError(
+                        f"albumentations refuses the parameters: {' '.join(str(error).split())}"
+                    ) from None
             if built is not None:
                 return AlbumentationsStep(built, probability, checker=transform)
             if transform is not None and transform.apply_image_numpy is not None:
@@ -239,7 +269,10 @@ class BoxPipeline:
             UnknownNameError: An unknown key (with close matches).
         """
         if not isinstance(spec, Mapping):
-            raise TransformSpecError(f"pipeline spec: expected a dict, got {type(spec).__name__}")
+            raise TransformSpecError(
+                f"pipeline spec: expected a dict, got {type(spec).__name__}; a spec is a mapping with a "
+                "'transforms' list, as BoxPipeline.save writes"
+            )
         settings = dict(spec)
         version = settings.pop("version", SPEC_VERSION)
         if version != SPEC_VERSION:
@@ -248,10 +281,12 @@ class BoxPipeline:
             )
         if "transforms" not in settings:
             raise TransformSpecError(
-                f"pipeline spec: expected a 'transforms' list, got the keys {sorted(spec)}"
+                f"pipeline spec: expected a 'transforms' list, got the keys {sorted(map(str, spec))}"
             )
         accepted = list(inspect.signature(cls).parameters)
         for key in settings:
+            if not isinstance(key, str):
+                raise TransformSpecError(f"pipeline spec: expected keys that are names, got {key!r}")
             if key not in accepted:
                 suggestions = close_matches(key, accepted)
                 hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
@@ -263,43 +298,84 @@ class BoxPipeline:
         return cls(**settings)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write `to_dict` to ``path`` as YAML (JSON when the name ends in ``.json``); returns the path."""
+        """Write `to_dict` to ``path`` as YAML (JSON when the name ends in ``.json``); returns the path.
+
+        The file is written under a temporary name beside ``path`` and renamed over it when complete, so an
+        interrupted save leaves any previous spec whole.
+
+        Raises:
+            OutputConflictError: ``path`` is a folder or a special file (``/dev/null``, a FIFO).
+        """
         path = Path(path)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            raise OutputConflictError(
+                f"{path}: expected a pipeline spec file to write (new, or a file to replace), got "
+                f"{file_kind(mode)}; choose a file name such as augment.yaml"
+            )
         data = self.to_dict()
         if path.suffix.lower() == ".json":
-            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            text = json.dumps(data, indent=2) + "\n"
         else:
             import yaml
 
-            path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            text = yaml.safe_dump(data, sort_keys=False)
+        write_text_atomic(path, text)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BoxPipeline:
         """Read a pipeline written by `save` (YAML or JSON).
 
+        The file is read only if it is a regular file of at most ``MAX_SPEC_BYTES`` (16 MiB): a FIFO, a
+        device such as ``/dev/zero`` or a folder (or a link to one) is refused before it is opened.
+
         Raises:
             FileNotFoundError: No such file.
-            TransformSpecError: The file does not parse, or holds an invalid spec (named).
+            DatasetFormatError: Not a regular file, or too large (the message names the file).
+            TransformSpecError: The file is not UTF-8, does not parse, is not a mapping, or holds an
+                invalid spec; every message starts with the file's name.
+            UnknownNameError: An unknown key, transform or parameter (the message starts with the file's name).
         """
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
+        if not os.path.lexists(path):
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "no such file; expected a pipeline spec (YAML or JSON, as BoxPipeline.save writes)",
+                str(path),
+            )
+        data = read_regular_file(path, "pipeline spec", MAX_SPEC_BYTES)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise TransformSpecError(
+                f"{path}: cannot parse the pipeline spec: expected UTF-8 text, got a byte {data[error.start]:#04x} "
+                f"at offset {error.start} that is not (a binary file?)"
+            ) from None
         try:
             if path.suffix.lower() == ".json":
-                data = json.loads(text)
+                spec = json.loads(text)
             else:
                 import yaml
 
-                data = yaml.safe_load(text)
-        except Exception as error:
+                spec = yaml.safe_load(text)
+        except Exception as error:  # any parser failure (RecursionError for deep nesting too) is the file's
             raise TransformSpecError(f"{path}: cannot parse the pipeline spec: {error}") from None
         try:
-            return cls.from_dict(data)
+            return cls.from_dict(spec)
         except TransformSpecError as error:
             raise TransformSpecError(f"{path}: {error}") from None
         except UnknownNameError as error:
             raise UnknownNameError(
                 f"{path}: {error}", name=error.name, suggestions=error.suggestions
+            ) from None
+        except (TypeError, ValueError, KeyError, RecursionError) as error:
+            # A value of a shape no check foresaw: still name the file, never a bare traceback.
+            raise TransformSpecError(
+                f"{path}: invalid pipeline spec: {type(error).__name__}: {error}"
             ) from None
 
     def __repr__(self) -> str:
@@ -314,11 +390,15 @@ class BoxPipeline:
 
 def _fraction(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{name}: expected a fraction in [0, 1], got {value!r}")
+        raise TransformSpecError(f"{name}: expected a fraction in [0, 1], got {value!r}")
     return float(value)
 
 
 def _non_negative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name}: expected a number >= 0 (pixels), got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value < float("inf")  # also refuses NaN
+    ):
+        raise TransformSpecError(f"{name}: expected a number >= 0 (pixels), got {value!r}")
     return float(value)

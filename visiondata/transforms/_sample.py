@@ -17,8 +17,13 @@ from torchvision import tv_tensors
 
 from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes
 from visiondata.boxes._validate import snap_to_border, validate_boxes
-from visiondata.exceptions import InvalidBoxesError
+from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._work import Work
+
+#: Target keys that hold one row per box whenever a target has boxes (the readers' per-box fields). One of
+#: them with another row count is a broken annotation, never a per-image value: it is an error, not a
+#: field left alone (a surviving box would otherwise take a dropped box's label). ``collate`` checks the same.
+PER_BOX_KEYS = ("labels", "iscrowd", "area", "difficult", "truncated", "scores")
 
 
 class Sample:
@@ -108,15 +113,32 @@ class Sample:
         given = self.boxes_given
         boxes = convert_boxes(boxes, "xyxy", self.box_format, image_size=(height, width))
         if isinstance(given, tv_tensors.BoundingBoxes):
-            dtype = given.dtype if given.is_floating_point() else torch.float32
+            dtype = safe_box_dtype(given.dtype if given.is_floating_point() else torch.float32, boxes)
             tensor = torch.from_numpy(boxes).to(dtype=dtype, device=given.device)
             return tv_tensors.BoundingBoxes(tensor, format=given.format, canvas_size=(height, width))
         if isinstance(given, torch.Tensor):
-            dtype = given.dtype if given.is_floating_point() else torch.float32
+            dtype = safe_box_dtype(given.dtype if given.is_floating_point() else torch.float32, boxes)
             return torch.from_numpy(boxes).to(dtype=dtype, device=given.device)
         if isinstance(given, np.ndarray):
-            return boxes.astype(given.dtype if given.dtype.kind == "f" else np.float64)
+            if given.dtype.kind != "f":
+                return boxes.astype(np.float64)
+            return boxes.astype(
+                np.float32 if safe_box_dtype(given.dtype, boxes) is not given.dtype else given.dtype
+            )
         return boxes.tolist()
+
+
+def safe_box_dtype(dtype: Any, boxes: np.ndarray) -> Any:
+    """``dtype`` (torch or numpy), or float32 where a coordinate of ``boxes`` would overflow it (float16: 65504).
+
+    The box math runs in float64; only the result is converted back, and never to ``inf``.
+    """
+    if dtype in (torch.float16, np.float16) and len(boxes) and float(np.abs(boxes).max()) > _FLOAT16_MAX:
+        return torch.float32 if isinstance(dtype, torch.dtype) else np.float32
+    return dtype
+
+
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | None, eps: float) -> Sample:
@@ -124,8 +146,11 @@ def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | 
 
     Raises:
         TypeError: Not one of those shapes, or an image type the pipeline cannot take.
-        InvalidBoxesError: Boxes that are not ``(N, 4)``, NaN, inverted or without area (each named).
-        ValueError: A per-box field or masks without one row per box.
+        TransformSpecError: An image with no pixels (a side of 0).
+        InvalidBoxesError: Boxes that are not ``(N, 4)``, NaN, inverted or without area (each named);
+            ``labels``, another per-box field (`PER_BOX_KEYS`, or those named in ``box_fields``) or
+            instance masks without exactly one row per box (the message names the field and both counts).
+        ValueError: Masks of another size than the image.
     """
     sample = Sample()
     if len(inputs) == 1 and isinstance(inputs[0], Mapping):
@@ -182,6 +207,13 @@ def _read_image(sample: Sample) -> None:
     if image.ndim not in expected:
         layout = "H x W x C or H x W" if isinstance(image, np.ndarray) else "C x H x W"
         raise TypeError(f"image: expected {layout}, got shape {tuple(image.shape)}")
+    height, width = sample.size()
+    if height == 0 or width == 0:
+        # Every resize divides by a side: refuse here, named, rather than deep inside a step.
+        raise TransformSpecError(
+            f"image: expected at least 1 x 1 pixels, got shape {tuple(image.shape)} (height {height}, width "
+            f"{width}); an image without pixels cannot be augmented: fix or leave out the file it came from"
+        )
 
 
 def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
@@ -237,7 +269,7 @@ def _read_masks(sample: Sample) -> None:
         masks = container["masks"]
         count = None if sample.boxes is None else len(sample.boxes)
         if masks.ndim != 3 or (count is not None and masks.shape[0] != count):
-            raise ValueError(
+            raise InvalidBoxesError(
                 f"masks: expected instance masks of shape (N, H, W) with one per box ({count} boxes), "
                 f"got shape {tuple(masks.shape)}"
             )
@@ -265,13 +297,8 @@ def _find_fields(sample: Sample, box_fields: Sequence[str] | None) -> None:
     reserved = {"boxes", "masks", "mask"}
     if box_fields is not None:
         for key in box_fields:
-            if key not in sample.container:
-                continue  # fields are optional per sample
-            if _rows(sample.container[key]) != count:
-                raise ValueError(
-                    f"{key}: named in box_fields, so expected one row per box ({count}), got "
-                    f"{_rows(sample.container[key])}"
-                )
+            if key in sample.container:  # fields are optional per sample
+                _check_rows(key, sample.container[key], count, "named in box_fields, so")
         sample.fields = [key for key in box_fields if key in sample.container and key not in reserved]
         return
     for key, value in sample.container.items():
@@ -279,6 +306,8 @@ def _find_fields(sample: Sample, box_fields: Sequence[str] | None) -> None:
             continue
         rows = _rows(value)
         if rows != count:
+            if key in PER_BOX_KEYS:
+                _check_rows(key, value, count, "a per-box field, so")
             continue
         if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim > 1:
             raise ValueError(
@@ -287,6 +316,40 @@ def _find_fields(sample: Sample, box_fields: Sequence[str] | None) -> None:
                 f"(with {key!r} to filter it with the boxes, without it to leave it alone)"
             )
         sample.fields.append(key)
+
+
+def check_box_counts(target: Any, box_fields: Sequence[str] | None = None) -> None:
+    """Raise `InvalidBoxesError` if a target's labels, per-box fields or masks have not one row per box.
+
+    The cheap check (lengths only) for a target that is passed on without being parsed.
+    """
+    if not isinstance(target, Mapping) or target.get("boxes") is None:
+        return
+    count = _rows(target["boxes"])
+    if count is None:
+        return  # not an (N, 4) array: the parser names it when the sample is transformed
+    keys = PER_BOX_KEYS if box_fields is None else box_fields
+    for key in keys:
+        if key in target and key not in ("boxes", "masks", "mask"):
+            _check_rows(key, target[key], count, "a per-box field, so")
+    masks = target.get("masks")
+    if masks is not None and _rows(masks) != count:
+        raise InvalidBoxesError(
+            f"masks: expected one instance mask per box ({count} boxes), got {_rows(masks)}; fix the "
+            "annotation so that each box has its own mask"
+        )
+
+
+def _check_rows(key: str, value: Any, count: int, why: str) -> None:
+    """Raise if per-box field ``key`` has not one row per box: a box would keep another box's value."""
+    rows = _rows(value)
+    if rows != count:
+        got = f"{rows}" if rows is not None else f"a single value {value!r}"
+        raise InvalidBoxesError(
+            f"{key}: {why} expected one row per box ({count}), got {got}; "
+            f"boxes and {key} must describe the same objects in the same order: fix the annotation so that "
+            f"each box has its own {key} entry"
+        )
 
 
 def _rows(value: Any) -> int | None:

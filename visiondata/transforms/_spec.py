@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 BACKENDS = ("torchvision", "albumentations")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+#: The largest image side (and crop or pad size) a spec may ask for, and a step may produce: 2**15 pixels.
+#: PIL, OpenCV and torchvision's kernels handle sides up to about this; a 32768 x 32768 RGB image is already
+#: 3 GiB, and a typo such as ``size: 1000000000`` must fail when the pipeline is built, not exhaust memory.
+MAX_SIDE = 1 << 15
+#: The largest Gaussian blur kernel side (odd): covers sigmas up to about 170 pixels (6 sigma wide).
+MAX_KERNEL_SIZE = 1023
 
 
 @dataclass(frozen=True)
@@ -196,8 +202,15 @@ def normalize_spec(spec: Any, position: int) -> dict[str, Any]:
             f"{where}: expected a dict such as {{'name': 'HorizontalFlip', 'p': 0.5}} or a name, got {spec!r}"
         )
     if "name" not in spec:
-        raise TransformSpecError(f"{where}: expected a 'name' key, got the keys {sorted(spec)}")
+        raise TransformSpecError(f"{where}: expected a 'name' key, got the keys {sorted(map(str, spec))}")
     name = spec["name"]
+    if not isinstance(name, str):
+        raise TransformSpecError(f"{where}: name: expected a transform name (a string), got {name!r}")
+    for key in spec:
+        if not isinstance(key, str):
+            raise TransformSpecError(
+                f"{where} ({name}): expected parameter names (strings), got the key {key!r}"
+            )
     try:
         definition = get_transform_definition(name)
     except UnknownNameError as error:
@@ -256,23 +269,37 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def as_size(value: Any, name: str = "size") -> tuple[int, int]:
-    """``(height, width)`` from an int (a square) or a pair of positive ints."""
+def as_size(value: Any, name: str = "size", high: int = MAX_SIDE) -> tuple[int, int]:
+    """``(height, width)`` from an int (a square) or a pair of ints in ``1..high`` (`MAX_SIDE`)."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     if (
         isinstance(value, Sequence)
         and len(value) == 2
-        and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in value)
+        and all(isinstance(side, int) and not isinstance(side, bool) and 0 < side <= high for side in value)
     ):
         return int(value[0]), int(value[1])
-    raise TransformSpecError(f"{name}: expected a positive int or (height, width), got {value!r}")
+    raise TransformSpecError(
+        f"{name}: expected a positive int or (height, width), each at most {high}{_why(high)}, got {value!r}"
+    )
 
 
-def as_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+def as_positive_int(value: Any, name: str, high: int = MAX_SIDE) -> int:
+    """An int in ``1..high`` (`MAX_SIDE` unless said: most such parameters are sizes in pixels)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= high:
         return value
-    raise TransformSpecError(f"{name}: expected a positive int, got {value!r}")
+    raise TransformSpecError(f"{name}: expected a positive int at most {high}{_why(high)}, got {value!r}")
+
+
+def as_pixels(value: Any, name: str, high: int = MAX_SIDE) -> int:
+    """An int in ``0..high`` (an offset or a padding, in pixels)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high:
+        return value
+    raise TransformSpecError(f"{name}: expected an int >= 0 and at most {high}{_why(high)}, got {value!r}")
+
+
+def _why(high: int) -> str:
+    return " (2**15, the largest image side supported)" if high == MAX_SIDE else ""
 
 
 def as_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf) -> float:

@@ -16,6 +16,7 @@ agree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -28,14 +29,20 @@ from visiondata.exceptions import TransformSpecError
 from visiondata.transforms import _geometry as geometry
 from visiondata.transforms._presets import IMAGENET_MEAN, IMAGENET_STD
 from visiondata.transforms._spec import (
+    MAX_KERNEL_SIZE,
+    MAX_SIDE,
     as_fill,
     as_interpolation,
     as_number,
+    as_pixels,
     as_positive_int,
     as_range,
     as_size,
 )
-from visiondata.transforms._work import Work, run_transform
+from visiondata.transforms._work import Work, check_output_size, run_transform
+
+#: The most crop candidates RandomIoUCrop draws per sample (torchvision's default is 40).
+MAX_TRIALS = 10_000
 
 _MODES = {
     "nearest": InterpolationMode.NEAREST,
@@ -152,6 +159,7 @@ class _Geometric(BoxTransform):
         raise NotImplementedError
 
     def apply_image(self, image: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+        _check_fill(self.fill, image.shape[-3], image.dtype)
         return self.warp(image, params, mask=False)
 
     def apply_masks(self, masks: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
@@ -159,6 +167,22 @@ class _Geometric(BoxTransform):
 
     def _fill(self, mask: bool) -> float | list[float]:
         return 0.0 if mask else self.fill
+
+
+def _check_fill(fill: float | list[float], channels: int, dtype: torch.dtype) -> None:
+    """Refuse a fill the image cannot take (per-channel count, or a value its dtype cannot hold), named."""
+    values = fill if isinstance(fill, list) else [fill]
+    if len(values) not in (1, channels):
+        raise TransformSpecError(
+            f"fill: expected one number or one per channel ({channels} channels), got {len(values)} numbers"
+        )
+    if not dtype.is_floating_point:
+        info = torch.iinfo(dtype)
+        if not all(info.min <= value <= info.max for value in values):
+            raise TransformSpecError(
+                f"fill: expected values in {info.min}..{info.max} for a {str(dtype).replace('torch.', '')} image, "
+                f"got {fill!r}"
+            )
 
 
 class HorizontalFlip(_Geometric):
@@ -234,6 +258,10 @@ class Resize(_Resizing):
         self.size = as_positive_int(size, "size") if isinstance(size, int) else as_size(size)
         self.interpolation = as_interpolation(interpolation)
 
+    def check(self, height: int, width: int) -> None:
+        # Also on the albumentations backend, whose kernels do not pass through run_transform's check.
+        check_output_size("Resize", height, width, self.get_params(None, height, width, None)["size"])
+
     def get_params(
         self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
     ) -> dict[str, Any]:
@@ -269,6 +297,11 @@ class SmallestMaxSize(_Resizing):
     ) -> dict[str, Any]:
         return {"size": _scaled_size(height, width, self.max_size / min(height, width))}
 
+    def check(self, height: int, width: int) -> None:
+        check_output_size(
+            "SmallestMaxSize", height, width, self.get_params(None, height, width, None)["size"]
+        )
+
 
 def _scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
@@ -278,7 +311,8 @@ class RandomScale(_Resizing):
     """Resize by a factor drawn from ``scale=(min, max)`` (albumentations' ``RandomScale``; sides truncated)."""
 
     def __init__(self, scale: float | Sequence[float] = (0.9, 1.1), interpolation: str = "bilinear") -> None:
-        self.scale = as_range(scale, "scale", center=1.0, low=1e-3)
+        # No factor above MAX_SIDE can give an image within MAX_SIDE; the step also checks each output size.
+        self.scale = as_range(scale, "scale", center=1.0, low=1e-3, high=MAX_SIDE)
         self.interpolation = as_interpolation(interpolation)
 
     def get_params(
@@ -286,6 +320,10 @@ class RandomScale(_Resizing):
     ) -> dict[str, Any]:
         factor = rng.uniform(*self.scale)
         return {"size": (max(1, int(height * factor)), max(1, int(width * factor)))}
+
+    def check(self, height: int, width: int) -> None:
+        largest = self.scale[1]
+        check_output_size("RandomScale", height, width, (int(height * largest), int(width * largest)))
 
 
 class RandomResizedCrop(_Resizing):
@@ -360,9 +398,7 @@ class Crop(_Cropping):
     """Cut a fixed window (torchvision's ``functional.crop`` arguments); it must lie inside the image."""
 
     def __init__(self, top: int, left: int, height: int, width: int) -> None:
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (top, left)):
-            raise TransformSpecError(f"top, left: expected ints >= 0, got {top!r}, {left!r}")
-        self.top, self.left = top, left
+        self.top, self.left = as_pixels(top, "top"), as_pixels(left, "left")
         self.height, self.width = as_size((height, width), "height, width")
 
     def check(self, height: int, width: int) -> None:
@@ -527,10 +563,11 @@ class Pad(_Padding):
         if (
             not values
             or len(values) not in (1, 2, 4)
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SIDE for v in values)
         ):
             raise TransformSpecError(
-                f"padding: expected an int >= 0, (left/right, top/bottom) or (left, top, right, bottom), got {padding!r}"
+                f"padding: expected an int >= 0, (left/right, top/bottom) or (left, top, right, bottom), each at "
+                f"most {MAX_SIDE} (2**15, the largest image side supported), got {padding!r}"
             )
         if len(values) == 1:
             values = values * 4
@@ -573,13 +610,21 @@ class RandomIoUCrop(_Cropping):
         self.min_aspect_ratio, self.max_aspect_ratio = as_range(
             (min_aspect_ratio, max_aspect_ratio), "min_aspect_ratio, max_aspect_ratio", low=0.0
         )
-        options = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0] if sampler_options is None else list(sampler_options)
-        if not options or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in options):
+        options = (
+            [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+            if sampler_options is None
+            else list(sampler_options)
+            if isinstance(sampler_options, Sequence) and not isinstance(sampler_options, str)
+            else []
+        )
+        if not options or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in options
+        ):
             raise TransformSpecError(
                 f"sampler_options: expected a list of minimum IoU values, got {sampler_options!r}"
             )
         self.sampler_options = [float(v) for v in options]
-        self.trials = as_positive_int(trials, "trials")
+        self.trials = as_positive_int(trials, "trials", high=MAX_TRIALS)
 
     def get_params(
         self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
@@ -869,13 +914,35 @@ class GaussianBlur(BoxTransform):
     """Blur with a Gaussian kernel of ``kernel_size`` and a sigma drawn from ``sigma`` (torchvision's ``GaussianBlur``)."""
 
     def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0)) -> None:
-        sizes = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        if len(sizes) != 2 or not all(isinstance(v, int) and v > 0 and v % 2 == 1 for v in sizes):
-            raise TransformSpecError(f"kernel_size: expected an odd positive int or two, got {kernel_size!r}")
+        sizes = (
+            (kernel_size, kernel_size)
+            if isinstance(kernel_size, int)
+            else tuple(kernel_size)
+            if isinstance(kernel_size, Sequence) and not isinstance(kernel_size, str)
+            else ()
+        )
+        if len(sizes) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_KERNEL_SIZE and v % 2 == 1
+            for v in sizes
+        ):
+            raise TransformSpecError(
+                f"kernel_size: expected an odd positive int or two, each at most {MAX_KERNEL_SIZE}, "
+                f"got {kernel_size!r}"
+            )
         self.kernel_size = sizes
         if isinstance(sigma, (int, float)):
             sigma = (sigma, sigma)  # torchvision: one number is a fixed sigma, not a range around 0
         self.sigma = as_range(sigma, "sigma", low=1e-6)
+
+    def check(self, height: int, width: int) -> None:
+        # The kernel reflects the border: half of it must fit inside the image.
+        kernel_height, kernel_width = self.kernel_size
+        if kernel_height // 2 >= height or kernel_width // 2 >= width:
+            raise TransformSpecError(
+                f"GaussianBlur: kernel_size {kernel_height}x{kernel_width} does not fit the {height}x{width} image "
+                "(height x width); expected a kernel side below twice the image side: choose a smaller "
+                "kernel_size, or resize first"
+            )
 
     def get_params(
         self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
@@ -892,8 +959,9 @@ class GaussianNoise(BoxTransform):
     """Add Gaussian noise of ``mean`` and ``sigma`` on the [0, 1] scale (``uint8`` images: 255 times that, rounded)."""
 
     def __init__(self, mean: float = 0.0, sigma: float = 0.1, clip: bool = True) -> None:
-        self.mean = as_number(mean, "mean")
-        self.sigma = as_number(sigma, "sigma", 0.0)
+        # On the [0, 1] scale: a mean or sigma beyond 1 saturates every pixel (albumentations refuses it too).
+        self.mean = as_number(mean, "mean", -1.0, 1.0)
+        self.sigma = as_number(sigma, "sigma", 0.0, 1.0)
         self.clip = bool(clip)
 
     def get_params(

@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from visiondata.exceptions import TransformSpecError
+from visiondata.transforms._spec import MAX_SIDE
+
 #: Drop reasons, in the order they are checked.
 DROP_REASONS = ("out_of_bounds", "visibility", "area", "size")
 OUT_OF_BOUNDS = ("clip", "drop")
@@ -125,13 +128,17 @@ def run_transform(
     params = transform.get_params(rng, height, width, work.visible)
     if params is None:
         return size
-    work.image = image_kernel(work.image, params)
     if not transform.geometric:
+        work.image = image_kernel(work.image, params)
         return size
+    new_size = transform.output_size(params, height, width)
+    # Before the kernel allocates it: a bounded size parameter can still ask for too much of an
+    # elongated image (the shorter side resized to 30000 makes the longer one 30000 times more).
+    check_output_size(type(transform).__name__, height, width, new_size)
+    work.image = image_kernel(work.image, params)
     removed = transform.removed_boxes(params)
     if removed is not None:
         work.remove(removed, "out_of_bounds")
-    new_size = transform.output_size(params, height, width)
     if work.masks is not None:
         work.masks = _warp_masks(work.masks, params, masks_kernel, new_size)
     if work.mask is not None:
@@ -139,6 +146,17 @@ def run_transform(
     if len(work.ids):
         work.moved(transform.apply_boxes(work.stacked(), params, height, width), *new_size)
     return new_size
+
+
+def check_output_size(name: str, height: int, width: int, new_size: tuple[int, int]) -> None:
+    """Refuse a step that would grow a side beyond `MAX_SIDE` (an input already larger may keep its size)."""
+    new_height, new_width = new_size
+    if (new_height > MAX_SIDE and new_height > height) or (new_width > MAX_SIDE and new_width > width):
+        raise TransformSpecError(
+            f"{name}: would make the {height}x{width} image {new_height}x{new_width} (height x width); expected "
+            f"sides of at most {MAX_SIDE} (2**15): choose a smaller size, or a transform that bounds the longer "
+            "side (LongestMaxSize)"
+        )
 
 
 def _warp_masks(masks: Any, params: dict[str, Any], kernel: Callable[..., Any], size: tuple[int, int]) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ import torch
 from torchvision import tv_tensors
 from torchvision.utils import draw_bounding_boxes, make_grid
 
+from visiondata._files import atomic_path, file_kind
 from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes, is_normalized
+from visiondata.exceptions import InvalidBoxesError, OutputConflictError
 
 
 def displayable(image: Any) -> torch.Tensor:
@@ -112,10 +115,15 @@ def draw_boxes(
 def _as_list(labels: Any, count: int) -> list[Any] | None:
     if labels is None:
         return None
-    values = labels.tolist() if isinstance(labels, (torch.Tensor, np.ndarray)) else list(labels)
-    if len(values) != count:
-        raise ValueError(f"labels: expected one per box ({count}), got {len(values)}")
-    return values
+    values = labels.tolist() if isinstance(labels, (torch.Tensor, np.ndarray)) else labels
+    if not isinstance(values, (list, tuple)) or len(values) != count:
+        got = len(values) if isinstance(values, (list, tuple)) else f"a single value {values!r}"
+        # A label drawn on another box would show the mistake as if it were right.
+        raise InvalidBoxesError(
+            f"labels: expected one per box ({count}), got {got}; boxes and labels must describe the same "
+            "objects in the same order"
+        )
+    return list(values)
 
 
 def _name(label: Any, class_names: Sequence[str] | Mapping[int, str] | None) -> str:
@@ -154,6 +162,9 @@ def save_grid(
     Returns:
         The path written.
 
+    Raises:
+        OutputConflictError: ``path`` is a folder or a special file (``/dev/null``).
+
     Examples:
         >>> import tempfile, pathlib, torch
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "grid.png"
@@ -182,12 +193,23 @@ def save_grid(
     ]
     grid = make_grid(padded, nrow=ncols, padding=padding, pad_value=255)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        kind = os.stat(path).st_mode
+    except OSError:
+        kind = None
+    if kind is not None and not stat.S_ISREG(kind):
+        # Never rename over a device or a folder: /dev/null would be replaced by the picture.
+        raise OutputConflictError(
+            f"{path}: expected an image file to write (new, or a file to replace), got {file_kind(kind)}; "
+            "choose a file name such as preview.png"
+        )
     picture = Image.fromarray(grid.permute(1, 2, 0).numpy())
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        picture.save(path, format="JPEG", quality=90)
-    else:
-        picture.save(path, format="PNG")
+    # Written under a temporary name and renamed: an interrupted save leaves any previous picture whole.
+    with atomic_path(path) as partial:
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            picture.save(partial, format="JPEG", quality=90)
+        else:
+            picture.save(partial, format="PNG")
     return path
 
 
