@@ -19,7 +19,7 @@ from visiondata.boxes._convert import check_format
 from visiondata.exceptions import OutputConflictError, TransformSpecError, UnknownNameError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
-from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec
+from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec, spec_kind
 from visiondata.transforms._torchvision_backend import TorchvisionStep
 from visiondata.transforms._work import OUT_OF_BOUNDS, Work, as_numpy, as_tensor, warpable_masks
 
@@ -151,7 +151,9 @@ class BoxPipeline:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise TransformSpecError(f"seed: expected an int >= 0 or None, got {seed!r}")
         self._streams = RandomStreams(seed)
-        self.specs = [normalize_spec(spec, position) for position, spec in enumerate(transforms)]
+        self.specs = [
+            normalize_spec(spec, position, self.backend) for position, spec in enumerate(transforms)
+        ]
         self._steps = [self._build(spec, position) for position, spec in enumerate(self.specs)]
 
     @property
@@ -159,7 +161,20 @@ class BoxPipeline:
         """The seed the pipeline was built with."""
         return self._streams.seed
 
-    def _build(self, spec: dict[str, Any], position: int) -> Any:
+    def _build(self, spec: dict[str, Any], position: int | str) -> Any:
+        """The step for one normalised spec: an object with ``probability`` and ``run(work, rng, python_rng)``."""
+        kind = spec_kind(spec["name"])
+        if kind == "composition":
+            from visiondata.transforms._composition import build_composition
+
+            return build_composition(spec, position, self.backend, self._build)
+        if kind == "own":
+            from visiondata.transforms._own import build_own
+
+            return build_own(spec, position, self.backend)
+        return self._build_portable(spec, position)
+
+    def _build_portable(self, spec: dict[str, Any], position: int | str) -> Any:
         name, probability = spec["name"], spec["p"]
         parameters = {key: value for key, value in spec.items() if key not in ("name", "p")}
         definition = get_transform_definition(name)

@@ -72,19 +72,27 @@ def _runs_on_numpy(transform_class: type | None) -> bool:
 
 
 def _register_builtins() -> None:
-    from visiondata.transforms import _albumentations_backend, _torchvision_backend
+    from visiondata.transforms import _albumentations_backend, _photometric, _spatial, _torchvision_backend
 
-    for name, transform_class in _torchvision_backend.BUILTIN_TRANSFORMS.items():
-        _TRANSFORMS.register(
-            name,
-            TransformDefinition(
+    # Each family module holds name -> BoxTransform class (TRANSFORMS) and name -> albumentations builder
+    # (BUILDERS, taking the checked torchvision-backend instance).
+    families = [
+        (_torchvision_backend.BUILTIN_TRANSFORMS, _albumentations_backend.BUILDERS),
+        (_photometric.TRANSFORMS, _photometric.BUILDERS),
+        (_spatial.TRANSFORMS, _spatial.BUILDERS),
+    ]
+    for transforms, builders in families:
+        for name, transform_class in transforms.items():
+            _TRANSFORMS.register(
                 name,
-                transform_class,
-                _albumentations_backend.BUILDERS.get(name),
-                transform_class.default_p,
-                builder_takes_transform=True,
-            ),
-        )
+                TransformDefinition(
+                    name,
+                    transform_class,
+                    builders.get(name),
+                    transform_class.default_p,
+                    builder_takes_transform=True,
+                ),
+            )
 
 
 _TRANSFORMS: Registry[TransformDefinition] = Registry("transform", on_first_lookup=_register_builtins)
@@ -186,8 +194,35 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def normalize_spec(spec: Any, position: int) -> dict[str, Any]:
+#: Composition nodes: specs whose ``transforms`` are child specs (``visiondata.transforms._composition``).
+COMPOSITIONS = ("OneOf", "SomeOf", "Sequential", "RandomOrder")
+#: Name prefixes that always mean a backend's own class (``visiondata.transforms._own``).
+OWN_PREFIXES = ("albumentations.", "torchvision.")
+
+
+def spec_kind(name: str) -> str:
+    """``"composition"``, ``"portable"`` (a registered visiondata transform) or ``"own"`` (a backend's own class).
+
+    A name with a backend prefix is always the backend's own class; an unprefixed name is a registered
+    transform when there is one, else looked up among the backend's own classes.
+
+    Examples:
+        >>> spec_kind("OneOf"), spec_kind("HorizontalFlip"), spec_kind("albumentations.HorizontalFlip")
+        ('composition', 'portable', 'own')
+    """
+    if name in COMPOSITIONS:
+        return "composition"
+    if name.startswith(OWN_PREFIXES) or name not in _TRANSFORMS:
+        return "own"
+    return "portable"
+
+
+def normalize_spec(spec: Any, position: int | str, backend: str = "torchvision") -> dict[str, Any]:
     """One spec entry as ``{"name", "p", **every parameter}`` with defaults filled in and tuples as lists.
+
+    Composition nodes and backends' own transforms are normalised by their modules
+    (``_composition``, ``_own``); ``position`` is the entry's index, or its path inside a composition
+    (``"2.transforms[1]"``).
 
     Raises:
         TransformSpecError: Not a dict or a name, no ``name``, ``p`` outside [0, 1],
@@ -211,6 +246,15 @@ def normalize_spec(spec: Any, position: int) -> dict[str, Any]:
             raise TransformSpecError(
                 f"{where} ({name}): expected parameter names (strings), got the key {key!r}"
             )
+    kind = spec_kind(name)
+    if kind == "composition":
+        from visiondata.transforms._composition import normalize_composition
+
+        return normalize_composition(dict(spec), position, backend)
+    if kind == "own":
+        from visiondata.transforms._own import normalize_own
+
+        return normalize_own(dict(spec), position, backend)
     try:
         definition = get_transform_definition(name)
     except UnknownNameError as error:
