@@ -9,16 +9,19 @@ pycocotools and holds a small fraction of its memory (``docs/performance.md``).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
 import torch
 from torchvision import tv_tensors
 
+from visiondata._files import MAX_DATASET_FILE_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
     DetectionFileDataset,
@@ -32,15 +35,21 @@ from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, Miss
 _SHOWN_NAME = 40
 
 
+# Ids are stored as int64 and sizes as int32: a value beyond them is refused by the schema, with its
+# place in the file, instead of overflowing numpy later (msgspec accepts integers up to 2**64 - 1).
+_Id = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+_Side = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+
+
 class _Image(msgspec.Struct):
-    id: int
+    id: _Id
     file_name: str
-    width: int = 0
-    height: int = 0
+    width: _Side = 0
+    height: _Side = 0
 
 
 class _Category(msgspec.Struct):
-    id: int
+    id: _Id
     name: str
 
 
@@ -51,12 +60,12 @@ _NO_BOX = (_NAN, _NAN, _NAN, _NAN)
 
 
 class _Annotation(msgspec.Struct):
-    image_id: int
-    category_id: int
-    id: int = -1
+    image_id: _Id
+    category_id: _Id
+    id: _Id = -1
     # NaN marks what the file left out (or wrote as null): no bbox is a problem, no area is the box's.
     bbox: tuple[float, float, float, float] | None = _NO_BOX
-    iscrowd: int = 0
+    iscrowd: _Id = 0
     area: float | None = _NAN
 
 
@@ -74,6 +83,22 @@ class _FileWithSegmentation(msgspec.Struct):
     images: list[_Image]
     categories: list[_Category] = []
     annotations: list[_AnnotationWithSegmentation] = []
+
+
+class _LooseFile(msgspec.Struct):
+    """A file whose annotations did not all fit the schema: each is checked on its own."""
+
+    images: list[_Image]
+    categories: list[_Category] = []
+    annotations: list[msgspec.Raw] = []
+
+
+class _LooseObjects(msgspec.Struct):
+    """As `_LooseFile`, from the Python objects of ``json.loads`` (files holding NaN or Infinity)."""
+
+    images: list[_Image]
+    categories: list[_Category] = []
+    annotations: list[Any] = []
 
 
 class CocoDetectionDataset(DetectionFileDataset):
@@ -99,7 +124,25 @@ class CocoDetectionDataset(DetectionFileDataset):
     ``images_dir`` or do not exist. ``on_error="raise"`` raises one
     [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing them all;
     ``"skip"`` and ``"warn"`` leave the bad annotations (and images) out and
-    record them in `problems`.
+    record them in `problems`. Also problems of their annotation: a record
+    that does not fit the schema (a ``bbox`` of 3 numbers or of strings, an
+    id beyond int64), an annotation id used twice (all but the first left
+    out), and with ``masks=True`` a segmentation pycocotools could not decode
+    safely (an RLE whose ``size`` is not the image's ``[height, width]`` or
+    whose counts do not sum to it, polygon points not finite or far outside
+    the image; see `_segmentation_problem`). An image id listed twice is a
+    problem of every image of that id. A mask checked against a declared size
+    that the decoded image does not have is checked again when read: under
+    ``"raise"`` a [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError], otherwise the box and
+    its mask are left out of the sample and recorded.
+
+    Problems of the file itself raise
+    [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] whatever ``on_error`` says: not a
+    regular file (a FIFO or a device is refused before opening), not JSON,
+    nested too deeply, no ``images``, a malformed image or category (an id
+    beyond int64, a width or height that is not a whole number from 0 to
+    2**31 - 1), two categories with one id, or (without ``classes=``) two
+    categories with one name.
 
     Args:
         images_dir: Folder the ``file_name`` of each image is relative to.
@@ -116,6 +159,9 @@ class CocoDetectionDataset(DetectionFileDataset):
         check_files: Check at construction that every image file exists.
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0 (torchvision's detection models expect it).
+        strict: For the default loader: ``True`` refuses an image that decodes only with a
+            warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
+            ``None`` (default) follows ``visiondata.io.set_strict_decode``.
 
     Examples:
         >>> import json, tempfile, pathlib
@@ -149,15 +195,16 @@ class CocoDetectionDataset(DetectionFileDataset):
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
+        strict: bool | None = None,
     ) -> None:
-        super().__init__(images_dir, transform, target_transform, on_error, loader)
+        super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
         self.annotation_file = str(annotation_file)
         self.masks = bool(masks)
         if self.masks:
             _import_pycocotools()
-        parsed = _decode(Path(annotation_file), self.masks)
-        problems: list[str] = []
+        parsed, problems = _decode(Path(annotation_file), self.masks)
+        _refuse_repeated_categories(parsed.categories, classes, background, self.annotation_file)
         self.classes, self.category_ids, category_to_label = _classes(parsed.categories, classes, background)
         refuse_duplicate_classes(self.classes, self.annotation_file)
         self.index, segmentations = self._build(
@@ -166,7 +213,7 @@ class CocoDetectionDataset(DetectionFileDataset):
         del parsed
         release_freed_memory()
         if drop_empty:
-            self.index, segmentations = _without_images(
+            self.index, segmentations = self._without_images(
                 self.index, np.diff(self.index.offsets) > 0, segmentations
             )
         self._segmentations = None if segmentations is None else PathIndex(segmentations)
@@ -203,12 +250,19 @@ class CocoDetectionDataset(DetectionFileDataset):
                 problems.append(f"image {image.id}: {problem}")
                 good_image[position] = False
             paths.append(path)
-        unique, repeats = np.unique(image_ids, return_counts=True)
-        problems.extend(
-            f"image id {int(value)} is listed {int(n)} times"
-            for value, n in zip(unique, repeats, strict=True)
-            if n > 1
-        )
+        unique, inverse, repeats = np.unique(image_ids, return_inverse=True, return_counts=True)
+        if (repeats > 1).any():
+            # Annotations name their image by id: those of a repeated id cannot be told apart, so every
+            # image of that id is left out (under skip/warn) with its annotations.
+            repeated = repeats[inverse] > 1
+            good_image &= ~repeated
+            for value, n in zip(unique[repeats > 1].tolist(), repeats[repeats > 1].tolist(), strict=True):
+                names = [images[i].file_name for i in np.flatnonzero(image_ids == value)[:3].tolist()]
+                problems.append(
+                    f"image id {value} is listed {n} times ({', '.join(map(repr, names))}"
+                    f"{', ...' if n > 3 else ''}): expected each image once with an id of its own, as "
+                    "annotations name their image by id; give each image its own id"
+                )
 
         annotations = parsed.annotations
         # One pass over the records: integers as int64, numbers as float64.
@@ -264,6 +318,21 @@ class CocoDetectionDataset(DetectionFileDataset):
                     f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
                 )
                 keep[row] = False
+        _refuse_repeated_annotation_ids(annotation_ids, keep, problems)
+        if self.masks:
+            # Only kept annotations: the others are problems already. pycocotools trusts its input
+            # (an RLE larger than its size, or a polygon at 1e9, crashes the interpreter): check first.
+            rows = np.flatnonzero(keep)
+            issues = _segmentation_problems(
+                [bytes(annotations[row].segmentation) for row in rows.tolist()], sizes[position[rows]]
+            )
+            for row, issue in zip(rows.tolist(), issues, strict=True):
+                if issue is not None:
+                    image = images[int(position[row])]
+                    problems.append(
+                        f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
+                    )
+                    keep[row] = False
         area = np.where(np.isnan(area), xywh[:, 2] * xywh[:, 3], area)
         index = DetectionIndex.build(
             paths,
@@ -280,29 +349,60 @@ class CocoDetectionDataset(DetectionFileDataset):
             # In the order the index holds the boxes: grouped by image, file order within each.
             grouped = kept_rows[np.argsort(position[keep], kind="stable")]
             segmentations = [bytes(annotations[row].segmentation).decode("utf-8") for row in grouped.tolist()]
+            self._annotation_ids = annotation_ids[grouped]
         if not good_image.all():
-            index, segmentations = _without_images(index, good_image, segmentations)
+            index, segmentations = self._without_images(index, good_image, segmentations)
         return index, segmentations
 
-    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> None:
+    def _without_images(
+        self, index: DetectionIndex, keep: np.ndarray, segmentations: list[str] | None
+    ) -> tuple[DetectionIndex, list[str] | None]:
+        """The index without the images not in ``keep``; the per-box segmentations and ids follow."""
+        if segmentations is not None:
+            rows = np.repeat(keep, np.diff(index.offsets))
+            segmentations = [value for value, kept in zip(segmentations, rows.tolist(), strict=True) if kept]
+            self._annotation_ids = self._annotation_ids[rows]
+        return index.select(keep), segmentations
+
+    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> np.ndarray | None:
         if self._segmentations is None:
-            return
+            return None
         from pycocotools import mask as coco_mask
 
         start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
         masks = np.zeros((end - start, height, width), dtype=np.uint8)
+        # The segmentations were checked against the declared size; a decoded image of another size
+        # (or of a size the file did not give) needs them checked again before pycocotools sees them.
+        recheck = tuple(self.index.sizes[index]) != (height, width)
+        keep: np.ndarray | None = None
         for row in range(start, end):
-            segmentation = msgspec.json.decode(self._segmentations[row])
+            text = self._segmentations[row]
+            if recheck:
+                issue = _segmentation_problem(text.encode("utf-8"), height, width)
+                if issue is not None:
+                    problem = (
+                        f"{self.annotation_file}: annotation {int(self._annotation_ids[row])} (image "
+                        f"{int(self.index.image_ids[index])}, {self.path(index)}, decoded {width}x{height}): {issue}"
+                    )
+                    if self.on_error == "raise":
+                        raise DatasetFormatError(problem)
+                    self._record_problem(problem, "left out a box and its mask")
+                    keep = np.ones(end - start, dtype=bool) if keep is None else keep
+                    keep[row - start] = False
+                    continue
+            # Checked (at construction, or just above): strict JSON of the shapes pycocotools takes.
+            segmentation = msgspec.json.decode(text)
             if not segmentation:
                 continue
             if isinstance(segmentation, list):
                 rle = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))
-            elif isinstance(segmentation.get("counts"), list):
+            elif isinstance(segmentation["counts"], list):
                 rle = coco_mask.frPyObjects(segmentation, height, width)
             else:
                 rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}
             masks[row - start] = coco_mask.decode(rle)[:height, :width]
         target["masks"] = tv_tensors.Mask(torch.from_numpy(masks))
+        return keep
 
 
 def _import_pycocotools() -> Any:
@@ -316,31 +416,387 @@ def _import_pycocotools() -> Any:
     return mask
 
 
-def _decode(path: Path, with_segmentation: bool) -> Any:
-    if not path.is_file():
-        raise DatasetNotFoundError(
-            f"{path}: expected a COCO annotation file, found {'a folder' if path.exists() else 'nothing'}"
-        )
+def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str]]:
+    """The file's records, and one problem for each annotation that does not fit the schema (left out).
+
+    The whole file is decoded against the schema in one call. Only when that
+    fails is it decoded again with the annotations kept raw, so that a bad
+    annotation (a ``bbox`` of 3 numbers, an id beyond int64) becomes a problem
+    of its own, handled by ``on_error``; images and categories stay strict
+    (an error there is fatal, with its place in the file).
+    """
+    if not path.exists():
+        raise DatasetNotFoundError(f"{path}: expected a COCO annotation file, found nothing")
+    if path.is_dir():
+        raise DatasetNotFoundError(f"{path}: expected a COCO annotation file, found a folder")
+    # Refuses a FIFO, a device or an oversized file before opening it.
+    data = read_regular_file(path, "COCO annotation file", MAX_DATASET_FILE_BYTES)
     schema = _FileWithSegmentation if with_segmentation else _File
-    data = path.read_bytes()
+    record = _AnnotationWithSegmentation if with_segmentation else _Annotation
     try:
         try:
-            return msgspec.json.Decoder(schema).decode(data)
-        except msgspec.DecodeError:
-            # Python's json module writes NaN and Infinity, which strict JSON (and msgspec) refuse: such
-            # files take the slow road, so that those boxes are reported one by one.
-            import json
-
+            return msgspec.json.Decoder(schema).decode(data), []
+        except msgspec.ValidationError:
             try:
-                parsed = json.loads(data)
-            except ValueError as error:
-                raise DatasetFormatError(f"{path}: not valid JSON: {error}") from None
-            return msgspec.convert(parsed, schema)
+                loose = msgspec.json.Decoder(_LooseFile).decode(data)
+            except msgspec.ValidationError:
+                raise
+            except msgspec.DecodeError:
+                pass  # NaN or Infinity further on: read below
+            else:
+                return _one_by_one(loose, msgspec.json.Decoder(record).decode, _raw_id)
+        except msgspec.DecodeError:
+            pass
+        # Python's json module writes NaN and Infinity, which strict JSON (and msgspec) refuse: such
+        # files take the slow road, so that those boxes are reported one by one.
+        try:
+            parsed = json.loads(data)
+        except ValueError as error:  # UnicodeDecodeError included
+            raise DatasetFormatError(f"{path}: not valid JSON: {error}") from None
+        loose = msgspec.convert(parsed, _LooseObjects)
+        return _one_by_one(loose, lambda item: _convert_annotation(item, record), _object_id)
     except msgspec.ValidationError as error:
         raise DatasetFormatError(
             f"{path}: not a COCO annotation file: {error} (expected images, categories and annotations "
             "with image_id, category_id and bbox [x, y, w, h])"
         ) from None
+    except RecursionError:
+        raise DatasetFormatError(
+            f"{path}: not a COCO annotation file: its JSON is nested too deeply to read (expected images, "
+            "categories and annotations, a few levels deep)"
+        ) from None
+
+
+def _one_by_one(
+    loose: Any, convert: Callable[[Any], Any], id_of: Callable[[Any], Any]
+) -> tuple[Any, list[str]]:
+    """``loose`` with each annotation converted on its own: those that fail are problems, left out."""
+    annotations, problems = [], []
+    for position, item in enumerate(loose.annotations):
+        try:
+            annotations.append(convert(item))
+        except (msgspec.DecodeError, RecursionError, ValueError, TypeError) as error:
+            identifier = id_of(item)
+            where = f"annotation {identifier}" if identifier is not None else "annotation"
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            problems.append(
+                f"{where} (annotations[{position}]): not a COCO annotation: {reason} (expected integer "
+                "image_id, category_id and id within int64, bbox [x, y, w, h] of 4 numbers or null)"
+            )
+    return _File(images=loose.images, categories=loose.categories, annotations=annotations), problems
+
+
+def _convert_annotation(item: Any, record: type) -> Any:
+    """An annotation from ``json.loads``'s objects; its segmentation kept as JSON text, NaN included."""
+    if record is _AnnotationWithSegmentation and isinstance(item, dict) and "segmentation" in item:
+        rest = {key: value for key, value in item.items() if key != "segmentation"}
+        converted = msgspec.convert(rest, record)
+        converted.segmentation = msgspec.Raw(json.dumps(item["segmentation"]).encode())
+        return converted
+    return msgspec.convert(item, record)
+
+
+def _raw_id(item: msgspec.Raw) -> Any:
+    try:
+        return _object_id(msgspec.json.decode(item))
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
+def _object_id(item: Any) -> Any:
+    identifier = item.get("id") if isinstance(item, dict) else None
+    return identifier if isinstance(identifier, int) and not isinstance(identifier, bool) else None
+
+
+def _refuse_repeated_categories(
+    categories: list[_Category], classes: Any, background: bool, source: str
+) -> None:
+    """Refuse two categories with one id (one would silently win), or, without ``classes``, one name."""
+    names_of: dict[int, list[str]] = {}
+    ids_of: dict[str, list[int]] = {}
+    for category in categories:
+        names_of.setdefault(category.id, []).append(category.name)
+        ids_of.setdefault(category.name, []).append(category.id)
+    repeated_ids = {key: names for key, names in names_of.items() if len(names) > 1}
+    if repeated_ids:
+        listed = "; ".join(
+            f"id {key} for {' and '.join(map(repr, names))}" for key, names in list(repeated_ids.items())[:10]
+        )
+        raise DatasetFormatError(
+            f"{source}: categories: expected distinct ids, got {listed}; give each category its own id "
+            "(annotations name their category by id, so one of them would take the other's boxes)"
+        )
+    if classes is not None:
+        return  # matched by name: a second category of a name is a problem of its annotations
+    repeated = {
+        name: ids for name, ids in ids_of.items() if len(ids) > 1 or (background and name == BACKGROUND)
+    }
+    if repeated:
+        listed = "; ".join(
+            f"{name!r} for ids {', '.join(map(str, sorted(ids)))}"
+            for name, ids in list(repeated.items())[:10]
+        )
+        fix = (
+            f"{BACKGROUND!r} names label 0 (the background): rename that category or pass background=False"
+            if BACKGROUND in repeated
+            else "rename one of them, or pass classes= to match categories by name"
+        )
+        raise DatasetFormatError(f"{source}: categories: expected distinct names, got {listed}; {fix}")
+
+
+class _Rle(msgspec.Struct):
+    size: list[int]
+    counts: str | list[int]
+
+
+#: A segmentation as the masks need it: polygons, one RLE, or nothing.
+_Segmentation = list[list[float]] | _Rle | None
+_SEGMENTATION_DECODER = msgspec.json.Decoder(_Segmentation)
+#: How far beyond the image a polygon point may lie, as a fraction of the side (tools overshoot a little).
+POLYGON_MARGIN = 1.0
+#: A polygon's outline (summed over its edges, the longer of dx and dy) may be this many times the
+#: image's height + width; pycocotools rasterises every step of it, so a longer one would fill the memory.
+POLYGON_OUTLINE_LIMIT = 100
+#: Polygon coordinates beyond this are refused whatever the image's size (pycocotools scales them by 5
+#: into 32-bit integers).
+MAX_POLYGON_COORDINATE = float(1 << 24)
+#: pycocotools stores RLE counts as unsigned 32-bit integers.
+_MAX_COUNT = (1 << 32) - 1
+
+
+def _load_segmentation(raw: bytes) -> Any:
+    """Polygons (a list of lists of floats), an `_Rle` or None; ValueError naming what does not fit."""
+    try:
+        try:
+            return _SEGMENTATION_DECODER.decode(raw)
+        except msgspec.ValidationError:
+            raise
+        except msgspec.DecodeError:
+            # NaN or Infinity, as Python's json writes them: parsed here so that they are named below.
+            return msgspec.convert(json.loads(raw), _Segmentation)
+    except msgspec.ValidationError as error:
+        raise ValueError(
+            f"expected polygons [[x1, y1, x2, y2, ...], ...] or RLE {{'size': [height, width], 'counts': "
+            f"...}}, got a value that does not fit: {error}"
+        ) from None
+    except RecursionError:
+        raise ValueError("expected polygons or RLE, got JSON nested too deeply") from None
+    except ValueError as error:
+        raise ValueError(f"expected polygons or RLE, got malformed JSON: {error}") from None
+
+
+_POLYGONS_DECODER = msgspec.json.Decoder(list[list[list[float]]])
+
+
+def _segmentation_problems(raws: list[bytes], sizes: np.ndarray) -> list[str | None]:
+    """`_segmentation_problem` of each segmentation, against ``sizes`` (``(N, 2)`` height, width).
+
+    Built for a whole file: the polygons (nearly every segmentation of a
+    COCO file) are decoded in one call and checked together in numpy arrays;
+    only the segmentations found suspect, and those of other kinds (RLE,
+    few), go through `_segmentation_problem` one by one, which decides and
+    words the problem.
+    """
+    problems: list[str | None] = [None] * len(raws)
+    if not raws:
+        return problems
+    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    joined = b"".join(raws)
+    first = np.frombuffer(joined, dtype=np.uint8)[np.cumsum(lengths) - lengths] if lengths.all() else None
+    if first is None:  # an empty value: not JSON, worded one by one
+        suspect = np.ones(len(raws), dtype=bool)
+    else:
+        polygon = first == ord("[")
+        suspect = ~polygon & (first != ord("n"))  # RLE (or anything but polygons and null)
+        rows = np.flatnonzero(polygon)
+        try:
+            decoded = _POLYGONS_DECODER.decode(b"[" + b",".join([raws[row] for row in rows.tolist()]) + b"]")
+        except (msgspec.DecodeError, RecursionError):  # a malformed one, or NaN, among them
+            suspect[rows] = True
+        else:
+            suspect[rows] = _polygons_suspect(decoded, sizes[rows].astype(np.float64))
+    for row in np.flatnonzero(suspect).tolist():
+        height, width = (int(side) for side in sizes[row])
+        problems[row] = _segmentation_problem(raws[row], height, width)
+    return problems
+
+
+def _polygons_suspect(segmentations: list[list[list[float]]], sizes: np.ndarray) -> np.ndarray:
+    """Per annotation's polygons, whether a rule of `_segmentation_problem` may be broken (vectorised)."""
+    per_annotation = np.fromiter(map(len, segmentations), dtype=np.int64, count=len(segmentations))
+    polygons = list(chain.from_iterable(segmentations))
+    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
+    coordinates = np.fromiter(chain.from_iterable(polygons), dtype=np.float64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(segmentations)), per_annotation)  # the annotation of each polygon
+    suspect = np.zeros(len(segmentations), dtype=bool)
+    suspect[owner[(lengths < 6) | (lengths % 2 == 1)]] = True
+    starts = np.cumsum(lengths) - lengths
+    coordinate_owner = np.repeat(owner, lengths)
+    is_y = (np.arange(len(coordinates)) - np.repeat(starts, lengths)) % 2 == 1
+    height, width = sizes[coordinate_owner, 0], sizes[coordinate_owner, 1]
+    known = (height > 0) & (width > 0)
+    side = np.where(is_y, height, width)
+    with np.errstate(invalid="ignore"):
+        far = np.where(
+            known,
+            (coordinates < -side * POLYGON_MARGIN) | (coordinates > side * (1 + POLYGON_MARGIN)),
+            np.abs(coordinates) > MAX_POLYGON_COORDINATE,
+        )
+    suspect[coordinate_owner[far | ~np.isfinite(coordinates)]] = True
+    # The outline of the others' polygons: each point's step from the one before it, closing edge included.
+    whole = (lengths >= 6) & (lengths % 2 == 0) & ~suspect[owner]
+    points = coordinates[np.repeat(whole, lengths)].reshape(-1, 2)
+    point_counts = lengths[whole] // 2
+    point_starts = np.cumsum(point_counts) - point_counts
+    previous = np.arange(len(points)) - 1
+    previous[point_starts] = point_starts + point_counts - 1
+    steps = np.abs(points - points[previous]).max(axis=1) if len(points) else np.zeros(0)
+    outline = np.bincount(np.repeat(owner[whole], point_counts), weights=steps, minlength=len(segmentations))
+    limit = POLYGON_OUTLINE_LIMIT * (sizes[:, 0] + sizes[:, 1])
+    # A hair below the limit: the sum's order differs from the one-by-one check's; that one decides.
+    suspect |= (sizes > 0).all(axis=1) & (outline > limit * (1 - 1e-9))
+    return suspect
+
+
+def _segmentation_problem(raw: bytes, height: int, width: int) -> str | None:
+    """What keeps a segmentation from becoming a mask of a ``height`` x ``width`` image (0: unknown), or None.
+
+    Everything pycocotools would trust is checked: an RLE's ``size`` must be
+    the image's, its counts non-negative, within 32 bits and summing to
+    ``height * width`` (more would be written past the mask's end); polygon
+    points must be finite, an even count of at least 6 numbers, within
+    `POLYGON_MARGIN` of the image, with a bounded outline.
+    """
+    try:
+        segmentation = _load_segmentation(raw)
+    except ValueError as error:
+        return f"segmentation: {error}"
+    if not segmentation:
+        return None
+    if isinstance(segmentation, _Rle):
+        return _rle_problem(segmentation, height, width)
+    outline = 0.0
+    for number, polygon in enumerate(segmentation):
+        where = f"segmentation polygon {number}"
+        if len(polygon) < 6 or len(polygon) % 2:
+            return (
+                f"{where}: expected an even count of at least 6 numbers (3 points x, y), got {len(polygon)}"
+            )
+        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(points).all():
+            return f"{where}: expected finite coordinates, got {_first(points, ~np.isfinite(points))}"
+        if height > 0 and width > 0:
+            side = np.array([width, height], dtype=np.float64)
+            far = (points < -side * POLYGON_MARGIN) | (points > side * (1 + POLYGON_MARGIN))
+            if far.any():
+                return (
+                    f"{where}: point {_first(points, far)} is far outside the {width}x{height} image: expected "
+                    f"{-width * POLYGON_MARGIN:g} <= x <= {width * (1 + POLYGON_MARGIN):g} and "
+                    f"{-height * POLYGON_MARGIN:g} <= y <= {height * (1 + POLYGON_MARGIN):g}"
+                )
+            outline += float(np.abs(points - np.roll(points, 1, axis=0)).max(axis=1).sum())
+        elif (np.abs(points) > MAX_POLYGON_COORDINATE).any():
+            return (
+                f"{where}: point {_first(points, np.abs(points) > MAX_POLYGON_COORDINATE)} is beyond any "
+                f"image: expected coordinates within ±{MAX_POLYGON_COORDINATE:g}"
+            )
+    if height > 0 and width > 0 and outline > POLYGON_OUTLINE_LIMIT * (height + width):
+        return (
+            f"segmentation: polygons with an outline of {outline:.0f} pixels on a {width}x{height} image: "
+            f"expected at most {POLYGON_OUTLINE_LIMIT} x (height + width) = {POLYGON_OUTLINE_LIMIT * (height + width)}"
+        )
+    return None
+
+
+def _first(points: np.ndarray, bad: np.ndarray) -> list[float]:
+    return points[int(np.flatnonzero(bad.any(axis=1))[0])].tolist()
+
+
+def _rle_problem(rle: _Rle, height: int, width: int) -> str | None:
+    size = rle.size
+    if len(size) != 2 or min(size) < 0:
+        return f"segmentation RLE size: expected [height, width], got {size[:4]}"
+    if height > 0 and width > 0 and list(size) != [height, width]:
+        return f"segmentation RLE size: expected the image's [height, width] [{height}, {width}], got {list(size)}"
+    if isinstance(rle.counts, str):
+        counts = _rle_string_counts(rle.counts)
+        if isinstance(counts, str):
+            return f"segmentation RLE counts: {counts}"
+    else:
+        counts = np.asarray(rle.counts, dtype=np.float64)  # float: a count beyond int64 stays comparable
+    if len(counts) and (counts.min() < 0 or counts.max() > _MAX_COUNT):
+        bad = counts[(counts < 0) | (counts > _MAX_COUNT)][0]
+        return f"segmentation RLE counts: expected counts between 0 and {_MAX_COUNT}, got {int(bad)}"
+    total = int(counts.astype(np.int64).sum())
+    if total != size[0] * size[1]:
+        return (
+            f"segmentation RLE counts: expected them to sum to height x width = {size[0]} x {size[1]} = "
+            f"{size[0] * size[1]}, got {total}"
+        )
+    return None
+
+
+def _rle_string_counts(text: str) -> np.ndarray | str:
+    """The counts of COCO's compressed RLE string (as pycocotools' ``rleFrString`` reads them), or a problem.
+
+    Each count is written as 5-bit groups in characters ``'0'`` + value,
+    0x20 marking that more follow and 0x10 of the last one the sign; from
+    the fourth on, a count is stored as the difference from the count two
+    before it.
+    """
+    try:
+        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    except UnicodeEncodeError:
+        return "expected ASCII characters (COCO's compressed RLE), got other characters"
+    if len(raw) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if ((raw < 0) | (raw > 63)).any():
+        bad = chr(int(raw[(raw < 0) | (raw > 63)][0]) + 48)
+        return f"expected characters '0' to 'o' (COCO's compressed RLE), got {bad!r}"
+    more = (raw & 0x20) != 0
+    if more[-1]:
+        return "the string ends inside a count (truncated)"
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    # pycocotools shifts in a 32-bit int: a seventh character may only add the 31st bit's neighbours.
+    if (lengths > 7).any() or ((lengths == 7) & ((raw[ends] & 0x1F) > 1)).any():
+        return "expected counts of at most 32 bits, got a longer one"
+    shift = 5 * (np.arange(len(raw)) - np.repeat(starts, lengths))
+    values = np.add.reduceat((raw & 0x1F) << shift, starts)
+    negative = (raw[ends] & 0x10) != 0
+    values = np.where(negative, values - (np.int64(1) << (5 * lengths)), values)
+    counts = values.copy()
+    # From the fourth count on, each is a difference to the count two before.
+    counts[1::2] = np.cumsum(values[1::2])
+    counts[2::2] = np.cumsum(values[2::2])
+    return counts
+
+
+def _refuse_repeated_annotation_ids(
+    annotation_ids: np.ndarray, keep: np.ndarray, problems: list[str]
+) -> None:
+    """Each annotation id used more than once is a problem; all but its first annotation are left out.
+
+    COCO evaluation looks annotations up by id. Annotations without an id
+    (read as -1) are not compared.
+    """
+    with_id = np.flatnonzero(annotation_ids != -1)
+    if len(with_id) < 2:
+        return
+    unique, first, counts = np.unique(annotation_ids[with_id], return_index=True, return_counts=True)
+    if (counts == 1).all():
+        return
+    repeated_rows = np.ones(len(with_id), dtype=bool)
+    repeated_rows[first] = False  # the first of each id stays
+    keep[with_id[repeated_rows]] = False
+    for value, count in zip(unique[counts > 1].tolist(), counts[counts > 1].tolist(), strict=True):
+        rows = with_id[annotation_ids[with_id] == value][:4].tolist()
+        problems.append(
+            f"annotation id {value} is used {count} times (annotations{rows}{'...' if count > 4 else ''}): "
+            "expected distinct ids, as COCO evaluation looks annotations up by id; give each its own id "
+            "(all but the first are left out)"
+        )
 
 
 def _category_names(categories: list[_Category]) -> dict[int, str]:
@@ -367,15 +823,6 @@ def _classes(
             by_name.setdefault(category.name, category.id)
         ids = [by_name.get(name) for name in names]
     return names, ids, {category: label for label, category in enumerate(ids) if category is not None}
-
-
-def _without_images(
-    index: DetectionIndex, keep: np.ndarray, segmentations: list[str] | None
-) -> tuple[DetectionIndex, list[str] | None]:
-    if segmentations is not None:
-        rows = np.repeat(keep, np.diff(index.offsets))
-        segmentations = [value for value, kept in zip(segmentations, rows.tolist(), strict=True) if kept]
-    return index.select(keep), segmentations
 
 
 def _map(values: np.ndarray, mapping: dict[int, int]) -> np.ndarray:

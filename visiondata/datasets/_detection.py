@@ -221,7 +221,10 @@ class DetectionFileDataset(ImageFileDataset):
     A decoded image whose size differs from the one its annotation declares,
     with boxes beyond it, raises [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] under ``"raise"``;
     otherwise the boxes are clipped to the image and the problem recorded.
-    Unreadable images follow the same policy when loaded (see
+    A box that clipping leaves with no area (it lay at or beyond the border of
+    an image whose size the annotation does not give) raises the same error
+    under ``"raise"``; otherwise it is left out of the sample (with its label,
+    fields and mask) and recorded in `problems`. Unreadable images follow the same policy when loaded (see
     [`ImageFileDataset`][visiondata.datasets.ImageFileDataset]).
     """
 
@@ -237,8 +240,9 @@ class DetectionFileDataset(ImageFileDataset):
         target_transform: Callable[[Any], Any] | None,
         on_error: str,
         loader: Callable[[str], Any] | None,
+        strict: bool | None = None,
     ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader)
+        super().__init__(root, transform, target_transform, on_error, loader, strict)
         #: Annotation problems left out under on_error="skip"/"warn", one line each.
         self.problems: list[str] = []
 
@@ -266,13 +270,16 @@ class DetectionFileDataset(ImageFileDataset):
                 stacklevel=3,
             )
 
-    def _record_problem(self, problem: str) -> None:
-        """A problem found while reading (this process's `problems`), warned once under ``"warn"``."""
+    def _record_problem(self, problem: str, action: str = "clipped the boxes") -> None:
+        """A problem found while reading (this process's `problems`), warned once under ``"warn"``.
+
+        ``action`` says what was done about it, for the warning.
+        """
         if problem in self.problems:
             return
         self.problems.append(problem)
         if self.on_error == "warn":
-            warnings.warn(f"clipped the boxes: {problem}", SkippedSampleWarning, stacklevel=4)
+            warnings.warn(f"{action}: {problem}", SkippedSampleWarning, stacklevel=4)
 
     def boxes(self, index: int) -> np.ndarray:
         """The stored boxes of image ``index`` (``xyxy`` pixels; ``xyxyn`` for YOLO)."""
@@ -309,6 +316,7 @@ class DetectionFileDataset(ImageFileDataset):
         target = self._target(current)
         index_ = self.index
         boxes = index_.boxes[index_.offsets[current] : index_.offsets[current + 1]]
+        keep: np.ndarray | None = None
         if index_.normalized:
             boxes = boxes * np.array([width, height, width, height], dtype=np.float32)
         elif len(boxes) and tuple(index_.sizes[current]) != (height, width):
@@ -320,20 +328,67 @@ class DetectionFileDataset(ImageFileDataset):
                     raise
                 self._record_problem(str(error))
                 boxes = np.clip(boxes, 0, np.array([width, height, width, height], dtype=np.float32))
+            keep = self._keep_with_area(boxes, height, width, current)
         else:
             boxes = boxes.copy()  # the sample's own: editing it must not change the index
         target["boxes"] = tv_tensors.BoundingBoxes(
             torch.from_numpy(boxes), format=tv_tensors.BoundingBoxFormat.XYXY, canvas_size=(height, width)
         )
-        self._add_masks(target, current, height, width)
+        masks_kept = self._add_masks(target, current, height, width)
+        if masks_kept is not None:
+            keep = masks_kept if keep is None else keep & masks_kept
+        if keep is not None and not keep.all():
+            self._keep_rows(target, keep)
         if self.transform is not None:
             image, target = self.transform(image, target)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target
 
-    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> None:
-        """Add instance masks to ``target`` (readers that have them)."""
+    def _keep_with_area(self, boxes: np.ndarray, height: int, width: int, current: int) -> np.ndarray | None:
+        """Which boxes clipping to the decoded image left with an area; the others are problems.
+
+        A box of an image whose size the annotation does not give (or gives
+        wrongly) can lie at or beyond the decoded image's border: clipped, it
+        has no area. Under ``"raise"`` that is an
+        [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError]; otherwise the box is left out of
+        the sample and recorded in `problems`.
+        """
+        flat = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+        if not flat.any():
+            return None
+        stored = self.index.boxes[self.index.offsets[current] : self.index.offsets[current + 1]]
+        problem = (
+            f"{self.path(current)}: box {stored[int(np.flatnonzero(flat)[0])].round(3).tolist()} (XYXY) has no "
+            f"area once clipped to the decoded {width}x{height} image ({int(flat.sum())} such box"
+            f"{'es' if flat.sum() != 1 else ''}): expected boxes inside 0 <= x <= {width} and 0 <= y <= "
+            f"{height}; the annotation's image size or the box is wrong"
+        )
+        if self.on_error == "raise":
+            raise InvalidBoxesError(problem)
+        self._record_problem(problem, "left out boxes")
+        return ~flat
+
+    def _keep_rows(self, target: dict[str, Any], keep: np.ndarray) -> None:
+        """Leave the boxes not in ``keep`` out of ``target``, with their labels, fields and masks."""
+        rows = torch.from_numpy(keep)
+        for name in ("boxes", "labels", "masks", *self.index.fields):
+            value = target.get(name)
+            if isinstance(value, torch.Tensor):
+                target[name] = (
+                    tv_tensors.wrap(value[rows], like=value)
+                    if isinstance(value, tv_tensors.TVTensor)
+                    else value[rows]
+                )
+
+    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> np.ndarray | None:
+        """Add instance masks to ``target`` (readers that have them).
+
+        Returns:
+            ``None``, or which rows to keep: a reader that finds a mask it cannot
+            decode for the decoded image leaves that box out (under ``"skip"``/``"warn"``).
+        """
+        return None
 
     def split(self, fractions: Sequence[float] = (0.8, 0.2), seed: int = 0) -> list[Subset]:
         """Disjoint random subsets of images in the given fractions, reproducible for a seed."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._files import MAX_ANNOTATION_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
     DetectionFileDataset,
@@ -17,7 +18,7 @@ from visiondata.datasets._detection import (
     box_problems,
 )
 from visiondata.datasets._index import smallest_int_type
-from visiondata.exceptions import DatasetNotFoundError
+from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
 
 #: The 20 classes of Pascal VOC, in the order of the challenge (alphabetical).
 VOC_CLASSES = (
@@ -68,8 +69,13 @@ class VOCDetectionDataset(DetectionFileDataset):
     challenge's order); ``classes=`` fixes the list, and an object of another
     class is a problem naming the known ones. Problems (malformed XML,
     missing or non-numeric coordinates, boxes with no area or beyond the
-    image, unknown classes, image paths leaving the root or missing) name the
-    file and object, and follow ``on_error`` as in [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset].
+    image, unknown classes, image paths leaving the root or missing, a size
+    or flag that is not a whole number in range, an annotation file that is
+    not a regular file: a FIFO, a device, a folder named ``*.xml``, refused
+    before opening; a split-list id naming a file outside the annotations
+    folder) name the file and object, and follow ``on_error`` as in
+    [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]. A split list that is not a regular
+    UTF-8 text file raises [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError].
 
     Args:
         root: The folder (see above).
@@ -85,6 +91,9 @@ class VOCDetectionDataset(DetectionFileDataset):
         check_files: Check at construction that every image file exists.
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
+        strict: For the default loader: ``True`` refuses an image that decodes only with a
+            warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
+            ``None`` (default) follows ``visiondata.io.set_strict_decode``.
 
     Examples:
         >>> import tempfile, pathlib
@@ -115,14 +124,15 @@ class VOCDetectionDataset(DetectionFileDataset):
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
+        strict: bool | None = None,
     ) -> None:
-        annotations_dir, default_images, files = _locate(Path(root).expanduser(), split, year)
-        super().__init__(images_dir or default_images, transform, target_transform, on_error, loader)
+        problems: list[str] = []
+        annotations_dir, default_images, files = _locate(Path(root).expanduser(), split, year, problems)
+        super().__init__(images_dir or default_images, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
         self.annotations_dir = str(annotations_dir)
         #: The image list read (``None``: every annotation file).
         self.split_name = split
-        problems: list[str] = []
         records = [_read_xml(path, problems) for path in files]
         found = sorted({obj[0] for record in records if record for obj in record[3]})
         if classes is not None:
@@ -192,8 +202,16 @@ class VOCDetectionDataset(DetectionFileDataset):
         )
 
 
-def _locate(root: Path, split: str | None, year: str | int | None) -> tuple[Path, Path, list[Path]]:
-    """The annotations folder, the default images folder and the XML files of ``split``."""
+def _locate(
+    root: Path, split: str | None, year: str | int | None, problems: list[str] | None = None
+) -> tuple[Path, Path, list[Path]]:
+    """The annotations folder, the default images folder and the XML files of ``split``.
+
+    An id of the split list that would name a file outside the annotations
+    folder (``../x``, an absolute path) is a problem added to ``problems``
+    and left out.
+    """
+    problems = [] if problems is None else problems
     if not root.is_dir():
         raise DatasetNotFoundError(
             f"{root}: expected a VOC folder, found {'a file' if root.exists() else 'nothing'}"
@@ -213,7 +231,7 @@ def _locate(root: Path, split: str | None, year: str | int | None) -> tuple[Path
         if split is None:
             return annotations, images, sorted(annotations.glob("*.xml"))
         listing = root / "ImageSets" / "Main" / f"{split}.txt"
-        if not listing.is_file():
+        if not os.path.lexists(listing):
             available = sorted(
                 path.stem for path in (root / "ImageSets" / "Main").glob("*.txt") if "_" not in path.stem
             )
@@ -221,8 +239,7 @@ def _locate(root: Path, split: str | None, year: str | int | None) -> tuple[Path
                 f"{listing}: no such split list; splits found: {', '.join(available) or 'none'} "
                 "(split=None reads every annotation file)"
             )
-        names = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
-        return annotations, images, [annotations / f"{name}.xml" for name in names]
+        return annotations, images, _listed(listing, annotations, problems)
     files = sorted(root.glob("*.xml"))
     if not files:
         raise DatasetNotFoundError(
@@ -230,30 +247,81 @@ def _locate(root: Path, split: str | None, year: str | int | None) -> tuple[Path
         )
     if split is not None:
         listing = root / f"{split}.txt"
-        if not listing.is_file():
+        if not os.path.lexists(listing):
             raise DatasetNotFoundError(
                 f"{root}: a folder of XML files has no {split!r} list ({listing.name}); pass split=None to read "
                 "every XML file, or put the image names of the split in that file"
             )
-        names = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
-        return root, root, [root / f"{name}.xml" for name in names]
+        return root, root, _listed(listing, root, problems)
     return root, root, files
 
 
-def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]] | None:
-    """``(filename, height, width, [(name, xyxy 0-based, difficult, truncated), ...])``, or None if unreadable."""
+def _listed(listing: Path, annotations: Path, problems: list[str]) -> list[Path]:
+    """The XML files a split list names (one id a line, first word), inside ``annotations``.
+
+    The list is read as a regular file of bounded size (a FIFO or a device is
+    refused before opening); an id that leaves the folder is a problem.
+    """
+    data = read_regular_file(listing, "VOC split list", MAX_ANNOTATION_BYTES)
     try:
-        tree = ElementTree.parse(path)
-    except FileNotFoundError:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(
+            f"{listing}: VOC split list: expected UTF-8 text (one image id a line), got bytes that are not "
+            f"({error})"
+        ) from None
+    files = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name = line.split()[0]
+        normal = os.path.normpath(name)
+        if (
+            os.path.isabs(name)
+            or normal == ".."
+            or normal.startswith(".." + os.sep)
+            or "\x00" in name
+            or (os.altsep is not None and os.path.isabs(name.replace(os.altsep, os.sep)))
+        ):
+            problems.append(
+                f"{listing} line {number}: id {name!r} names a file outside {annotations}: expected an image "
+                "id (a file name without .xml) inside the annotations folder"
+            )
+            continue
+        files.append(annotations / f"{name}.xml")
+    return files
+
+
+def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]] | None:
+    """``(filename, height, width, [(name, xyxy 0-based, difficult, truncated), ...])``, or None if unreadable.
+
+    The file is read through `read_regular_file`: a FIFO, a device, a folder
+    named ``*.xml`` or a file above `MAX_ANNOTATION_BYTES` is a problem
+    naming it, never opened or read whole.
+    """
+    if not os.path.lexists(path):
         problems.append(f"{path}: annotation file listed in the split does not exist")
         return None
+    try:
+        data = read_regular_file(path, "VOC annotation", MAX_ANNOTATION_BYTES)
+    except DatasetFormatError as error:
+        problems.append(str(error))
+        return None
+    try:
+        annotation = ElementTree.fromstring(data)
     except ElementTree.ParseError as error:
         problems.append(f"{path.name}: not valid XML: {error}")
         return None
-    annotation = tree.getroot()
+    except (ValueError, LookupError, RecursionError) as error:  # an unknown encoding, nesting too deep
+        problems.append(f"{path.name}: not valid XML: {type(error).__name__}: {error}")
+        return None
     filename = (annotation.findtext("filename") or f"{path.stem}.jpg").strip()
-    height = _integer(annotation.findtext("size/height"))
-    width = _integer(annotation.findtext("size/width"))
+    try:
+        height = _integer(annotation.findtext("size/height"), "size/height")
+        width = _integer(annotation.findtext("size/width"), "size/width")
+    except ValueError as error:
+        problems.append(f"{path.name}: {error} (the image's size in pixels, or 0 when unknown)")
+        return None
     objects = []
     for number, item in enumerate(annotation.findall("object"), 1):
         name = (item.findtext("name") or "").strip()
@@ -269,20 +337,34 @@ def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]
                 f"{path.name} object {number} ({name!r}): expected <bndbox> with numeric xmin, ymin, xmax, ymax ({error})"
             )
             continue
-        # VOC's pixels are 1-based and its maxima inclusive: corners are (xmin - 1, ymin - 1, xmax, ymax).
-        objects.append(
-            (
-                name,
-                (xmin - 1, ymin - 1, xmax, ymax),
-                _integer(item.findtext("difficult")),
-                _integer(item.findtext("truncated")),
+        try:
+            flags = (
+                _integer(item.findtext("difficult"), "difficult", high=1),
+                _integer(item.findtext("truncated"), "truncated", high=1),
             )
-        )
+        except ValueError as error:
+            problems.append(f"{path.name} object {number} ({name!r}): {error}")
+            continue
+        # VOC's pixels are 1-based and its maxima inclusive: corners are (xmin - 1, ymin - 1, xmax, ymax).
+        objects.append((name, (xmin - 1, ymin - 1, xmax, ymax), *flags))
     return filename, height, width, objects
 
 
-def _integer(text: str | None) -> int:
-    try:
-        return int(float(text)) if text is not None and text.strip() else 0
-    except ValueError:
+def _integer(text: str | None, what: str = "value", low: int = 0, high: int = 2**31 - 1) -> int:
+    """A whole number written in the XML (``"12"``, ``"12.0"``); missing or empty is 0.
+
+    Raises:
+        ValueError: Not a number, not finite or outside ``low..high``; the message names ``what``.
+    """
+    if text is None or not text.strip():
         return 0
+    try:
+        value = float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError
+        number = int(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"<{what}>: expected a whole number, got {text.strip()[:40]!r}") from None
+    if not low <= number <= high:
+        raise ValueError(f"<{what}>: expected a whole number from {low} to {high}, got {text.strip()[:40]!r}")
+    return number

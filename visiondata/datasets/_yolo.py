@@ -103,6 +103,9 @@ class YOLODataset(DetectionFileDataset):
         background: Put ``"__background__"`` at label 0.
         max_classes: Without class names, the number of class ids accepted (ids
             ``0..max_classes - 1``); ignored when names are given (they bound the ids).
+        strict: For the default loader: ``True`` refuses an image that decodes only with a
+            warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
+            ``None`` (default) follows ``visiondata.io.set_strict_decode``.
 
     Examples:
         >>> import tempfile, pathlib
@@ -132,6 +135,7 @@ class YOLODataset(DetectionFileDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         max_classes: int = DEFAULT_MAX_CLASSES,
+        strict: bool | None = None,
     ) -> None:
         if isinstance(max_classes, bool) or not isinstance(max_classes, int) or max_classes < 1:
             raise ValueError(f"max_classes: expected a positive int, got {max_classes!r}")
@@ -152,7 +156,7 @@ class YOLODataset(DetectionFileDataset):
             images = _scan(root, problems)
         else:
             raise ValueError("YOLODataset: expected images_dir= or data_yaml=, got neither")
-        super().__init__(root, transform, target_transform, on_error, loader)
+        super().__init__(root, transform, target_transform, on_error, loader, strict)
         # Paths a data.yaml names are confined like annotation paths; a scanned folder follows its links.
         self.allow_outside_root = allow_outside_root or data_yaml is None
         #: The ``data.yaml`` entry read.
