@@ -104,7 +104,7 @@ def test_coco_categories_named_like_the_background_or_twice_are_refused(tmp_path
     with pytest.raises(ValueError, match="names label 0"):
         CocoDetectionDataset(tmp_path, coco_file(tmp_path, categories, [[1, 1, 4, 4]]))
     twice = [{"id": 1, "name": "cat"}, {"id": 2, "name": "cat"}]
-    with pytest.raises(ValueError, match="'cat' at positions 1 and 2"):
+    with pytest.raises(ValueError, match="expected distinct names, got 'cat' for ids 1, 2"):
         CocoDetectionDataset(tmp_path, coco_file(tmp_path, twice, [[1, 1, 4, 4]]))
 
 
