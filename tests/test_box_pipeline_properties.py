@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from visiondata.boxes import BOX_FORMATS
-from visiondata.transforms import BoxPipeline, list_transforms
+from visiondata.transforms import BoxPipeline, _photometric, list_transforms
 from visiondata.transforms._spec import get_transform_definition
 
 BACKENDS = ("torchvision", "albumentations")
@@ -107,6 +107,8 @@ PHOTOMETRIC_STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "RandomGrayscale": _spec("RandomGrayscale", p=_PROBABILITY),
     "GaussianBlur": _spec("GaussianBlur", kernel_size=st.sampled_from([3, 5])),
     "GaussianNoise": _spec("GaussianNoise", sigma=st.floats(0.0, 0.1)),
+    # The photometric family at its defaults, drawn or not (its parameters are tested in test_portable_photometric).
+    **{name: _spec(name, p=_PROBABILITY) for name in _photometric.TRANSFORMS},
 }
 # Normalize and ToDtype change the dtype; they only end a random pipeline (FINAL_STEPS).
 FINAL_STEPS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
