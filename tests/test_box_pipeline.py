@@ -79,6 +79,8 @@ MINIMAL_PARAMETERS: dict[str, dict[str, Any]] = {
     "Resize": {"size": [12, 20]},
     "Rotate": {"degrees": 20},
     "SmallestMaxSize": {"max_size": 20},
+    "ScaleJitter": {"target_size": 16},
+    "RandomShortestSize": {"min_size": 16},
 }
 
 RANDOM_SPEC: list[dict[str, Any]] = [

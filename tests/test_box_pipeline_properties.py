@@ -96,6 +96,14 @@ SPEC_STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "Rotate": _spec("Rotate", degrees=st.floats(0.0, 90.0)),
     "Perspective": _spec("Perspective", distortion_scale=st.floats(0.0, 0.6), p=_PROBABILITY),
+    "RandomRotate90": _spec("RandomRotate90", p=_PROBABILITY),
+    "Transpose": _spec("Transpose", p=_PROBABILITY),
+    "D4": _spec("D4", p=_PROBABILITY),
+    "RandomZoomOut": _spec("RandomZoomOut", side_range=_range(1.0, 2.0, 1.0), p=_PROBABILITY),
+    "ScaleJitter": _spec("ScaleJitter", target_size=_size(), scale_range=_range(0.3, 1.5, 1.0)),
+    "RandomShortestSize": _spec(
+        "RandomShortestSize", min_size=st.lists(_side(), min_size=1, max_size=3), max_size=_side(64, 128)
+    ),
 }
 # Crop is left out of SPEC_STRATEGIES on purpose: its fixed window must fit the image it gets, which is
 # unknown after random steps; :func:`cases` puts it first, with a window drawn inside the input image.
@@ -414,6 +422,12 @@ FOLLOW_SPECS: dict[str, list[dict[str, Any]]] = {
         {"name": "Affine", "degrees": 30, "translate": [0.1, 0.1], "scale": [0.8, 1.2], "shear": 10},
         {"name": "Affine", "degrees": 0, "shear": [-10, 10, -10, 10]},
     ],
+    "RandomRotate90": [{"name": "RandomRotate90"}],
+    "Transpose": [{"name": "Transpose", "p": 1.0}],
+    "D4": [{"name": "D4"}],
+    "RandomZoomOut": [{"name": "RandomZoomOut", "side_range": [1.0, 2.0], "p": 1.0}],
+    "ScaleJitter": [{"name": "ScaleJitter", "target_size": [100, 80], "scale_range": [0.5, 1.5]}],
+    "RandomShortestSize": [{"name": "RandomShortestSize", "min_size": [40, 60, 90], "max_size": 140}],
     "Rotate": [{"name": "Rotate", "degrees": 60}],
     "Perspective": [{"name": "Perspective", "distortion_scale": 0.4, "p": 1.0}],
 }
