@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import inspect
 import json
@@ -32,9 +33,26 @@ class BoxPipeline:
     """Augment detection samples so that no box, label or mask is lost or misaligned without a report.
 
     Build it from a list of transform specs (plain dicts, so a pipeline can
-    be saved as YAML and loaded back); parameter names are torchvision v2's
-    (``size=(h, w)``, ``scale``, ``ratio``, ``degrees``, ``translate``,
-    ``shear``, ``p``, ``mean``, ``std``). Call it on a sample:
+    be saved as YAML and loaded back). A spec names one of three kinds of
+    transform:
+
+    - a portable transform (see [`list_transforms`][visiondata.transforms.list_transforms]),
+      the same meaning on both backends; the original core takes torchvision
+      v2's parameter names (``size=(h, w)``, ``scale``, ``ratio``,
+      ``degrees``, ...), those albumentations defines take albumentations'
+      (``brightness_limit``, ``blur_limit``, ...);
+    - a backend's own class: ``"albumentations.<Name>"`` or
+      ``"torchvision.<Name>"`` (``torchvision.transforms.v2``), with its
+      library's parameter names; an unprefixed name that is not portable is
+      looked up there too. ``p`` defaults to the class's own default, and the
+      pipeline, not the class, draws it. Classes that cannot keep boxes right
+      are refused when the pipeline is built, with the reason;
+    - a composition node: ``OneOf``, ``SomeOf``, ``Sequential``,
+      ``RandomOrder``, whose ``transforms`` are specs (nestable; their meaning,
+      and where it differs from albumentations', is in
+      ``visiondata.transforms._composition``).
+
+    Call it on a sample:
 
     - a dict ``{"image": ..., "boxes": (N, 4) in box_format, "labels": (N,), ...}``
       returns the same keys and types, plus ``"dropped"``;
@@ -232,7 +250,10 @@ class BoxPipeline:
             try:
                 step.run(work, rng, python_rng)
             except TransformSpecError as error:
-                # Name the step, as the errors found when the pipeline was built do.
+                # Name the step, as the errors found when the pipeline was built do (a composition's
+                # error names its child's full path already).
+                if str(error).startswith(f"transforms[{position}]"):
+                    raise
                 name = self.specs[position]["name"]
                 raise TransformSpecError(f"transforms[{position}] ({name}): {error}") from None
         work.filter(self.min_visibility, self.min_area, self.min_size)
@@ -272,7 +293,8 @@ class BoxPipeline:
             "out_of_bounds": self.out_of_bounds,
             "seed": self.seed,
             "box_fields": None if self.box_fields is None else list(self.box_fields),
-            "transforms": [dict(spec) for spec in self.specs],
+            # Deep copies: a composition's child specs must not be shared with the running pipeline.
+            "transforms": [copy.deepcopy(spec) for spec in self.specs],
         }
 
     @classmethod
@@ -394,13 +416,24 @@ class BoxPipeline:
             ) from None
 
     def __repr__(self) -> str:
-        lines = [f"  {spec}," for spec in self.specs]
+        lines = [line for spec in self.specs for line in _spec_lines(spec, "  ")]
         settings = (
             f"box_format={self.box_format!r}, min_visibility={self.min_visibility}, min_area={self.min_area}, "
             f"min_size={self.min_size}, out_of_bounds={self.out_of_bounds!r}, backend={self.backend!r}, "
             f"seed={self.seed}"
         )
         return "BoxPipeline([\n" + "\n".join(lines) + f"\n], {settings})"
+
+
+def _spec_lines(spec: dict[str, Any], indent: str) -> list[str]:
+    """``repr`` lines of one normalised spec: a composition's children one per line, indented under it."""
+    if spec_kind(spec["name"]) != "composition":
+        return [f"{indent}{spec},"]
+    head = repr({key: value for key, value in spec.items() if key != "transforms"})
+    lines = [f"{indent}{head[:-1]}, 'transforms': ["]
+    for child in spec["transforms"]:
+        lines.extend(_spec_lines(child, indent + "  "))
+    return [*lines, f"{indent}]}},"]
 
 
 def _fraction(value: Any, name: str) -> float:

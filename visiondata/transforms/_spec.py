@@ -140,7 +140,7 @@ def register_transform(
         ...         return 255 - image
         >>> from visiondata.transforms import list_transforms
         >>> list_transforms("Inv*")
-        ['Invert']
+        ['Invert', 'InvertImg']
         >>> _ = unregister_transform("Invert")
     """
     if transform is _DECORATOR:
@@ -166,17 +166,49 @@ def unregister_transform(name: str) -> TransformDefinition:
 
 
 def list_transforms(pattern: str | None = None, backend: str | None = None) -> list[str]:
-    """Registered transform names, optionally filtered by a shell pattern and a backend.
+    """Transform names a spec may use, optionally filtered by a shell pattern and a backend.
+
+    Without ``backend``: the registered (portable and user-registered) transforms. With ``backend``: every
+    name that runs there, the registered transforms available on it and then the backend's own classes
+    that a pipeline can run, each in its explicit form ``"albumentations.<Name>"`` or ``"torchvision.<Name>"``
+    (listed once: the unprefixed name also works where no registered transform has it, and
+    ``spec_kind`` says which one a name means). Own classes the
+    pipeline refuses (geometry without box support, base classes, batch transforms) are not listed; see
+    ``visiondata.transforms._own.transform_targets`` for what each name moves and why one is refused.
+    The pattern is matched case-sensitively against the listed form (``"*Flip"`` also matches
+    ``"torchvision.RandomHorizontalFlip"``; ``"albumentations.*"`` lists albumentations' own).
+
+    Without albumentations installed, ``backend="albumentations"`` lists the registered names only.
+
+    Raises:
+        ValueError: An unknown backend.
 
     Examples:
         >>> list_transforms("*Flip")
         ['HorizontalFlip', 'VerticalFlip']
+        >>> list_transforms("*Flip", backend="torchvision")
+        ['HorizontalFlip', 'VerticalFlip', 'torchvision.RandomHorizontalFlip', 'torchvision.RandomVerticalFlip']
     """
     names = _TRANSFORMS.names(pattern)
     if backend is None:
         return names
     check_backend(backend)
-    return [name for name in names if backend in _TRANSFORMS.get(name).backends()]
+    names = [name for name in names if backend in _TRANSFORMS.get(name).backends()]
+    return names + _own_names(pattern, backend)
+
+
+def _own_names(pattern: str | None, backend: str) -> list[str]:
+    """The backend's own classes a pipeline runs, prefixed, filtered by ``pattern``."""
+    import fnmatch
+
+    from visiondata.exceptions import MissingDependencyError
+    from visiondata.transforms._own import own_names
+
+    try:
+        names = own_names(backend)
+    except MissingDependencyError:
+        return []  # albumentations is not installed: only the portable names can be listed
+    return [name for name in names if pattern is None or fnmatch.fnmatchcase(name, pattern)]
 
 
 def get_transform_definition(name: str) -> TransformDefinition:
@@ -222,7 +254,7 @@ def normalize_spec(spec: Any, position: int | str, backend: str = "torchvision")
 
     Composition nodes and backends' own transforms are normalised by their modules
     (``_composition``, ``_own``); ``position`` is the entry's index, or its path inside a composition
-    (``"2.transforms[1]"``).
+    (``"2].transforms[1"``, so that messages read ``transforms[2].transforms[1] (Resize): ...``).
 
     Raises:
         TransformSpecError: Not a dict or a name, no ``name``, ``p`` outside [0, 1],
