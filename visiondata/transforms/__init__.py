@@ -5,6 +5,7 @@
   per-box fields and masks aligned and reports every box it drops;
 - [`Mosaic`][visiondata.transforms.Mosaic] and [`MixUp`][visiondata.transforms.MixUp]: multi-image augmentation over any detection dataset;
 - [`register_transform`][visiondata.transforms.register_transform], [`list_transforms`][visiondata.transforms.list_transforms], [`BoxTransform`][visiondata.transforms.BoxTransform]: the transform registry;
+  [`transform_targets`][visiondata.transforms.transform_targets]: what a name moves (image, boxes, masks) on a backend;
 - [`visiondata.transforms.presets`][visiondata.transforms.presets]: classification and detection pipelines.
 
 Examples:
@@ -24,6 +25,7 @@ from visiondata._lazy import lazy_module_attributes
 if TYPE_CHECKING:
     from visiondata.transforms import presets
     from visiondata.transforms._mixing import MixUp, Mosaic
+    from visiondata.transforms._own import transform_targets
     from visiondata.transforms._pipeline import BoxPipeline
     from visiondata.transforms._spec import list_transforms, register_transform, unregister_transform
     from visiondata.transforms._torchvision_backend import BoxTransform
@@ -36,6 +38,7 @@ __all__ = [
     "list_transforms",
     "presets",
     "register_transform",
+    "transform_targets",
     "unregister_transform",
 ]
 
@@ -47,6 +50,7 @@ _LAZY = {
     "Mosaic": "visiondata.transforms._mixing",
     "list_transforms": "visiondata.transforms._spec",
     "register_transform": "visiondata.transforms._spec",
+    "transform_targets": "visiondata.transforms._own",
     "unregister_transform": "visiondata.transforms._spec",
 }
 

@@ -1,10 +1,15 @@
 """Transform names and their parameters: the registry behind a pipeline's declarative spec.
 
 A spec is a list of dicts ``{"name": "RandomResizedCrop", "p": 1.0, **parameters}``.
-Each name is registered with its torchvision-backend class (a
+Each portable name is registered with its torchvision-backend class (a
 [`BoxTransform`][visiondata.transforms.BoxTransform], whose ``__init__`` signature
 defines the parameters) and, when it has one, its albumentations builder.
-The parameter names are torchvision v2's.
+A portable transform takes the parameter names and defaults of the library its
+name comes from: torchvision v2's for ``Resize``, ``RandomResizedCrop``,
+``Affine``, ``GaussianBlur``, ``ScaleJitter``...; albumentations' for
+``RandomBrightnessContrast``, ``CLAHE``, ``MotionBlur``, ``CoarseDropout``...
+Names that are not registered are a backend's own classes (``_own``) or
+composition nodes (``_composition``).
 """
 
 from __future__ import annotations
@@ -174,7 +179,7 @@ def list_transforms(pattern: str | None = None, backend: str | None = None) -> l
     (listed once: the unprefixed name also works where no registered transform has it, and
     ``spec_kind`` says which one a name means). Own classes the
     pipeline refuses (geometry without box support, base classes, batch transforms) are not listed; see
-    ``visiondata.transforms._own.transform_targets`` for what each name moves and why one is refused.
+    [`transform_targets`][visiondata.transforms.transform_targets] for what each name moves and why one is refused.
     The pattern is matched case-sensitively against the listed form (``"*Flip"`` also matches
     ``"torchvision.RandomHorizontalFlip"``; ``"albumentations.*"`` lists albumentations' own).
 
