@@ -11,13 +11,29 @@ Pipelines:
    - ``BoxPipeline(backend="albumentations")`` on the same array;
    - torchvision v2 ``Compose`` + ``ToDtype`` + ``Normalize`` + ``SanitizeBoundingBoxes`` on ``tv_tensors``;
    - ``BoxPipeline(backend="torchvision")`` on the same ``tv_tensors``.
-2. ``RandomIoUCrop`` (SSD) + ``Resize`` 512 + flip, and the crop alone: torchvision v2
+2. albumentations' own transforms, a detection pipeline (``RandomResizedCrop`` 512, ``HorizontalFlip``,
+   ``RandomBrightnessContrast``, ``HueSaturationValue``, ``MotionBlur``): ``albumentations.Compose`` with
+   ``BboxParams`` against ``BoxPipeline`` naming them ``"albumentations.<Name>"``. The three photometric
+   transforms have ``p=1`` on both sides, so that both do the same work on every call (with ``p=0.5``
+   which of them run differs between the two random streams, a few percent of noise per round).
+3. Composition: each backend's pipeline (2 on albumentations, 1's portable one on torchvision) flat
+   against the same steps wrapped in ``Sequential(p=1)`` nodes (one nested) and a ``OneOf`` of one child
+   with ``p=1``, and against itself (a control: the noise), on the photos and on 96x72 thumbnails
+   (cropped to 64, where the children cost little). Both pipelines of a pair draw the same crops and
+   flips for a photo (checked: the same boxes come out) and run call by call, alternating; besides the
+   ratio, the script prints the per-sample difference in microseconds (per round the median over the
+   photos; then the median over rounds, with its min-max). These pairs are timed in CPU time (of the one
+   thread everything runs on), which leaves out the waits that other work on a shared machine causes,
+   over twice the rounds (18 by default): the differences sought are small.
+4. ``RandomIoUCrop`` (SSD) + ``Resize`` 512 + flip, and the crop alone: torchvision v2
    (+ ``SanitizeBoundingBoxes``) against ``BoxPipeline(backend="torchvision")``.
 
 Each round times every contender over all photos; the script prints the
 median images/s, the median ratio and the spread (min-max) of the per-round
-ratios. Targets: albumentations backend >= 0.95x albumentations; torchvision
-backend >= 1.2x torchvision v2; IoU crop >= 1.5x torchvision's.
+ratios. Targets: albumentations backend >= 0.95x albumentations (portable and
+own transforms); torchvision backend >= 1.2x torchvision v2; composition
+within 2% or 20 us per sample of the flat pipeline; IoU crop >= 1.5x
+torchvision's.
 
 Usage: ``python benchmarks/bench_boxes.py [--images 24] [--rounds 9] [--folder DIR]``
 """
@@ -43,6 +59,9 @@ from visiondata.transforms.presets import IMAGENET_MEAN, IMAGENET_STD
 
 BOXES_PER_IMAGE = 10
 SIZE = (548, 730)  # about 0.4 megapixels, as in bench_pipeline.py
+#: The photos' size (height, width) in the composition benchmark's second part, and its crop's side.
+THUMBNAIL = (72, 96)
+THUMBNAIL_CROP = 64
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:
@@ -84,28 +103,195 @@ def timed(calls: list[Callable[[], object]]) -> float:
     return len(calls) / (time.perf_counter() - started)
 
 
+def timed_pair(
+    first: list[Callable[[], object]], second: list[Callable[[], object]]
+) -> tuple[float, float, list[float]]:
+    """Two call lists run call by call, alternating which of the two goes first, timed in CPU time.
+
+    Returns the two rates (calls per CPU second of this thread) and, for each pair of calls, the
+    second's CPU time minus the first's in microseconds. CPU time leaves out the time the thread waits
+    while other work on a shared machine runs, and the two calls of a pair run back to back; the median
+    of these differences resolves a few microseconds per call, which wall-clock rates of whole rounds
+    (`timed`) leave in their noise. (Every library here runs on this one thread: one torch and one
+    OpenCV thread.)
+    """
+    spent = [0.0, 0.0]
+    differences = []
+    clock = time.thread_time
+    for index, calls in enumerate(zip(first, second, strict=True)):
+        took = [0.0, 0.0]
+        for slot in (0, 1) if index % 2 == 0 else (1, 0):
+            started = clock()
+            calls[slot]()
+            took[slot] = clock() - started
+        spent[0] += took[0]
+        spent[1] += took[1]
+        differences.append((took[1] - took[0]) * 1e6)
+    return len(first) / spent[0], len(second) / spent[1], differences
+
+
+#: Composition's target: the wrapped pipeline within this fraction, or this many microseconds, of the flat.
+COMPOSITION_FRACTION = 0.02
+COMPOSITION_MICROSECONDS = 20.0
+
+
 def compare(
     title: str,
     rounds: int,
-    pairs: list[tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float]],
+    pairs: list[tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float | None]],
+    per_sample: bool = False,
+    controls: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Time each (baseline, contender) pair, alternating; print medians, ratios and their spread."""
+    """Time each (baseline, contender) pair, alternating; print medians, ratios and their spread.
+
+    Each round times the baseline's calls, then the contender's (labels must be unique). A pair's
+    target ``None`` prints the ratio without a verdict. ``per_sample`` alternates the two call by call
+    instead, in CPU time (`timed_pair`), and adds under each contender the per-sample difference in
+    microseconds (contender minus baseline on the same photo: per round the median over the photos,
+    taken for each order of the two calls and averaged, then the median over rounds with its min-max),
+    judged against the composition target (`COMPOSITION_FRACTION` or `COMPOSITION_MICROSECONDS`),
+    except for the contenders in ``controls``: the same pipeline as their baseline, whose difference
+    is the noise.
+    """
     rates: dict[str, list[float]] = {}
+    differences: dict[str, list[float]] = {}  # per round: the per-call difference (its median), in us
     for call_list in [calls for pair in pairs for calls in (pair[1], pair[3])]:
         call_list[0]()  # warm-up: first calls build caches and import lazily
     for _ in range(rounds):
         for baseline, baseline_calls, contender, contender_calls, _target in pairs:
-            rates.setdefault(baseline, []).append(timed(baseline_calls))
-            rates.setdefault(contender, []).append(timed(contender_calls))
-    lines = [f"\n{title}, images/s (median of {rounds} rounds):"]
+            if per_sample:
+                baseline_rate, contender_rate, paired = timed_pair(baseline_calls, contender_calls)
+                # The call that runs second in a pair finds the photo in cache: the median of each order
+                # separately, averaged, cancels that (one median of both would fall anywhere between them).
+                differences.setdefault(contender, []).append(
+                    (statistics.median(paired[0::2]) + statistics.median(paired[1::2])) / 2
+                )
+            else:
+                baseline_rate, contender_rate = timed(baseline_calls), timed(contender_calls)
+            rates.setdefault(baseline, []).append(baseline_rate)
+            rates.setdefault(contender, []).append(contender_rate)
+    unit = "images per CPU second" if per_sample else "images/s"
+    lines = [f"\n{title}, {unit} (median of {rounds} rounds):"]
     for baseline, _, contender, _, target in pairs:
         lines.append(f"  {baseline:<58} {statistics.median(rates[baseline]):8.1f}")
         lines.append(
             f"  {contender:<58} {statistics.median(rates[contender]):8.1f}   "
-            f"{ratio_text(rates[contender], rates[baseline], f'>= {target}')}"
+            f"{ratio_text(rates[contender], rates[baseline], None if target is None else f'>= {target}')}"
         )
+        if per_sample:
+            judged = contender not in controls
+            lines.append(f"    {per_sample_text(differences[contender], rates[baseline], judged)}")
     print("\n".join(lines))
     return lines
+
+
+def per_sample_text(differences: list[float], baseline_rates: list[float], judged: bool = True) -> str:
+    """``"cost per sample: +3.1 us, +0.2% (rounds -5.0 to +8.0 us); target ...: met"``.
+
+    ``differences``: per round, the median over the round's photos of the contender's time minus the
+    baseline's on the same photo (`timed_pair`), in microseconds; the percentage is of the baseline's
+    median time per sample. Not ``judged``: a noise control, labelled as such, without a verdict.
+    """
+    median = statistics.median(differences)
+    fraction = median / (1e6 / statistics.median(baseline_rates))
+    text = (
+        f"{'cost per sample' if judged else 'noise (same pipeline)'}: {median:+.1f} us, {fraction:+.1%} "
+        f"(rounds {min(differences):+.1f} to {max(differences):+.1f} us)"
+    )
+    if not judged:
+        return text
+    met = abs(median) < COMPOSITION_MICROSECONDS or abs(fraction) < COMPOSITION_FRACTION
+    target = f"< {COMPOSITION_FRACTION:.0%} or < {COMPOSITION_MICROSECONDS:.0f} us"
+    return f"{text}; target {target}: {'met' if met else 'MISSED'}"
+
+
+def wrapped(steps: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``steps`` wrapped in composition nodes that always run them all.
+
+    ``Sequential(p=1)`` nodes (one of them nested) and, last, a ``OneOf(p=1)`` of the last step alone.
+    The ``OneOf`` comes last so that its draw (which child) moves only the draws of the step it wraps.
+    """
+    *head, last = steps
+    nodes: list[dict[str, object]] = []
+    if len(head) > 2:
+        nodes.append({"name": "Sequential", "p": 1.0, "transforms": head[:2]})
+        head = head[2:]
+    nodes.append(
+        {"name": "Sequential", "p": 1.0, "transforms": [{"name": "Sequential", "p": 1.0, "transforms": head}]}
+    )
+    nodes.append({"name": "OneOf", "p": 1.0, "transforms": [last]})
+    return nodes
+
+
+def check_same_boxes(
+    first: list[Callable[[], object]], second: list[Callable[[], object]], what: str
+) -> None:
+    """Raise unless each call of ``first`` returns the boxes the same call of ``second`` does.
+
+    The two pipelines of a composition pair must do the same work for the difference to be the nodes' cost.
+    """
+    for index, (one, other) in enumerate(zip(first, second, strict=True)):
+        ours, theirs = one()[1], other()[1]  # type: ignore[index]
+        ours, theirs = (out["boxes"] if isinstance(out, dict) else out[1]["boxes"] for out in (ours, theirs))
+        if not np.array_equal(np.asarray(ours), np.asarray(theirs)):
+            raise RuntimeError(f"{what}: photo {index}: the composed pipeline moved the boxes differently")
+
+
+def composition(
+    title: str,
+    rounds: int,
+    own_spec: list[dict[str, object]],
+    portable_spec: list[dict[str, object]],
+    own_samples: list[tuple[object, ...]],
+    tv_samples: list[tuple[object, ...]],
+) -> list[str]:
+    """The per-sample cost of composition: each backend's pipeline flat against `wrapped` and itself.
+
+    The second pair of each backend (the pipeline against an identical one) measures the noise.
+    ``own_spec`` (albumentations' own transforms) runs on the albumentations backend, ``portable_spec``
+    on the torchvision backend. All pipelines are built with ``seed=None`` and called through `seeded`,
+    so the two of a pair draw the same crops and flips for the same photo and do the same work.
+    """
+
+    def calls(steps: list[dict[str, object]], backend: str) -> list[Callable[[], object]]:
+        return seeded(
+            BoxPipeline(steps, backend=backend), own_samples if backend == "albumentations" else tv_samples
+        )
+
+    pairs: list[tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float | None]] = []
+    controls = set()
+    for backend, steps, what in (
+        ("albumentations", own_spec, "own transforms"),
+        ("torchvision", portable_spec, "portable"),
+    ):
+        label = f"{backend} backend ({what})"
+        flat, composed = calls(steps, backend), calls(wrapped(steps), backend)
+        check_same_boxes(flat, composed, label)
+        pairs.append((f"{label}, flat", flat, f"{label}, composed", composed, None))
+        pairs.append(
+            (
+                f"{label}, flat (control)",
+                calls(steps, backend),
+                f"{label}, flat again",
+                calls(steps, backend),
+                None,
+            )
+        )
+        controls.add(f"{label}, flat again")
+    return compare(title, rounds, pairs, per_sample=True, controls=frozenset(controls))
+
+
+def seeded(pipeline: BoxPipeline, samples: list[tuple[object, ...]]) -> list[Callable[[], object]]:
+    """Calls of ``pipeline`` (built with ``seed=None``) on each sample, seeded by the sample's index.
+
+    A pipeline without a seed draws each call's streams from torch's default (CPU) generator, seeded here
+    directly: ``torch.manual_seed`` would also seed CUDA on a CUDA build (about 110 us a call, against 1).
+    """
+    generator = torch.default_generator
+    return [
+        lambda index=index, sample=sample: (generator.manual_seed(index), pipeline(*sample))
+        for index, sample in enumerate(samples)
+    ]
 
 
 def main() -> None:
@@ -191,6 +377,93 @@ def main() -> None:
                 [lambda s=s: ours_torchvision(*s) for s in tv_samples],
                 1.2,
             ),
+        ],
+    )
+
+    # albumentations' own transforms, named "albumentations.<Name>": a detection pipeline.
+    raw_own = A.Compose(
+        [
+            A.RandomResizedCrop(size=(512, 512)),
+            A.HorizontalFlip(),
+            A.RandomBrightnessContrast(p=1.0),
+            A.HueSaturationValue(p=1.0),
+            A.MotionBlur(blur_limit=(5, 5), p=1.0),
+        ],
+        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]),
+        seed=0,
+    )
+    crop_flip = [
+        {"name": "albumentations.RandomResizedCrop", "size": [512, 512]},
+        {"name": "albumentations.HorizontalFlip", "p": 0.5},
+    ]
+    colour = [
+        {"name": "albumentations.RandomBrightnessContrast", "p": 1.0},
+        {"name": "albumentations.HueSaturationValue", "p": 1.0},
+    ]
+    # One kernel size: its cost grows with the size, and the composed pipeline below draws it differently.
+    blur = {"name": "albumentations.MotionBlur", "blur_limit": [5, 5], "p": 1.0}
+    own_spec = [*crop_flip, *colour, blur]
+    ours_own = BoxPipeline(own_spec, backend="albumentations", seed=0)
+    compare(
+        "albumentations' own transforms: RandomResizedCrop 512 + flip + brightness/contrast + HSV + blur",
+        options.rounds,
+        [
+            (
+                "albumentations Compose + BboxParams",
+                [
+                    lambda a=a, b=b, n=n: raw_own(image=a, bboxes=b, labels=n)
+                    for a, b, n in zip(arrays, boxes, labels, strict=True)
+                ],
+                "BoxPipeline: 'albumentations.<Name>' specs",
+                [
+                    lambda a=a, b=b, n=n: ours_own({"image": a, "boxes": b, "labels": n})
+                    for a, b, n in zip(arrays, boxes, labels, strict=True)
+                ],
+                0.95,
+            )
+        ],
+    )
+
+    # The same steps wrapped in composition nodes that always run them: what the nodes cost per sample,
+    # on the photos, then on thumbnails, where the children cost little and a few microseconds show.
+    own_samples = [
+        ({"image": a, "boxes": b, "labels": n},) for a, b, n in zip(arrays, boxes, labels, strict=True)
+    ]
+    composition(
+        "Composition: the same steps flat, and wrapped in Sequential(p=1) (nested) and OneOf(p=1)",
+        2 * options.rounds,
+        own_spec,
+        spec,
+        own_samples,
+        tv_samples,
+    )
+    small_arrays = [
+        np.ascontiguousarray(cv2.resize(array, THUMBNAIL[::-1], interpolation=cv2.INTER_AREA))
+        for array in arrays
+    ]
+    scale = np.array([THUMBNAIL[1] / SIZE[1], THUMBNAIL[0] / SIZE[0]] * 2, dtype=np.float32)
+    small_boxes = [box * scale for box in boxes]
+    small_size = {"name": "albumentations.RandomResizedCrop", "size": [THUMBNAIL_CROP, THUMBNAIL_CROP]}
+    composition(
+        f"Composition on {THUMBNAIL[1]}x{THUMBNAIL[0]} thumbnails, cropped to {THUMBNAIL_CROP}",
+        2 * options.rounds,
+        [small_size, *own_spec[1:]],
+        [{"name": "RandomResizedCrop", "size": THUMBNAIL_CROP}, *spec[1:]],
+        [
+            ({"image": a, "boxes": b, "labels": n},)
+            for a, b, n in zip(small_arrays, small_boxes, labels, strict=True)
+        ],
+        [
+            (
+                tv_tensors.Image(torch.from_numpy(a).permute(2, 0, 1).contiguous()),
+                {
+                    "boxes": tv_tensors.BoundingBoxes(
+                        torch.from_numpy(b), format="XYXY", canvas_size=THUMBNAIL
+                    ),
+                    "labels": torch.from_numpy(n),
+                },
+            )
+            for a, b, n in zip(small_arrays, small_boxes, labels, strict=True)
         ],
     )
 

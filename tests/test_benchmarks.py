@@ -77,8 +77,22 @@ def test_box_augmentation_benchmark_runs(tmp_path: Path) -> None:
         "bench_boxes.py", "--images", "2", "--rounds", "1", "--folder", str(tmp_path / "photos")
     )
     assert_header(output, 1)
-    assert "RandomResizedCrop 512 + flip + Normalize" in output and "RandomIoUCrop (SSD)" in output
-    assert output.count("target >= ") == 4  # one ratio per contender pair
+    for heading in (
+        "RandomResizedCrop 512 + flip + Normalize",
+        "albumentations' own transforms",
+        "Composition: the same steps flat",
+        "Composition on 96x72 thumbnails",
+        "RandomIoUCrop (SSD)",
+    ):
+        assert heading in output
+    assert "BoxPipeline: 'albumentations.<Name>' specs" in output
+    assert output.count("target >= ") == 5  # one ratio per contender pair with a speed target
+    # and the composition pairs' ratios, without one: 2 sizes x 2 backends x (composed, control)
+    assert output.count("x (rounds ") == 5 + 8
+    # Each composed pipeline's per-sample cost with its verdict, and each control's noise without one.
+    assert output.count("cost per sample: ") == 4
+    assert output.count("target < 2% or < 20 us: ") == 4
+    assert output.count("noise (same pipeline): ") == 4
 
 
 def test_coco_benchmark_runs(tmp_path: Path) -> None:
