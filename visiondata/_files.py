@@ -99,6 +99,36 @@ def read_regular_file(path: str | os.PathLike[str], what: str, max_bytes: int) -
     return data
 
 
+def read_text_file(path: str | os.PathLike[str], what: str, max_bytes: int) -> str:
+    """[`read_regular_file`][visiondata._files.read_regular_file], decoded as UTF-8.
+
+    Raises:
+        DatasetFormatError: As ``read_regular_file``, or the bytes are not UTF-8 (the message gives the
+            first bad byte and its offset).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "names.txt"
+        >>> _ = path.write_bytes("café".encode("latin-1"))
+        >>> read_text_file(path, "class list", 1024)
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.DatasetFormatError: ...names.txt: class list: expected UTF-8 text, got byte 0xe9 at offset 3; re-save the file as UTF-8
+    """
+    return decode_text(read_regular_file(path, what, max_bytes), path, what)
+
+
+def decode_text(data: bytes, path: object, what: str) -> str:
+    """``data`` decoded as UTF-8, or a ``DatasetFormatError`` naming ``path`` and the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(
+            f"{path}: {what}: expected UTF-8 text, got byte {data[error.start]:#04x} at offset {error.start}; "
+            "re-save the file as UTF-8"
+        ) from None
+
+
 def _refuse(path: object, what: str, info: os.stat_result, max_bytes: int) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise DatasetFormatError(

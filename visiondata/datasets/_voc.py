@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from visiondata._files import MAX_ANNOTATION_BYTES, read_regular_file
+from visiondata._files import MAX_ANNOTATION_BYTES, read_regular_file, read_text_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
     DetectionFileDataset,
@@ -262,14 +262,7 @@ def _listed(listing: Path, annotations: Path, problems: list[str]) -> list[Path]
     The list is read as a regular file of bounded size (a FIFO or a device is
     refused before opening); an id that leaves the folder is a problem.
     """
-    data = read_regular_file(listing, "VOC split list", MAX_ANNOTATION_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DatasetFormatError(
-            f"{listing}: VOC split list: expected UTF-8 text (one image id a line), got bytes that are not "
-            f"({error})"
-        ) from None
+    text = read_text_file(listing, "VOC split list", MAX_ANNOTATION_BYTES)
     files = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from visiondata._files import MAX_ANNOTATION_BYTES, MAX_SPEC_BYTES, read_regular_file
+from visiondata._files import (
+    MAX_ANNOTATION_BYTES,
+    MAX_SPEC_BYTES,
+    decode_text,
+    read_regular_file,
+    read_text_file,
+)
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex
 from visiondata.datasets._index import smallest_int_type
@@ -247,12 +253,9 @@ def _read_labels(path: Path, limit: int, named: bool, problems: list[str]) -> li
         problems.append(f"{error}; its boxes are left out")
         return []
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        problems.append(
-            f"{path}: YOLO label file: expected UTF-8 text, got byte {data[error.start]:#04x} at offset "
-            f"{error.start}; its boxes are left out (re-save the file as UTF-8 text)"
-        )
+        text = decode_text(data, path, "YOLO label file")
+    except DatasetFormatError as error:
+        problems.append(f"{error}; its boxes are left out")
         return []
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -373,14 +376,7 @@ def _load_yaml(path: Path) -> Mapping[str, Any]:
         raise DatasetNotFoundError(
             f"{path}: expected an Ultralytics data.yaml, found {'a folder' if path.is_dir() else 'nothing'}"
         )
-    data = read_regular_file(path, "Ultralytics data.yaml", MAX_SPEC_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DatasetFormatError(
-            f"{path}: expected UTF-8 text, got byte {data[error.start]:#04x} at offset {error.start}; "
-            "re-save the file as UTF-8"
-        ) from None
+    text = read_text_file(path, "Ultralytics data.yaml", MAX_SPEC_BYTES)
     try:
         spec = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -397,14 +393,7 @@ def _read_image_list(
     location: Path, root: Path, allow_outside_root: bool, check_files: bool, problems: list[str]
 ) -> list[str]:
     """The images a list file names (one path a line), relative to ``root``; bad lines are problems."""
-    data = read_regular_file(location, "YOLO image list", MAX_ANNOTATION_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DatasetFormatError(
-            f"{location}: YOLO image list: expected UTF-8 text, got byte {data[error.start]:#04x} at offset "
-            f"{error.start}; re-save the file as UTF-8"
-        ) from None
+    text = read_text_file(location, "YOLO image list", MAX_ANNOTATION_BYTES)
     images = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

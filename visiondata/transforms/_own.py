@@ -36,7 +36,7 @@ import torch
 from visiondata._registry import close_matches
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.transforms._albumentations_backend import AlbumentationsStep, import_albumentations
-from visiondata.transforms._spec import BACKENDS, check_backend, plain
+from visiondata.transforms._spec import BACKENDS, check_backend, plain, refuse_unknown_parameters
 from visiondata.transforms._work import Work, as_numpy
 
 #: What a transform may move: the image; boxes (with every per-box field); instance and semantic masks.
@@ -441,16 +441,7 @@ def normalize_own(spec: dict[str, Any], position: int | str, backend: str) -> di
         )
     parameters = {key: plain(value) for key, value in spec.items() if key not in ("name", "p")}
     accepted = own.parameters()
-    for key in parameters:
-        if key not in accepted:
-            suggestions = close_matches(key, accepted)
-            hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
-            raise UnknownNameError(
-                f"{where} ({name}): unknown parameter {key!r}; {hint}{own.qualified} takes "
-                f"p{''.join(', ' + a for a in accepted)}",
-                name=key,
-                suggestions=suggestions,
-            )
+    refuse_unknown_parameters(parameters, accepted, f"{where} ({name})", own.qualified)
     missing = [key for key in own.required() if key not in parameters and key != "p"]
     if missing:
         raise TransformSpecError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -312,16 +312,7 @@ def normalize_spec(spec: Any, position: int | str, backend: str = "torchvision")
         for parameter in signature.parameters.values()
         if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
     ]
-    for key in parameters:
-        if key not in accepted:
-            suggestions = close_matches(key, accepted)
-            hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
-            raise UnknownNameError(
-                f"{where} ({name}): unknown parameter {key!r}; {hint}"
-                f"{name} takes p{''.join(', ' + a for a in accepted)}",
-                name=key,
-                suggestions=suggestions,
-            )
+    refuse_unknown_parameters(parameters, accepted, f"{where} ({name})", name)
     try:
         bound = signature.bind(**parameters)
     except TypeError as error:
@@ -332,6 +323,25 @@ def normalize_spec(spec: Any, position: int | str, backend: str = "torchvision")
         "p": float(probability),
         **{key: plain(value) for key, value in bound.arguments.items()},
     }
+
+
+def refuse_unknown_parameters(
+    parameters: Iterable[str], accepted: Sequence[str], where: str, takes: str
+) -> None:
+    """Raise `UnknownNameError` for the first of ``parameters`` not in ``accepted``, with close matches.
+
+    ``where`` prefixes the message (``"transforms[0] (Resize)"``); ``takes`` names what takes the
+    accepted parameters (``"Resize"``, ``"albumentations.CLAHE"``).
+    """
+    for key in parameters:
+        if key not in accepted:
+            suggestions = close_matches(key, list(accepted))
+            hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
+            raise UnknownNameError(
+                f"{where}: unknown parameter {key!r}; {hint}{takes} takes p{''.join(', ' + a for a in accepted)}",
+                name=key,
+                suggestions=suggestions,
+            )
 
 
 def plain(value: Any) -> Any:
