@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torchvision import tv_tensors
 
 from visiondata._files import (
     MAX_ANNOTATION_BYTES,
@@ -41,7 +43,7 @@ _MAX_ID_DIGITS = 12
 
 
 class YOLODataset(DetectionFileDataset):
-    """Images with one YOLO label file each: ``class cx cy w h`` per line, normalised to [0, 1].
+    """Images with one YOLO label file each: ``class cx cy w h`` or ``class x1 y1 ... xn yn`` per line, in [0, 1].
 
     Give ``images_dir`` (labels in ``labels_dir``, by default the same path
     with its last ``images`` folder replaced by ``labels``, as YOLO trainers
@@ -59,7 +61,10 @@ class YOLODataset(DetectionFileDataset):
       and may lie outside it (``../shared/images``): the folder or list file
       the YAML names is read wherever it is. Image paths *inside* a list
       file, and links found in the folders, stay confined to ``path`` unless
-      ``allow_outside_root=True``.
+      ``allow_outside_root=True``. In a list file, a line starting with ``./``
+      is relative to the list file's folder (Ultralytics' rule), an absolute
+      line is used as it is, and another relative line is relative to
+      ``path`` (Ultralytics reads those against its working directory).
     - ``names`` is a list of names (id = position) or a mapping of the ids
       ``0..n-1`` (integers, no gaps) to names; each name is a string or a
       number. A single string, nested lists or mappings, ``yes``/``no``
@@ -71,14 +76,26 @@ class YOLODataset(DetectionFileDataset):
     `MAX_SPEC_BYTES` (an empty file, a list, malformed YAML, a FIFO...) raises
     [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] naming it.
 
+    Each line is a box, ``class cx cy w h``, or a polygon, ``class x1 y1 x2
+    y2 ... xn yn`` with n >= 3 points (YOLO's segment format, which
+    supervision writes whenever masks exist); one file may hold both. A
+    polygon's box is its extent (as Ultralytics' detect task reads it), and
+    its points stay available: `polygons` gives them, and ``masks=True``
+    adds ``"masks"`` (``N x H x W`` ``uint8``) to each sample, rasterised
+    from the polygons at the decoded image's size (a pixel is inside when its
+    centre is); a box line has no polygon, and its mask is its box.
+    (Ultralytics, once a file holds a polygon line, reads that file's box
+    lines as two-point polygons; here a box line stays a box.)
+
     An image without a label file, or with an empty one, has no boxes.
     Label files are read as regular files of at most `MAX_ANNOTATION_BYTES`:
     a FIFO, a device, a folder named ``x.txt``, a broken link or a file that
     is not UTF-8 is a problem naming the file. Malformed lines, class ids
     that are not plain integers (``1e3``, ``-1``, ``nan``) or have no name,
-    and coordinates that are not finite, outside [0, 1] (by more than 0.001;
-    less is snapped onto the border) or without area are problems naming
-    the file and line. Problems follow ``on_error`` as in
+    polygons with an odd number of coordinates or fewer than 3 points, and
+    coordinates that are not finite, outside [0, 1] (by more than 0.001;
+    less is snapped onto the border) or without area (a polygon whose points
+    lie on one line) are problems naming the file and line. Problems follow ``on_error`` as in
     [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]: ``"raise"`` lists
     them all in one error, ``"skip"``/``"warn"`` leave the line (or the
     file's boxes) out and record it in `problems`.
@@ -92,7 +109,8 @@ class YOLODataset(DetectionFileDataset):
     nothing else bounds how many classes one line creates.
 
     Samples: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY, pixels of the
-    decoded image), "labels": int64, "image_id": index})``.
+    decoded image), "labels": int64, "image_id": index})``, plus ``"masks"``
+    with ``masks=True``.
 
     Args:
         images_dir: Folder of images (searched recursively).
@@ -112,6 +130,7 @@ class YOLODataset(DetectionFileDataset):
         strict: For the default loader: ``True`` refuses an image that decodes only with a
             warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
+        masks: Add ``"masks"`` to each sample: the polygons rasterised, the box for a box line.
 
     Examples:
         >>> import tempfile, pathlib
@@ -124,6 +143,13 @@ class YOLODataset(DetectionFileDataset):
         >>> image, target = dataset[0]
         >>> target["boxes"].tolist(), target["labels"].tolist(), dataset.classes
         ([[5.0, 3.0, 15.0, 7.0]], [2], ['__background__', 'cat', 'dog'])
+
+        A polygon line (YOLO segment format) is read as its extent, and as a mask:
+
+        >>> _ = (root / "labels" / "a.txt").write_text("0 0.25 0.2 0.75 0.2 0.75 0.8 0.25 0.8\\n")
+        >>> image, target = YOLODataset(root / "images", classes=["cat"], masks=True)[0]
+        >>> target["boxes"].tolist(), target["masks"].shape, int(target["masks"].sum())
+        ([[5.0, 2.0, 15.0, 8.0]], torch.Size([1, 10, 20]), 60)
     """
 
     def __init__(
@@ -142,7 +168,12 @@ class YOLODataset(DetectionFileDataset):
         background: bool = True,
         max_classes: int = DEFAULT_MAX_CLASSES,
         strict: bool | None = None,
+        masks: bool = False,
     ) -> None:
+        if not isinstance(masks, bool):
+            raise TypeError(f"masks: expected True or False, got {masks!r}")
+        #: Whether samples carry ``"masks"`` (``masks=True``).
+        self.masks = masks
         if isinstance(max_classes, bool) or not isinstance(max_classes, int) or max_classes < 1:
             raise ValueError(f"max_classes: expected a positive int, got {max_classes!r}")
         problems: list[str] = []
@@ -171,7 +202,8 @@ class YOLODataset(DetectionFileDataset):
         label_files = [self._label_file(path) for path in images]
         names = None if classes is None else class_names(classes)
         limit, named = (max_classes, False) if names is None else (len(names), True)
-        rows = [_read_labels(path, limit, named, problems) for path in label_files]
+        found_polygons: list[list[float] | None] = []  # one per row, in file order
+        rows = [_read_labels(path, limit, named, problems, found_polygons) for path in label_files]
         if names is None:
             largest = max((int(row[0]) for found in rows for row in found), default=-1)
             names = [str(index) for index in range(largest + 1)]
@@ -181,17 +213,66 @@ class YOLODataset(DetectionFileDataset):
         offset = 1 if background else 0
         counts = np.array([len(found) for found in rows], dtype=np.int64)
         table = np.array([row for found in rows for row in found], dtype=np.float64).reshape(-1, 5)
-        centre, half = table[:, 1:3], table[:, 3:5] / 2
+        # Rows come image by image, in file order: the index keeps that order, so row j's polygon is
+        # found_polygons[j]. Polygons live in one flat float32 array cut by per-box offsets (no list of
+        # arrays: that would cost one Python object per box in every DataLoader worker).
+        self._polygon_points: np.ndarray | None = None
+        self._polygon_offsets: np.ndarray | None = None
+        if any(polygon is not None for polygon in found_polygons):
+            lengths = np.array([0 if p is None else len(p) for p in found_polygons], dtype=np.int64)
+            self._polygon_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+            self._polygon_points = np.fromiter(
+                (value for polygon in found_polygons if polygon is not None for value in polygon),
+                dtype=np.float32,
+                count=int(lengths.sum()),
+            )
+        del found_polygons
         self.index = DetectionIndex.build(
             images,
             np.arange(len(images)),
             np.zeros((len(images), 2), dtype=np.int32),
             np.repeat(np.arange(len(images)), counts),
-            np.concatenate([centre - half, centre + half], axis=1).clip(0, 1),
+            table[:, 1:5].clip(0, 1),
             (table[:, 0].astype(np.int64) + offset).astype(smallest_int_type(max(len(self.classes) - 1, 0))),
             normalized=True,
         )
         self._settle(str(data_yaml if data_yaml is not None else root), problems)
+
+    def polygons(self, index: int) -> list[np.ndarray | None]:
+        """The polygons of image ``index``'s boxes: ``(K, 2)`` ``x y`` normalised to [0, 1], ``None`` for boxes.
+
+        One item per stored box, in the order of `boxes` (a box line has ``None``). The
+        coordinates are those of the label file, clipped to [0, 1].
+        """
+        index = self._position(index)
+        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
+        if self._polygon_offsets is None or self._polygon_points is None:
+            return [None] * (end - start)
+        offsets, points = self._polygon_offsets, self._polygon_points
+        return [
+            points[offsets[row] : offsets[row + 1]].reshape(-1, 2).copy()
+            if offsets[row + 1] > offsets[row]
+            else None
+            for row in range(start, end)
+        ]
+
+    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> np.ndarray | None:
+        # A polygon line's mask is its polygon; a box line (no polygon) gets its box as mask.
+        if not self.masks:
+            return None
+        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
+        masks = np.zeros((end - start, height, width), dtype=np.uint8)
+        scale = np.array([width, height], dtype=np.float64)
+        offsets, points = self._polygon_offsets, self._polygon_points
+        for row in range(start, end):
+            if offsets is not None and points is not None and offsets[row + 1] > offsets[row]:
+                polygon = points[offsets[row] : offsets[row + 1]].reshape(-1, 2).astype(np.float64) * scale
+            else:
+                x0, y0, x1, y1 = self.index.boxes[row].astype(np.float64) * np.tile(scale, 2)
+                polygon = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+            masks[row - start] = rasterize_polygon(polygon, height, width)
+        target["masks"] = tv_tensors.Mask(torch.from_numpy(masks))
+        return None
 
     def _label_file(self, image: str) -> Path:
         """The label file of ``image`` (relative to `root`)."""
@@ -235,14 +316,22 @@ def _scan(folder: Path, problems: list[str]) -> list[str]:
     return found
 
 
-def _read_labels(path: Path, limit: int, named: bool, problems: list[str]) -> list[tuple[float, ...]]:
-    """The valid ``(class, cx, cy, w, h)`` rows of one label file; problems are appended.
+def _read_labels(
+    path: Path, limit: int, named: bool, problems: list[str], polygons: list[list[float] | None]
+) -> list[tuple[float, ...]]:
+    """The valid ``(class, x0, y0, x1, y1)`` rows (normalised) of one label file; problems are appended.
+
+    A line is a box, ``class cx cy w h``, or a polygon, ``class x1 y1 x2 y2 ... xn yn`` (n >= 3,
+    normalised; YOLO's segment format): its box is the polygon's extent. Both kinds may share a
+    file. For each row returned, ``polygons`` gets the polygon's ``x1 y1 ... xn yn`` (clipped to
+    [0, 1]), or ``None`` for a box line.
 
     Args:
         path: The label file; a missing one is an image without boxes.
         limit: Class ids must be below this: the number of names, or ``max_classes``.
         named: Whether ``limit`` is the number of names (for the message).
         problems: Where problems are appended, one line each, naming the file (and line).
+        polygons: Where each returned row's polygon (or ``None``) is appended.
     """
     try:
         # One stat before opening: a FIFO would block, /dev/zero never ends, a folder cannot be read.
@@ -263,10 +352,9 @@ def _read_labels(path: Path, limit: int, named: bool, problems: list[str]) -> li
         if not fields:
             continue
         where = f"{path}:{number}"
-        if len(fields) != 5:
-            problems.append(
-                f"{where}: expected 5 values 'class cx cy w h', got {len(fields)}: {_shown(line)}"
-            )
+        count = len(fields) - 1  # values after the class
+        if count != 4 and (count < 6 or count % 2):
+            problems.append(f"{where}: {_shape_problem(count)}: {_shown(line)}")
             continue
         if _CLASS_ID.fullmatch(fields[0]) is None:
             problems.append(
@@ -286,30 +374,101 @@ def _read_labels(path: Path, limit: int, named: bool, problems: list[str]) -> li
                 "max_classes="
             )
             continue
+        shape = "'class cx cy w h'" if count == 4 else "'class x1 y1 ... xn yn'"
         try:
-            centre_x, centre_y, width, height = (float(field) for field in fields[1:])
+            values = [float(field) for field in fields[1:]]
         except ValueError:
-            problems.append(f"{where}: expected numbers 'class cx cy w h', got {_shown(line)}")
+            problems.append(f"{where}: expected numbers {shape}, got {_shown(line)}")
             continue
-        values = (float(category), centre_x, centre_y, width, height)
         if not all(map(math.isfinite, values)):
-            problems.append(f"{where}: expected finite numbers 'class cx cy w h', got {_shown(line)}")
+            problems.append(f"{where}: expected finite numbers {shape}, got {_shown(line)}")
             continue
-        corners = (centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2)
-        stored = np.asarray(corners, dtype=np.float32)  # boxes are kept as float32
-        if width <= 0 or height <= 0 or stored[2] <= stored[0] or stored[3] <= stored[1]:
-            problems.append(
-                f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0 (also once stored as float32)"
+        if count == 4:
+            centre_x, centre_y, width, height = values
+            corners = (
+                centre_x - width / 2,
+                centre_y - height / 2,
+                centre_x + width / 2,
+                centre_y + height / 2,
             )
-            continue
-        if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
-            problems.append(
-                f"{where}: box {fields[1:]} reaches {[round(c, 4) for c in corners]} (xyxy): expected coordinates "
-                "in [0, 1], normalised by the image size"
-            )
-            continue
-        rows.append(values)
+            stored = np.asarray(corners, dtype=np.float32)  # boxes are kept as float32
+            if width <= 0 or height <= 0 or stored[2] <= stored[0] or stored[3] <= stored[1]:
+                problems.append(
+                    f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0 (also once stored as "
+                    "float32)"
+                )
+                continue
+            if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
+                problems.append(
+                    f"{where}: box {fields[1:]} reaches {[round(c, 4) for c in corners]} (xyxy): expected "
+                    "coordinates in [0, 1], normalised by the image size"
+                )
+                continue
+            polygon = None
+        else:
+            xs, ys = values[0::2], values[1::2]
+            low, high = min(min(xs), min(ys)), max(max(xs), max(ys))
+            if low < -_TOLERANCE or high > 1 + _TOLERANCE:
+                problems.append(
+                    f"{where}: polygon of {count // 2} points reaches {round(low if low < -_TOLERANCE else high, 4)}: "
+                    "expected coordinates in [0, 1], normalised by the image size"
+                )
+                continue
+            # Within the tolerance: float noise, snapped onto the border (the box is clipped likewise).
+            polygon = [min(max(value, 0.0), 1.0) for value in values]
+            corners = (min(polygon[0::2]), min(polygon[1::2]), max(polygon[0::2]), max(polygon[1::2]))
+            stored = np.asarray(corners, dtype=np.float32)
+            if stored[2] <= stored[0] or stored[3] <= stored[1]:
+                problems.append(
+                    f"{where}: polygon of {count // 2} points spans {[round(c, 4) for c in corners]} (xyxy): "
+                    "expected an extent with area (the points lie on one line)"
+                )
+                continue
+        rows.append((float(category), *corners))
+        polygons.append(polygon)
     return rows
+
+
+def rasterize_polygon(polygon: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A ``(height, width)`` ``uint8`` mask: 1 where a pixel's centre lies inside ``polygon`` (even-odd rule).
+
+    ``polygon`` is ``(K, 2)`` ``x y`` in pixels, pixel ``(i, j)`` covering ``[i, i + 1) x [j, j + 1)``
+    (COCO's convention), so the mask's pixel count approximates the polygon's area. Scanlines
+    through the pixel centres, vectorised with numpy, a band of rows at a time to bound memory.
+    """
+    mask = np.zeros((height, width), dtype=np.uint8)
+    x, y = polygon[:, 0], polygon[:, 1]
+    x_next, y_next = np.roll(x, -1), np.roll(y, -1)
+    # Rows whose centre j + 0.5 lies within the polygon's vertical extent.
+    top = max(int(np.ceil(y.min() - 0.5)), 0)
+    bottom = min(int(np.floor(y.max() - 0.5)), height - 1)
+    if bottom < top or len(polygon) < 3:
+        return mask
+    slope = np.divide(x_next - x, y_next - y, out=np.zeros_like(x), where=y_next != y)
+    band = max(1, (1 << 20) // len(polygon))
+    for first in range(top, bottom + 1, band):
+        last = min(first + band, bottom + 1)
+        centre = (np.arange(first, last, dtype=np.float64) + 0.5)[:, None]
+        # Half-open on y: a vertex shared by two edges is crossed once; horizontal edges never.
+        crosses = ((y <= centre) & (centre < y_next)) | ((y_next <= centre) & (centre < y))
+        rows, edges = np.nonzero(crosses)
+        hits = x[edges] + (centre[rows, 0] - y[edges]) * slope[edges]
+        # A pixel lies inside after an odd number of crossings left of its centre i + 0.5.
+        columns = np.clip(np.ceil(hits - 0.5), 0, width).astype(np.int64)
+        toggles = np.zeros((last - first, width + 1), dtype=np.int32)
+        np.add.at(toggles, (rows, columns), 1)
+        mask[first:last] = np.cumsum(toggles, axis=1)[:, :width] & 1
+    return mask
+
+
+def _shape_problem(count: int) -> str:
+    """What is wrong with a line of ``count`` values after the class (neither a box nor a polygon)."""
+    expected = (
+        "expected 5 values 'class cx cy w h' (a box) or 'class x1 y1 ... xn yn' (a polygon of n >= 3 points)"
+    )
+    if count % 2:
+        return f"{expected}, got {count + 1} values ({count} coordinates: a polygon needs x y pairs)"
+    return f"{expected}, got {count + 1} values (a polygon of {count // 2} points needs at least 3)"
 
 
 def _shown(text: str, limit: int = 80) -> str:
@@ -333,7 +492,10 @@ def _from_yaml(
             f"{path}: path: expected the dataset folder (a string), got {_yaml_kind(location_of_root)}"
         )
     root = Path(location_of_root or ".").expanduser()
-    root = root if root.is_absolute() else (path.parent / root)
+    # Absolute from here on: a list file's "./" lines are joined to the list file's folder, and a
+    # relative root (data_yaml="ds/data.yaml") would make them "ds/images/a.jpg", then read again
+    # relative to the root as "ds/ds/images/a.jpg".
+    root = Path(os.path.abspath(root if root.is_absolute() else (path.parent / root)))
     key = {"valid": "val", "validation": "val"}.get(split, split)
     if key not in spec or spec[key] in (None, "", []):
         available = [name for name in ("train", "val", "test") if spec.get(name)]
@@ -392,15 +554,30 @@ def _load_yaml(path: Path) -> Mapping[str, Any]:
 def _read_image_list(
     location: Path, root: Path, allow_outside_root: bool, check_files: bool, problems: list[str]
 ) -> list[str]:
-    """The images a list file names (one path a line), relative to ``root``; bad lines are problems."""
+    """The images a list file names (one path a line), relative to ``root``; bad lines are problems.
+
+    Ultralytics' rule (``get_img_files``): a line starting with ``./`` is relative to the list
+    file's folder (wherever the list file lies); an absolute line is used as it is. Ultralytics
+    reads other relative lines against its working directory; here they are relative to the
+    dataset root (``root``, the ``path:`` of the ``data.yaml``), which does not depend on where
+    the program runs.
+
+    Args:
+        location: The list file (absolute, or relative to the working directory).
+        root: The dataset root, absolute.
+        allow_outside_root: Accept lines naming images outside ``root``.
+        check_files: Check that every listed image exists.
+        problems: Where bad lines are appended, naming the list file and line.
+    """
     text = read_text_file(location, "YOLO image list", MAX_ANNOTATION_BYTES)
+    folder = Path(os.path.abspath(location)).parent
     images = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         entry_path = line.strip()
-        if entry_path.startswith("./"):  # Ultralytics' rule: relative to the list file's folder
-            entry_path = str(location.parent / entry_path[2:])
+        if entry_path.startswith("./"):  # relative to the list file's folder
+            entry_path = str(folder / entry_path[2:])
         image = Path(entry_path)
         relative = os.path.relpath(image, root) if image.is_absolute() else str(image)
         normal, problem = check_path(relative, str(root), allow_outside_root)
