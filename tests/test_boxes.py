@@ -243,10 +243,15 @@ def test_float32_tensor_conversion_stays_float32_and_accurate_to_float32_precisi
     torch.testing.assert_close(back, boxes, rtol=0, atol=1e-6)
 
 
-def test_bounding_boxes_tv_tensor_comes_back_as_a_plain_tensor() -> None:
+def test_bounding_boxes_tv_tensor_stays_a_bounding_boxes_in_the_new_format() -> None:
+    # Issue 19 item 7: a BoundingBoxes keeps being one, with the new format and its canvas size.
     boxes = tv_tensors.BoundingBoxes([[10, 20, 30, 40]], format="XYWH", canvas_size=(100, 100))
     converted = convert_boxes(boxes, "coco", "pascal_voc")
-    assert type(converted) is torch.Tensor
+    assert isinstance(converted, tv_tensors.BoundingBoxes)
+    assert converted.format == tv_tensors.BoundingBoxFormat.XYXY and tuple(converted.canvas_size) == (
+        100,
+        100,
+    )
     assert converted.tolist() == [[10.0, 20.0, 40.0, 60.0]]
 
 

@@ -157,7 +157,98 @@ def normalize(boxes: Any, height: float, width: float) -> Any:
     )
 
 
-def convert_boxes(boxes: Boxes, src: str, dst: str, image_size: tuple[float, float] | None = None) -> Boxes:
+def declared_format(boxes: Any) -> tuple[str, tuple[int, int]] | None:
+    """``(format, canvas_size)`` that a ``tv_tensors.BoundingBoxes`` declares, or ``None`` for other input.
+
+    Raises:
+        InvalidBoxesError: A rotated format (``XYWHR``, ``CXCYWHR``, ``XYXYXYXY``), which no function here reads.
+    """
+    # Only a module that is already imported can have made a BoundingBoxes: never import torchvision here.
+    tv_tensors = sys.modules.get("torchvision.tv_tensors")
+    if tv_tensors is None or not isinstance(boxes, tv_tensors.BoundingBoxes):
+        return None
+    name = boxes.format.name
+    fmt = TORCHVISION_FORMATS.get(name)
+    if fmt is None:
+        raise InvalidBoxesError(
+            f"boxes: expected BoundingBoxes in XYXY, XYWH or CXCYWH format, got {name}; "
+            "rotated boxes are not supported"
+        )
+    height, width = boxes.canvas_size
+    return fmt, (int(height), int(width))
+
+
+def resolve_format(
+    boxes: Any, fmt: str | None, argument: str = "fmt", default: str | None = None
+) -> tuple[str, tuple[int, int] | None]:
+    """The canonical format of ``boxes`` and their canvas ``(height, width)`` if they declare one.
+
+    A ``tv_tensors.BoundingBoxes`` carries its own format: it is the source of
+    truth, and an ``fmt`` that names another one is a mistake (converting
+    XYXY numbers as XYWH is a silently wrong result), not an override. Other
+    input takes ``fmt``, or ``default`` when ``fmt`` is ``None``.
+
+    Raises:
+        InvalidBoxesError: ``fmt`` disagrees with the BoundingBoxes' format
+            (a normalised format always does: BoundingBoxes hold pixels).
+        ValueError: ``fmt`` is unknown, or ``None`` without a default for plain input.
+    """
+    declared = declared_format(boxes)
+    if declared is None:
+        if fmt is None:
+            if default is not None:
+                return default, None
+            try:
+                check_format(fmt, argument)
+            except ValueError as error:
+                raise ValueError(
+                    f"{error}; None is for a tv_tensors.BoundingBoxes, which carries its own format"
+                ) from None
+        return check_format(fmt, argument), None
+    own, canvas = declared
+    if fmt is not None and check_format(fmt, argument) != own:
+        raise InvalidBoxesError(
+            f"{argument}: expected the format the BoundingBoxes declare, {own!r} "
+            f"({own.upper()}, in pixels), or None, got {fmt!r}; a BoundingBoxes' own format is used: if its "
+            f"numbers really are {fmt!r}, pass a plain tensor (boxes.as_subclass(torch.Tensor)) or build the "
+            "BoundingBoxes with the right format"
+        )
+    return own, canvas
+
+
+def resolve_image_size(image_size: Any, canvas: tuple[int, int] | None, argument: str = "image_size") -> Any:
+    """``image_size``, or the BoundingBoxes' canvas when it is ``None``; the two must agree when both are given.
+
+    Raises:
+        InvalidBoxesError: ``image_size`` differs from the canvas size.
+    """
+    if canvas is None:
+        return image_size
+    if image_size is None:
+        return canvas
+    if image_height_width(image_size, argument) != (float(canvas[0]), float(canvas[1])):
+        raise InvalidBoxesError(
+            f"{argument}: expected the BoundingBoxes' canvas_size {canvas} (height, width) or None, "
+            f"got {image_size!r}; fix the canvas_size of the BoundingBoxes or leave {argument} out"
+        )
+    return image_size
+
+
+def rewrap(result: Any, like: Any, fmt: str, canvas: tuple[int, int] | None) -> Any:
+    """``result`` as a BoundingBoxes of pixel format ``fmt`` like ``like``, when ``like`` is one.
+
+    Normalised formats have no BoundingBoxes counterpart: those results stay plain tensors.
+    """
+    if canvas is None or is_normalized(fmt):
+        return result
+    from torchvision import tv_tensors
+
+    return tv_tensors.wrap(result, like=like, format=fmt.upper(), canvas_size=canvas)
+
+
+def convert_boxes(
+    boxes: Boxes, src: str | None, dst: str, image_size: tuple[float, float] | None = None
+) -> Boxes:
     """Convert boxes from format ``src`` to format ``dst``.
 
     Pixel and normalised formats convert into each other with ``image_size``;
@@ -169,18 +260,28 @@ def convert_boxes(boxes: Boxes, src: str, dst: str, image_size: tuple[float, flo
 
     Args:
         boxes: ``(..., 4)`` tensor or array (nested lists become an array).
+            A ``tv_tensors.BoundingBoxes`` declares its own format and canvas:
+            those are used, and ``src`` / ``image_size`` may be ``None``.
         src: Format of ``boxes``, one of `BOX_FORMATS` (or an alias:
-            ``"pascal_voc"``, ``"coco"``, ``"albumentations"``, ``"yolo"``).
+            ``"pascal_voc"``, ``"coco"``, ``"albumentations"``, ``"yolo"``);
+            ``None`` for a BoundingBoxes (its declared format). Given with a
+            BoundingBoxes, it must name the declared format.
         dst: Format to return.
         image_size: ``(height, width)`` in pixels, required when exactly one
-            of ``src`` and ``dst`` is normalised.
+            of ``src`` and ``dst`` is normalised (a BoundingBoxes' canvas
+            size serves when it is ``None``).
 
     Returns:
-        The boxes in format ``dst``, same type as ``boxes``.
+        The boxes in format ``dst``, same type as ``boxes``. A BoundingBoxes
+        stays a BoundingBoxes (format ``dst``, same canvas size) when ``dst``
+        is a pixel format; normalised boxes, which torchvision has no format
+        for, come back as a plain tensor.
 
     Raises:
         ValueError: Unknown format, or ``image_size`` missing where needed.
-        InvalidBoxesError: ``boxes`` is not of shape ``(..., 4)``.
+        InvalidBoxesError: ``boxes`` is not of shape ``(..., 4)``; or a
+            BoundingBoxes whose declared format disagrees with ``src``, or
+            whose canvas size disagrees with ``image_size``.
 
     Examples:
         >>> import numpy as np
@@ -188,15 +289,24 @@ def convert_boxes(boxes: Boxes, src: str, dst: str, image_size: tuple[float, flo
         array([[10., 20., 40., 60.]])
         >>> convert_boxes(np.array([[0.5, 0.5, 0.2, 0.4]]), "yolo", "xyxy", image_size=(100, 200)).tolist()
         [[80.0, 30.0, 120.0, 70.0]]
+        >>> from torchvision import tv_tensors
+        >>> declared = tv_tensors.BoundingBoxes([[10, 20, 40, 60]], format="XYXY", canvas_size=(100, 200))
+        >>> converted = convert_boxes(declared, None, "xywh")
+        >>> converted.tolist(), converted.format.name, converted.canvas_size
+        ([[10.0, 20.0, 30.0, 40.0]], 'XYWH', (100, 200))
     """
-    src, dst = check_format(src, "src"), check_format(dst, "dst")
+    src, canvas = resolve_format(boxes, src, "src")
+    dst = check_format(dst, "dst")
+    image_size = resolve_image_size(image_size, canvas)
     array = as_boxes(boxes)
     if src == dst:
         # A copy, as every other conversion returns: the result never shares memory with the input.
-        return array.clone() if is_tensor(array) else array.copy()
-    # Arithmetic only: NaN and infinity pass through as values (validate_boxes reports them), unwarned.
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _convert(array, src, dst, image_size)
+        result = array.clone() if is_tensor(array) else array.copy()
+    else:
+        # Arithmetic only: NaN and infinity pass through as values (validate_boxes reports them), unwarned.
+        with np.errstate(invalid="ignore", over="ignore"):
+            result = _convert(array, src, dst, image_size)
+    return rewrap(result, boxes, dst, canvas)
 
 
 def _convert(array: Any, src: str, dst: str, image_size: tuple[float, float] | None) -> Any:

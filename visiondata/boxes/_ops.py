@@ -8,11 +8,13 @@ import numpy as np
 
 from visiondata.boxes._convert import (
     as_boxes,
-    check_format,
     from_xyxy,
     image_height_width,
     is_normalized,
     is_tensor,
+    resolve_format,
+    resolve_image_size,
+    rewrap,
     stack_columns,
     to_xyxy,
 )
@@ -37,14 +39,15 @@ def minimum(a: Any, b: Any) -> Any:
     return a.minimum(b) if is_tensor(a) else np.minimum(a, b)
 
 
-def box_area(boxes: Boxes, fmt: str = "xyxy") -> Boxes:
+def box_area(boxes: Boxes, fmt: str | None = None) -> Boxes:
     """Area of each box, in the units of ``fmt`` (pixels, or fractions of the image for normalised formats).
 
     An inverted box (``x_max < x_min`` or ``y_max < y_min``) has area 0.
 
     Args:
         boxes: ``(..., 4)`` tensor or array.
-        fmt: Box format, one of `BOX_FORMATS`.
+        fmt: Box format, one of `BOX_FORMATS`; ``None`` takes a ``BoundingBoxes``' own format
+            (``"xyxy"`` for plain boxes), and a format that disagrees with it is an error.
 
     Returns:
         ``(...)`` areas, same type as ``boxes``.
@@ -54,13 +57,14 @@ def box_area(boxes: Boxes, fmt: str = "xyxy") -> Boxes:
         >>> box_area(torch.tensor([[0.0, 0.0, 4.0, 3.0], [5.0, 5.0, 2.0, 2.0]]))
         tensor([12.,  0.])
     """
-    corners = to_xyxy(as_boxes(boxes), check_format(fmt).rstrip("n"))
+    fmt, _ = resolve_format(boxes, fmt, default="xyxy")
+    corners = to_xyxy(as_boxes(boxes), fmt.rstrip("n"))
     width = clamp(corners[..., 2] - corners[..., 0], 0)
     height = clamp(corners[..., 3] - corners[..., 1], 0)
     return width * height
 
 
-def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str = "xyxy") -> Boxes:
+def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str | None = None) -> Boxes:
     """Intersection over union of every pair: ``(N, M)`` for ``N`` and ``M`` boxes.
 
     Pairs whose union is empty (two boxes without area) have IoU 0.
@@ -68,7 +72,8 @@ def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str = "xyxy") -> Boxes:
     Args:
         boxes1: ``(N, 4)`` tensor or array.
         boxes2: ``(M, 4)``, of the same type as ``boxes1``.
-        fmt: Format of both, one of `BOX_FORMATS`.
+        fmt: Format of both, one of `BOX_FORMATS`; ``None`` reads each ``BoundingBoxes`` in its own
+            format (``"xyxy"`` for plain boxes), and a format that disagrees with one is an error.
 
     Returns:
         ``(N, M)`` IoU values in ``[0, 1]``, same type as ``boxes1``.
@@ -78,7 +83,9 @@ def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str = "xyxy") -> Boxes:
         >>> box_iou(np.array([[0, 0, 2, 2]]), np.array([[1, 1, 3, 3], [0, 0, 2, 2]]))
         array([[0.14285714, 1.        ]])
     """
-    layout = check_format(fmt).rstrip("n")
+    # Each BoundingBoxes is read in its own declared format (they may differ); plain boxes in fmt.
+    layout1 = resolve_format(boxes1, fmt, default="xyxy")[0].rstrip("n")
+    layout2 = resolve_format(boxes2, fmt, default="xyxy")[0].rstrip("n")
     first, second = as_boxes(boxes1, "boxes1"), as_boxes(boxes2, "boxes2")
     if is_tensor(first) != is_tensor(second):
         raise TypeError("box_iou: expected boxes1 and boxes2 of the same type (two tensors or two arrays)")
@@ -88,7 +95,7 @@ def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str = "xyxy") -> Boxes:
         )
     if is_tensor(first):
         second = second.to(first.dtype)
-    first, second = to_xyxy(first, layout), to_xyxy(second, layout)
+    first, second = to_xyxy(first, layout1), to_xyxy(second, layout2)
     top_left = maximum(first[:, None, :2], second[None, :, :2])
     bottom_right = minimum(first[:, None, 2:], second[None, :, 2:])
     sides = clamp(bottom_right - top_left, 0)
@@ -98,7 +105,7 @@ def box_iou(boxes1: Boxes, boxes2: Boxes, fmt: str = "xyxy") -> Boxes:
     return intersection / (union + (union <= 0))
 
 
-def clip_boxes(boxes: Boxes, fmt: str = "xyxy", image_size: tuple[float, float] | None = None) -> Boxes:
+def clip_boxes(boxes: Boxes, fmt: str | None = None, image_size: tuple[float, float] | None = None) -> Boxes:
     """Boxes cut to the image: every coordinate moved inside ``[0, width] x [0, height]``.
 
     A box entirely outside the image becomes a box without area on the
@@ -107,7 +114,8 @@ def clip_boxes(boxes: Boxes, fmt: str = "xyxy", image_size: tuple[float, float] 
 
     Args:
         boxes: ``(..., 4)`` tensor or array.
-        fmt: Box format, one of `BOX_FORMATS`.
+        fmt: Box format, one of `BOX_FORMATS`; ``None`` takes a ``BoundingBoxes``' own format
+            (``"xyxy"`` for plain boxes), and a format that disagrees with it is an error.
         image_size: ``(height, width)`` in pixels; required for pixel formats
             (normalised ones are clipped to ``[0, 1]``).
 
@@ -121,7 +129,8 @@ def clip_boxes(boxes: Boxes, fmt: str = "xyxy", image_size: tuple[float, float] 
         >>> clip_boxes(torch.tensor([[0.75, 0.5, 1.0, 0.25]]), "cxcywhn").tolist()  # cut at x = 1
         [[0.625, 0.5, 0.75, 0.25]]
     """
-    fmt = check_format(fmt)
+    fmt, canvas = resolve_format(boxes, fmt, default="xyxy")
+    image_size = resolve_image_size(image_size, canvas)
     if is_normalized(fmt):
         height = width = 1.0
     elif image_size is None:
@@ -139,4 +148,4 @@ def clip_boxes(boxes: Boxes, fmt: str = "xyxy", image_size: tuple[float, float] 
         ],
         corners,
     )
-    return from_xyxy(clipped, layout)
+    return rewrap(from_xyxy(clipped, layout), boxes, fmt, canvas)

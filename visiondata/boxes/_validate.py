@@ -8,11 +8,13 @@ import numpy as np
 
 from visiondata.boxes._convert import (
     as_boxes,
-    check_format,
     from_xyxy,
     image_height_width,
     is_normalized,
     is_tensor,
+    resolve_format,
+    resolve_image_size,
+    rewrap,
     stack_columns,
     to_xyxy,
 )
@@ -55,7 +57,7 @@ class BoxValidation(NamedTuple, Generic[Boxes]):
 
 def validate_boxes(
     boxes: Boxes,
-    fmt: str = "xyxy",
+    fmt: str | None = None,
     image_size: tuple[float, float] | None = None,
     policy: str = "raise",
     eps: float = 1e-3,
@@ -77,11 +79,15 @@ def validate_boxes(
     - ``"drop"``: every box with a problem is dropped and reported.
 
     Args:
-        boxes: ``(N, 4)`` tensor or array.
-        fmt: Box format, one of `BOX_FORMATS`.
+        boxes: ``(N, 4)`` tensor or array. A ``tv_tensors.BoundingBoxes``
+            declares its format and canvas size: those are used, and the
+            returned boxes are a BoundingBoxes again.
+        fmt: Box format, one of `BOX_FORMATS`; ``None`` (the default) is the
+            BoundingBoxes' declared format, or ``"xyxy"`` for other input.
+            Given with a BoundingBoxes, it must name the declared format.
         image_size: ``(height, width)`` in pixels. For pixel formats without
-            it, the bounds are not checked; normalised formats are always
-            checked against ``[0, 1]``.
+            it, the bounds are not checked (a BoundingBoxes' canvas size
+            serves); normalised formats are always checked against ``[0, 1]``.
         policy: ``"raise"``, ``"clip"`` or ``"drop"``.
         eps: Tolerance as a fraction of the image side.
 
@@ -89,7 +95,9 @@ def validate_boxes(
         A [`BoxValidation`][visiondata.boxes.BoxValidation]: the boxes, which input boxes they are, and what changed.
 
     Raises:
-        InvalidBoxesError: Under ``"raise"``, for any box with a problem (all listed).
+        InvalidBoxesError: Under ``"raise"``, for any box with a problem (all listed); a
+            BoundingBoxes whose format disagrees with ``fmt`` or whose canvas size
+            disagrees with ``image_size``.
 
     Examples:
         >>> import numpy as np
@@ -100,7 +108,8 @@ def validate_boxes(
         >>> result.changes
         [{'index': 1, 'reason': 'out_of_bounds', 'action': 'clipped'}, {'index': 2, 'reason': 'inverted', 'action': 'dropped'}]
     """
-    fmt = check_format(fmt)
+    fmt, canvas = resolve_format(boxes, fmt, default="xyxy")
+    image_size = resolve_image_size(image_size, canvas)
     if policy not in POLICIES:
         raise ValueError(f"policy: expected one of {', '.join(map(repr, POLICIES))}, got {policy!r}")
     if not eps >= 0:
@@ -110,7 +119,8 @@ def validate_boxes(
         raise InvalidBoxesError(f"boxes: expected shape (N, 4), got {tuple(array.shape)}")
     # NaN and infinity are reported, not warned about: numpy stays quiet on inf - inf.
     with np.errstate(invalid="ignore", over="ignore"):
-        return _validate(array, fmt, image_size, policy, eps)
+        result = _validate(array, fmt, image_size, policy, eps)
+    return result._replace(boxes=rewrap(result.boxes, boxes, fmt, canvas))
 
 
 def _validate(array: Any, fmt: str, image_size: Any, policy: str, eps: float) -> BoxValidation[Any]:

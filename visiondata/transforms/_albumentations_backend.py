@@ -93,9 +93,6 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
         "RandomCrop": lambda t: module().RandomCrop(
             *t.size, pad_if_needed=t.pad_if_needed, border_mode=0, fill=_fill(t.fill), p=1.0
         ),
-        "CenterCrop": lambda t: module().CenterCrop(
-            *t.size, pad_if_needed=True, border_mode=0, fill=_fill(t.fill), p=1.0
-        ),
         "RandomResizedCrop": lambda t: module().RandomResizedCrop(
             size=t.size, scale=t.scale, ratio=t.ratio, interpolation=interpolation(t), p=1.0
         ),
@@ -117,7 +114,8 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
 
 
 #: Built-in name -> albumentations builder. Transforms absent here, or whose builder returns None for the
-#: given parameters, run visiondata's own class on numpy arrays.
+#: given parameters, run visiondata's own class on numpy arrays (CenterCrop: albumentations floors odd margins,
+#: torchvision v2 rounds them; ours cuts v2's window on both backends).
 BUILDERS = _builders()
 
 

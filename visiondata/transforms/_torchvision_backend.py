@@ -459,7 +459,13 @@ class RandomCrop(_Cropping):
 
 
 class CenterCrop(RandomCrop):
-    """The central window of ``size`` (torchvision's ``CenterCrop``; smaller images are padded, as there)."""
+    """The central window of ``size`` (torchvision's ``CenterCrop``; smaller images are padded, as there).
+
+    The window starts where torchvision v2's ``center_crop`` starts it, pixel for pixel:
+    ``round((side - crop) / 2)`` with Python's round-half-to-even, so an odd margin puts the
+    extra pixel on the same side as v2 (images, masks and boxes alike); padding puts the odd
+    pixel on the right and bottom, as v2 does.
+    """
 
     def __init__(self, size: int | Sequence[int], fill: float | Sequence[float] = 0) -> None:
         super().__init__(size, pad_if_needed=True, fill=fill)
@@ -470,8 +476,40 @@ class CenterCrop(RandomCrop):
         crop_height, crop_width = self.size
         pad = _centre_padding(height, width, crop_height, crop_width)
         padded_height, padded_width = height + pad[1] + pad[3], width + pad[0] + pad[2]
-        top, left = (padded_height - crop_height) // 2, (padded_width - crop_width) // 2
+        # torchvision v2's anchor: round((size - crop) / 2) with Python's round, which rounds half to even
+        # (an odd margin of 3 starts at 2, of 5 at 2, of 7 at 4), where floor division would drift 1 px.
+        top = round((padded_height - crop_height) / 2.0)
+        left = round((padded_width - crop_width) / 2.0)
         return {"pad": pad, "crop": (top, left, crop_height, crop_width)}
+
+    # The same window on numpy (H x W x C images, N x H x W masks), for a backend that runs it there:
+    # albumentations' own CenterCrop floors odd margins, one pixel off torchvision's.
+    def apply_image_numpy(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return _Cropping.apply_image_numpy(self, _pad_numpy(image, params["pad"], self.fill, 0, 1), params)
+
+    def apply_masks_numpy(self, masks: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return _Cropping.apply_masks_numpy(self, _pad_numpy(masks, params["pad"], 0.0, 1, 2), params)
+
+
+def _pad_numpy(
+    array: np.ndarray, pad: Sequence[int], fill: float | list[float], rows: int, columns: int
+) -> np.ndarray:
+    """``array`` padded by (left, top, right, bottom) along axes ``rows`` and ``columns`` with ``fill``.
+
+    A list ``fill`` gives one value per channel (the last axis of an ``H x W x C`` image).
+    """
+    left, top, right, bottom = pad
+    if not any(pad):
+        return array
+    shape = list(array.shape)
+    height, width = shape[rows], shape[columns]
+    shape[rows], shape[columns] = height + top + bottom, width + left + right
+    padded = np.empty(shape, dtype=array.dtype)
+    padded[...] = np.asarray(fill, dtype=np.float64).astype(array.dtype)
+    window = [slice(None)] * array.ndim
+    window[rows], window[columns] = slice(top, top + height), slice(left, left + width)
+    padded[tuple(window)] = array
+    return padded
 
 
 def _centre_padding(height: int, width: int, min_height: int, min_width: int) -> tuple[int, int, int, int]:
@@ -702,7 +740,13 @@ class _AffineWarp(_Geometric):
 
 
 class Affine(_AffineWarp):
-    """Random rotation, translation, scale and shear (torchvision's ``RandomAffine``; angles clockwise)."""
+    """Random rotation, translation, scale and shear (torchvision's ``RandomAffine``; angles clockwise).
+
+    ``interpolation`` defaults to ``"bilinear"``, as albumentations' ``Affine`` does and both backends
+    do here, where torchvision v2's ``RandomAffine`` defaults to nearest neighbour: smooth edges for
+    training images. Pass ``interpolation="nearest"`` to get v2's default pixels exactly. Masks are
+    always warped with nearest neighbour, whatever the setting.
+    """
 
     def __init__(
         self,
@@ -750,7 +794,13 @@ def _shear_ranges(shear: Any) -> tuple[tuple[float, float], tuple[float, float]]
 
 
 class Rotate(_AffineWarp):
-    """Random rotation by an angle from ``degrees`` about the centre (torchvision's ``RandomRotation``; counter-clockwise)."""
+    """Random rotation by an angle from ``degrees`` about the centre (torchvision's ``RandomRotation``; counter-clockwise).
+
+    ``interpolation`` defaults to ``"bilinear"``, as albumentations' ``Rotate`` does and both backends
+    do here, where torchvision v2's ``RandomRotation`` defaults to nearest neighbour: smooth edges for
+    training images. Pass ``interpolation="nearest"`` to get v2's default pixels exactly. Masks are
+    always rotated with nearest neighbour, whatever the setting.
+    """
 
     def __init__(
         self,
