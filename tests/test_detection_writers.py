@@ -552,7 +552,13 @@ def test_to_yolo_lines_class_ids_and_data_yaml(tmp_path: Path) -> None:
     ]
 
     spec = yaml.safe_load((out / "data.yaml").read_text())
-    assert spec == {"path": ".", "val": "images/val", "names": {0: "cat", 1: "dog", 2: "person"}}
+    # No path: (Ultralytics takes the YAML's folder); train and val are both required (issue 19, item 2).
+    assert spec == {
+        "train": "images/val",
+        "val": "images/val",
+        "nc": 3,
+        "names": {0: "cat", 1: "dog", 2: "person"},
+    }
     back = YOLODataset(data_yaml=out / "data.yaml", split="val")
     assert back.classes == [BACKGROUND, "cat", "dog", "person"] and len(back) == 4
 
@@ -694,6 +700,7 @@ def test_reader_problems_are_carried_into_the_report(tmp_path: Path) -> None:
         "encoded": 0,
         "skipped": [],
         "source_problems": dataset.problems,
+        "crowd_left_out": 0,
     }
     json.dumps(report.as_dict())
 
@@ -836,6 +843,7 @@ def test_convert_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "encoded": 0,
         "skipped": [],
         "source_problems": [],
+        "crowd_left_out": 0,
     }
 
 

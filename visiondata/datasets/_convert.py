@@ -156,6 +156,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="leave out bad annotations (reported) instead of stopping at them",
     )
     convert.add_argument(
+        "--include-crowd",
+        action="store_true",
+        help="VOC/YOLO: write crowd regions (iscrowd=1) as ordinary objects; by default they are left out "
+        "and counted (COCO keeps them flagged)",
+    )
+    convert.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an OUT that already holds files (whole, once the new output is complete)",
@@ -197,9 +203,13 @@ def _run(options: argparse.Namespace) -> int:
         if options.target_format == "coco":
             report = to_coco(dataset, options.out, **common)
         elif options.target_format == "voc":
-            report = to_voc(dataset, options.out, split=options.out_split, **common)
+            report = to_voc(
+                dataset, options.out, split=options.out_split, include_crowd=options.include_crowd, **common
+            )
         else:
-            report = to_yolo(dataset, options.out, split=options.out_split, **common)
+            report = to_yolo(
+                dataset, options.out, split=options.out_split, include_crowd=options.include_crowd, **common
+            )
     except VisionDataError:
         raise
     except OSError as error:  # the disk is full, OUT's folder is read-only...: OUT was left as it was

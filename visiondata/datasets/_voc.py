@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from visiondata._files import MAX_ANNOTATION_BYTES, read_regular_file, read_text_file
+from visiondata._files import MAX_ANNOTATION_BYTES, MAX_SPEC_BYTES, read_regular_file, read_text_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
     DetectionFileDataset,
@@ -65,9 +65,16 @@ class VOCDetectionDataset(DetectionFileDataset):
     file's numbers, so its boxes are ours plus ``(1, 1, 0, 0)``.
 
     Labels index `classes`: by default ``"__background__"`` then the
-    class names found, sorted (for Pascal VOC itself, its 20 classes in the
-    challenge's order); ``classes=`` fixes the list, and an object of another
-    class is a problem naming the known ones. Problems (malformed XML,
+    classes of a ``labelmap.txt`` beside ``Annotations/`` (beside the XML
+    files in a folder of them) in its order, as datumaro, CVAT and
+    [`to_voc`][visiondata.datasets.to_voc] write it (``name:r,g,b:parts:actions``
+    lines, ``#`` comments; its first entry ``background`` is the background
+    slot); without one, the class names found, sorted (for Pascal VOC itself,
+    its 20 classes in the challenge's order). ``classes=`` fixes the list,
+    and an object of another class is a problem naming the known ones. A
+    ``labelmap.txt`` that is not a regular UTF-8 file, or has a line of more
+    than four fields or an empty name, raises
+    [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] naming the line. Problems (malformed XML,
     missing or non-numeric coordinates, boxes with no area or beyond the
     image, unknown classes, image paths leaving the root or missing, a size
     or flag that is not a whole number in range, an annotation file that is
@@ -135,13 +142,18 @@ class VOCDetectionDataset(DetectionFileDataset):
         self.split_name = split
         records = [_read_xml(path, problems) for path in files]
         found = sorted({obj[0] for record in records if record for obj in record[3]})
+        labelmap = None if classes is not None else _read_labelmap(_labelmap_path(annotations_dir))
         if classes is not None:
             self.classes = class_names(classes)
+        elif labelmap is not None:
+            self.classes = ([BACKGROUND] if background else []) + labelmap
         else:
             known = set(found) <= set(VOC_CLASSES) and found
             names = list(VOC_CLASSES) if known else found
             self.classes = ([BACKGROUND] if background else []) + names
-        refuse_duplicate_classes(self.classes, self.annotations_dir)
+        #: The ``labelmap.txt`` the class order was read from, or ``None``.
+        self.labelmap_file = None if labelmap is None else str(_labelmap_path(annotations_dir))
+        refuse_duplicate_classes(self.classes, self.labelmap_file or self.annotations_dir)
         self.category_ids = [None] * len(self.classes)
         label_of = {name: label for label, name in enumerate(self.classes)}
         self.index = self._build(
@@ -200,6 +212,54 @@ class VOCDetectionDataset(DetectionFileDataset):
                 "truncated": np.asarray(truncated, dtype=np.int64),
             },
         )
+
+
+def _labelmap_path(annotations: Path) -> Path:
+    """Where a ``labelmap.txt`` lies: beside ``Annotations/``, or among the XML files of a plain folder."""
+    return (annotations.parent if annotations.name == "Annotations" else annotations) / "labelmap.txt"
+
+
+def _read_labelmap(path: Path) -> list[str] | None:
+    """The class names of datumaro's ``labelmap.txt`` at ``path`` in its order, without the background.
+
+    Each line is ``name:color:parts:actions`` (only the name is used; a line holding just a name is
+    accepted too); blank lines and ``#`` comments are skipped. A first entry named ``background``
+    (datumaro's) or ``__background__`` is the background slot, left out here. ``None`` when there is
+    no file.
+
+    Raises:
+        DatasetFormatError: The file is not a regular UTF-8 text file, or a line has more than four
+            fields or an empty name (the message names the line).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "labelmap.txt"
+        >>> lines = ["# label:color_rgb:parts:actions", "background:0,0,0::", "kiwi:128,0,0::", "fig:0,128,0::"]
+        >>> _ = path.write_text("\\n".join(lines))
+        >>> _read_labelmap(path)
+        ['kiwi', 'fig']
+    """
+    if not os.path.lexists(path):
+        return None
+    text = read_text_file(path, "VOC labelmap.txt", MAX_SPEC_BYTES)
+    names: list[str] = []
+    entries = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(":")
+        name = fields[0].strip()
+        if len(fields) > 4 or not name:
+            raise DatasetFormatError(
+                f"{path} line {number}: expected 'name:r,g,b:parts:actions' (datumaro's labelmap.txt), got "
+                f"{line!r}; a class name may not be empty or hold ':'"
+            )
+        entries += 1
+        if entries == 1 and name in ("background", BACKGROUND):
+            continue  # the background slot: placed (or not) by background=
+        names.append(name)
+    return names
 
 
 def _locate(

@@ -56,6 +56,8 @@ class ConversionReport:
         encoded: Images written as PNG because the source had no file to copy.
         skipped: Samples left out, one line each with the reason.
         source_problems: Annotation problems the source reader left out (its ``problems``).
+        crowd_left_out: Crowd regions (``iscrowd=1``) not written: YOLO and VOC have no crowd flag, so
+            ``to_yolo`` and ``to_voc`` leave them out unless ``include_crowd=True`` (COCO keeps them).
     """
 
     out_dir: str
@@ -66,6 +68,7 @@ class ConversionReport:
     encoded: int = 0
     skipped: list[str] = field(default_factory=list)
     source_problems: list[str] = field(default_factory=list)
+    crowd_left_out: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -79,6 +82,11 @@ class ConversionReport:
         ]
         if self.encoded:
             lines.append(f"  {self.encoded} images had no file to copy and were written as PNG")
+        if self.crowd_left_out:
+            lines.append(
+                f"  {self.crowd_left_out} crowd regions (iscrowd=1) left out: {self.format} has no crowd flag "
+                "(include_crowd=True writes them as ordinary objects)"
+            )
         for title, items in (("skipped", self.skipped), ("left out by the reader", self.source_problems)):
             if items:
                 lines.append(f"  {title} ({len(items)}):")
@@ -256,6 +264,31 @@ def _check_labels(record: _Record, names: list[str], first: int) -> None:
             f"{record.name}: label {wrong[0]}: expected a label of one of the classes "
             f"({first}..{len(names) - 1}), got {wrong[0]}; labels index the dataset's classes list"
         )
+
+
+def _without_crowd(record: _Record, include_crowd: bool, report: ConversionReport) -> _Record:
+    """``record`` without its crowd regions (``iscrowd`` not 0), counted in ``report.crowd_left_out``.
+
+    YOLO and VOC have no crowd flag: a crowd region written there becomes an ordinary object, which a
+    detector then learns as one instance (datumaro and Ultralytics leave crowds out of YOLO for that
+    reason). ``include_crowd=True`` keeps them as objects.
+    """
+    crowd = record.fields.get("iscrowd")
+    if include_crowd or crowd is None or not np.any(crowd):
+        return record
+    keep = np.asarray(crowd).reshape(-1) == 0
+    report.crowd_left_out += int(np.count_nonzero(~keep))
+    return _Record(
+        record.name,
+        record.source,
+        record.image,
+        record.height,
+        record.width,
+        record.boxes[keep],
+        record.labels[keep],
+        {key: value[keep] for key, value in record.fields.items()},
+        record.image_id,
+    )
 
 
 def _image_size(path: str) -> tuple[int, int]:
@@ -481,6 +514,7 @@ def _write_manifest(output: _Output, report: ConversionReport, dataset: Any, inp
         "classes": report.classes,
         "encoded": report.encoded,
         "skipped": len(report.skipped),
+        "crowd_left_out": report.crowd_left_out,
         "source": {"type": type(dataset).__name__, "paths": [os.path.abspath(path) for path in inputs[:8]]},
         "files": output.files,
     }
@@ -595,8 +629,18 @@ def to_voc(
     split: str = "train",
     progress: bool = False,
     overwrite: bool = False,
+    include_crowd: bool = False,
 ) -> ConversionReport:
     """Write a detection dataset as Pascal VOC: ``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/<split>.txt``.
+
+    ``labelmap.txt`` beside ``Annotations/`` lists the classes in label order
+    in datumaro's format (``# label:color_rgb:parts:actions``, then
+    ``background:0,0,0::`` and a ``name:r,g,b::`` line per class), so that
+    datumaro and CVAT accept custom classes and
+    [`VOCDetectionDataset`][visiondata.datasets.VOCDetectionDataset] reads
+    back the same label ids. Crowd regions (``iscrowd=1``) are left out, as
+    VOC has no crowd flag, and counted in the report's ``crowd_left_out``;
+    ``include_crowd=True`` writes them as ordinary objects.
 
     Coordinates are VOC's 1-based inclusive whole pixels: each 0-based corner
     is rounded half up, ``xmin = x_min + 1``, ``xmax = x_max``, kept within
@@ -620,6 +664,7 @@ def to_voc(
         split: Name of the image list written to ``ImageSets/Main``: a plain name.
         progress: Show a progress bar.
         overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
+        include_crowd: Write crowd regions as ordinary objects instead of leaving them out.
 
     Returns:
         A [`ConversionReport`][visiondata.datasets.ConversionReport].
@@ -628,17 +673,19 @@ def to_voc(
         OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
             files and ``overwrite`` is false. Nothing is written.
         DatasetFormatError: ``split`` is not a plain name, or a class name cannot be written in XML
-            (a control character, surrounding spaces): the message names the class and the character.
+            (a control character, surrounding spaces) or in ``labelmap.txt`` (a ``:``, a leading ``#``,
+            the name ``background``): the message names the class and the character.
     """
     check_split_name(split)
     names, first, out, report, inputs = _start(dataset, out_dir, "voc", images)
     for label in range(first, len(names)):
-        problem = _xml_problem(names[label])
-        if problem is not None:
-            raise DatasetFormatError(
-                f"{type(dataset).__name__}: class {names[label]!r} (label {label}): expected a name VOC XML "
-                f"can hold as it is, got {problem}; rename the class (classes=) to convert to VOC"
-            )
+        for where, check in (("VOC XML", _xml_problem), ("labelmap.txt", _labelmap_problem)):
+            problem = check(names[label])
+            if problem is not None:
+                raise DatasetFormatError(
+                    f"{type(dataset).__name__}: class {names[label]!r} (label {label}): expected a name {where} "
+                    f"can hold as it is, got {problem}; rename the class (classes=) to convert to VOC"
+                )
     stems: list[str] = []
     taken_stems: set[str] = set()
     taken_files: set[str] = set()
@@ -646,6 +693,7 @@ def to_voc(
         output = _Output(staging)
         (staging / "Annotations").mkdir()
         for index, record in _records(dataset, progress, report, names, first):
+            record = _without_crowd(record, include_crowd, report)
             try:
                 objects = _voc_objects(record, names)
             except ValueError as error:
@@ -666,8 +714,72 @@ def to_voc(
             report.images += 1
             report.boxes += len(record.boxes)
         output.write_text(f"ImageSets/Main/{split}.txt", "".join(f"{stem}\n" for stem in stems))
+        output.write_text("labelmap.txt", _labelmap_text(names, first))
         _write_manifest(output, report, dataset, inputs)
     return report
+
+
+#: The first line of datumaro's VOC ``labelmap.txt`` (CVAT imports VOC through datumaro).
+LABELMAP_HEADER = "# label:color_rgb:parts:actions"
+
+
+def _voc_color(index: int) -> tuple[int, int, int]:
+    """The Pascal VOC palette colour of class ``index`` (0 the background, 1 aeroplane ``(128, 0, 0)``...).
+
+    Examples:
+        >>> _voc_color(0), _voc_color(1), _voc_color(15)
+        ((0, 0, 0), (128, 0, 0), (192, 128, 128))
+    """
+    red = green = blue = 0
+    for bit in range(8):
+        red |= ((index >> (3 * bit)) & 1) << (7 - bit)
+        green |= ((index >> (3 * bit + 1)) & 1) << (7 - bit)
+        blue |= ((index >> (3 * bit + 2)) & 1) << (7 - bit)
+    return red, green, blue
+
+
+def _labelmap_text(names: list[str], first: int) -> str:
+    """datumaro's ``labelmap.txt``: the header, ``background:0,0,0::``, then each class in label order.
+
+    Each line is ``name:r,g,b:parts:actions`` (no parts, no actions); colours follow the VOC palette
+    by position, so the 20 VOC classes in their usual order get their usual colours.
+
+    Examples:
+        >>> print(_labelmap_text(["__background__", "kiwi", "fig"], 1), end="")
+        # label:color_rgb:parts:actions
+        background:0,0,0::
+        kiwi:128,0,0::
+        fig:0,128,0::
+    """
+    lines = [LABELMAP_HEADER, "background:0,0,0::"]
+    for position, name in enumerate(names[first:], 1):
+        lines.append(f"{name}:{','.join(map(str, _voc_color(position)))}::")
+    return "\n".join(lines) + "\n"
+
+
+def _labelmap_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a line of datumaro's ``labelmap.txt``, or ``None``."""
+    if ":" in name:
+        return "a ':' (labelmap.txt separates its fields with ':')"
+    if name.startswith("#"):
+        return "a leading '#' (labelmap.txt reads such a line as a comment)"
+    if name == "background":
+        return "the name 'background' (labelmap.txt's label 0, the background, has that name)"
+    return None
+
+
+def _data_yaml(split: str, names: list[str]) -> dict[str, Any]:
+    """The ``data.yaml`` mapping of a YOLO folder holding the one split ``split`` (see ``to_yolo``).
+
+    Examples:
+        >>> _data_yaml("val", ["kiwi", "fig"])
+        {'train': 'images/val', 'val': 'images/val', 'nc': 2, 'names': {0: 'kiwi', 1: 'fig'}}
+    """
+    folder = f"images/{split}"
+    spec: dict[str, Any] = {"train": folder, "val": folder}
+    if split not in spec:
+        spec[split] = folder
+    return {**spec, "nc": len(names), "names": dict(enumerate(names))}
 
 
 def _voc_objects(record: _Record, names: list[str]) -> list[str]:
@@ -706,15 +818,31 @@ def to_yolo(
     split: str = "train",
     progress: bool = False,
     overwrite: bool = False,
+    include_crowd: bool = False,
 ) -> ConversionReport:
     """Write a detection dataset as YOLO: ``images/<split>/``, ``labels/<split>/`` and ``data.yaml``.
 
     One label file per image, a line ``class cx cy w h`` per box, normalised
     with 6 decimals (within 1e-6 of the side, well under a pixel); class ids
     count from 0 (label 0 is the first class when it is not the background).
-    ``data.yaml`` names the classes in id order. YOLO finds a label file by
-    the image's path without its suffix, so of ``a.png`` and ``a.jpg`` the
-    second is written as ``a_2.jpg`` with ``a_2.txt``.
+    YOLO finds a label file by the image's path without its suffix, so of
+    ``a.png`` and ``a.jpg`` the second is written as ``a_2.jpg`` with
+    ``a_2.txt``. Crowd regions (``iscrowd=1``) are left out, as YOLO has no
+    crowd flag (datumaro and Ultralytics leave them out too), and counted in
+    the report's ``crowd_left_out``; ``include_crowd=True`` writes them as
+    ordinary boxes.
+
+    ``data.yaml`` follows Ultralytics' rules (``check_det_dataset``), which
+    supervision's ``DetectionDataset.from_yolo`` reads too (it takes only
+    ``names``): ``train`` and ``val`` are both required, so both are written,
+    and when one split is written they name the same folder
+    (``images/<split>``; a ``test`` split is also written as ``test:``);
+    ``nc`` and ``names`` (a mapping ``id: name`` in id order) name the
+    classes. No ``path`` is written: Ultralytics then takes the YAML's own
+    folder as the dataset root, wherever the folder is moved, whereas a
+    relative ``path`` (``path: .``) is resolved against the working directory
+    (or Ultralytics' datasets folder) and an absolute one breaks when the
+    folder is moved or copied to another machine.
 
     The output is built beside ``out_dir`` and renamed into place when complete, with
     ``visiondata-conversion.json`` written last (see the module's description).
@@ -726,6 +854,7 @@ def to_yolo(
         split: The sub-folder, and the ``data.yaml`` entry: a plain name.
         progress: Show a progress bar.
         overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
+        include_crowd: Write crowd regions as ordinary boxes instead of leaving them out.
 
     Returns:
         A [`ConversionReport`][visiondata.datasets.ConversionReport].
@@ -743,6 +872,7 @@ def to_yolo(
     with staged_output_dir(out, inputs, overwrite) as staging:
         output = _Output(staging)
         for _, record in _records(dataset, progress, report, names, first):
+            record = _without_crowd(record, include_crowd, report)
             # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
             # turning the last "images" of an image's path into "labels", so those folders are left out.
             name = _unique_key(_safe_name(record.name, drop=("images", "labels")), taken)
@@ -762,7 +892,7 @@ def to_yolo(
             )
             report.images += 1
             report.boxes += len(record.boxes)
-        spec = {"path": ".", split: f"images/{split}", "names": dict(enumerate(names[first:]))}
+        spec = _data_yaml(split, names[first:])
         output.write_text("data.yaml", yaml.safe_dump(spec, sort_keys=False))
         _write_manifest(output, report, dataset, inputs)
     return report
