@@ -21,6 +21,7 @@ PACKAGES = [
     "visiondata.models",
     "visiondata.training",
     "visiondata.exceptions",
+    "visiondata.formats",
     "visiondata.boxes",
     "visiondata.viz",
     "visiondata.collate",

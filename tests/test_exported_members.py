@@ -14,6 +14,7 @@ PACKAGES = [
     "visiondata.collate",
     "visiondata.datasets",
     "visiondata.exceptions",
+    "visiondata.formats",
     "visiondata.io",
     "visiondata.loaders",
     "visiondata.models",

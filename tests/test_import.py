@@ -9,7 +9,7 @@ import sys
 def test_import_does_not_load_heavy_modules() -> None:
     code = (
         "import sys, visiondata, visiondata.datasets, visiondata.models, visiondata.training, visiondata.cli\n"
-        "import visiondata.boxes, visiondata.transforms, visiondata.viz, visiondata.collate, visiondata.loaders\n"
+        "import visiondata.boxes, visiondata.formats, visiondata.transforms, visiondata.viz, visiondata.collate, visiondata.loaders\n"
         "import visiondata.shards\n"
         "visiondata.list_datasets(); visiondata.dataset_info('mnist')\n"
         "heavy = [m for m in ('torch', 'torchvision', 'pandas', 'PIL', 'albumentations', 'timm', 'numpy', 'webdataset') if m in sys.modules]\n"

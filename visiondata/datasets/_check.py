@@ -396,7 +396,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     check.add_argument(
         "--format",
-        choices=("folder", "coco", "voc", "yolo", "csv"),
+        choices=("folder", "coco", "voc", "yolo", "csv", "cvat", "labelme", "label-studio"),
         help="what PATH is (guessed if left out; 'csv' is a CSV of boxes, --csv a CSV of image labels)",
     )
     check.add_argument(

@@ -8,22 +8,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DETECTION_FORMATS = ("coco", "voc", "yolo", "csv")
+DETECTION_FORMATS = ("coco", "voc", "yolo", "csv", "cvat", "labelme", "label-studio")
 WRITERS = ("coco", "voc", "yolo")
 
 
 def guess_format(source: str | Path) -> str | None:
     """The detection format a path looks like, or ``None``.
 
-    A ``.json`` file is COCO, a ``.csv`` file CSV, a ``.yaml`` file YOLO; a folder with ``Annotations/``
+    An ``.xml`` file (or a folder holding ``annotations.xml``) with CVAT's ``<annotations>`` root is
+    CVAT; a ``.json`` file holding a list of Label Studio tasks is Label Studio, a LabelMe JSON file (or a
+    folder of them) LabelMe; another ``.json`` file is COCO, a ``.csv`` file CSV, a ``.yaml`` file YOLO; a folder with ``Annotations/``
     (or a ``VOCdevkit``) is VOC; a folder is YOLO only with YOLO's structure: a ``data.yaml``, or image
     files whose label files (``.txt`` of the same name) stand in a ``labels/`` folder beside their
     ``images/`` folder. A ``labels/`` folder alone proves nothing (a folder of class sub-folders may sit
     beside one, or hold a class named ``labels``), so such a folder is left to the caller, who reads it
     as class folders. Then a folder of XML files is VOC.
     """
+    from visiondata.formats._cvat import looks_like_cvat
+    from visiondata.formats._label_studio import looks_like_label_studio
+    from visiondata.formats._labelme import looks_like_labelme
+
     path = Path(source)
     suffix = path.suffix.lower()
+    if looks_like_cvat(path):
+        return "cvat"
+    if looks_like_label_studio(path):
+        return "label-studio"
+    if looks_like_labelme(path):
+        return "labelme"
     if path.is_file():
         return {".json": "coco", ".csv": "csv", ".yaml": "yolo", ".yml": "yolo"}.get(suffix)
     if not path.is_dir():
@@ -81,7 +93,9 @@ def open_detection(
     root: str | None = None,
     on_error: str = "raise",
 ) -> Any:
-    """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, or a CSV file.
+    """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, a CSV file, a
+    CVAT for images XML file (images in ``images``, default: beside it or in ``images/``), a LabelMe JSON
+    file or folder of them, or a Label Studio JSON export (images in ``images``, default: its folder).
 
     Raises:
         DatasetFormatError: The format is unknown and cannot be guessed from the path, or ``split``
@@ -111,6 +125,19 @@ def open_detection(
         return YOLODataset(path, on_error=on_error)
     if fmt == "csv":
         return CSVDetectionDataset(path, root or path.parent, on_error=on_error)
+    if fmt == "cvat":
+        from visiondata.formats import CVATDataset
+
+        annotation_file = path / "annotations.xml" if path.is_dir() else path
+        return CVATDataset(annotation_file, images_dir=images, on_error=on_error)
+    if fmt == "labelme":
+        from visiondata.formats import LabelMeDataset
+
+        return LabelMeDataset(path, on_error=on_error)
+    if fmt == "label-studio":
+        from visiondata.formats import LabelStudioDataset
+
+        return LabelStudioDataset(path, images_dir=images, on_error=on_error)
     from visiondata.exceptions import DatasetFormatError
 
     raise DatasetFormatError(
@@ -123,11 +150,14 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     """Add ``visiondata convert`` to the top-level parser."""
     convert = commands.add_parser(
         "convert",
-        help="convert a detection dataset between COCO, VOC, YOLO (and from CSV)",
+        help="convert a detection dataset between COCO, VOC, YOLO (and from CSV, CVAT, LabelMe, Label Studio)",
         description="Read a detection dataset in one format and write it in another, copying (or linking) its images.",
     )
     convert.add_argument(
-        "source", metavar="SRC", help="COCO JSON file, VOC folder, YOLO data.yaml or images folder, CSV file"
+        "source",
+        metavar="SRC",
+        help="COCO JSON file, VOC folder, YOLO data.yaml or images folder, CSV file, CVAT for images XML, "
+        "LabelMe folder, Label Studio JSON export",
     )
     convert.add_argument("out", metavar="OUT", help="output folder")
     convert.add_argument(
@@ -135,7 +165,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     convert.add_argument("--to", dest="target_format", choices=WRITERS, required=True, help="format to write")
     convert.add_argument(
-        "--images", help="COCO: the folder the file names are relative to (default: the JSON's folder)"
+        "--images",
+        help="COCO, CVAT, Label Studio: the folder the file names are relative to (default: the annotation "
+        "file's folder)",
     )
     convert.add_argument(
         "--root", help="CSV: the folder the image paths are relative to (default: the CSV's folder)"

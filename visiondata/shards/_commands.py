@@ -64,7 +64,19 @@ def jpeg_quality(text: str) -> int:
     return value
 
 
-SOURCE_FORMATS = ("catalog", "folder", "csv", "coco", "voc", "yolo", "csv-boxes")
+# The detection formats of `visiondata convert` (csv-boxes being its "csv"), plus catalog names, folders and CSV labels.
+SOURCE_FORMATS = (
+    "catalog",
+    "folder",
+    "csv",
+    "coco",
+    "voc",
+    "yolo",
+    "csv-boxes",
+    "cvat",
+    "labelme",
+    "label-studio",
+)
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
