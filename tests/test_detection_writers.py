@@ -701,6 +701,7 @@ def test_reader_problems_are_carried_into_the_report(tmp_path: Path) -> None:
         "skipped": [],
         "source_problems": dataset.problems,
         "crowd_left_out": 0,
+        "masks_left_out": 0,
     }
     json.dumps(report.as_dict())
 
@@ -844,6 +845,7 @@ def test_convert_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "skipped": [],
         "source_problems": [],
         "crowd_left_out": 0,
+        "masks_left_out": 0,
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any
@@ -115,7 +116,10 @@ class CocoDetectionDataset(DetectionFileDataset):
     `label_to_category_id` give the file's ids back (for COCO
     evaluation). ``classes=`` fixes the list of names (categories are matched
     by name); ``background=False`` drops the background entry, so labels
-    start at 0.
+    start at 0. `annotation_ids` gives each box's annotation id in the file;
+    the index keeps it (and the annotation's place in the file) as flat
+    integer arrays, so that `to_coco` can write every annotation back as the
+    file has it, segmentation included, without holding segmentations here.
 
     Construction checks every annotation and reports each problem with its
     annotation id: boxes with no area, NaN or beyond the image (by more than
@@ -203,7 +207,11 @@ class CocoDetectionDataset(DetectionFileDataset):
         self.masks = bool(masks)
         if self.masks:
             _import_pycocotools()
-        parsed, problems = _decode(Path(annotation_file), self.masks)
+        parsed, problems, file_rows = _decode(Path(annotation_file), self.masks)
+        # What the file was when read: to_coco re-reads its records (segmentation, extra keys) only if
+        # it is still that file.
+        self._file_stamp = _stamp(self.annotation_file)
+        self._file_rows = file_rows
         _refuse_repeated_categories(parsed.categories, classes, background, self.annotation_file)
         self.classes, self.category_ids, category_to_label = _classes(parsed.categories, classes, background)
         refuse_duplicate_classes(self.classes, self.annotation_file)
@@ -211,6 +219,7 @@ class CocoDetectionDataset(DetectionFileDataset):
             parsed, category_to_label, include_crowd, allow_outside_root, check_files, problems
         )
         del parsed
+        self._file_rows = None
         release_freed_memory()
         if drop_empty:
             self.index, segmentations = self._without_images(
@@ -344,12 +353,18 @@ class CocoDetectionDataset(DetectionFileDataset):
             {"iscrowd": crowd[keep], "area": area[keep].astype(np.float32)},
         )
         segmentations = None
+        kept_rows = np.flatnonzero(keep)
+        # In the order the index holds the boxes: grouped by image, file order within each.
+        grouped = kept_rows[np.argsort(position[keep], kind="stable")]
+        # Per box: its annotation id (-1: none in the file) and its place in the file's annotations list,
+        # so that to_coco can write each annotation back as the file has it (segmentation included).
+        self._annotation_ids = annotation_ids[grouped]
+        file_rows = grouped if self._file_rows is None else self._file_rows[grouped]
+        self._annotation_rows = file_rows.astype(
+            smallest_int_type(int(file_rows.max()) if len(file_rows) else 0)
+        )
         if self.masks:
-            kept_rows = np.flatnonzero(keep)
-            # In the order the index holds the boxes: grouped by image, file order within each.
-            grouped = kept_rows[np.argsort(position[keep], kind="stable")]
             segmentations = [bytes(annotations[row].segmentation).decode("utf-8") for row in grouped.tolist()]
-            self._annotation_ids = annotation_ids[grouped]
         if not good_image.all():
             index, segmentations = self._without_images(index, good_image, segmentations)
         return index, segmentations
@@ -358,11 +373,44 @@ class CocoDetectionDataset(DetectionFileDataset):
         self, index: DetectionIndex, keep: np.ndarray, segmentations: list[str] | None
     ) -> tuple[DetectionIndex, list[str] | None]:
         """The index without the images not in ``keep``; the per-box segmentations and ids follow."""
+        rows = np.repeat(keep, np.diff(index.offsets))
+        self._annotation_ids = self._annotation_ids[rows]
+        self._annotation_rows = self._annotation_rows[rows]
         if segmentations is not None:
-            rows = np.repeat(keep, np.diff(index.offsets))
             segmentations = [value for value, kept in zip(segmentations, rows.tolist(), strict=True) if kept]
-            self._annotation_ids = self._annotation_ids[rows]
         return index.select(keep), segmentations
+
+    def annotation_ids(self, index: int) -> np.ndarray:
+        """The file's annotation ids of image ``index``'s boxes, in the order of `boxes` (-1: the file gave none).
+
+        Examples:
+            >>> import json, tempfile, pathlib
+            >>> from PIL import Image
+            >>> root = pathlib.Path(tempfile.mkdtemp())
+            >>> Image.new("RGB", (20, 10)).save(root / "a.png")
+            >>> _ = (root / "ann.json").write_text(json.dumps({
+            ...     "images": [{"id": 7, "file_name": "a.png", "width": 20, "height": 10}],
+            ...     "categories": [{"id": 3, "name": "car"}],
+            ...     "annotations": [{"id": 41, "image_id": 7, "category_id": 3, "bbox": [2, 1, 5, 4]}]}))
+            >>> CocoDetectionDataset(root, root / "ann.json").annotation_ids(0).tolist()
+            [41]
+        """
+        index = self._position(index)
+        return self._annotation_ids[self.index.offsets[index] : self.index.offsets[index + 1]].copy()
+
+    def _source_records(self) -> SourceRecords:
+        """The annotation file read again, as written: for `to_coco`, which writes each record back.
+
+        Raises:
+            DatasetFormatError: The file changed since the dataset read it (its size or modification
+                time differ): the index no longer describes it.
+        """
+        if _stamp(self.annotation_file) != self._file_stamp:
+            raise DatasetFormatError(
+                f"{self.annotation_file}: the annotation file changed since the dataset read it: expected the "
+                "file the index was built from; build the dataset again to convert the file as it is now"
+            )
+        return _read_source_records(Path(self.annotation_file))
 
     def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> np.ndarray | None:
         if self._segmentations is None:
@@ -405,6 +453,77 @@ class CocoDetectionDataset(DetectionFileDataset):
         return keep
 
 
+def _stamp(path: str) -> tuple[int, int] | None:
+    """Size and modification time of ``path`` (None when it cannot be read): to tell a changed file."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+@dataclass
+class SourceRecords:
+    """A COCO file's records as written, for writing them back (`to_coco`).
+
+    Attributes:
+        keys: The file's top-level keys, in its order.
+        extras: The top-level values other than ``images``, ``annotations`` and ``categories``
+            (``info``, ``licenses``...), as written.
+        images: Image id -> the file's image record (the first of an id).
+        categories: Category id -> the file's category record.
+        annotations: The file's annotation records, each still JSON text (decoded by `annotation`)
+            or, for a file holding NaN, a decoded object.
+    """
+
+    keys: list[str]
+    extras: dict[str, Any]
+    images: dict[int, dict[str, Any]]
+    categories: dict[int, dict[str, Any]]
+    annotations: list[Any]
+
+    def annotation(self, row: int) -> dict[str, Any]:
+        """The annotation at place ``row`` of the file's list, as a new dict."""
+        item = self.annotations[row]
+        if isinstance(item, msgspec.Raw):
+            item = msgspec.json.decode(item)
+        return dict(item) if isinstance(item, dict) else {}
+
+
+def _read_source_records(path: Path) -> SourceRecords:
+    """`SourceRecords` of the COCO file at ``path`` (annotations kept as JSON text until asked for)."""
+    data = read_regular_file(path, "COCO annotation file", MAX_DATASET_FILE_BYTES)
+    try:
+        try:
+            top = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+            annotations: list[Any] = msgspec.json.decode(
+                top.get("annotations", b"[]"), type=list[msgspec.Raw]
+            )
+            decoded: Any = {
+                key: msgspec.json.decode(value) for key, value in top.items() if key != "annotations"
+            }
+            keys = list(top)
+        except msgspec.DecodeError:  # NaN or Infinity, as Python's json writes them
+            decoded = json.loads(data)
+            if not isinstance(decoded, dict):
+                raise ValueError(f"expected a JSON object, got {type(decoded).__name__}") from None
+            annotations = list(decoded.get("annotations") or [])
+            keys = list(decoded)
+    except (ValueError, RecursionError) as error:
+        raise DatasetFormatError(f"{path}: not valid JSON when read again: {error}") from None
+    images: dict[int, dict[str, Any]] = {}
+    for image in decoded.get("images") or []:
+        if isinstance(image, dict) and isinstance(image.get("id"), int):
+            images.setdefault(image["id"], image)
+    categories = {
+        category["id"]: category
+        for category in decoded.get("categories") or []
+        if isinstance(category, dict) and isinstance(category.get("id"), int)
+    }
+    extras = {key: decoded[key] for key in keys if key not in ("images", "annotations", "categories")}
+    return SourceRecords(keys, extras, images, categories, annotations)
+
+
 def _import_pycocotools() -> Any:
     try:
         from pycocotools import mask
@@ -416,8 +535,9 @@ def _import_pycocotools() -> Any:
     return mask
 
 
-def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str]]:
-    """The file's records, and one problem for each annotation that does not fit the schema (left out).
+def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str], np.ndarray | None]:
+    """The file's records, one problem for each annotation that does not fit the schema (left out), and
+    the place in the file's annotations list of each record kept (None: all were kept, in order).
 
     The whole file is decoded against the schema in one call. Only when that
     fails is it decoded again with the annotations kept raw, so that a bad
@@ -435,7 +555,7 @@ def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str]]:
     record = _AnnotationWithSegmentation if with_segmentation else _Annotation
     try:
         try:
-            return msgspec.json.Decoder(schema).decode(data), []
+            return msgspec.json.Decoder(schema).decode(data), [], None
         except msgspec.ValidationError:
             try:
                 loose = msgspec.json.Decoder(_LooseFile).decode(data)
@@ -469,12 +589,16 @@ def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str]]:
 
 def _one_by_one(
     loose: Any, convert: Callable[[Any], Any], id_of: Callable[[Any], Any]
-) -> tuple[Any, list[str]]:
-    """``loose`` with each annotation converted on its own: those that fail are problems, left out."""
-    annotations, problems = [], []
+) -> tuple[Any, list[str], np.ndarray]:
+    """``loose`` with each annotation converted on its own: those that fail are problems, left out.
+
+    Also returns the place in the file's list of each annotation kept.
+    """
+    annotations, problems, positions = [], [], []
     for position, item in enumerate(loose.annotations):
         try:
             annotations.append(convert(item))
+            positions.append(position)
         except (msgspec.DecodeError, RecursionError, ValueError, TypeError) as error:
             identifier = id_of(item)
             where = f"annotation {identifier}" if identifier is not None else "annotation"
@@ -483,7 +607,11 @@ def _one_by_one(
                 f"{where} (annotations[{position}]): not a COCO annotation: {reason} (expected integer "
                 "image_id, category_id and id within int64, bbox [x, y, w, h] of 4 numbers or null)"
             )
-    return _File(images=loose.images, categories=loose.categories, annotations=annotations), problems
+    return (
+        _File(images=loose.images, categories=loose.categories, annotations=annotations),
+        problems,
+        np.array(positions, dtype=np.int64),
+    )
 
 
 def _convert_annotation(item: Any, record: type) -> Any:

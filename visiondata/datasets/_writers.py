@@ -58,6 +58,8 @@ class ConversionReport:
         source_problems: Annotation problems the source reader left out (its ``problems``).
         crowd_left_out: Crowd regions (``iscrowd=1``) not written: YOLO and VOC have no crowd flag, so
             ``to_yolo`` and ``to_voc`` leave them out unless ``include_crowd=True`` (COCO keeps them).
+        masks_left_out: Instance masks not written: ``to_coco`` writes a source's masks as RLE through
+            pycocotools, and counts them here when it is not installed.
     """
 
     out_dir: str
@@ -69,6 +71,7 @@ class ConversionReport:
     skipped: list[str] = field(default_factory=list)
     source_problems: list[str] = field(default_factory=list)
     crowd_left_out: int = 0
+    masks_left_out: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -86,6 +89,11 @@ class ConversionReport:
             lines.append(
                 f"  {self.crowd_left_out} crowd regions (iscrowd=1) left out: {self.format} has no crowd flag "
                 "(include_crowd=True writes them as ordinary objects)"
+            )
+        if self.masks_left_out:
+            lines.append(
+                f"  {self.masks_left_out} instance masks left out: writing them as COCO RLE needs pycocotools "
+                "(pip install pycocotools)"
             )
         for title, items in (("skipped", self.skipped), ("left out by the reader", self.source_problems)):
             if items:
@@ -233,7 +241,8 @@ def _decoded_record(dataset: Any, index: int) -> _Record:
     fields = {
         key: np.asarray(value)
         for key, value in target.items()
-        if key not in ("labels", "boxes", "image_id", "masks")
+        # "masks" included: to_coco writes them (as RLE); the other writers ignore them.
+        if key not in ("labels", "boxes", "image_id")
         and hasattr(value, "__len__")
         and len(value) == len(boxes)
     }
@@ -515,6 +524,7 @@ def _write_manifest(output: _Output, report: ConversionReport, dataset: Any, inp
         "encoded": report.encoded,
         "skipped": len(report.skipped),
         "crowd_left_out": report.crowd_left_out,
+        "masks_left_out": report.masks_left_out,
         "source": {"type": type(dataset).__name__, "paths": [os.path.abspath(path) for path in inputs[:8]]},
         "files": output.files,
     }
@@ -541,14 +551,37 @@ def to_coco(
 ) -> ConversionReport:
     """Write a detection dataset as COCO: ``out_dir/images/...`` and ``out_dir/annotations.json``.
 
-    Category ids: a COCO source's own, else the labels themselves when
-    label 0 is the background, else label + 1 (COCO ids start at 1); ids
-    are always distinct (a class the COCO file lacks gets a free id).
-    Image ids: a COCO source's, else 1, 2, 3...
-    Boxes are written as ``[x, y, w, h]`` floats; ``iscrowd`` and ``area``
-    come from the source's fields when it has them. Two images that would
-    take the same name (a path leaving the root, made relative) are kept
-    apart as ``a_2.jpg``.
+    COCO holds everything the readers give (boxes, crowd regions, areas,
+    polygons and masks), so nothing is left out: the report's
+    ``crowd_left_out`` is 0 and every box is written.
+
+    From a [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]
+    the conversion is lossless: the annotation file is read again and each
+    annotation written back as the file has it (its ``segmentation``,
+    polygons or RLE, compressed or not, its ``id``, ``area``, ``iscrowd``,
+    ``bbox`` numbers and any other keys), with the file's image ids and
+    category ids; the top-level keys other than ``images``, ``annotations``
+    and ``categories`` (``info``, ``licenses``...) and the other keys of
+    each image and category record are carried over as written. Only
+    what the reader changed differs: a box it snapped onto the image's
+    border is written as it holds it, ``file_name``, ``width`` and
+    ``height`` are those of the image written, and annotations or images it
+    left out (its ``problems``) are not written. Annotations keep the
+    file's order. An annotation file changed since the dataset read it is
+    refused (build the dataset again).
+
+    From other sources: category ids are the labels themselves when label
+    0 is the background, else label + 1 (COCO ids start at 1; always
+    distinct); image ids 1, 2, 3..., annotation ids 1, 2, 3... Numbers are
+    written as the shortest decimal that reads back as the float32 the
+    source holds (``343.2``, not ``343.20001220703125``). A YOLO source's
+    polygons (segment lines) become polygon segmentations in pixels; masks
+    of a source that gives them (``"masks"`` in its samples) become
+    compressed RLE (needs pycocotools; without it they are counted in the
+    report's ``masks_left_out``); a box without either has no
+    ``segmentation``. ``iscrowd`` and ``area`` come from the source's
+    fields when it has them. Two images that would take the same name (a
+    path leaving the root, made relative) are kept apart as ``a_2.jpg``.
 
     The output is built beside ``out_dir`` and renamed into place when complete, with
     ``visiondata-conversion.json`` written last (see the module's description).
@@ -566,6 +599,7 @@ def to_coco(
     Raises:
         OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
             files and ``overwrite`` is false. Nothing is written.
+        DatasetFormatError: The source's annotation file (COCO) changed since the dataset read it.
 
     Examples:
         >>> import json, tempfile, pathlib
@@ -573,53 +607,183 @@ def to_coco(
         >>> from visiondata.datasets import CSVDetectionDataset
         >>> root, out = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp()) / "coco"
         >>> Image.new("RGB", (20, 10)).save(root / "a.png")
-        >>> _ = (root / "boxes.csv").write_text("image,x_min,y_min,x_max,y_max,label\\na.png,1,2,5,6,cat\\n")
+        >>> _ = (root / "boxes.csv").write_text("image,x_min,y_min,x_max,y_max,label\\na.png,1,2.2,5,6,cat\\n")
         >>> report = to_coco(CSVDetectionDataset(root / "boxes.csv", root), out)
         >>> json.loads((out / "annotations.json").read_text())["annotations"][0]["bbox"]
-        [1.0, 2.0, 4.0, 4.0]
+        [1.0, 2.2, 4.0, 3.8]
     """
     from visiondata.datasets._coco import CocoDetectionDataset
 
     names, first, out, report, inputs = _start(dataset, out_dir, "coco", images)
-    keep_ids = isinstance(dataset, CocoDetectionDataset)
+    source = dataset._source_records() if isinstance(dataset, CocoDetectionDataset) else None
     category_of = _category_ids(dataset, names, first)
-    coco_images, annotations = [], []
+    coco_images: list[dict[str, Any]] = []
+    annotations: list[tuple[int, dict[str, Any]]] = []  # (the source file's order, annotation)
+    next_id = 1
+    if source is not None and len(dataset._annotation_ids):
+        next_id = max(int(dataset._annotation_ids.max()), 0) + 1  # for annotations the file gave no id
     taken: set[str] = set()
     with staged_output_dir(out, inputs, overwrite) as staging:
         output = _Output(staging)
-        for _, record in _records(dataset, progress, report, names, first):
-            image_id = record.image_id if keep_ids else len(coco_images) + 1
+        for index, record in _records(dataset, progress, report, names, first):
+            image_id = record.image_id if source is not None else len(coco_images) + 1
             name = _unique(_safe_name(record.name).as_posix(), taken, PurePosixPath(record.name).suffix)
             _place_image(record, output.path(f"images/{name}"), images, report)
-            coco_images.append(
-                {"id": image_id, "file_name": name, "width": record.width, "height": record.height}
-            )
-            widths = record.boxes[:, 2] - record.boxes[:, 0]
-            heights = record.boxes[:, 3] - record.boxes[:, 1]
-            crowd = record.fields.get("iscrowd", np.zeros(len(record.boxes), dtype=np.int64))
-            area = record.fields.get("area", widths * heights)
-            for row, (box, label) in enumerate(
-                zip(record.boxes.tolist(), record.labels.tolist(), strict=True)
-            ):
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": image_id,
-                        "category_id": category_of[label],
-                        "bbox": [box[0], box[1], float(widths[row]), float(heights[row])],
-                        "area": float(area[row]),
-                        "iscrowd": int(crowd[row]),
-                    }
-                )
+            image = dict(source.images.get(image_id, {})) if source is not None else {}
+            image.update({"id": image_id, "file_name": name, "width": record.width, "height": record.height})
+            coco_images.append(image)
+            written = _coco_annotations(dataset, index, record, source, report)
+            for box, (order, annotation) in enumerate(written):
+                if annotation.get("id", -1) == -1:
+                    annotation["id"] = next_id
+                    next_id += 1
+                annotation["image_id"] = image_id
+                annotation["category_id"] = category_of[int(record.labels[box])]
+                annotations.append((order if source is not None else len(annotations), annotation))
             report.images += 1
             report.boxes += len(record.boxes)
-        categories = [{"id": category_of[label], "name": names[label]} for label in range(first, len(names))]
-        output.write_text(
-            "annotations.json",
-            json.dumps({"images": coco_images, "annotations": annotations, "categories": categories}),
-        )
+        categories = []
+        for label in range(first, len(names)):
+            category = dict(source.categories.get(category_of[label], {})) if source is not None else {}
+            category.update({"id": category_of[label], "name": names[label]})
+            categories.append(category)
+        written_annotations = [annotation for _, annotation in sorted(annotations, key=lambda item: item[0])]
+        content = {"images": coco_images, "annotations": written_annotations, "categories": categories}
+        if source is not None:
+            # The file's own top-level keys (info, licenses...) as written, in the file's order.
+            ordered = {key: content[key] if key in content else source.extras[key] for key in source.keys}
+            content = {**ordered, **{key: value for key, value in content.items() if key not in ordered}}
+        output.write_text("annotations.json", json.dumps(content, ensure_ascii=False))
         _write_manifest(output, report, dataset, inputs)
     return report
+
+
+def _short(value: float) -> float:
+    """The shortest decimal that reads back as ``value``'s float32, as a float (what the index holds).
+
+    Examples:
+        >>> _short(343.20001220703125), _short(2.0), _short(0.1)
+        (343.2, 2.0, 0.1)
+    """
+    return float(np.format_float_positional(np.float32(value), unique=True, trim="0"))
+
+
+def _short_bbox(box: list[float]) -> list[float]:
+    """``[x, y, w, h]`` of the stored ``xyxy`` ``box`` in the shortest decimals that read back as it.
+
+    The reader computes ``x + w`` in float64 and stores it as float32: ``w`` is the shortest decimal
+    for which that gives the stored corner (``10.1 + 20.7``, not ``20.699999``).
+
+    Examples:
+        >>> _short_bbox([float(np.float32(900.3)), float(np.float32(10.1)), 1000.0, float(np.float32(30.8))])
+        [900.3, 10.1, 99.7, 20.7]
+    """
+    x, y = _short(box[0]), _short(box[1])
+    return [x, y, _short_side(x, box[2]), _short_side(y, box[3])]
+
+
+def _short_side(start: float, end: float) -> float:
+    """The shortest decimal ``side`` with ``float32(start + side) == float32(end)`` (``start`` as written)."""
+    target = np.float32(end)
+    difference = float(end) - start
+    for digits in range(10):
+        side = round(difference, digits)
+        if np.float32(start + side) == target:
+            return side
+    return difference
+
+
+def _same_box(bbox: Any, box: np.ndarray) -> bool:
+    """Whether the file's ``bbox`` ``[x, y, w, h]`` is the stored ``xyxy`` ``box`` (not snapped by the reader)."""
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        return False
+    if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in bbox):
+        return False
+    x, y, w, h = (float(value) for value in bbox)
+    corners = np.array([x, y, x + w, y + h], dtype=np.float64).astype(np.float32)
+    return bool(np.array_equal(corners, np.asarray(box, dtype=np.float32)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _coco_annotations(
+    dataset: Any, index: int, record: _Record, source: Any, report: ConversionReport
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(order, annotation)`` of each box of ``record``, without ``image_id`` and ``category_id``.
+
+    From a COCO source (``source``, its `SourceRecords`), each box's annotation as the file has it,
+    ``order`` its place in the file; otherwise built from the record (``order`` unused).
+    """
+    count = len(record.boxes)
+    shortest_bbox = [_short_bbox(box) for box in record.boxes.tolist()]
+    crowd = record.fields.get("iscrowd", np.zeros(count, dtype=np.int64)).reshape(-1)
+    # Without a source's area: the area of the box as written (what a COCO reader would compute).
+    sides = np.array([bbox[2:] for bbox in shortest_bbox], dtype=np.float64).reshape(-1, 2)
+    area = np.asarray(record.fields.get("area", sides[:, 0] * sides[:, 1]), dtype=np.float64).reshape(-1)
+    if source is not None:
+        position = index % len(dataset)
+        start, end = int(dataset.index.offsets[position]), int(dataset.index.offsets[position + 1])
+        rows, ids = dataset._annotation_rows[start:end].tolist(), dataset._annotation_ids[start:end].tolist()
+        written = []
+        for box, (row, identifier) in enumerate(zip(rows, ids, strict=True)):
+            annotation = source.annotation(row)  # as written: segmentation, numbers, other keys
+            annotation["id"] = identifier
+            if not _same_box(annotation.get("bbox"), record.boxes[box]):
+                annotation["bbox"] = shortest_bbox[box]  # snapped onto the border by the reader
+            if not _is_number(annotation.get("area")):
+                annotation["area"] = _short(area[box])
+            if "iscrowd" not in annotation:
+                annotation["iscrowd"] = int(crowd[box])
+            written.append((row, annotation))
+        return written
+    segmentations = _segmentations(dataset, index, record, report)
+    written = []
+    for box in range(count):
+        annotation: dict[str, Any] = {
+            "id": -1,
+            "bbox": shortest_bbox[box],
+            "area": _short(area[box]),
+            "iscrowd": int(crowd[box]),
+        }
+        if segmentations[box] is not None:
+            annotation["segmentation"] = segmentations[box]
+        written.append((box, annotation))
+    return written
+
+
+def _segmentations(dataset: Any, index: int, record: _Record, report: ConversionReport) -> list[Any]:
+    """Each box's COCO segmentation from a source that is not COCO, or None where it has none.
+
+    A YOLO source's polygons (normalised points) become polygons in pixels; masks in the samples
+    (``"masks"``, ``N x H x W``) become compressed RLE through pycocotools (counted in
+    ``report.masks_left_out`` when it is not installed).
+    """
+    count = len(record.boxes)
+    found: list[Any] = [None] * count
+    polygons = getattr(dataset, "polygons", None)
+    if callable(polygons) and _has_files(dataset):
+        scale = np.array([record.width, record.height], dtype=np.float64)
+        for box, points in enumerate(polygons(index)):
+            if points is not None and len(points) >= 3:
+                pixels = np.asarray(points, dtype=np.float64).reshape(-1, 2) * scale
+                found[box] = [[_short(value) for value in pixels.reshape(-1).tolist()]]
+    masks = record.fields.get("masks")
+    if masks is not None and masks.ndim == 3 and len(masks) == count:
+        try:
+            from pycocotools import mask as coco_mask
+        except ImportError:
+            report.masks_left_out += sum(1 for value in found if value is None)
+            return found
+        for box in range(count):
+            if found[box] is None:
+                rle = coco_mask.encode(np.asfortranarray(masks[box].astype(np.uint8)))
+                found[box] = {
+                    "size": [int(side) for side in rle["size"]],
+                    "counts": rle["counts"].decode("ascii"),
+                }
+    return found
 
 
 def to_voc(
