@@ -7,9 +7,10 @@ Commands:
     visiondata check PATH | --csv FILE [--root DIR] [--json]
     visiondata models list [--pattern P] [--task T] [--source S] [--json]
     visiondata models info NAME [--json]
-    visiondata convert SRC OUT --to coco|voc|yolo [--from coco|voc|yolo|csv] [--images DIR] [--split S]
+    visiondata convert SRC OUT --to coco|voc|yolo [--from FORMAT] [--images DIR] [--split S] [--classes NAMES]
+        [--include-crowd] [--overwrite]
     visiondata export DATASET_OR_PATH OUT [--split S] [--max-count N] [--encode keep|jpeg|png] [--format F]
-    visiondata preview DATASET_OR_FOLDER [--pipeline SPEC] [--out PNG] [-n N] [--split S] [--root DIR] [--seed S]
+    visiondata preview SOURCE [--from FORMAT] [--images DIR] [--pipeline SPEC] [--out PNG] [-n N] [--split S] [--root DIR] [--seed S]
 """
 
 from __future__ import annotations

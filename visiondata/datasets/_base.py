@@ -86,6 +86,63 @@ def check_path(value: str, root: str, allow_outside_root: bool) -> tuple[str, st
     return normal, None
 
 
+def is_v1_transform(transform: Any) -> bool:
+    """Whether ``transform`` is one of torchvision's v1 transforms (``torchvision.transforms``, not ``.v2``).
+
+    v1 transforms take one argument, the image, and several (``ToTensor``, ``PILToTensor``,
+    ``ToPILImage`` on a PIL image) accept only PIL images.
+
+    Examples:
+        >>> from torchvision import transforms
+        >>> from torchvision.transforms import v2
+        >>> is_v1_transform(transforms.ToTensor()), is_v1_transform(v2.ToImage()), is_v1_transform(len)
+        (True, False, False)
+    """
+    module = getattr(type(transform), "__module__", None) or ""
+    return module.startswith("torchvision.transforms") and not module.startswith("torchvision.transforms.v2")
+
+
+def _transform_name(transform: Any) -> str:
+    """``transform`` for a message: ``torchvision.transforms.ToTensor`` (not a ``Compose``'s long repr)."""
+    kind = type(transform)
+    module = kind.__module__.replace("torchvision.transforms.transforms", "torchvision.transforms")
+    return f"{module}.{kind.__qualname__}"
+
+
+def v1_transform_error(transform: Any, pair: bool, cause: object = None) -> TypeError:
+    """The error for a torchvision v1 ``transform`` given to a dataset that cannot feed it.
+
+    ``pair``: the dataset calls ``transform(image, target)`` (detection), which no v1 transform takes;
+    otherwise it calls ``transform(image)`` with a tensor, where v1's ``ToTensor`` wants a PIL image.
+
+    Examples:
+        >>> from torchvision import transforms
+        >>> print(v1_transform_error(transforms.ToTensor(), pair=True))  # doctest: +ELLIPSIS
+        transform: torchvision.transforms.ToTensor is a torchvision v1 transform, ... transform(image, target) ...
+    """
+    name = _transform_name(transform)
+    if pair:
+        return TypeError(
+            f"transform: {name} is a torchvision v1 transform, which takes the image alone, but detection "
+            "datasets call transform(image, target) with a tv_tensors.Image and its boxes; expected a "
+            "torchvision.transforms.v2 transform (v2.Compose([v2.ToDtype(torch.float32, scale=True), ...]) "
+            "moves the boxes with the image), a BoxPipeline, or a function of (image, target)"
+        )
+    failed = f" (it failed with: {cause})" if cause is not None else ""
+    return TypeError(
+        f"transform: {name} is a torchvision v1 transform that expects a PIL image, but this dataset reads "
+        f"images as uint8 C x H x W tensors{failed}; expected either "
+        "loader=functools.partial(read_image, output='pil') (from visiondata.io import read_image), so that "
+        "v1 transforms get PIL images as with torchvision's ImageFolder, or torchvision.transforms.v2 "
+        "transforms, which take tensors (v2.ToDtype(torch.float32, scale=True) replaces ToTensor)"
+    )
+
+
+def _is_pil(image: Any) -> bool:
+    """Whether ``image`` is a PIL image (without importing PIL for a tensor)."""
+    return type(image).__module__.startswith("PIL.")
+
+
 class ImageFileDataset(Dataset):
     """Base of datasets whose samples are image files under ``root`` plus a target.
 
@@ -111,6 +168,12 @@ class ImageFileDataset(Dataset):
     default of ``visiondata.io.set_strict_decode``) chooses per dataset; it
     can be passed to the folder and CSV datasets, and set as an attribute on any other
     (``dataset.strict = False``). It travels with the dataset to spawned workers.
+
+    ``transform`` gets the loaded image (a ``uint8`` tensor by default). A torchvision v1
+    transform that wants a PIL image (``ToTensor``) fails on it with a ``TypeError`` that says to
+    pass ``loader=functools.partial(read_image, output="pil")`` or use v2 transforms; a detection
+    dataset (which calls ``transform(image, target)``, which no v1 transform takes) refuses a v1
+    transform when it is built.
     """
 
     paths: PathIndex
@@ -138,6 +201,14 @@ class ImageFileDataset(Dataset):
             raise TypeError(f"strict: expected True, False or None, got {strict!r}")
         self.strict = strict
         self.root = str(Path(root).expanduser())
+        if (
+            transform is not None
+            and type(self)._sample is not ImageFileDataset._sample
+            and is_v1_transform(transform)
+        ):
+            # A subclass with its own _sample is a detection dataset, calling transform(image, target):
+            # no v1 transform takes that, so say so now rather than at the first sample.
+            raise v1_transform_error(transform, pair=True)
         self.transform = transform
         self.target_transform = target_transform
         self.on_error = on_error
@@ -182,7 +253,14 @@ class ImageFileDataset(Dataset):
         """Pair the image of sample ``index`` with its target, then apply the transforms."""
         target = self.target(index)
         if self.transform is not None:
-            image = self.transform(image)
+            try:
+                image = self.transform(image)
+            except TypeError as error:
+                # torchvision v1's ToTensor/PILToTensor refuse tensors ("pic should be PIL Image"): say
+                # how to feed them, instead of torchvision's message from deep inside the transform.
+                if "pic should be" in str(error) or (is_v1_transform(self.transform) and not _is_pil(image)):
+                    raise v1_transform_error(self.transform, pair=False, cause=error) from error
+                raise
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target

@@ -125,7 +125,10 @@ class CocoDetectionDataset(DetectionFileDataset):
     annotation id: boxes with no area, NaN or beyond the image (by more than
     0.1% of a side; less is snapped onto the border), annotations naming an
     image or a category the file does not have, and image paths that leave
-    ``images_dir`` or do not exist. ``on_error="raise"`` raises one
+    ``images_dir`` or do not exist (when every image, or under ``"raise"`` most of
+    them, is missing, ``images_dir`` is the wrong folder: one
+    [`DatasetNotFoundError`][visiondata.exceptions.DatasetNotFoundError] says how
+    many, shows a few and asks for the right ``images_dir``). ``on_error="raise"`` raises one
     [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing them all;
     ``"skip"`` and ``"warn"`` leave the bad annotations (and images) out and
     record them in `problems`. Also problems of their annotation: a record
@@ -242,6 +245,7 @@ class CocoDetectionDataset(DetectionFileDataset):
         sizes = np.array([(image.height, image.width) for image in images], dtype=np.int32).reshape(-1, 2)
         good_image = np.ones(len(images), dtype=bool)
         paths = []
+        missing: list[str] = []  # file names not found in images_dir
         for position, image in enumerate(images):
             name = image.file_name
             if (
@@ -255,10 +259,12 @@ class CocoDetectionDataset(DetectionFileDataset):
                 path, problem = check_path(name, self.root, allow_outside_root)
             if problem is None and check_files and not os.path.isfile(os.path.join(self.root, path)):
                 problem = f"image file {os.path.join(self.root, path)} does not exist"
+                missing.append(path)
             if problem is not None:
                 problems.append(f"image {image.id}: {problem}")
                 good_image[position] = False
             paths.append(path)
+        self._refuse_wrong_images_dir(missing, len(images))
         unique, inverse, repeats = np.unique(image_ids, return_inverse=True, return_counts=True)
         if (repeats > 1).any():
             # Annotations name their image by id: those of a repeated id cannot be told apart, so every
@@ -368,6 +374,32 @@ class CocoDetectionDataset(DetectionFileDataset):
         if not good_image.all():
             index, segmentations = self._without_images(index, good_image, segmentations)
         return index, segmentations
+
+    def _refuse_wrong_images_dir(self, missing: list[str], count: int) -> None:
+        """Raise one error when ``images_dir`` is not the folder the file names are relative to.
+
+        Every image missing (at least two: one missing file is a problem of that image), or most of
+        them under ``on_error="raise"``, means a wrong folder rather than lost files: one
+        [`DatasetNotFoundError`][visiondata.exceptions.DatasetNotFoundError] says how many, shows a few,
+        and names the fix, instead of one problem line per image. Its ``missing_files`` attribute
+        holds the missing file names (relative), so a caller can look for the right folder.
+        """
+        if count < 2 or not missing:
+            return
+        everything = len(missing) == count
+        if not everything and not (self.on_error == "raise" and len(missing) * 2 > count):
+            return
+        shown = ", ".join(repr(name) for name in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        how_many = (
+            f"none of the {count:,} images" if everything else f"{len(missing):,} of the {count:,} images"
+        )
+        error = DatasetNotFoundError(
+            f"{self.annotation_file}: {how_many} are in the images folder {self.root} (missing: {shown}); "
+            "expected the folder the file_name values are relative to: pass images_dir= (--images on the "
+            "command line), e.g. the images/ folder of a COCO export"
+        )
+        error.missing_files = list(missing)  # type: ignore[attr-defined]
+        raise error
 
     def _without_images(
         self, index: DetectionIndex, keep: np.ndarray, segmentations: list[str] | None

@@ -92,10 +92,20 @@ def open_detection(
     split: str | None = None,
     root: str | None = None,
     on_error: str = "raise",
+    classes: list[str] | None = None,
 ) -> Any:
     """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, a CSV file, a
     CVAT for images XML file (images in ``images``, default: beside it or in ``images/``), a LabelMe JSON
     file or folder of them, or a Label Studio JSON export (images in ``images``, default: its folder).
+
+    COCO without ``images``: the JSON's folder, else (when none or most of the images are there) the
+    ``images/`` folder beside the JSON or beside its folder (a COCO export's ``annotations/instances.json``
+    + ``images/``) that holds them; if neither does, one error says how many are missing and to pass
+    ``images``. YOLO: ``classes`` names the class ids in order; without it, the ``names`` (or ``nc``) of a
+    ``data.yaml`` are used: the one given, the one in the folder (a ``data.yaml`` with only ``names`` /
+    ``nc``, as supervision writes it, describes the ``images/`` + ``labels/`` beside it), or the one
+    beside an ``images`` folder given as the source (``ds/images`` or ``ds/images/train`` with
+    ``ds/data.yaml``). Only without any names are classes named by their ids (``"0"``, ``"1"``...).
 
     Raises:
         DatasetFormatError: The format is unknown and cannot be guessed from the path, or ``split``
@@ -114,15 +124,19 @@ def open_detection(
     fmt = fmt or guess_format(source)
     path = Path(source)
     if fmt == "coco":
-        return CocoDetectionDataset(images or path.parent, path, on_error=on_error)
+        if images is not None:
+            return CocoDetectionDataset(images, path, on_error=on_error)
+        return _open_coco(path, on_error)
     if fmt == "voc":
         return VOCDetectionDataset(path, split=split, on_error=on_error)
     if fmt == "yolo":
         if path.is_file():
-            return YOLODataset(data_yaml=path, split=split or "train", on_error=on_error)
+            return YOLODataset(data_yaml=path, split=split or "train", on_error=on_error, classes=classes)
         if (path / "data.yaml").is_file():
-            return YOLODataset(data_yaml=path / "data.yaml", split=split or "train", on_error=on_error)
-        return YOLODataset(path, on_error=on_error)
+            return YOLODataset(
+                data_yaml=path / "data.yaml", split=split or "train", on_error=on_error, classes=classes
+            )
+        return YOLODataset(path, on_error=on_error, classes=classes or _yolo_names_beside(path))
     if fmt == "csv":
         return CSVDetectionDataset(path, root or path.parent, on_error=on_error)
     if fmt == "cvat":
@@ -144,6 +158,68 @@ def open_detection(
         f"{source}: cannot tell the detection format; pass one of {', '.join(DETECTION_FORMATS)} "
         "(--from on the command line)"
     )
+
+
+def _open_coco(path: Path, on_error: str) -> Any:
+    """A COCO file whose images folder was not given: its own folder, else an ``images/`` that holds them."""
+    from visiondata.datasets import CocoDetectionDataset
+    from visiondata.exceptions import DatasetNotFoundError
+
+    try:
+        return CocoDetectionDataset(path.parent, path, on_error=on_error)
+    except DatasetNotFoundError as error:
+        missing = getattr(error, "missing_files", None)
+        if not missing:
+            raise
+        # COCO exports put the JSON in annotations/ and the images in images/ (beside annotations/),
+        # or both in one folder with images/ inside it. The first few missing names decide (no listing).
+        sample = missing[:5]
+        for folder in (path.parent / "images", path.parent.parent / "images"):
+            if folder.is_dir() and all((folder / name).is_file() for name in sample):
+                return CocoDetectionDataset(folder, path, on_error=on_error)
+        raise
+
+
+def _yolo_names_beside(folder: Path) -> list[str] | None:
+    """The class names of the ``data.yaml`` that describes the images folder ``folder``, or ``None``.
+
+    ``ds/images`` (or ``ds/images/train``) given as the source, with ``ds/data.yaml`` (supervision
+    writes one with only ``names`` and ``nc``): its names; a folder without one keeps id names.
+    """
+    from visiondata.datasets._yolo import DEFAULT_MAX_CLASSES, _load_yaml, _yaml_names
+
+    candidates = []
+    if folder.name == "images":
+        candidates.append(folder.parent / "data.yaml")
+    if folder.parent.name == "images":
+        candidates.append(folder.parent.parent / "data.yaml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return _yaml_names(candidate, _load_yaml(candidate), DEFAULT_MAX_CLASSES)
+    return None
+
+
+def read_class_list(value: str) -> list[str]:
+    """``--classes``: names separated by commas, or ``@FILE`` with one name a line (blank lines skipped).
+
+    Examples:
+        >>> read_class_list("cat, dog,bird")
+        ['cat', 'dog', 'bird']
+    """
+    from visiondata._files import MAX_SPEC_BYTES, read_text_file
+    from visiondata.exceptions import DatasetFormatError
+
+    if value.startswith("@"):
+        text = read_text_file(Path(value[1:]), "class list", MAX_SPEC_BYTES)
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    else:
+        names = [name.strip() for name in value.split(",")]
+    if not names or any(not name for name in names):
+        raise DatasetFormatError(
+            f"--classes: expected class names in id order, separated by commas (cat,dog) or @FILE with one "
+            f"name a line, got {value!r} (an empty name)"
+        )
+    return names
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -171,6 +247,11 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     convert.add_argument(
         "--root", help="CSV: the folder the image paths are relative to (default: the CSV's folder)"
+    )
+    convert.add_argument(
+        "--classes",
+        help="YOLO: class names in id order, as NAME,NAME,... or @FILE (one name a line); default: the names "
+        "of the data.yaml (given, in SRC, or beside SRC's images/ folder), else the ids",
     )
     convert.add_argument("--split", help="VOC/YOLO: the split to read (VOC default: every file; YOLO: train)")
     convert.add_argument(
@@ -213,6 +294,15 @@ def _run(options: argparse.Namespace) -> int:
         check_split_name(options.split, "--split")
     check_split_name(options.out_split, "--out-split")
     refuse_special_output(options.out)
+    classes = None
+    if options.classes is not None:
+        fmt = options.source_format or guess_format(options.source)
+        if fmt != "yolo":
+            raise DatasetFormatError(
+                f"--classes: only YOLO sources take class names (the others name their classes), got "
+                f"{fmt or 'an unknown format'} for {options.source}; leave --classes out"
+            )
+        classes = read_class_list(options.classes)
     try:
         dataset = open_detection(
             options.source,
@@ -221,6 +311,7 @@ def _run(options: argparse.Namespace) -> int:
             split=options.split,
             root=options.root,
             on_error="skip" if options.skip_bad else "raise",
+            classes=classes,
         )
     except VisionDataError:
         raise

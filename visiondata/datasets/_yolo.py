@@ -65,6 +65,9 @@ class YOLODataset(DetectionFileDataset):
       is relative to the list file's folder (Ultralytics' rule), an absolute
       line is used as it is, and another relative line is relative to
       ``path`` (Ultralytics reads those against its working directory).
+    - Without any ``train`` / ``val`` / ``test`` entry (supervision writes a
+      ``data.yaml`` with only ``names`` and ``nc``), the ``images/`` folder
+      beside it (in ``path``) is the dataset, read as ``split="train"``.
     - ``names`` is a list of names (id = position) or a mapping of the ids
       ``0..n-1`` (integers, no gaps) to names; each name is a string or a
       number. A single string, nested lists or mappings, ``yes``/``no``
@@ -497,10 +500,23 @@ def _from_yaml(
     # relative to the root as "ds/ds/images/a.jpg".
     root = Path(os.path.abspath(root if root.is_absolute() else (path.parent / root)))
     key = {"valid": "val", "validation": "val"}.get(split, split)
-    if key not in spec or spec[key] in (None, "", []):
-        available = [name for name in ("train", "val", "test") if spec.get(name)]
-        raise DatasetNotFoundError(f"{path}: no {key!r} entry; it has {', '.join(available) or 'none'}")
-    entries = spec[key] if isinstance(spec[key], list) else [spec[key]]
+    available = [name for name in ("train", "val", "test") if spec.get(name)]
+    if key in spec and spec[key] not in (None, "", []):
+        entries = spec[key] if isinstance(spec[key], list) else [spec[key]]
+    elif not available and key == "train" and (root / "images").is_dir():
+        # supervision's layout: a data.yaml with only names/nc beside images/ and labels/. The images/
+        # folder is the one split there is, read as the default split (another split name is an error).
+        entries = ["images"]
+    else:
+        hint = (
+            ""
+            if available
+            else (
+                f"; a data.yaml without train/val/test (as supervision writes it) describes the images/ "
+                f"folder beside it ({root / 'images'}), read as split='train'"
+            )
+        )
+        raise DatasetNotFoundError(f"{path}: no {key!r} entry; it has {', '.join(available) or 'none'}{hint}")
     for entry in entries:
         if not isinstance(entry, str) or not entry.strip():
             raise DatasetFormatError(
