@@ -8,9 +8,9 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from visiondata.datasets._convert import DETECTION_FORMATS
 from visiondata.exceptions import OutputConflictError, VisionDataError
 
 
@@ -26,8 +26,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     preview.add_argument(
         "source",
-        metavar="DATASET_OR_FOLDER",
-        help="a catalog name (visiondata datasets list), a CSV file of boxes, or a folder with one sub-folder per class",
+        metavar="SOURCE",
+        help="what convert, check and export read: a COCO JSON file, a VOC folder, a YOLO data.yaml or folder, "
+        "a CSV file of boxes, a CVAT for images XML, a LabelMe folder, a Label Studio JSON export; or a folder "
+        "with one sub-folder per class, or a catalog name (visiondata datasets list)",
+    )
+    preview.add_argument(
+        "--from",
+        dest="source_format",
+        choices=SOURCE_FORMATS,
+        help="format of SOURCE (guessed if left out: an existing path by its contents, else a catalog name)",
+    )
+    preview.add_argument(
+        "--images",
+        help="COCO, CVAT, Label Studio: the folder the file names are relative to (default: the annotation "
+        "file's folder)",
     )
     preview.add_argument(
         "--pipeline", help="a BoxPipeline spec file (YAML or JSON, as BoxPipeline.save writes)"
@@ -48,7 +61,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     preview.add_argument(
         "--ncols", type=_int_in(1, MAX_COUNT), default=4, help=f"images per row, 1..{MAX_COUNT} (default: 4)"
     )
-    preview.add_argument("--split", help="split of a catalog dataset (default: its first)")
+    preview.add_argument(
+        "--split",
+        help="split to draw: of a catalog dataset (default: its first), VOC (default: every file), YOLO "
+        "(default: train)",
+    )
     preview.add_argument(
         "--root", help="data folder of a catalog dataset, or the folder CSV paths are relative to"
     )
@@ -79,20 +96,86 @@ def _int_in(low: int, high: int) -> Any:
     return parse
 
 
-def open_source(source: str, split: str | None = None, root: str | None = None) -> Any:
-    """The dataset a command names: a CSV file of boxes, a class-folder tree, or a catalog name."""
-    path = Path(source)
-    if path.suffix.lower() == ".csv" and path.is_file():
-        from visiondata.datasets import CSVDetectionDataset
+#: What ``--from`` takes: every detection format ``convert``, ``check`` and ``export`` read, plus a folder of
+#: class sub-folders and a catalog name.
+SOURCE_FORMATS = (*DETECTION_FORMATS, "folder", "catalog")
 
-        return CSVDetectionDataset(path, root if root is not None else path.parent)
-    if path.is_dir():
+
+def open_source(
+    source: str,
+    split: str | None = None,
+    root: str | None = None,
+    *,
+    fmt: str | None = None,
+    images: str | None = None,
+) -> Any:
+    """The dataset ``preview`` draws, opened as ``convert``, ``check`` and ``export`` open it.
+
+    Detection formats go through [`open_detection`][visiondata.datasets._convert.open_detection], so a COCO
+    file, a VOC, YOLO, CVAT, LabelMe or Label Studio export is read with its boxes. Without ``fmt``, an
+    existing path is guessed by ``guess_format``; a folder that is none of those is a folder of class
+    sub-folders; a name that is no path is a catalog name.
+
+    Args:
+        source: A path, or a catalog name.
+        split: VOC/YOLO: the split to read; catalog: the split (default: its first).
+        root: CSV: the folder image paths are relative to; catalog: the data folder.
+        fmt: One of ``SOURCE_FORMATS``; guessed when ``None``.
+        images: COCO, CVAT, Label Studio: the folder the file names are relative to.
+
+    Raises:
+        DatasetFormatError: An existing file whose format cannot be told (the message says what was tried),
+            a FIFO or a device, or a reader's plain ``ValueError`` (named with the source).
+        UnknownNameError: No such file or folder, and no catalog dataset of that name; the message says both.
+    """
+    from visiondata.datasets._convert import guess_format, open_detection
+    from visiondata.exceptions import DatasetFormatError, UnknownNameError
+
+    if fmt is None:
+        if os.path.exists(source):
+            mode = os.stat(source).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                from visiondata._files import file_kind
+
+                # A FIFO would block the guess (or the reader) forever: named before anything opens it.
+                raise DatasetFormatError(
+                    f"{source}: expected a dataset file or folder, got {file_kind(mode)}; pass the file itself"
+                )
+            fmt = guess_format(source) or ("folder" if stat.S_ISDIR(mode) else None)
+            if fmt is None:
+                raise DatasetFormatError(
+                    f"{source}: cannot tell the format of this file: expected a COCO or LabelMe or Label "
+                    "Studio .json, a CVAT .xml, a YOLO data.yaml or a .csv of boxes, got none of those; "
+                    f"pass --from ({', '.join(SOURCE_FORMATS)})"
+                )
+        else:
+            fmt = "catalog"
+    if fmt == "catalog":
+        from visiondata.datasets import get_dataset
+
+        try:
+            return get_dataset(source, split=split, root=root)
+        except UnknownNameError as error:
+            # A link to nothing is a path, not a catalog name: say which.
+            what = "a link to nothing" if os.path.lexists(source) else "no such file or folder"
+            # Tried both readings of SOURCE: say so, so a mistyped path is not taken for a catalog miss.
+            raise UnknownNameError(
+                f"{source}: {what}, and not a catalog dataset either ({error.args[0] if error.args else error}); "
+                "expected a dataset file or folder (COCO, VOC, YOLO, CSV, CVAT, LabelMe, Label Studio, class "
+                "folders) or a name from `visiondata datasets list`"
+            ) from None
+    if fmt == "folder":
         from visiondata.datasets import ImageFolderDataset
 
-        return ImageFolderDataset(path)
-    from visiondata.datasets import get_dataset
-
-    return get_dataset(source, split=split, root=root)
+        return ImageFolderDataset(source)
+    try:
+        return open_detection(source, fmt, images=images, split=split, root=root)
+    except VisionDataError:
+        raise
+    except ValueError as error:
+        # A reader's plain ValueError (duplicate class names...): one line naming the source, as convert does.
+        message = str(error) if str(source) in str(error) else f"{source}: {error}"
+        raise DatasetFormatError(message) from error
 
 
 def _check_out(options: argparse.Namespace) -> None:
@@ -109,7 +192,8 @@ def _check_out(options: argparse.Namespace) -> None:
             f"{out}: --out: expected an image file to write (new, or a file to replace), got "
             f"{file_kind(info.st_mode)}; choose a file name such as preview.png"
         )
-    inputs = [path for path in (options.source, options.pipeline) if path and os.path.exists(path)]
+    named = (options.source, options.pipeline, getattr(options, "images", None))
+    inputs = [path for path in named if path and os.path.exists(path)]
     conflict = same_or_inside(out, inputs) if inputs else None
     if conflict is not None:
         raise OutputConflictError(
@@ -125,7 +209,13 @@ def _preview(options: argparse.Namespace) -> int:
     if options.count < 1:  # the parser refuses it; kept for callers building the options themselves
         raise SystemExit("visiondata preview: error: -n/--count: expected a positive number")
     _check_out(options)
-    dataset = open_source(options.source, options.split, options.root)
+    dataset = open_source(
+        options.source,
+        options.split,
+        options.root,
+        fmt=getattr(options, "source_format", None),
+        images=getattr(options, "images", None),
+    )
     pipeline = None
     if options.pipeline is not None:
         if not os.path.lexists(options.pipeline):
