@@ -36,6 +36,7 @@ import simplejpeg
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from visiondata._files import file_kind
 from visiondata.exceptions import ImageReadError
 from visiondata.io._header import ImageHeader, jpeg_orientation, read_header
 
@@ -224,15 +225,6 @@ def _encoded_bytes(source: Any, max_bytes: int) -> tuple[bytes, str]:
     return data, name
 
 
-_SPECIAL_FILES = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def check_regular_file(path: str | os.PathLike[str], max_bytes: int = MAX_IMAGE_BYTES) -> os.stat_result:
     """``os.stat`` of ``path`` if it is a regular file of at most ``max_bytes``; anything else is an ``ImageReadError``.
 
@@ -259,9 +251,9 @@ def check_regular_file(path: str | os.PathLike[str], max_bytes: int = MAX_IMAGE_
 
 def _refuse_special(path: object, info: os.stat_result, max_bytes: int) -> None:
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _SPECIAL_FILES if test(info.st_mode)), "not a file")
-        if kind == "a directory":
+        if stat.S_ISDIR(info.st_mode):
             raise ImageReadError(path, "is a directory, not a file")
+        kind = file_kind(info.st_mode)
         raise ImageReadError(
             path,
             f"not a regular file ({kind})",
