@@ -1094,11 +1094,21 @@ def test_check_clean_detection_dataset_exits_0(
     report = json.loads(stdout)
     assert status == 0, report["problems"]
     assert report["problems"] == [] and report["images"] == 4 and report["boxes"] == 5
-    # A YOLO images folder has no names: its classes are named by their ids.
-    names = ("0", "1", "2") if fmt == "yolo-images-folder" else ("cat", "dog", "person")
+    # A YOLO images folder takes the names of the data.yaml beside its dataset folder.
+    names = ("cat", "dog", "person")
     assert {name: count for name, count in report["class_counts"].items() if count} == dict(
         zip(names, (2, 2, 1))
     )
+    if fmt == "yolo-images-folder":
+        # Without one, it has no names: its classes are named by their ids.
+        (root / "data.yaml").unlink()
+        status, stdout, _ = vd_main(capsys, "check", *arguments, "--json")
+        counts = json.loads(stdout)["class_counts"]
+        assert status == 0 and {name: count for name, count in counts.items() if count} == {
+            "0": 2,
+            "1": 2,
+            "2": 1,
+        }
     assert [path.split("/")[-1] for path in report["images_without_boxes"]] == ["d.jpg"]
     assert (
         report["annotation_problems"] == [] and report["duplicate_boxes"] == [] and report["unreadable"] == []
