@@ -22,7 +22,7 @@ import pytest
 from isolated import assert_clean_exit, run_isolated
 from PIL import Image
 
-from visiondata.datasets._yolo import rasterize_polygon
+from visiondata.datasets._detection import rasterize_polygon
 from visiondata.exceptions import DatasetFormatError, DatasetValidationError, SkippedSampleWarning
 from visiondata.formats import LabelMeDataset, LabelStudioDataset
 from visiondata.formats._label_studio import looks_like_label_studio

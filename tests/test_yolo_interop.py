@@ -21,7 +21,7 @@ from PIL import Image
 
 from visiondata.cli import main
 from visiondata.datasets import YOLODataset
-from visiondata.datasets._yolo import rasterize_polygon
+from visiondata.datasets._detection import rasterize_polygon
 from visiondata.exceptions import DatasetValidationError
 
 # ---------------------------------------------------------------- item 1: ./ lines of a list file

@@ -146,6 +146,37 @@ def _too_large(path: object, what: str, size: str, max_bytes: int) -> DatasetFor
     )
 
 
+def refuse_non_file_output(path: str | os.PathLike[str], what: str, example: str) -> None:
+    """Refuse an output file path that exists as a folder or a special file (``/dev/null``, a FIFO).
+
+    Called before an `atomic_path` write that must only ever replace a regular file: renaming over
+    ``/dev/null`` would replace the device.
+
+    Args:
+        path: The file to write.
+        what: What is written, for the message (``"an image file"``).
+        example: A file name to suggest (``"preview.png"``).
+
+    Raises:
+        OutputConflictError: The message names the path, what was found there and the fix.
+
+    Examples:
+        >>> refuse_non_file_output("/dev/null", "an image file", "preview.png")
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.OutputConflictError: /dev/null: expected an image file to write (new, or a file to replace), got a character device; choose a file name such as preview.png
+    """
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OutputConflictError(
+            f"{path}: expected {what} to write (new, or a file to replace), got {file_kind(mode)}; "
+            f"choose a file name such as {example}"
+        )
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside ``target``, renamed onto it when the block ends without an error.

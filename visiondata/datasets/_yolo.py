@@ -22,7 +22,7 @@ from visiondata._files import (
     read_text_file,
 )
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
-from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex
+from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex, rasterize_polygon
 from visiondata.datasets._index import smallest_int_type
 from visiondata.datasets._walk import FolderWalk
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, ImageReadError
@@ -430,38 +430,6 @@ def _read_labels(
         rows.append((float(category), *corners))
         polygons.append(polygon)
     return rows
-
-
-def rasterize_polygon(polygon: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A ``(height, width)`` ``uint8`` mask: 1 where a pixel's centre lies inside ``polygon`` (even-odd rule).
-
-    ``polygon`` is ``(K, 2)`` ``x y`` in pixels, pixel ``(i, j)`` covering ``[i, i + 1) x [j, j + 1)``
-    (COCO's convention), so the mask's pixel count approximates the polygon's area. Scanlines
-    through the pixel centres, vectorised with numpy, a band of rows at a time to bound memory.
-    """
-    mask = np.zeros((height, width), dtype=np.uint8)
-    x, y = polygon[:, 0], polygon[:, 1]
-    x_next, y_next = np.roll(x, -1), np.roll(y, -1)
-    # Rows whose centre j + 0.5 lies within the polygon's vertical extent.
-    top = max(int(np.ceil(y.min() - 0.5)), 0)
-    bottom = min(int(np.floor(y.max() - 0.5)), height - 1)
-    if bottom < top or len(polygon) < 3:
-        return mask
-    slope = np.divide(x_next - x, y_next - y, out=np.zeros_like(x), where=y_next != y)
-    band = max(1, (1 << 20) // len(polygon))
-    for first in range(top, bottom + 1, band):
-        last = min(first + band, bottom + 1)
-        centre = (np.arange(first, last, dtype=np.float64) + 0.5)[:, None]
-        # Half-open on y: a vertex shared by two edges is crossed once; horizontal edges never.
-        crosses = ((y <= centre) & (centre < y_next)) | ((y_next <= centre) & (centre < y))
-        rows, edges = np.nonzero(crosses)
-        hits = x[edges] + (centre[rows, 0] - y[edges]) * slope[edges]
-        # A pixel lies inside after an odd number of crossings left of its centre i + 0.5.
-        columns = np.clip(np.ceil(hits - 0.5), 0, width).astype(np.int64)
-        toggles = np.zeros((last - first, width + 1), dtype=np.int32)
-        np.add.at(toggles, (rows, columns), 1)
-        mask[first:last] = np.cumsum(toggles, axis=1)[:, :width] & 1
-    return mask
 
 
 def _shape_problem(count: int) -> str:

@@ -35,9 +35,13 @@ from torchvision import tv_tensors
 
 from visiondata._files import MAX_DATASET_FILE_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
-from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex, box_problems
+from visiondata.datasets._detection import (
+    DetectionFileDataset,
+    DetectionIndex,
+    box_problems,
+    rasterize_polygon,
+)
 from visiondata.datasets._index import smallest_int_type
-from visiondata.datasets._yolo import rasterize_polygon
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
 
 #: Shapes read as boxes (with a mask under ``masks=True``).

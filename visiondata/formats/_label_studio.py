@@ -32,7 +32,7 @@ from visiondata.datasets._base import BACKGROUND, check_path, class_names, refus
 from visiondata.datasets._detection import DetectionIndex, box_problems
 from visiondata.datasets._index import smallest_int_type
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
-from visiondata.formats._labelme import KIND_BOX, KIND_POLYGON, ShapeDetectionDataset, warn_skipped
+from visiondata.formats._shapes import KIND_BOX, KIND_POLYGON, ShapeDetectionDataset, warn_skipped
 
 #: Result types read as boxes; the others (keypointlabels, brushlabels, choices...) are counted in
 #: ``skipped_shapes``.

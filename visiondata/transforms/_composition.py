@@ -79,7 +79,7 @@ def normalize_composition(spec: dict[str, Any], position: int | str, backend: st
             `MAX_DEPTH`, or a child's error (named by its path, ``transforms[2].transforms[1] (Resize): ...``).
         UnknownNameError: An unknown key of the node (with close matches), or of a child.
     """
-    from visiondata.transforms._spec import normalize_spec
+    from visiondata.transforms._spec import as_probability, normalize_spec
 
     name = spec["name"]
     where = f"transforms[{position}] ({name})"
@@ -110,14 +110,7 @@ def normalize_composition(spec: dict[str, Any], position: int | str, backend: st
             f"{where}: transforms: expected a non-empty list of child specs, such as "
             f"['HorizontalFlip', {{'name': 'GaussianBlur', 'kernel_size': 3}}], got {children!r}"
         )
-    probability = spec.get("p", defaults["p"])
-    if (
-        isinstance(probability, bool)
-        or not isinstance(probability, (int, float))
-        or not 0 <= probability <= 1  # also refuses NaN
-    ):
-        raise TransformSpecError(f"{where}: p: expected a probability in [0, 1], got {probability!r}")
-    normalized: dict[str, Any] = {"name": name, "p": float(probability)}
+    normalized: dict[str, Any] = {"name": name, "p": as_probability(spec.get("p", defaults["p"]), where)}
     if "n" in defaults:
         replace = spec.get("replace", defaults["replace"])
         if not isinstance(replace, bool):

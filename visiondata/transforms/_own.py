@@ -36,7 +36,13 @@ import torch
 from visiondata._registry import close_matches
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.transforms._albumentations_backend import AlbumentationsStep, import_albumentations
-from visiondata.transforms._spec import BACKENDS, check_backend, plain, refuse_unknown_parameters
+from visiondata.transforms._spec import (
+    BACKENDS,
+    as_probability,
+    check_backend,
+    plain,
+    refuse_unknown_parameters,
+)
 from visiondata.transforms._work import Work, as_numpy
 
 #: What a transform may move: the image; boxes (with every per-box field); instance and semantic masks.
@@ -430,15 +436,7 @@ def normalize_own(spec: dict[str, Any], position: int | str, backend: str) -> di
         raise TransformSpecError(
             f"{where} ({name}): cannot run in a BoxPipeline: {own.qualified} {own.refused}"
         )
-    probability = spec.get("p", own.default_p())
-    if (
-        isinstance(probability, bool)
-        or not isinstance(probability, (int, float))
-        or not 0 <= probability <= 1
-    ):
-        raise TransformSpecError(
-            f"{where} ({name}): p: expected a probability in [0, 1], got {probability!r}"
-        )
+    probability = as_probability(spec.get("p", own.default_p()), f"{where} ({name})")
     parameters = {key: plain(value) for key, value in spec.items() if key not in ("name", "p")}
     accepted = own.parameters()
     refuse_unknown_parameters(parameters, accepted, f"{where} ({name})", own.qualified)
@@ -449,7 +447,7 @@ def normalize_own(spec: dict[str, Any], position: int | str, backend: str) -> di
             f"{', '.join(map(repr, missing))}, which {own.qualified} requires"
         )
     instantiate(own, parameters, where, name)
-    return {"name": name, "p": float(probability), **parameters}
+    return {"name": name, "p": probability, **parameters}
 
 
 def instantiate(own: OwnTransform, parameters: dict[str, Any], where: str, name: str) -> Any:

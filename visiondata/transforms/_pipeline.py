@@ -7,17 +7,16 @@ import errno
 import inspect
 import json
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from visiondata._files import MAX_SPEC_BYTES, file_kind, read_regular_file, write_text_atomic
+from visiondata._files import MAX_SPEC_BYTES, read_regular_file, refuse_non_file_output, write_text_atomic
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import check_format
-from visiondata.exceptions import OutputConflictError, TransformSpecError, UnknownNameError
+from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec, spec_kind
@@ -344,15 +343,7 @@ class BoxPipeline:
             OutputConflictError: ``path`` is a folder or a special file (``/dev/null``, a FIFO).
         """
         path = Path(path)
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            mode = None
-        if mode is not None and not stat.S_ISREG(mode):
-            raise OutputConflictError(
-                f"{path}: expected a pipeline spec file to write (new, or a file to replace), got "
-                f"{file_kind(mode)}; choose a file name such as augment.yaml"
-            )
+        refuse_non_file_output(path, "a pipeline spec file", "augment.yaml")
         data = self.to_dict()
         if path.suffix.lower() == ".json":
             text = json.dumps(data, indent=2) + "\n"

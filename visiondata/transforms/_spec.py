@@ -296,15 +296,7 @@ def normalize_spec(spec: Any, position: int | str, backend: str = "torchvision")
         definition = get_transform_definition(name)
     except UnknownNameError as error:
         raise UnknownNameError(f"{where}: {error}", name=error.name, suggestions=error.suggestions) from None
-    probability = spec.get("p", definition.default_p)
-    if (
-        isinstance(probability, bool)
-        or not isinstance(probability, (int, float))
-        or not 0 <= probability <= 1
-    ):
-        raise TransformSpecError(
-            f"{where} ({name}): p: expected a probability in [0, 1], got {probability!r}"
-        )
+    probability = as_probability(spec.get("p", definition.default_p), f"{where} ({name})")
     parameters = {key: value for key, value in spec.items() if key not in ("name", "p")}
     signature = definition.signature
     accepted = [
@@ -320,9 +312,25 @@ def normalize_spec(spec: Any, position: int | str, backend: str = "torchvision")
     bound.apply_defaults()
     return {
         "name": name,
-        "p": float(probability),
+        "p": probability,
         **{key: plain(value) for key, value in bound.arguments.items()},
     }
+
+
+def as_probability(value: Any, where: str) -> float:
+    """A spec's ``p`` as a float in [0, 1] (NaN and bools refused); ``where`` prefixes the message.
+
+    Examples:
+        >>> as_probability(1, "transforms[0] (HorizontalFlip)")
+        1.0
+        >>> as_probability(5, "transforms[0] (HorizontalFlip)")
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.TransformSpecError: transforms[0] (HorizontalFlip): p: expected a probability in [0, 1], got 5
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise TransformSpecError(f"{where}: p: expected a probability in [0, 1], got {value!r}")
+    return float(value)
 
 
 def refuse_unknown_parameters(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import colorsys
 import os
-import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ import torch
 from torchvision import tv_tensors
 from torchvision.utils import draw_bounding_boxes, make_grid
 
-from visiondata._files import atomic_path, file_kind
+from visiondata._files import atomic_path, refuse_non_file_output
 from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes, is_normalized
-from visiondata.exceptions import InvalidBoxesError, OutputConflictError
+from visiondata.exceptions import InvalidBoxesError
 
 
 def displayable(image: Any) -> torch.Tensor:
@@ -193,16 +192,8 @@ def save_grid(
     ]
     grid = make_grid(padded, nrow=ncols, padding=padding, pad_value=255)
     path = Path(path)
-    try:
-        kind = os.stat(path).st_mode
-    except OSError:
-        kind = None
-    if kind is not None and not stat.S_ISREG(kind):
-        # Never rename over a device or a folder: /dev/null would be replaced by the picture.
-        raise OutputConflictError(
-            f"{path}: expected an image file to write (new, or a file to replace), got {file_kind(kind)}; "
-            "choose a file name such as preview.png"
-        )
+    # Never rename over a device or a folder: /dev/null would be replaced by the picture.
+    refuse_non_file_output(path, "an image file", "preview.png")
     picture = Image.fromarray(grid.permute(1, 2, 0).numpy())
     # Written under a temporary name and renamed: an interrupted save leaves any previous picture whole.
     with atomic_path(path) as partial:
