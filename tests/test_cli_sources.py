@@ -23,8 +23,8 @@ from torchvision.transforms import v2
 
 from visiondata.cli import main
 from visiondata.datasets import CocoDetectionDataset, CSVDetectionDataset, ImageFolderDataset, YOLODataset
-from visiondata.datasets._convert import open_detection
 from visiondata.exceptions import DatasetNotFoundError
+from visiondata.formats._open import open_detection
 from visiondata.io import read_image
 
 CLASSES = ["cat", "dog", "bird"]

@@ -24,7 +24,6 @@ from pycocotools import mask as coco_mask
 
 from visiondata.cli import main
 from visiondata.datasets import CocoDetectionDataset, VOCDetectionDataset
-from visiondata.datasets._coco import _rle_string_counts, _segmentation_problem, _segmentation_problems
 from visiondata.exceptions import (
     DatasetFormatError,
     DatasetValidationError,
@@ -32,6 +31,7 @@ from visiondata.exceptions import (
     SkippedSampleWarning,
     VisionDataError,
 )
+from visiondata.formats._coco import _rle_string_counts, _segmentation_problem, _segmentation_problems
 
 WIDTH, HEIGHT = 20, 10
 

@@ -31,9 +31,10 @@ from visiondata.datasets import (
     to_voc,
     to_yolo,
 )
-from visiondata.datasets._convert import guess_format
-from visiondata.datasets._writers import MANIFEST_NAME, _voc_pixels
 from visiondata.exceptions import DatasetFormatError, OutputConflictError
+from visiondata.formats._open import guess_format
+from visiondata.formats._voc import _voc_pixels
+from visiondata.formats._writing import MANIFEST_NAME
 
 WRITERS = {"coco": to_coco, "voc": to_voc, "yolo": to_yolo}
 HEADER = "image,x_min,y_min,x_max,y_max,label\n"

@@ -29,7 +29,7 @@ from visiondata.datasets import (
     to_voc,
     to_yolo,
 )
-from visiondata.datasets._voc import VOC_CLASSES
+from visiondata.formats._voc import VOC_CLASSES
 from visiondata.io import read_image
 
 # ---------------------------------------------------------------- the data, by hand
@@ -860,7 +860,7 @@ def test_convert_unknown_source_format_is_a_clear_error(
 
 
 def test_unknown_source_format_message(tmp_path: Path) -> None:
-    from visiondata.datasets._convert import guess_format, open_detection
+    from visiondata.formats._open import guess_format, open_detection
 
     notes = tmp_path / "notes.txt"
     notes.write_text("nothing to see\n")

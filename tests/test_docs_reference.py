@@ -40,13 +40,26 @@ def documented(pages: list[Path]) -> list[str]:
 
 def test_api_pages_document_every_public_name() -> None:
     objects = set(documented(sorted(API.glob("*.md"))))
+    # A name re-exported by a second package (visiondata.datasets.YOLODataset is visiondata.formats.YOLODataset)
+    # is documented once, under the package that defines it.
+    documented_objects = [resolve(path) for path in objects]
     missing = [
         f"{package}.{name}"
         for package in PACKAGES
         for name in importlib.import_module(package).__all__
         if f"{package}.{name}" not in objects
+        and not any(getattr(importlib.import_module(package), name) is found for found in documented_objects)
     ]
     assert not missing, f"public names without an entry in docs/api/: {missing}"
+
+
+def resolve(path: str) -> object:
+    """The object a ``::: visiondata.x.Name`` (or ``::: visiondata.x``) block documents."""
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError:
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
 
 
 def test_every_public_subpackage_is_listed() -> None:

@@ -11,8 +11,8 @@ from test_cvat import write_export
 
 from visiondata.cli import main
 from visiondata.datasets import CocoDetectionDataset
-from visiondata.datasets._convert import guess_format, open_detection
 from visiondata.formats import CVATDataset
+from visiondata.formats._open import guess_format, open_detection
 
 
 def test_a_cvat_export_is_guessed_as_cvat_not_voc(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``visiondata`` command."""
     from visiondata.datasets._check import add_command as add_check_command
     from visiondata.datasets._commands import add_commands as add_dataset_commands
-    from visiondata.datasets._convert import add_command as add_convert_command
+    from visiondata.formats._convert import add_command as add_convert_command
     from visiondata.models._commands import add_commands as add_model_commands
     from visiondata.shards._commands import add_command as add_export_command
     from visiondata.training import get_job, list_jobs

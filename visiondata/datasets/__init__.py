@@ -24,15 +24,16 @@ from visiondata.datasets._info import SPLIT_ALIASES, TASKS, DatasetInfo
 if TYPE_CHECKING:
     from visiondata.datasets._base import ImageFileDataset
     from visiondata.datasets._catalog_dataset import CatalogDataset
-    from visiondata.datasets._coco import CocoDetectionDataset
-    from visiondata.datasets._csv import CSVDataset, CSVDetectionDataset
+    from visiondata.datasets._csv import CSVDataset
     from visiondata.datasets._detection import DetectionFileDataset
     from visiondata.datasets._folder import ImageFolderDataset
     from visiondata.datasets._idx import read_idx
     from visiondata.datasets._mnist import FashionMNISTDataset, KMNISTDataset, MNISTBatches, MNISTDataset
-    from visiondata.datasets._voc import VOCDetectionDataset
-    from visiondata.datasets._writers import ConversionReport, to_coco, to_voc, to_yolo
-    from visiondata.datasets._yolo import YOLODataset
+    from visiondata.formats._coco import CocoDetectionDataset, to_coco
+    from visiondata.formats._csv_detection import CSVDetectionDataset
+    from visiondata.formats._voc import VOCDetectionDataset, to_voc
+    from visiondata.formats._writing import ConversionReport
+    from visiondata.formats._yolo import YOLODataset, to_yolo
 
 __all__ = [
     "SPLIT_ALIASES",
@@ -64,12 +65,13 @@ __all__ = [
 ]
 
 # Names whose modules import torch or numpy: loaded on first access, so that
-# `import visiondata` stays cheap.
+# `import visiondata` stays cheap. The detection readers and writers live in
+# `visiondata.formats`; they are re-exported here under their old names.
 _LAZY = {
     "CSVDataset": "visiondata.datasets._csv",
-    "CSVDetectionDataset": "visiondata.datasets._csv",
+    "CSVDetectionDataset": "visiondata.formats._csv_detection",
     "CatalogDataset": "visiondata.datasets._catalog_dataset",
-    "CocoDetectionDataset": "visiondata.datasets._coco",
+    "CocoDetectionDataset": "visiondata.formats._coco",
     "DetectionFileDataset": "visiondata.datasets._detection",
     "FashionMNISTDataset": "visiondata.datasets._mnist",
     "ImageFileDataset": "visiondata.datasets._base",
@@ -77,12 +79,12 @@ _LAZY = {
     "KMNISTDataset": "visiondata.datasets._mnist",
     "MNISTBatches": "visiondata.datasets._mnist",
     "MNISTDataset": "visiondata.datasets._mnist",
-    "VOCDetectionDataset": "visiondata.datasets._voc",
-    "YOLODataset": "visiondata.datasets._yolo",
-    "ConversionReport": "visiondata.datasets._writers",
-    "to_coco": "visiondata.datasets._writers",
-    "to_voc": "visiondata.datasets._writers",
-    "to_yolo": "visiondata.datasets._writers",
+    "VOCDetectionDataset": "visiondata.formats._voc",
+    "YOLODataset": "visiondata.formats._yolo",
+    "ConversionReport": "visiondata.formats._writing",
+    "to_coco": "visiondata.formats._coco",
+    "to_voc": "visiondata.formats._voc",
+    "to_yolo": "visiondata.formats._yolo",
     "read_idx": "visiondata.datasets._idx",
 }
 

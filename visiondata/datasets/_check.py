@@ -154,8 +154,8 @@ def check_detection(
     """
     import numpy as np
 
-    from visiondata.datasets._convert import open_detection
     from visiondata.exceptions import DatasetValidationError
+    from visiondata.formats._open import open_detection
 
     report = DetectionCheckReport(str(source))
     try:
@@ -276,13 +276,13 @@ def _beyond_the_image(dataset: Any, index: int, boxes: np.ndarray) -> list[str]:
     import numpy as np
 
     from visiondata.datasets._detection import BORDER_TOLERANCE
-    from visiondata.datasets._writers import _image_size
+    from visiondata.formats._writing import image_size
 
     index_of_boxes = getattr(dataset, "index", None)
     if index_of_boxes is not None and index_of_boxes.normalized:
         return []  # fractions of whatever size the image has
     try:
-        height, width = _image_size(dataset.path(index))
+        height, width = image_size(dataset.path(index))
     except OSError:
         return []
     where = dataset.relative_path(index)
@@ -464,7 +464,7 @@ def _special_file(path: str) -> str:
 
 
 def _report(options: argparse.Namespace) -> CheckReport:
-    from visiondata.datasets._convert import guess_format
+    from visiondata.formats._open import guess_format
 
     fmt = options.format
     if options.path is not None and fmt is None:

@@ -1,4 +1,4 @@
-"""Datasets labelled by a CSV file: single-label, multi-label, regression and detection rows.
+"""Datasets labelled by a CSV file: single-label, multi-label and regression rows (detection rows: `visiondata.formats`).
 
 Everything is validated when the dataset is built, and every problem found is
 reported at once, with its line in the file, in one ``DatasetValidationError``:
@@ -16,22 +16,20 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import Subset
-from torchvision import tv_tensors
-from torchvision.transforms.v2 import functional
 
 from visiondata.datasets._base import (
-    BACKGROUND,
     ImageFileDataset,
     check_path,
     class_names,
     refuse_duplicate_classes,
 )
 from visiondata.datasets._index import PathIndex, read_only, smallest_int_type
-from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError, InvalidBoxesError
+from visiondata.exceptions import DatasetNotFoundError, DatasetValidationError
 
 TASKS = ("classification", "multilabel", "regression")
+
+
 DUPLICATES = ("raise", "keep", "drop")
-BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 
 
 def read_csv_columns(
@@ -88,7 +86,7 @@ def read_csv_columns(
             path, ["the file is empty: expected a header line with the column names"]
         )
     if ragged or damaged:
-        raise DatasetValidationError(path, _by_line(ragged + damaged))
+        raise DatasetValidationError(path, problems_by_line(ragged + damaged))
     if not records:
         raise DatasetValidationError(path, ["no rows below the header: expected one row per image"])
     missing = [column for column in required if column not in header]
@@ -149,7 +147,7 @@ def _what_is(path: str) -> str:
         return f"a path that cannot be examined ({error.strerror or error})"
 
 
-def _sorted_names(names: Sequence[str]) -> list[str]:
+def sorted_names(names: Sequence[str]) -> list[str]:
     """Class names in order: numerically when all are integers (2 before 10), else as text."""
     unique = sorted(set(names))
     try:
@@ -281,7 +279,7 @@ class CSVDataset(ImageFileDataset):
         targets = [self._encode(columns, row, problems) for row in range(len(paths))]
         keep = self._deduplicate(paths, targets, duplicates, problems)
         if problems:
-            raise DatasetValidationError(self.csv_file, _by_line(problems))
+            raise DatasetValidationError(self.csv_file, problems_by_line(problems))
         self.paths = PathIndex(paths[row] for row in keep)
         #: Index of each sample's row among the file's data rows (blank lines do not count).
         self.rows = read_only(np.asarray(keep, dtype=np.int64))
@@ -330,7 +328,7 @@ class CSVDataset(ImageFileDataset):
                 f"column {self.label_columns[0]!r}: expected label names in at least one row, got only empty "
                 "cells; pass classes= to give the class list, or check label_col="
             )
-        return _sorted_names(names)
+        return sorted_names(names)
 
     def _names(self, value: str) -> list[str]:
         value = value.strip()
@@ -343,7 +341,7 @@ class CSVDataset(ImageFileDataset):
         try:
             return self._target_from(values)
         except ValueError as error:
-            problems.append(f"{_at(self._file_lines, row)}: {error}")
+            problems.append(f"{csv_line(self._file_lines, row)}: {error}")
             return None
 
     def _target_from(self, values: Mapping[str, str]) -> Any:
@@ -417,12 +415,12 @@ class CSVDataset(ImageFileDataset):
             earlier = first[path]
             if policy == "raise":
                 problems.append(
-                    f"{_at(self._file_lines, row)}: image {path!r} is listed again (first on {_at(self._file_lines, earlier)}); "
+                    f"{csv_line(self._file_lines, row)}: image {path!r} is listed again (first on {csv_line(self._file_lines, earlier)}); "
                     "pass duplicates='drop' or 'keep' to accept repeated rows"
                 )
             elif not _same(targets[row], targets[earlier]):
                 problems.append(
-                    f"{_at(self._file_lines, row)}: image {path!r} is listed again with another label than on {_at(self._file_lines, earlier)}; "
+                    f"{csv_line(self._file_lines, row)}: image {path!r} is listed again with another label than on {csv_line(self._file_lines, earlier)}; "
                     "dropping either row would mislabel it: fix the file"
                 )
             else:
@@ -480,12 +478,12 @@ class CSVDataset(ImageFileDataset):
         return f"CSVDataset({self.csv_file!r}, {len(self)} images, task={self.task!r})"
 
 
-def _at(lines: np.ndarray, row: int) -> str:
+def csv_line(lines: np.ndarray, row: int) -> str:
     """Where data row ``row`` is in the file, for messages: ``"line 7"``."""
     return f"line {lines[row]}"
 
 
-def _by_line(problems: list[str]) -> list[str]:
+def problems_by_line(problems: list[str]) -> list[str]:
     """Problems in file order (each starts with "line N:"; others first)."""
 
     def line_number(problem: str) -> int:
@@ -499,196 +497,3 @@ def _same(first: Any, second: Any) -> bool:
     if first is None or second is None:
         return True  # already reported as a problem of its own
     return bool(np.array_equal(np.asarray(first), np.asarray(second)))
-
-
-class CSVDetectionDataset(ImageFileDataset):
-    """Object boxes listed in a CSV file, one row per box, grouped by image.
-
-    A row whose box cells are all empty lists an image without objects: its
-    target has boxes of shape ``(0, 4)``. Samples follow the detection schema
-    of the catalog: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY,
-    pixels), "labels": int64 tensor, "image_id": int})``, and ``transform`` is
-    called as ``transform(image, target)`` (a ``torchvision.transforms.v2``
-    transform moves the boxes with the image).
-
-    Labels index `classes`. By default the classes are
-    ``("__background__", *sorted names)``, so labels start at 1 as
-    torchvision's detection models expect; ``classes=`` fixes the list as given.
-
-    Construction checks every row (paths, numbers, empty labels, boxes with no
-    area) and raises one ``DatasetValidationError`` listing every problem
-    with its line; at load time, a box outside its image raises
-    [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] naming the file and box.
-
-    Args:
-        csv_file: The CSV file.
-        root: Folder the image paths are relative to.
-        image_col: Column with the image paths.
-        box_cols: The four box columns, in ``box_format`` order.
-        label_col: Column with the class names.
-        box_format: ``"xyxy"``, ``"xywh"`` or ``"cxcywh"``, in pixels.
-        classes: Class names in id order.
-        transform: Called as ``transform(image, target)``.
-        target_transform: Applied to the target last.
-        on_error: ``"raise"``, ``"skip"`` or ``"warn"`` for unreadable files.
-        allow_outside_root: Accept absolute paths and paths leaving ``root``.
-        check_files: Check that every image file exists.
-        loader: Reads one path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
-        strict: For the default loader: refuse (``True``) or decode as libjpeg
-            recovers it (``False``) a file that decodes only with a warning;
-            ``None`` (default) follows ``visiondata.io.set_strict_decode``.
-
-    Examples:
-        >>> import tempfile, pathlib
-        >>> from PIL import Image
-        >>> root = pathlib.Path(tempfile.mkdtemp())
-        >>> Image.new("RGB", (20, 10)).save(root / "a.png")
-        >>> _ = (root / "boxes.csv").write_text(
-        ...     "image,x_min,y_min,x_max,y_max,label\\na.png,1,2,5,6,cat\\na.png,0,0,20,10,dog\\n")
-        >>> image, target = CSVDetectionDataset(root / "boxes.csv", root)[0]
-        >>> target["boxes"].tolist(), target["labels"].tolist()
-        ([[1.0, 2.0, 5.0, 6.0], [0.0, 0.0, 20.0, 10.0]], [1, 2])
-    """
-
-    def __init__(
-        self,
-        csv_file: str | os.PathLike[str],
-        root: str | os.PathLike[str],
-        image_col: str = "image",
-        box_cols: Sequence[str] = ("x_min", "y_min", "x_max", "y_max"),
-        label_col: str = "label",
-        box_format: str = "xyxy",
-        classes: Sequence[str] | None = None,
-        transform: Callable[..., Any] | None = None,
-        target_transform: Callable[[Any], Any] | None = None,
-        on_error: str = "raise",
-        allow_outside_root: bool = False,
-        check_files: bool = True,
-        loader: Callable[[str], Any] | None = None,
-        strict: bool | None = None,
-    ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader, strict)
-        self.allow_outside_root = allow_outside_root
-        if box_format not in BOX_FORMATS:
-            raise ValueError(
-                f"box_format: expected one of {', '.join(map(repr, BOX_FORMATS))}, got {box_format!r}"
-            )
-        if len(box_cols) != 4:
-            raise ValueError(f"box_cols: expected 4 column names, got {len(box_cols)}: {list(box_cols)}")
-        self.csv_file = str(csv_file)
-        self.box_format = box_format
-        columns, self._file_lines = read_csv_columns(csv_file, [image_col, *box_cols, label_col])
-        problems: list[str] = []
-        paths = resolve_paths(
-            self.root, columns[image_col], self._file_lines, allow_outside_root, check_files, problems
-        )
-        labels = [value.strip() for value in columns[label_col]]
-        boxes_by_row = [
-            self._box(row, [columns[c][row] for c in box_cols], problems) for row in range(len(paths))
-        ]
-        names = sorted(
-            {label for label, box in zip(labels, boxes_by_row, strict=True) if box is not None and label}
-        )
-        self.classes = class_names(classes) if classes is not None else [BACKGROUND, *_sorted_names(names)]
-        refuse_duplicate_classes(self.classes, self.csv_file)
-        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
-        order: dict[str, list[int]] = {}
-        for row, path in enumerate(paths):
-            order.setdefault(path, []).append(row)
-            box = boxes_by_row[row]
-            if box is None:
-                continue
-            if not labels[row]:
-                problems.append(
-                    f"{_at(self._file_lines, row)}: empty label in column {label_col!r} for a box"
-                )
-            elif labels[row] not in self.class_to_idx:
-                problems.append(
-                    f"{_at(self._file_lines, row)}: label {labels[row]!r} is not one of the classes {self.classes}"
-                )
-        if problems:
-            raise DatasetValidationError(self.csv_file, _by_line(problems))
-        images = [path for path in order if path]
-        box_rows = [[row for row in order[path] if boxes_by_row[row] is not None] for path in images]
-        self.paths = PathIndex(images)
-        counts = np.fromiter((len(rows) for rows in box_rows), dtype=np.int64, count=len(images))
-        self._offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        flat = [row for rows in box_rows for row in rows]
-        self._boxes = np.asarray([boxes_by_row[row] for row in flat], dtype=np.float32).reshape(-1, 4)
-        self._labels = np.asarray([self.class_to_idx[labels[row]] for row in flat], dtype=np.int64)
-        self._lines = self._file_lines[np.asarray(flat, dtype=np.int64)]
-
-    def _box(self, row: int, cells: list[str], problems: list[str]) -> list[float] | None:
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            return None  # an image without objects
-        try:
-            a, b, c, d = (float(cell) for cell in cells)
-        except ValueError:
-            problems.append(
-                f"{_at(self._file_lines, row)}: box cells {cells}: expected 4 numbers (or 4 empty cells for no box)"
-            )
-            return None
-        if not all(np.isfinite((a, b, c, d))):
-            problems.append(f"{_at(self._file_lines, row)}: box {cells}: expected finite numbers")
-            return None
-        if self.box_format == "xywh":
-            a, b, c, d = a, b, a + c, b + d
-        elif self.box_format == "cxcywh":
-            a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
-        # Checked as stored (float32): 1.00000001 rounds to 1.0 and can close a box, 1e39 overflows.
-        with np.errstate(over="ignore"):
-            stored = np.asarray([a, b, c, d], dtype=np.float32)
-        if not np.isfinite(stored).all():
-            problems.append(
-                f"{_at(self._file_lines, row)}: box {cells}: expected coordinates within float32's range "
-                f"(±{float(np.finfo(np.float32).max):.3g}), as the boxes are stored"
-            )
-            return None
-        a, b, c, d = stored.tolist()
-        if c <= a or d <= b:
-            problems.append(
-                f"{_at(self._file_lines, row)}: box {cells} ({self.box_format}) has no area: expected x_max > x_min and "
-                f"y_max > y_min, got x {a:g}..{c:g}, y {b:g}..{d:g} (as float32, the type boxes are stored in)"
-            )
-            return None
-        return [a, b, c, d]
-
-    def split(self, fractions: Sequence[float] = (0.8, 0.2), seed: int = 0) -> list[Subset]:
-        """Disjoint random subsets of images in the given fractions, reproducible for a seed."""
-        return self._split(fractions, None, seed)
-
-    def boxes(self, index: int) -> np.ndarray:
-        """The XYXY boxes of image ``index``, a ``(N, 4)`` array."""
-        return self._boxes[self._offsets[index] : self._offsets[index + 1]]
-
-    def target(self, index: int) -> dict[str, Any]:
-        start, end = self._offsets[index], self._offsets[index + 1]
-        return {"labels": torch.from_numpy(self._labels[start:end].copy()), "image_id": index}
-
-    def _sample(self, image: Any, current: int) -> tuple[Any, Any]:
-        image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
-        target = self.target(current)
-        height, width = image.shape[-2:]
-        boxes = self.boxes(current)
-        outside = (boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > width) | (boxes[:, 3] > height)
-        if outside.any():
-            first = int(np.flatnonzero(outside)[0])
-            raise InvalidBoxesError(
-                f"{self.path(current)}: box {boxes[first].tolist()} (XYXY, {self.csv_file} "
-                f"line {self._lines[self._offsets[current] + first]}) is outside the image: expected "
-                f"0 <= x <= {width} and 0 <= y <= {height}; fix the row or the image"
-            )
-        target["boxes"] = tv_tensors.BoundingBoxes(
-            torch.from_numpy(boxes.copy()),
-            format=tv_tensors.BoundingBoxFormat.XYXY,
-            canvas_size=(height, width),
-        )
-        if self.transform is not None:
-            image, target = self.transform(image, target)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
-
-    def __repr__(self) -> str:
-        return f"CSVDetectionDataset({self.csv_file!r}, {len(self)} images, {len(self._labels)} boxes)"

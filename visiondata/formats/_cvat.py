@@ -93,7 +93,7 @@ class CVATDataset(DetectionFileDataset):
     Problems of a shape (a label not among the classes, a missing or non-numeric coordinate, a box
     with no area or beyond the image, an RLE that does not fit its region) name the image and the
     shape's position among the image's shapes, and follow ``on_error`` like
-    [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]; so do image problems (a path
+    [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]; so do image problems (a path
     leaving ``images_dir``, a missing file, a width or height that is not a whole number). Problems of
     the file itself raise [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError]: not a
     regular file, not well-formed XML, a ``<!DOCTYPE>`` (entity declarations are refused, so an
@@ -112,7 +112,7 @@ class CVATDataset(DetectionFileDataset):
         check_files: Check at construction that every image file exists.
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
-        strict: For the default loader (see [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]).
+        strict: For the default loader (see [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]).
 
     Examples:
         >>> import tempfile, pathlib

@@ -277,8 +277,8 @@ def default_collate_for(dataset: Any) -> Callable[[list[Any]], Any] | None:
 
 def _is_detection(dataset: Any) -> bool:
     from visiondata.datasets._catalog_dataset import CatalogDataset
-    from visiondata.datasets._csv import CSVDetectionDataset
     from visiondata.datasets._detection import DetectionFileDataset
+    from visiondata.formats._csv_detection import CSVDetectionDataset
     from visiondata.transforms._mixing import MixUp, Mosaic
 
     if isinstance(dataset, (DetectionFileDataset, CSVDetectionDataset, Mosaic, MixUp)):

@@ -199,7 +199,7 @@ def _run(options: argparse.Namespace) -> int:
 
 def open_source(options: argparse.Namespace) -> Any:
     """The dataset ``visiondata export`` reads: by catalog name or by path and format."""
-    from visiondata.datasets._convert import guess_format, open_detection
+    from visiondata.formats._open import guess_format, open_detection
 
     on_error = "skip" if options.skip_bad else "raise"
     fmt = options.format

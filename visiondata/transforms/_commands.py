@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from visiondata.datasets._convert import DETECTION_FORMATS
 from visiondata.exceptions import OutputConflictError, VisionDataError
+from visiondata.formats._open import DETECTION_FORMATS
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -111,7 +111,7 @@ def open_source(
 ) -> Any:
     """The dataset ``preview`` draws, opened as ``convert``, ``check`` and ``export`` open it.
 
-    Detection formats go through [`open_detection`][visiondata.datasets._convert.open_detection], so a COCO
+    Detection formats go through [`open_detection`][visiondata.formats._open.open_detection], so a COCO
     file, a VOC, YOLO, CVAT, LabelMe or Label Studio export is read with its boxes. Without ``fmt``, an
     existing path is guessed by ``guess_format``; a folder that is none of those is a folder of class
     sub-folders; a name that is no path is a catalog name.
@@ -128,8 +128,8 @@ def open_source(
             a FIFO or a device, or a reader's plain ``ValueError`` (named with the source).
         UnknownNameError: No such file or folder, and no catalog dataset of that name; the message says both.
     """
-    from visiondata.datasets._convert import guess_format, open_detection
     from visiondata.exceptions import DatasetFormatError, UnknownNameError
+    from visiondata.formats._open import guess_format, open_detection
 
     if fmt is None:
         if os.path.exists(source):

@@ -1,4 +1,4 @@
-"""``CocoDetectionDataset``: a COCO annotation file read into a flat index.
+"""COCO: ``CocoDetectionDataset`` reads an annotation file into a flat index; ``to_coco`` writes one.
 
 The JSON file is decoded by msgspec straight into typed records of the few
 fields a detector needs (segmentations only with ``masks=True``), then
@@ -10,11 +10,12 @@ pycocotools and holds a small fraction of its memory (``docs/performance.md``).
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 import msgspec
@@ -22,7 +23,11 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from visiondata._files import MAX_DATASET_FILE_BYTES, read_regular_file
+from visiondata._files import (
+    MAX_DATASET_FILE_BYTES,
+    read_regular_file,
+    staged_output_dir,
+)
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
     DetectionFileDataset,
@@ -32,6 +37,18 @@ from visiondata.datasets._detection import (
 )
 from visiondata.datasets._index import PathIndex, smallest_int_type
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, MissingDependencyError
+from visiondata.formats._writing import (
+    ConversionReport,
+    StagedOutput,
+    WriteRecord,
+    has_files,
+    place_image,
+    safe_name,
+    start_writing,
+    unique_name,
+    write_manifest,
+    write_records,
+)
 
 _SHOWN_NAME = 40
 
@@ -1012,3 +1029,275 @@ def _positions(image_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, n
     found = np.minimum(np.searchsorted(image_ids, wanted, sorter=order), len(image_ids) - 1)
     position = order[found]
     return position, image_ids[position] == wanted
+
+
+def _category_ids(dataset: Any, names: list[str], first: int) -> dict[int, int]:
+    """Label -> COCO category id: distinct ids, a COCO source's own where it has one for the class.
+
+    A class list given by hand can hold names the file lacks: they get ``label + 1 - first`` when that
+    id is free, else the next id above every other, so no two categories share an id.
+    """
+    from visiondata.formats._coco import CocoDetectionDataset
+
+    # Only a COCO source has COCO ids to keep (YOLO's class ids start at 0, COCO's at 1).
+    kept = list(getattr(dataset, "category_ids", [])) if isinstance(dataset, CocoDetectionDataset) else []
+    category_of: dict[int, int] = {}
+    used: set[int] = set()
+    for label in range(first, len(names)):
+        wanted = kept[label] if label < len(kept) else None
+        if wanted is not None and int(wanted) not in used:
+            category_of[label] = int(wanted)
+            used.add(int(wanted))
+    for label in range(first, len(names)):
+        if label in category_of:
+            continue
+        number = label + 1 - first
+        if number in used:
+            number = max(used) + 1
+        category_of[label] = number
+        used.add(number)
+    return category_of
+
+
+def to_coco(
+    dataset: Any,
+    out_dir: str | os.PathLike[str],
+    images: str = "copy",
+    progress: bool = False,
+    overwrite: bool = False,
+) -> ConversionReport:
+    """Write a detection dataset as COCO: ``out_dir/images/...`` and ``out_dir/annotations.json``.
+
+    COCO holds everything the readers give (boxes, crowd regions, areas,
+    polygons and masks), so nothing is left out: the report's
+    ``crowd_left_out`` is 0 and every box is written.
+
+    From a [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]
+    the conversion is lossless: the annotation file is read again and each
+    annotation written back as the file has it (its ``segmentation``,
+    polygons or RLE, compressed or not, its ``id``, ``area``, ``iscrowd``,
+    ``bbox`` numbers and any other keys), with the file's image ids and
+    category ids; the top-level keys other than ``images``, ``annotations``
+    and ``categories`` (``info``, ``licenses``...) and the other keys of
+    each image and category record are carried over as written. Only
+    what the reader changed differs: a box it snapped onto the image's
+    border is written as it holds it, ``file_name``, ``width`` and
+    ``height`` are those of the image written, and annotations or images it
+    left out (its ``problems``) are not written. Annotations keep the
+    file's order. An annotation file changed since the dataset read it is
+    refused (build the dataset again).
+
+    From other sources: category ids are the labels themselves when label
+    0 is the background, else label + 1 (COCO ids start at 1; always
+    distinct); image ids 1, 2, 3..., annotation ids 1, 2, 3... Numbers are
+    written as the shortest decimal that reads back as the float32 the
+    source holds (``343.2``, not ``343.20001220703125``). A YOLO source's
+    polygons (segment lines) become polygon segmentations in pixels; masks
+    of a source that gives them (``"masks"`` in its samples) become
+    compressed RLE (needs pycocotools; without it they are counted in the
+    report's ``masks_left_out``); a box without either has no
+    ``segmentation``. ``iscrowd`` and ``area`` come from the source's
+    fields when it has them. Two images that would take the same name (a
+    path leaving the root, made relative) are kept apart as ``a_2.jpg``.
+
+    The output is built beside ``out_dir`` and renamed into place when complete, with
+    ``visiondata-conversion.json`` written last (see the module's description).
+
+    Args:
+        dataset: Detection samples with a ``classes`` list.
+        out_dir: Output folder: new or empty, apart from the source's files and folders.
+        images: ``"copy"`` the image files, hard-``"link"`` them, or ``"symlink"`` them (absolute links).
+        progress: Show a progress bar.
+        overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
+
+    Returns:
+        A [`ConversionReport`][visiondata.formats.ConversionReport].
+
+    Raises:
+        OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
+            files and ``overwrite`` is false. Nothing is written.
+        DatasetFormatError: The source's annotation file (COCO) changed since the dataset read it.
+
+    Examples:
+        >>> import json, tempfile, pathlib
+        >>> from PIL import Image
+        >>> from visiondata.datasets import CSVDetectionDataset
+        >>> root, out = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp()) / "coco"
+        >>> Image.new("RGB", (20, 10)).save(root / "a.png")
+        >>> _ = (root / "boxes.csv").write_text("image,x_min,y_min,x_max,y_max,label\\na.png,1,2.2,5,6,cat\\n")
+        >>> report = to_coco(CSVDetectionDataset(root / "boxes.csv", root), out)
+        >>> json.loads((out / "annotations.json").read_text())["annotations"][0]["bbox"]
+        [1.0, 2.2, 4.0, 3.8]
+    """
+    from visiondata.formats._coco import CocoDetectionDataset
+
+    names, first, out, report, inputs = start_writing(dataset, out_dir, "coco", images)
+    source = dataset._source_records() if isinstance(dataset, CocoDetectionDataset) else None
+    category_of = _category_ids(dataset, names, first)
+    coco_images: list[dict[str, Any]] = []
+    annotations: list[tuple[int, dict[str, Any]]] = []  # (the source file's order, annotation)
+    next_id = 1
+    if source is not None and len(dataset._annotation_ids):
+        next_id = max(int(dataset._annotation_ids.max()), 0) + 1  # for annotations the file gave no id
+    taken: set[str] = set()
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = StagedOutput(staging)
+        for index, record in write_records(dataset, progress, report, names, first):
+            image_id = record.image_id if source is not None else len(coco_images) + 1
+            name = unique_name(safe_name(record.name).as_posix(), taken, PurePosixPath(record.name).suffix)
+            place_image(record, output.path(f"images/{name}"), images, report)
+            image = dict(source.images.get(image_id, {})) if source is not None else {}
+            image.update({"id": image_id, "file_name": name, "width": record.width, "height": record.height})
+            coco_images.append(image)
+            written = _coco_annotations(dataset, index, record, source, report)
+            for box, (order, annotation) in enumerate(written):
+                if annotation.get("id", -1) == -1:
+                    annotation["id"] = next_id
+                    next_id += 1
+                annotation["image_id"] = image_id
+                annotation["category_id"] = category_of[int(record.labels[box])]
+                annotations.append((order if source is not None else len(annotations), annotation))
+            report.images += 1
+            report.boxes += len(record.boxes)
+        categories = []
+        for label in range(first, len(names)):
+            category = dict(source.categories.get(category_of[label], {})) if source is not None else {}
+            category.update({"id": category_of[label], "name": names[label]})
+            categories.append(category)
+        written_annotations = [annotation for _, annotation in sorted(annotations, key=lambda item: item[0])]
+        content = {"images": coco_images, "annotations": written_annotations, "categories": categories}
+        if source is not None:
+            # The file's own top-level keys (info, licenses...) as written, in the file's order.
+            ordered = {key: content[key] if key in content else source.extras[key] for key in source.keys}
+            content = {**ordered, **{key: value for key, value in content.items() if key not in ordered}}
+        output.write_text("annotations.json", json.dumps(content, ensure_ascii=False))
+        write_manifest(output, report, dataset, inputs)
+    return report
+
+
+def _short(value: float) -> float:
+    """The shortest decimal that reads back as ``value``'s float32, as a float (what the index holds).
+
+    Examples:
+        >>> _short(343.20001220703125), _short(2.0), _short(0.1)
+        (343.2, 2.0, 0.1)
+    """
+    return float(np.format_float_positional(np.float32(value), unique=True, trim="0"))
+
+
+def _short_bbox(box: list[float]) -> list[float]:
+    """``[x, y, w, h]`` of the stored ``xyxy`` ``box`` in the shortest decimals that read back as it.
+
+    The reader computes ``x + w`` in float64 and stores it as float32: ``w`` is the shortest decimal
+    for which that gives the stored corner (``10.1 + 20.7``, not ``20.699999``).
+
+    Examples:
+        >>> _short_bbox([float(np.float32(900.3)), float(np.float32(10.1)), 1000.0, float(np.float32(30.8))])
+        [900.3, 10.1, 99.7, 20.7]
+    """
+    x, y = _short(box[0]), _short(box[1])
+    return [x, y, _short_side(x, box[2]), _short_side(y, box[3])]
+
+
+def _short_side(start: float, end: float) -> float:
+    """The shortest decimal ``side`` with ``float32(start + side) == float32(end)`` (``start`` as written)."""
+    target = np.float32(end)
+    difference = float(end) - start
+    for digits in range(10):
+        side = round(difference, digits)
+        if np.float32(start + side) == target:
+            return side
+    return difference
+
+
+def _same_box(bbox: Any, box: np.ndarray) -> bool:
+    """Whether the file's ``bbox`` ``[x, y, w, h]`` is the stored ``xyxy`` ``box`` (not snapped by the reader)."""
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        return False
+    if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in bbox):
+        return False
+    x, y, w, h = (float(value) for value in bbox)
+    corners = np.array([x, y, x + w, y + h], dtype=np.float64).astype(np.float32)
+    return bool(np.array_equal(corners, np.asarray(box, dtype=np.float32)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _coco_annotations(
+    dataset: Any, index: int, record: WriteRecord, source: Any, report: ConversionReport
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(order, annotation)`` of each box of ``record``, without ``image_id`` and ``category_id``.
+
+    From a COCO source (``source``, its `SourceRecords`), each box's annotation as the file has it,
+    ``order`` its place in the file; otherwise built from the record (``order`` unused).
+    """
+    count = len(record.boxes)
+    shortest_bbox = [_short_bbox(box) for box in record.boxes.tolist()]
+    crowd = record.fields.get("iscrowd", np.zeros(count, dtype=np.int64)).reshape(-1)
+    # Without a source's area: the area of the box as written (what a COCO reader would compute).
+    sides = np.array([bbox[2:] for bbox in shortest_bbox], dtype=np.float64).reshape(-1, 2)
+    area = np.asarray(record.fields.get("area", sides[:, 0] * sides[:, 1]), dtype=np.float64).reshape(-1)
+    if source is not None:
+        position = index % len(dataset)
+        start, end = int(dataset.index.offsets[position]), int(dataset.index.offsets[position + 1])
+        rows, ids = dataset._annotation_rows[start:end].tolist(), dataset._annotation_ids[start:end].tolist()
+        written = []
+        for box, (row, identifier) in enumerate(zip(rows, ids, strict=True)):
+            annotation = source.annotation(row)  # as written: segmentation, numbers, other keys
+            annotation["id"] = identifier
+            if not _same_box(annotation.get("bbox"), record.boxes[box]):
+                annotation["bbox"] = shortest_bbox[box]  # snapped onto the border by the reader
+            if not _is_number(annotation.get("area")):
+                annotation["area"] = _short(area[box])
+            if "iscrowd" not in annotation:
+                annotation["iscrowd"] = int(crowd[box])
+            written.append((row, annotation))
+        return written
+    segmentations = _segmentations(dataset, index, record, report)
+    written = []
+    for box in range(count):
+        annotation: dict[str, Any] = {
+            "id": -1,
+            "bbox": shortest_bbox[box],
+            "area": _short(area[box]),
+            "iscrowd": int(crowd[box]),
+        }
+        if segmentations[box] is not None:
+            annotation["segmentation"] = segmentations[box]
+        written.append((box, annotation))
+    return written
+
+
+def _segmentations(dataset: Any, index: int, record: WriteRecord, report: ConversionReport) -> list[Any]:
+    """Each box's COCO segmentation from a source that is not COCO, or None where it has none.
+
+    A YOLO source's polygons (normalised points) become polygons in pixels; masks in the samples
+    (``"masks"``, ``N x H x W``) become compressed RLE through pycocotools (counted in
+    ``report.masks_left_out`` when it is not installed).
+    """
+    count = len(record.boxes)
+    found: list[Any] = [None] * count
+    polygons = getattr(dataset, "polygons", None)
+    if callable(polygons) and has_files(dataset):
+        scale = np.array([record.width, record.height], dtype=np.float64)
+        for box, points in enumerate(polygons(index)):
+            if points is not None and len(points) >= 3:
+                pixels = np.asarray(points, dtype=np.float64).reshape(-1, 2) * scale
+                found[box] = [[_short(value) for value in pixels.reshape(-1).tolist()]]
+    masks = record.fields.get("masks")
+    if masks is not None and masks.ndim == 3 and len(masks) == count:
+        try:
+            from pycocotools import mask as coco_mask
+        except ImportError:
+            report.masks_left_out += sum(1 for value in found if value is None)
+            return found
+        for box in range(count):
+            if found[box] is None:
+                rle = coco_mask.encode(np.asfortranarray(masks[box].astype(np.uint8)))
+                found[box] = {
+                    "size": [int(side) for side in rle["size"]],
+                    "counts": rle["counts"].decode("ascii"),
+                }
+    return found

@@ -1,16 +1,26 @@
-"""``VOCDetectionDataset``: Pascal VOC XML annotations (a VOCdevkit tree or a folder of XML files)."""
+"""Pascal VOC: ``VOCDetectionDataset`` reads XML annotations (a VOCdevkit tree or a folder of XML files); ``to_voc`` writes them."""
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import unicodedata
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 
-from visiondata._files import MAX_ANNOTATION_BYTES, MAX_SPEC_BYTES, read_regular_file, read_text_file
+from visiondata._files import (
+    MAX_ANNOTATION_BYTES,
+    MAX_SPEC_BYTES,
+    read_regular_file,
+    read_text_file,
+    staged_output_dir,
+)
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
     DetectionFileDataset,
@@ -19,6 +29,19 @@ from visiondata.datasets._detection import (
 )
 from visiondata.datasets._index import smallest_int_type
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
+from visiondata.formats._writing import (
+    ConversionReport,
+    StagedOutput,
+    WriteRecord,
+    check_split_name,
+    place_image,
+    safe_name,
+    start_writing,
+    unique_name,
+    without_crowd,
+    write_manifest,
+    write_records,
+)
 
 #: The 20 classes of Pascal VOC, in the order of the challenge (alphabetical).
 VOC_CLASSES = (
@@ -67,7 +90,7 @@ class VOCDetectionDataset(DetectionFileDataset):
     Labels index `classes`: by default ``"__background__"`` then the
     classes of a ``labelmap.txt`` beside ``Annotations/`` (beside the XML
     files in a folder of them) in its order, as datumaro, CVAT and
-    [`to_voc`][visiondata.datasets.to_voc] write it (``name:r,g,b:parts:actions``
+    [`to_voc`][visiondata.formats.to_voc] write it (``name:r,g,b:parts:actions``
     lines, ``#`` comments; its first entry ``background`` is the background
     slot); without one, the class names found, sorted (for Pascal VOC itself,
     its 20 classes in the challenge's order). ``classes=`` fixes the list,
@@ -81,7 +104,7 @@ class VOCDetectionDataset(DetectionFileDataset):
     not a regular file: a FIFO, a device, a folder named ``*.xml``, refused
     before opening; a split-list id naming a file outside the annotations
     folder) name the file and object, and follow ``on_error`` as in
-    [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]. A split list that is not a regular
+    [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]. A split list that is not a regular
     UTF-8 text file raises [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError].
 
     Args:
@@ -421,3 +444,207 @@ def _integer(text: str | None, what: str = "value", low: int = 0, high: int = 2*
     if not low <= number <= high:
         raise ValueError(f"<{what}>: expected a whole number from {low} to {high}, got {text.strip()[:40]!r}")
     return number
+
+
+def _xml_problem(text: str) -> str | None:
+    """Why ``text`` would not read back the same from a VOC XML element, or ``None``."""
+    if text != text.strip() or not text:
+        return "an empty name or surrounding spaces (the reader strips them)"
+    for character in text:
+        code = ord(character)
+        if unicodedata.category(character) in ("Cc", "Cs") or code in (0xFFFE, 0xFFFF):
+            return f"the character U+{code:04X}, which XML 1.0 cannot hold"
+    return None
+
+
+def _voc_pixels(low: float, high: float, side: int) -> tuple[int, int]:
+    """VOC's 1-based inclusive pixels ``(first, last)`` for the 0-based corners ``low..high`` on ``side`` pixels.
+
+    Corners are rounded half up (``round`` would round 2.5 down and 3.5 up, closing a 1-pixel box),
+    kept within ``1..side`` and at least one pixel apart; a box at least one pixel wide reads back
+    (``x_min = first - 1``, ``x_max = last``) within 0.5 pixel.
+
+    Examples:
+        >>> _voc_pixels(2.3, 20.9, 64), _voc_pixels(63.7, 64.0, 64), _voc_pixels(1.5, 2.5, 64)
+        ((3, 21), (64, 64), (3, 3))
+    """
+    side = max(int(side), 1)
+    start = min(max(math.floor(low + 0.5), 0), side - 1)
+    end = min(max(math.floor(high + 0.5), start + 1), side)
+    start = min(start, end - 1)
+    return start + 1, end
+
+
+def to_voc(
+    dataset: Any,
+    out_dir: str | os.PathLike[str],
+    images: str = "copy",
+    split: str = "train",
+    progress: bool = False,
+    overwrite: bool = False,
+    include_crowd: bool = False,
+) -> ConversionReport:
+    """Write a detection dataset as Pascal VOC: ``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/<split>.txt``.
+
+    ``labelmap.txt`` beside ``Annotations/`` lists the classes in label order
+    in datumaro's format (``# label:color_rgb:parts:actions``, then
+    ``background:0,0,0::`` and a ``name:r,g,b::`` line per class), so that
+    datumaro and CVAT accept custom classes and
+    [`VOCDetectionDataset`][visiondata.formats.VOCDetectionDataset] reads
+    back the same label ids. Crowd regions (``iscrowd=1``) are left out, as
+    VOC has no crowd flag, and counted in the report's ``crowd_left_out``;
+    ``include_crowd=True`` writes them as ordinary objects.
+
+    Coordinates are VOC's 1-based inclusive whole pixels: each 0-based corner
+    is rounded half up, ``xmin = x_min + 1``, ``xmax = x_max``, kept within
+    ``1..width`` (``1..height``) and at least one pixel apart, so a box at
+    least one pixel wide and tall reads back within 0.5 pixel (a narrower one
+    becomes one pixel). A box beyond its image by more than half a pixel
+    cannot be written: that sample is skipped and reported.
+    ``difficult`` and ``truncated`` come from the source's fields when it has
+    them. Nested image paths are flattened (``a/b.jpg`` -> ``a_b.jpg``), as VOC
+    keeps one folder of images; spaces and control characters in file names
+    become ``_`` (the image list is split at spaces), and images sharing a
+    name or a stem are kept apart (``a_2.xml``).
+
+    The output is built beside ``out_dir`` and renamed into place when complete, with
+    ``visiondata-conversion.json`` written last (see the module's description).
+
+    Args:
+        dataset: Detection samples with a ``classes`` list.
+        out_dir: Output folder: new or empty, apart from the source's files and folders.
+        images: ``"copy"``, ``"link"`` or ``"symlink"``.
+        split: Name of the image list written to ``ImageSets/Main``: a plain name.
+        progress: Show a progress bar.
+        overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
+        include_crowd: Write crowd regions as ordinary objects instead of leaving them out.
+
+    Returns:
+        A [`ConversionReport`][visiondata.formats.ConversionReport].
+
+    Raises:
+        OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
+            files and ``overwrite`` is false. Nothing is written.
+        DatasetFormatError: ``split`` is not a plain name, or a class name cannot be written in XML
+            (a control character, surrounding spaces) or in ``labelmap.txt`` (a ``:``, a leading ``#``,
+            the name ``background``): the message names the class and the character.
+    """
+    check_split_name(split)
+    names, first, out, report, inputs = start_writing(dataset, out_dir, "voc", images)
+    for label in range(first, len(names)):
+        for where, check in (("VOC XML", _xml_problem), ("labelmap.txt", _labelmap_problem)):
+            problem = check(names[label])
+            if problem is not None:
+                raise DatasetFormatError(
+                    f"{type(dataset).__name__}: class {names[label]!r} (label {label}): expected a name {where} "
+                    f"can hold as it is, got {problem}; rename the class (classes=) to convert to VOC"
+                )
+    stems: list[str] = []
+    taken_stems: set[str] = set()
+    taken_files: set[str] = set()
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = StagedOutput(staging)
+        (staging / "Annotations").mkdir()
+        for index, record in write_records(dataset, progress, report, names, first):
+            record = without_crowd(record, include_crowd, report)
+            try:
+                objects = _voc_objects(record, names)
+            except ValueError as error:
+                report.skipped.append(f"sample {index}: {error}")
+                continue
+            # VOC keeps one folder of images and names annotations by stem: a/b.jpg becomes a_b.jpg, and
+            # a.jpg beside a.png gets annotation a_2.xml (its <filename> still says a.png).
+            safe = re.sub(r"\s", "_", safe_name(record.name).as_posix().replace("/", "_"))
+            flat = unique_name(safe, taken_files, PurePosixPath(safe).suffix)
+            stem = unique_name(PurePosixPath(flat).stem, taken_stems, "")
+            place_image(record, output.path(f"JPEGImages/{flat}"), images, report)
+            output.write_text(
+                f"Annotations/{stem}.xml",
+                f"<annotation>\n  <filename>{escape(flat)}</filename>\n  <size>\n    <width>{record.width}</width>\n"
+                f"    <height>{record.height}</height>\n    <depth>3</depth>\n  </size>\n{''.join(objects)}</annotation>\n",
+            )
+            stems.append(stem)
+            report.images += 1
+            report.boxes += len(record.boxes)
+        output.write_text(f"ImageSets/Main/{split}.txt", "".join(f"{stem}\n" for stem in stems))
+        output.write_text("labelmap.txt", _labelmap_text(names, first))
+        write_manifest(output, report, dataset, inputs)
+    return report
+
+
+#: The first line of datumaro's VOC ``labelmap.txt`` (CVAT imports VOC through datumaro).
+LABELMAP_HEADER = "# label:color_rgb:parts:actions"
+
+
+def _voc_color(index: int) -> tuple[int, int, int]:
+    """The Pascal VOC palette colour of class ``index`` (0 the background, 1 aeroplane ``(128, 0, 0)``...).
+
+    Examples:
+        >>> _voc_color(0), _voc_color(1), _voc_color(15)
+        ((0, 0, 0), (128, 0, 0), (192, 128, 128))
+    """
+    red = green = blue = 0
+    for bit in range(8):
+        red |= ((index >> (3 * bit)) & 1) << (7 - bit)
+        green |= ((index >> (3 * bit + 1)) & 1) << (7 - bit)
+        blue |= ((index >> (3 * bit + 2)) & 1) << (7 - bit)
+    return red, green, blue
+
+
+def _labelmap_text(names: list[str], first: int) -> str:
+    """datumaro's ``labelmap.txt``: the header, ``background:0,0,0::``, then each class in label order.
+
+    Each line is ``name:r,g,b:parts:actions`` (no parts, no actions); colours follow the VOC palette
+    by position, so the 20 VOC classes in their usual order get their usual colours.
+
+    Examples:
+        >>> print(_labelmap_text(["__background__", "kiwi", "fig"], 1), end="")
+        # label:color_rgb:parts:actions
+        background:0,0,0::
+        kiwi:128,0,0::
+        fig:0,128,0::
+    """
+    lines = [LABELMAP_HEADER, "background:0,0,0::"]
+    for position, name in enumerate(names[first:], 1):
+        lines.append(f"{name}:{','.join(map(str, _voc_color(position)))}::")
+    return "\n".join(lines) + "\n"
+
+
+def _labelmap_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a line of datumaro's ``labelmap.txt``, or ``None``."""
+    if ":" in name:
+        return "a ':' (labelmap.txt separates its fields with ':')"
+    if name.startswith("#"):
+        return "a leading '#' (labelmap.txt reads such a line as a comment)"
+    if name == "background":
+        return "the name 'background' (labelmap.txt's label 0, the background, has that name)"
+    return None
+
+
+def _voc_objects(record: WriteRecord, names: list[str]) -> list[str]:
+    """The ``<object>`` elements of ``record``; a box VOC cannot hold is a ValueError naming it."""
+    difficult = record.fields.get("difficult", np.zeros(len(record.boxes), dtype=np.int64))
+    truncated = record.fields.get("truncated", np.zeros(len(record.boxes), dtype=np.int64))
+    objects = []
+    for row, (box, label) in enumerate(zip(record.boxes.tolist(), record.labels.tolist(), strict=True)):
+        x0, y0, x1, y1 = box
+        inside = (
+            all(math.isfinite(value) for value in box)
+            and min(x0, y0) >= -0.5
+            and x1 <= record.width + 0.5
+            and y1 <= record.height + 0.5
+        )
+        if not inside:
+            raise ValueError(
+                f"{record.name}: box {row} {box}: expected corners within the {record.width}x{record.height} "
+                "image (VOC stores whole pixels 1..width, 1..height), got one beyond it"
+            )
+        x_min, x_max = _voc_pixels(x0, x1, record.width)
+        y_min, y_max = _voc_pixels(y0, y1, record.height)
+        objects.append(
+            f"  <object>\n    <name>{escape(names[label])}</name>\n    <truncated>{int(truncated[row])}</truncated>\n"
+            f"    <difficult>{int(difficult[row])}</difficult>\n    <bndbox>\n      <xmin>{x_min}</xmin>\n"
+            f"      <ymin>{y_min}</ymin>\n      <xmax>{x_max}</xmax>\n      <ymax>{y_max}</ymax>\n"
+            "    </bndbox>\n  </object>\n"
+        )
+    return objects

@@ -1,4 +1,4 @@
-"""``YOLODataset``: the ``images/`` + ``labels/`` layout of YOLO trainers, and Ultralytics' ``data.yaml``."""
+"""YOLO: ``YOLODataset`` reads the ``images/`` + ``labels/`` layout of YOLO trainers and Ultralytics' ``data.yaml``; ``to_yolo`` writes it."""
 
 from __future__ import annotations
 
@@ -20,12 +20,25 @@ from visiondata._files import (
     decode_text,
     read_regular_file,
     read_text_file,
+    staged_output_dir,
 )
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex, rasterize_polygon
 from visiondata.datasets._index import smallest_int_type
 from visiondata.datasets._walk import FolderWalk
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, ImageReadError
+from visiondata.formats._writing import (
+    ConversionReport,
+    StagedOutput,
+    check_split_name,
+    place_image,
+    safe_name,
+    start_writing,
+    unique_key,
+    without_crowd,
+    write_manifest,
+    write_records,
+)
 from visiondata.io._read import IMAGE_EXTENSIONS
 
 # Coordinates outside [0, 1] by at most this much are float noise, snapped onto the border.
@@ -99,7 +112,7 @@ class YOLODataset(DetectionFileDataset):
     coordinates that are not finite, outside [0, 1] (by more than 0.001;
     less is snapped onto the border) or without area (a polygon whose points
     lie on one line) are problems naming the file and line. Problems follow ``on_error`` as in
-    [`CocoDetectionDataset`][visiondata.datasets.CocoDetectionDataset]: ``"raise"`` lists
+    [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]: ``"raise"`` lists
     them all in one error, ``"skip"``/``"warn"`` leave the line (or the
     file's boxes) out and record it in `problems`.
 
@@ -662,3 +675,104 @@ def _yaml_kind(value: Any) -> str:
         return kind
     text = repr(value)
     return f"{kind} {text if len(text) <= 60 else text[:60] + '...'}"
+
+
+def _data_yaml(split: str, names: list[str]) -> dict[str, Any]:
+    """The ``data.yaml`` mapping of a YOLO folder holding the one split ``split`` (see ``to_yolo``).
+
+    Examples:
+        >>> _data_yaml("val", ["kiwi", "fig"])
+        {'train': 'images/val', 'val': 'images/val', 'nc': 2, 'names': {0: 'kiwi', 1: 'fig'}}
+    """
+    folder = f"images/{split}"
+    spec: dict[str, Any] = {"train": folder, "val": folder}
+    if split not in spec:
+        spec[split] = folder
+    return {**spec, "nc": len(names), "names": dict(enumerate(names))}
+
+
+def to_yolo(
+    dataset: Any,
+    out_dir: str | os.PathLike[str],
+    images: str = "copy",
+    split: str = "train",
+    progress: bool = False,
+    overwrite: bool = False,
+    include_crowd: bool = False,
+) -> ConversionReport:
+    """Write a detection dataset as YOLO: ``images/<split>/``, ``labels/<split>/`` and ``data.yaml``.
+
+    One label file per image, a line ``class cx cy w h`` per box, normalised
+    with 6 decimals (within 1e-6 of the side, well under a pixel); class ids
+    count from 0 (label 0 is the first class when it is not the background).
+    YOLO finds a label file by the image's path without its suffix, so of
+    ``a.png`` and ``a.jpg`` the second is written as ``a_2.jpg`` with
+    ``a_2.txt``. Crowd regions (``iscrowd=1``) are left out, as YOLO has no
+    crowd flag (datumaro and Ultralytics leave them out too), and counted in
+    the report's ``crowd_left_out``; ``include_crowd=True`` writes them as
+    ordinary boxes.
+
+    ``data.yaml`` follows Ultralytics' rules (``check_det_dataset``), which
+    supervision's ``DetectionDataset.from_yolo`` reads too (it takes only
+    ``names``): ``train`` and ``val`` are both required, so both are written,
+    and when one split is written they name the same folder
+    (``images/<split>``; a ``test`` split is also written as ``test:``);
+    ``nc`` and ``names`` (a mapping ``id: name`` in id order) name the
+    classes. No ``path`` is written: Ultralytics then takes the YAML's own
+    folder as the dataset root, wherever the folder is moved, whereas a
+    relative ``path`` (``path: .``) is resolved against the working directory
+    (or Ultralytics' datasets folder) and an absolute one breaks when the
+    folder is moved or copied to another machine.
+
+    The output is built beside ``out_dir`` and renamed into place when complete, with
+    ``visiondata-conversion.json`` written last (see the module's description).
+
+    Args:
+        dataset: Detection samples with a ``classes`` list.
+        out_dir: Output folder: new or empty, apart from the source's files and folders.
+        images: ``"copy"``, ``"link"`` or ``"symlink"``.
+        split: The sub-folder, and the ``data.yaml`` entry: a plain name.
+        progress: Show a progress bar.
+        overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
+        include_crowd: Write crowd regions as ordinary boxes instead of leaving them out.
+
+    Returns:
+        A [`ConversionReport`][visiondata.formats.ConversionReport].
+
+    Raises:
+        OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
+            files and ``overwrite`` is false. Nothing is written.
+        DatasetFormatError: ``split`` is not a plain name.
+    """
+    import yaml
+
+    check_split_name(split)
+    names, first, out, report, inputs = start_writing(dataset, out_dir, "yolo", images)
+    taken: set[str] = set()
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = StagedOutput(staging)
+        for _, record in write_records(dataset, progress, report, names, first):
+            record = without_crowd(record, include_crowd, report)
+            # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
+            # turning the last "images" of an image's path into "labels", so those folders are left out.
+            name = unique_key(safe_name(record.name, drop=("images", "labels")), taken)
+            place_image(record, output.path(f"images/{split}/{name}"), images, report)
+            scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
+            corners = record.boxes / scale
+            centres = (corners[:, :2] + corners[:, 2:]) / 2
+            sides = corners[:, 2:] - corners[:, :2]
+            output.write_text(
+                f"labels/{split}/{name.with_suffix('.txt')}",
+                "".join(
+                    f"{label - first} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
+                    for label, (cx, cy), (w, h) in zip(
+                        record.labels.tolist(), centres.tolist(), sides.tolist(), strict=True
+                    )
+                ),
+            )
+            report.images += 1
+            report.boxes += len(record.boxes)
+        spec = _data_yaml(split, names[first:])
+        output.write_text("data.yaml", yaml.safe_dump(spec, sort_keys=False))
+        write_manifest(output, report, dataset, inputs)
+    return report
