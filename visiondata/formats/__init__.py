@@ -1,4 +1,4 @@
-"""The on-disk formats labelled detection data comes in: one reader and one writer per format.
+"""The on-disk formats labelled data comes in: one reader and one writer per format.
 
 Every reader yields the detection schema
 ``(tv_tensors.Image, {"boxes": BoundingBoxes XYXY, "labels": int64, "image_id", per-box fields})`` with the
@@ -13,6 +13,8 @@ target format cannot hold.
 - YOLO (detect and segment lines, Ultralytics' ``data.yaml``): [`YOLODataset`][visiondata.formats.YOLODataset]
   and [`to_yolo`][visiondata.formats.to_yolo];
 - CSV rows, one per box: [`CSVDetectionDataset`][visiondata.formats.CSVDetectionDataset];
+- semantic segmentation folders (image + mask PNG pairs): [`SegmentationFolderDataset`][visiondata.formats.SegmentationFolderDataset]
+  and [`to_mask_folder`][visiondata.formats.to_mask_folder];
 - annotation-tool exports: [`CVATDataset`][visiondata.formats.CVATDataset] (CVAT for images 1.1 XML),
   [`LabelMeDataset`][visiondata.formats.LabelMeDataset] (LabelMe JSON, one file per image) and
   [`LabelStudioDataset`][visiondata.formats.LabelStudioDataset] (Label Studio's JSON export).
@@ -38,6 +40,12 @@ if TYPE_CHECKING:
     from visiondata.formats._cvat import CVATDataset
     from visiondata.formats._label_studio import LabelStudioDataset
     from visiondata.formats._labelme import LabelMeDataset
+    from visiondata.formats._mask_folder import (
+        SegmentationFolderDataset,
+        read_mask,
+        to_mask_folder,
+        voc_palette,
+    )
     from visiondata.formats._voc import VOCDetectionDataset, to_voc
     from visiondata.formats._writing import ConversionReport
     from visiondata.formats._yolo import YOLODataset, to_yolo
@@ -49,11 +57,15 @@ __all__ = [
     "ConversionReport",
     "LabelMeDataset",
     "LabelStudioDataset",
+    "SegmentationFolderDataset",
     "VOCDetectionDataset",
     "YOLODataset",
+    "read_mask",
     "to_coco",
+    "to_mask_folder",
     "to_voc",
     "to_yolo",
+    "voc_palette",
 ]
 
 # Loaded on first access: these modules import torch and numpy.
@@ -64,6 +76,10 @@ _LAZY = {
     "ConversionReport": "visiondata.formats._writing",
     "LabelMeDataset": "visiondata.formats._labelme",
     "LabelStudioDataset": "visiondata.formats._label_studio",
+    "SegmentationFolderDataset": "visiondata.formats._mask_folder",
+    "read_mask": "visiondata.formats._mask_folder",
+    "to_mask_folder": "visiondata.formats._mask_folder",
+    "voc_palette": "visiondata.formats._mask_folder",
     "VOCDetectionDataset": "visiondata.formats._voc",
     "YOLODataset": "visiondata.formats._yolo",
     "to_coco": "visiondata.formats._coco",
