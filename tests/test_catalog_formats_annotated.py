@@ -26,8 +26,8 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional
 
 import visiondata as vd
-from visiondata.datasets import CatalogDataset
 from visiondata.exceptions import DatasetNotFoundError
+from visiondata.formats import CocoDetectionDataset, VOCDetectionDataset
 
 Box = tuple[float, float, float, float]
 
@@ -113,6 +113,12 @@ VOC_YEAR_SPLITS = [
     for split in splits_of("voc_detection")
     if not (year == "2012" and split == "test")
 ]
+
+
+def voc_corners(box: tuple[int, int, int, int]) -> list[float]:
+    """VOC's 1-based inclusive pixels as 0-based corners, as VOCDetectionDataset gives them."""
+    xmin, ymin, xmax, ymax = box
+    return [xmin - 1, ymin - 1, xmax, ymax]
 
 
 def voc_file_id(year: str, stem: str) -> str:
@@ -213,7 +219,7 @@ def test_voc_detection_samples_match_the_xml(tmp_path: Path, year: str, split: s
     base = make_voc_tree(tmp_path, year)
     extra = {} if year == "2012" else {"year": year}  # 2012 is the default
     dataset = vd.get_dataset("voc_detection", root=tmp_path, split=split, **extra)
-    assert isinstance(dataset, CatalogDataset)
+    assert isinstance(dataset, VOCDetectionDataset)  # the one VOC reader
     stems = VOC_IMAGE_SETS[split]
     assert len(dataset) == len(stems)
     for index, stem in enumerate(stems):
@@ -221,7 +227,7 @@ def test_voc_detection_samples_match_the_xml(tmp_path: Path, year: str, split: s
             dataset[index],
             image_file=base / "JPEGImages" / f"{voc_file_id(year, stem)}.jpg",
             size=VOC_SIZES[stem],
-            boxes=[list(box) for _, box in VOC_OBJECTS[stem]],
+            boxes=[voc_corners(box) for _, box in VOC_OBJECTS[stem]],
             labels=[VOC_LABEL[name] for name, _ in VOC_OBJECTS[stem]],
             image_id=index,
         )
@@ -233,9 +239,10 @@ def test_voc_detection_labels_are_class_indices_with_background_zero(tmp_path: P
     _, several = dataset[0]  # chair, person, aeroplane
     _, single = dataset[1]  # one tvmonitor
     assert several["labels"].tolist() == [9, 15, 1]
-    assert several["boxes"].tolist() == [[3, 4, 20, 25], [10, 2, 38, 29], [1, 1, 5, 6]]
+    assert several["boxes"].tolist() == [[2, 3, 20, 25], [9, 1, 38, 29], [0, 0, 5, 6]]
+    assert several["boxes"].dtype == torch.float32
     assert single["labels"].tolist() == [20]
-    assert tuple(single["boxes"].shape) == (1, 4) and single["boxes"].tolist() == [[5, 6, 30, 20]]
+    assert tuple(single["boxes"].shape) == (1, 4) and single["boxes"].tolist() == [[4, 5, 30, 20]]
 
 
 def test_voc_detection_flip_moves_pixels_and_boxes_then_target_transform_runs_last(tmp_path: Path) -> None:
@@ -262,7 +269,8 @@ def test_voc_detection_flip_moves_pixels_and_boxes_then_target_transform_runs_la
         assert isinstance(flipped_image, tv_tensors.Image)
         assert torch.equal(flipped_image.as_subclass(torch.Tensor), image.as_subclass(torch.Tensor).flip(-1))
         expected = [
-            [width - xmax, ymin, width - xmin, ymax] for _, (xmin, ymin, xmax, ymax) in VOC_OBJECTS[stem]
+            [width - xmax, ymin - 1, width - (xmin - 1), ymax]
+            for _, (xmin, ymin, xmax, ymax) in VOC_OBJECTS[stem]
         ]
         assert isinstance(target["boxes"], tv_tensors.BoundingBoxes)
         assert target["boxes"].tolist() == expected
@@ -417,18 +425,27 @@ def make_coco_tree(root: Path) -> Path:
     return coco
 
 
-def test_coco_metadata_names_the_category_ids_written() -> None:
+# COCO category id -> label: the background, then the 80 categories in order of their ids (literal values).
+COCO_LABEL = {1: 1, 18: 17, 44: 40, 62: 57, 90: 80}
+
+
+def test_coco_metadata_names_the_labels_and_category_ids_written(tmp_path: Path) -> None:
     classes = vd.dataset_info("coco_detection").classes
-    assert classes is not None
+    assert classes is not None and len(classes) == 81 and classes[0] == "__background__"
+    make_coco_tree(tmp_path)
+    dataset = vd.get_dataset("coco_detection", root=tmp_path, split="val")
+    assert dataset.classes == list(classes)
     for category_id, (name, _) in COCO_CATEGORIES.items():
-        assert classes[category_id] == name
+        assert classes[COCO_LABEL[category_id]] == name
+        assert dataset.category_ids[COCO_LABEL[category_id]] == category_id
 
 
 @pytest.mark.parametrize("split", splits_of("coco_detection"))
-def test_coco_detection_boxes_are_xyxy_and_labels_are_category_ids(tmp_path: Path, split: str) -> None:
+def test_coco_detection_boxes_are_xyxy_and_labels_index_the_classes(tmp_path: Path, split: str) -> None:
     coco = make_coco_tree(tmp_path)
     dataset = vd.get_dataset("coco_detection", root=tmp_path, split=split)
-    ordered = sorted(COCO_IMAGES[split])  # torchvision orders samples by image id
+    assert isinstance(dataset, CocoDetectionDataset)  # the one COCO reader
+    ordered = COCO_IMAGES[split]  # the file's order
     assert len(dataset) == len(ordered)
     for index, (image_id, height, width) in enumerate(ordered):
         objects = COCO_OBJECTS.get(image_id, [])
@@ -437,16 +454,17 @@ def test_coco_detection_boxes_are_xyxy_and_labels_are_category_ids(tmp_path: Pat
             image_file=coco / f"{split}2017" / f"{image_id:012d}.jpg",
             size=(height, width),
             boxes=[xywh_to_xyxy(box) for _, box in objects],
-            labels=[category_id for category_id, _ in objects],
+            labels=[COCO_LABEL[category_id] for category_id, _ in objects],
             image_id=image_id,
         )
+        assert dataset[index][1]["boxes"].dtype == torch.float32
 
 
 @pytest.mark.parametrize("split", splits_of("coco_detection"))
 def test_coco_image_without_annotations_has_empty_boxes_and_labels(tmp_path: Path, split: str) -> None:
     make_coco_tree(tmp_path)
     dataset = vd.get_dataset("coco_detection", root=tmp_path, split=split)
-    index = sorted(image_id for image_id, _, _ in COCO_IMAGES[split]).index(COCO_EMPTY[split])
+    index = [image_id for image_id, _, _ in COCO_IMAGES[split]].index(COCO_EMPTY[split])
     image, target = dataset[index]
     assert set(target) >= {"boxes", "labels", "image_id"}
     assert target["image_id"] == COCO_EMPTY[split]

@@ -77,8 +77,9 @@ VOC_CLASSES = (
     "__background__", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
 )  # fmt: skip
-# Detection labels are COCO category ids (1-90 with gaps), so the names are indexed by id.
-COCO_CLASSES = (
+# COCO's names indexed by category id (1-90, "N/A" in the gaps): the label space of torchvision's pretrained
+# detectors (their weights.meta["categories"]).
+COCO_CATEGORY_TABLE = (
     "__background__", "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
     "traffic light", "fire hydrant", "N/A", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse",
     "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "N/A", "backpack", "umbrella", "N/A", "N/A",
@@ -89,6 +90,13 @@ COCO_CLASSES = (
     "N/A", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
     "refrigerator", "N/A", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
 )  # fmt: skip
+# coco_detection's labels, as CocoDetectionDataset numbers them: the background, then the 80 categories in
+# order of their ids; COCO_CATEGORY_IDS[label] is the label's COCO category id (dataset.category_ids).
+COCO_CLASSES = tuple(name for name in COCO_CATEGORY_TABLE if name != "N/A")
+COCO_CATEGORY_IDS = (
+    None,
+    *(category for category, name in enumerate(COCO_CATEGORY_TABLE) if category and name != "N/A"),
+)
 KITTI_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc", "DontCare")
 
 # VOC published test annotations for 2007 only, so the test split is VOC 2007's.
@@ -660,41 +668,40 @@ torchvision(
 )
 
 # ---------------------------------------------------------------- detection
-torchvision(
+# COCO and VOC are read by visiondata's own readers (one reader per format): the same file gives the same
+# samples here as through CocoDetectionDataset / VOCDetectionDataset. They mirror torchvision's classes.
+register_dataset(
     "coco_detection",
-    "CocoDetection",
-    {
-        split: {
-            "root": f"{{root}}/coco/{split}2017",
-            "annFile": f"{{root}}/coco/annotations/instances_{split}2017.json",
-        }
-        for split in ("train", "val")
-    },
-    requires=(("pycocotools", "pycocotools"),),
+    "visiondata.datasets._detection_catalog:coco_detection",
     task="detection",
-    schema="detection",
+    splits=("train", "val"),
+    source="visiondata.formats.CocoDetectionDataset",
+    wraps="torchvision.datasets.CocoDetection",
     classes=COCO_CLASSES,
     image_size=(480, 640),
     channels=3,
     license="CC BY 4.0 (annotations); Flickr terms (images)",
     homepage="https://cocodataset.org/",
-    description="COCO 2017 object detection (needs pycocotools). Layout: root/coco/{train,val}2017/*.jpg "
-    "and root/coco/annotations/instances_{train,val}2017.json. Labels are COCO category ids.",
+    description="COCO 2017 object detection, read by CocoDetectionDataset. Layout: root/coco/{train,val}2017/"
+    "*.jpg and root/coco/annotations/instances_{train,val}2017.json. Labels 1-80 index the classes (0 is the "
+    "background); dataset.category_ids[label] is the COCO category id.",
 )
-torchvision(
+register_dataset(
     "voc_detection",
-    "VOCDetection",
-    VOC_SPLITS,
+    "visiondata.datasets._detection_catalog:voc_detection",
     task="detection",
-    schema="detection",
+    splits=("train", "val", "trainval", "test"),
+    source="visiondata.formats.VOCDetectionDataset",
+    wraps="torchvision.datasets.VOCDetection",
     classes=VOC_CLASSES,
     image_size=(375, 500),
     channels=3,
     download=True,
     license="Flickr terms of use",
     homepage="http://host.robots.ox.ac.uk/pascal/VOC/",
-    description="PASCAL VOC object detection, 20 classes; year= 2007 to 2012 (default 2012; the test "
-    "split is 2007's, the only year with test annotations). Labels index the classes with 0 for background.",
+    description="PASCAL VOC object detection, 20 classes, read by VOCDetectionDataset; year= 2007 to 2012 "
+    "(default 2012; the test split is 2007's, the only year with test annotations). Labels index the "
+    "classes with 0 for background; boxes are 0-based corners (VOC's xmin - 1, ymin - 1, xmax, ymax).",
 )
 torchvision(
     "kitti",
