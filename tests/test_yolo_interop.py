@@ -124,8 +124,10 @@ def test_supervision_segment_lines_are_read_as_their_extents_and_masks(tmp_path:
     )
     assert "masks" not in target  # only when asked, as CocoDetectionDataset
     polygons = dataset.polygons(0)
-    np.testing.assert_allclose(polygons[0], np.reshape(TRIANGLE, (-1, 2)), atol=1e-6)
-    np.testing.assert_allclose(polygons[1], np.reshape(PENTAGON, (-1, 2)), atol=1e-6)
+    # Pixels, as every reader gives them: the normalised points scaled by the image's size.
+    size = np.array([WIDTH, HEIGHT])
+    np.testing.assert_allclose(polygons[0], np.reshape(TRIANGLE, (-1, 2)) * size, atol=1e-4)
+    np.testing.assert_allclose(polygons[1], np.reshape(PENTAGON, (-1, 2)) * size, atol=1e-4)
 
     _image, target = YOLODataset(root / "images", classes=["cat", "dog"], masks=True)[0]
     masks = target["masks"]
@@ -165,16 +167,16 @@ def test_detect_and_segment_lines_mix_in_one_file(tmp_path: Path) -> None:
 def test_a_detect_only_dataset_keeps_no_polygon_arrays_and_gives_box_masks(tmp_path: Path) -> None:
     root = supervision_dataset(tmp_path, {"a": "0 0.5 0.5 0.5 0.5\n"})
     dataset = YOLODataset(root / "images", masks=True)
-    assert dataset._polygon_points is None and dataset.polygons(0) == [None]
+    assert dataset._shape_points is None and dataset.polygons(0) == [None]
     assert int(dataset[0][1]["masks"].sum()) == 50 * 40
 
 
 def test_polygons_are_stored_flat(tmp_path: Path) -> None:
     labels = {f"i{index}": line(0, TRIANGLE) * 3 + "0 0.5 0.5 0.1 0.1\n" for index in range(20)}
     dataset = YOLODataset(supervision_dataset(tmp_path, labels) / "images")
-    assert dataset._polygon_points is not None and dataset._polygon_offsets is not None
-    assert dataset._polygon_points.dtype == np.float32 and dataset._polygon_points.shape == (20 * 3 * 6,)
-    assert dataset._polygon_offsets.shape == (20 * 4 + 1,)
+    assert dataset._shape_points is not None and dataset._shape_offsets is not None
+    assert dataset._shape_points.dtype == np.float32 and dataset._shape_points.shape == (20 * 3 * 6,)
+    assert dataset._shape_offsets.shape == (20 * 4 + 1,)
 
 
 def test_bad_segment_lines_are_named_problems(tmp_path: Path) -> None:
@@ -217,7 +219,7 @@ def test_bad_segment_lines_are_named_problems(tmp_path: Path) -> None:
     _image, target = dataset[0]
     assert target["labels"].tolist() == [1, 1, 1]
     assert target["boxes"][2].tolist()[3] == pytest.approx(HEIGHT)  # line 9, clipped to the border
-    assert dataset.polygons(0)[2][:, 1].max() == 1.0
+    assert dataset.polygons(0)[2][:, 1].max() == HEIGHT  # snapped onto the border: 1.0 of the height
     assert tuple(target["masks"].shape) == (3, HEIGHT, WIDTH)
 
 

@@ -47,6 +47,20 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "--out-split", default="train", help="VOC/YOLO: the split name to write (default: train)"
     )
     convert.add_argument(
+        "--layout",
+        choices=("ultralytics", "darknet"),
+        default="ultralytics",
+        help="YOLO: ultralytics (images/, labels/, data.yaml; default) or darknet (CVAT's and datumaro's "
+        "'YOLO 1.1': obj.data, obj.names, obj_<split>_data/, <split>.txt)",
+    )
+    convert.add_argument(
+        "--segments",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="YOLO: write polygons as segment lines (class x1 y1 ... xn yn): auto (default) when the source "
+        "has polygons, always (boxes as their 4 corners), never (boxes only; polygons are counted as left out)",
+    )
+    convert.add_argument(
         "--link",
         choices=("copy", "link", "symlink"),
         default="copy",
@@ -85,6 +99,14 @@ def _run(options: argparse.Namespace) -> int:
     if options.split is not None:
         check_split_name(options.split, "--split")
     check_split_name(options.out_split, "--out-split")
+    if options.target_format != "yolo" and (options.layout != "ultralytics" or options.segments != "auto"):
+        raise DatasetFormatError(
+            f"--layout/--segments: only --to yolo takes them, got --to {options.target_format}; leave them out"
+        )
+    if options.layout == "darknet" and options.segments == "always":
+        raise DatasetFormatError(
+            "--segments always: the darknet layout holds boxes only; use --layout ultralytics for segments"
+        )
     refuse_special_output(options.out)
     classes = None
     if options.classes is not None:
@@ -123,7 +145,13 @@ def _run(options: argparse.Namespace) -> int:
             )
         else:
             report = to_yolo(
-                dataset, options.out, split=options.out_split, include_crowd=options.include_crowd, **common
+                dataset,
+                options.out,
+                split=options.out_split,
+                include_crowd=options.include_crowd,
+                segments={"auto": None, "always": True, "never": False}[options.segments],
+                layout=options.layout,
+                **common,
             )
     except VisionDataError:
         raise

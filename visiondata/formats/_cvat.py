@@ -30,19 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torchvision import tv_tensors
 
 from visiondata._files import MAX_DATASET_FILE_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
-from visiondata.datasets._detection import (
-    DetectionFileDataset,
-    DetectionIndex,
-    box_problems,
-    rasterize_polygon,
-)
+from visiondata.datasets._detection import DetectionIndex, box_problems
 from visiondata.datasets._index import smallest_int_type
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
+from visiondata.formats._shapes import KIND_BOX, KIND_POLYGON, KIND_RLE, ShapeDetectionDataset
 
 #: Shapes read as boxes (with a mask under ``masks=True``).
 BOX_SHAPES = ("box", "polygon", "mask", "ellipse")
@@ -50,14 +44,12 @@ BOX_SHAPES = ("box", "polygon", "mask", "ellipse")
 OTHER_SHAPES = ("points", "polyline", "tag", "cuboid", "skeleton")
 #: Per-box fields every sample has; an ``<attribute>`` of one of these names is stored as ``attribute_<name>``.
 _RESERVED = ("boxes", "labels", "image_id", "masks", "occluded", "z_order")
-# Shape kinds in the mask table.
-_POLYGON, _RLE = 0, 1
 _ELLIPSE_VERTICES = 64
 # A <mask> region larger than this is refused before it is decoded (an image of 32768 x 32768).
 _MAX_MASK_PIXELS = 1 << 30
 
 
-class CVATDataset(DetectionFileDataset):
+class CVATDataset(ShapeDetectionDataset):
     """Images and shapes of a CVAT for images 1.1 XML export (``annotations.xml``).
 
     Samples: ``(tv_tensors.Image, {"boxes": BoundingBoxes (XYXY, pixels),
@@ -75,6 +67,10 @@ class CVATDataset(DetectionFileDataset):
     - ``<ellipse cx cy rx ry>``: its extent; its mask the ellipse.
 
     With ``masks=True`` a ``<box>``'s mask is its rectangle (filled), never an empty mask.
+    ``polygons(index)`` gives one item per box, in the order of the boxes: a ``(K, 2)`` float array
+    of ``x y`` pixels (a polygon; a rotated box as its 4 corners; an ellipse as 64 points), or
+    ``None`` for a plain ``<box>`` and for a ``<mask>`` (an RLE has no outline: ``mask_only(index)``
+    tells them apart). Shapes are kept in flat arrays, with or without ``masks=True``.
     ``<points>``, ``<polyline>``, ``<tag>``, ``<cuboid>`` and ``<skeleton>`` are not boxes: they are
     left out and counted per kind in `skipped_shapes` (a plain ``dict``), never silently; so are
     ``<track>`` elements (a video task's objects, which "CVAT for video" export holds).
@@ -194,7 +190,7 @@ class CVATDataset(DetectionFileDataset):
         label_of = {name: label for label, name in enumerate(self.classes)}
         paths, image_ids, sizes, box_image, boxes, labels, occluded, z_order = [], [], [], [], [], [], [], []
         attributes: list[dict[str, str]] = []
-        shapes: list[tuple[int, np.ndarray]] = []
+        shapes: list[tuple[int, np.ndarray | None]] = []
         skipped: Counter[str] = Counter()
         for number, image in enumerate(images):
             name = image.get("name") or ""
@@ -255,8 +251,7 @@ class CVATDataset(DetectionFileDataset):
                         for item in shape.iter("attribute")
                     }
                 )
-                if self.masks:
-                    shapes.append(geometry if geometry is not None else (_POLYGON, _rectangle(box)))
+                shapes.append(geometry if geometry is not None else (KIND_BOX, None))
             paths.append(path)
             image_ids.append(image_id)
             sizes.append((height, width))
@@ -270,15 +265,9 @@ class CVATDataset(DetectionFileDataset):
             "z_order": np.asarray(z_order, dtype=np.int64),
         }
         fields.update(self._attribute_fields(attributes))
-        if self.masks:
-            # Boxes were appended image by image, so the index keeps this order: row j is shape j.
-            self._shape_kinds = np.array([kind for kind, _ in shapes], dtype=np.int8)
-            self._shape_offsets = np.concatenate([[0], np.cumsum([len(data) for _, data in shapes])]).astype(
-                np.int64
-            )
-            self._shape_data = (
-                np.concatenate([data for _, data in shapes]) if shapes else np.zeros(0, dtype=np.float64)
-            )
+        # Boxes were appended image by image, so the index keeps this order: row j is shape j. float64: RLE
+        # counts above 2**24 must stay exact.
+        self._store_shapes(shapes, dtype=np.float64)
         return DetectionIndex.build(
             paths,
             np.asarray(image_ids, dtype=np.int64),
@@ -309,25 +298,6 @@ class CVATDataset(DetectionFileDataset):
                     [-1 if value is None else code[value] for value in values], dtype=np.int64
                 )
         return fields
-
-    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> np.ndarray | None:
-        if not self.masks:
-            return None
-        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
-        masks = np.zeros((end - start, height, width), dtype=np.uint8)
-        for row in range(start, end):
-            data = self._shape_data[self._shape_offsets[row] : self._shape_offsets[row + 1]]
-            if self._shape_kinds[row] == _POLYGON:
-                masks[row - start] = rasterize_polygon(data.reshape(-1, 2), height, width)
-            else:
-                left, top, region_width, region_height = (int(value) for value in data[:4])
-                region = _decode_rle(data[4:], region_height, region_width)
-                # The region as declared may reach past a decoded image of another size: clip it.
-                bottom, right = min(top + region_height, height), min(left + region_width, width)
-                if bottom > top and right > left:
-                    masks[row - start, top:bottom, left:right] = region[: bottom - top, : right - left]
-        target["masks"] = tv_tensors.Mask(torch.from_numpy(masks))
-        return None
 
 
 def looks_like_cvat(path: str | os.PathLike[str]) -> bool:
@@ -439,7 +409,7 @@ def _geometry(shape: ElementTree.Element, kind: str) -> tuple[tuple[float, float
         rotation = _coordinate(shape, "rotation", 0.0)
         if rotation % 360:
             corners = _rotated_corners(x_min, y_min, x_max, y_max, rotation)
-            return _extent(corners), (_POLYGON, corners.ravel())
+            return _extent(corners), (KIND_POLYGON, corners.ravel())
         return (x_min, y_min, x_max, y_max), None
     if kind == "polygon":
         text = shape.get("points")
@@ -454,7 +424,7 @@ def _geometry(shape: ElementTree.Element, kind: str) -> tuple[tuple[float, float
             raise ValueError(
                 f"points: expected 'x1,y1;x2,y2;...' with at least 3 numeric points, got {shown}"
             ) from None
-        return _extent(points), (_POLYGON, points.ravel())
+        return _extent(points), (KIND_POLYGON, points.ravel())
     if kind == "ellipse":
         cx, cy, rx, ry = (_coordinate(shape, name) for name in ("cx", "cy", "rx", "ry"))
         angle = np.linspace(0, 2 * np.pi, _ELLIPSE_VERTICES, endpoint=False)
@@ -462,8 +432,8 @@ def _geometry(shape: ElementTree.Element, kind: str) -> tuple[tuple[float, float
         rotation = _coordinate(shape, "rotation", 0.0)
         if rotation % 360:
             points = _rotate(points, cx, cy, rotation)
-            return _extent(points), (_POLYGON, points.ravel())
-        return (cx - rx, cy - ry, cx + rx, cy + ry), (_POLYGON, points.ravel())
+            return _extent(points), (KIND_POLYGON, points.ravel())
+        return (cx - rx, cy - ry, cx + rx, cy + ry), (KIND_POLYGON, points.ravel())
     # <mask>: an RLE over the region left, top, width, height.
     left, top = _whole(shape.get("left"), "left"), _whole(shape.get("top"), "top")
     width, height = _whole(shape.get("width"), "width"), _whole(shape.get("height"), "height")
@@ -480,7 +450,7 @@ def _geometry(shape: ElementTree.Element, kind: str) -> tuple[tuple[float, float
             f"got a sum of {int(counts.sum())}"
         )
     return (left, top, left + width, top + height), (
-        _RLE,
+        KIND_RLE,
         np.concatenate([[left, top, width, height], counts]),
     )
 
@@ -513,18 +483,6 @@ def _rotated_corners(x_min: float, y_min: float, x_max: float, y_max: float, deg
 def _extent(points: np.ndarray) -> tuple[float, float, float, float]:
     low, high = points.min(axis=0), points.max(axis=0)
     return float(low[0]), float(low[1]), float(high[0]), float(high[1])
-
-
-def _rectangle(box: np.ndarray) -> np.ndarray:
-    x_min, y_min, x_max, y_max = (float(value) for value in box)
-    return np.array([x_min, y_min, x_max, y_min, x_max, y_max, x_min, y_max], dtype=np.float64)
-
-
-def _decode_rle(counts: np.ndarray, height: int, width: int) -> np.ndarray:
-    """CVAT's mask RLE: run lengths alternating from background (0), row by row over the region."""
-    values = np.zeros(len(counts), dtype=np.uint8)
-    values[1::2] = 1
-    return np.repeat(values, counts.astype(np.int64)).reshape(height, width)
 
 
 def _whole(text: str | None, what: str, default: int = 0, low: int = 0, high: int = 2**31 - 1) -> int:

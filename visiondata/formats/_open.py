@@ -13,7 +13,9 @@ def guess_format(source: str | Path) -> str | None:
 
     An ``.xml`` file (or a folder holding ``annotations.xml``) with CVAT's ``<annotations>`` root is
     CVAT; a ``.json`` file holding a list of Label Studio tasks is Label Studio, a LabelMe JSON file (or a
-    folder of them) LabelMe; another ``.json`` file is COCO, a ``.csv`` file CSV, a ``.yaml`` file YOLO; a folder with ``Annotations/``
+    folder of them) LabelMe; another ``.json`` file is COCO, a ``.csv`` file CSV, a ``.yaml`` file YOLO, and
+    so is Darknet's ``obj.data`` (CVAT's and datumaro's "YOLO 1.1" export), or a folder holding it (or holding
+    ``obj.names`` and an ``obj_<subset>_data/`` folder); a folder with ``Annotations/``
     (or a ``VOCdevkit``) is VOC; a folder is YOLO only with YOLO's structure: a ``data.yaml``, or image
     files whose label files (``.txt`` of the same name) stand in a ``labels/`` folder beside their
     ``images/`` folder. A ``labels/`` folder alone proves nothing (a folder of class sub-folders may sit
@@ -33,9 +35,13 @@ def guess_format(source: str | Path) -> str | None:
     if looks_like_labelme(path):
         return "labelme"
     if path.is_file():
+        if suffix == ".data" and path.name == "obj.data":
+            return "yolo"  # Darknet / CVAT "YOLO 1.1"
         return {".json": "coco", ".csv": "csv", ".yaml": "yolo", ".yml": "yolo"}.get(suffix)
     if not path.is_dir():
         return None
+    if (path / "obj.data").is_file() or ((path / "obj.names").is_file() and any(path.glob("obj_*_data"))):
+        return "yolo"  # Darknet / CVAT "YOLO 1.1": obj.data, obj.names, obj_<subset>_data/
     if (
         (path / "Annotations").is_dir()
         or (path / "VOCdevkit").is_dir()
@@ -93,6 +99,8 @@ def open_detection(
     """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, a CSV file, a
     CVAT for images XML file (images in ``images``, default: beside it or in ``images/``), a LabelMe JSON
     file or folder of them, or a Label Studio JSON export (images in ``images``, default: its folder).
+    A Darknet / CVAT "YOLO 1.1" export (``obj.data`` or its folder) is read as YOLO, ``split`` picking the
+    subset (``train``, ``val`` for CVAT's ``valid``).
 
     COCO without ``images``: the JSON's folder, else (when none or most of the images are there) the
     ``images/`` folder beside the JSON or beside its folder (a COCO export's ``annotations/instances.json``
@@ -126,6 +134,10 @@ def open_detection(
     if fmt == "voc":
         return VOCDetectionDataset(path, split=split, on_error=on_error)
     if fmt == "yolo":
+        from visiondata.formats._yolo import _darknet_file
+
+        if _darknet_file(path) is not None:  # Darknet: obj.data (or the folder holding it) picks the subset
+            return YOLODataset(path, split=split or "train", on_error=on_error, classes=classes)
         if path.is_file():
             return YOLODataset(data_yaml=path, split=split or "train", on_error=on_error, classes=classes)
         if (path / "data.yaml").is_file():

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torchvision import tv_tensors
 
 from visiondata._files import (
     MAX_ANNOTATION_BYTES,
@@ -23,14 +21,17 @@ from visiondata._files import (
     staged_output_dir,
 )
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
-from visiondata.datasets._detection import DetectionFileDataset, DetectionIndex, rasterize_polygon
+from visiondata.datasets._detection import DetectionIndex
 from visiondata.datasets._index import smallest_int_type
 from visiondata.datasets._walk import FolderWalk
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, ImageReadError
+from visiondata.formats._shapes import KIND_CIRCLE, KIND_POLYGON, ShapeDetectionDataset
 from visiondata.formats._writing import (
     ConversionReport,
     StagedOutput,
+    WriteRecord,
     check_split_name,
+    has_files,
     place_image,
     safe_name,
     start_writing,
@@ -55,7 +56,7 @@ _CLASS_ID = re.compile(r"[0-9]+(?:\.0*)?")
 _MAX_ID_DIGITS = 12
 
 
-class YOLODataset(DetectionFileDataset):
+class YOLODataset(ShapeDetectionDataset):
     """Images with one YOLO label file each: ``class cx cy w h`` or ``class x1 y1 ... xn yn`` per line, in [0, 1].
 
     Give ``images_dir`` (labels in ``labels_dir``, by default the same path
@@ -71,7 +72,10 @@ class YOLODataset(DetectionFileDataset):
       YAML's folder (Ultralytics takes it relative to its own datasets
       folder), and no ``path`` means the YAML's folder.
     - ``train`` / ``val`` / ``test`` are absolute or relative to ``path``,
-      and may lie outside it (``../shared/images``): the folder or list file
+      and may lie outside it (``../shared/images``; as in Ultralytics, a
+      single ``../x`` entry that does not exist is read as ``x``, which is how
+      Roboflow's exports write ``train: ../train/images`` beside
+      ``train/``): the folder or list file
       the YAML names is read wherever it is. Image paths *inside* a list
       file, and links found in the folders, stay confined to ``path`` unless
       ``allow_outside_root=True``. In a list file, a line starting with ``./``
@@ -88,6 +92,19 @@ class YOLODataset(DetectionFileDataset):
       ``nc``, when present, must equal the number of names; without
       ``names`` it sets the number of classes (named by their ids).
 
+    Darknet's layout (CVAT's and datumaro's "YOLO 1.1" export) is read when
+    ``images_dir`` is the export's folder (holding ``obj.data``, or at least
+    ``obj.names``) or its ``obj.data``: ``obj.data`` holds ``classes = N``,
+    ``train = data/train.txt``, ``valid = data/valid.txt``, ``names =
+    data/obj.names``; Darknet runs from the folder holding the export as
+    ``data/``, so a leading ``data/`` in it and in the list files is the
+    export's root. ``split`` picks the subset (``"val"`` reads CVAT's
+    ``valid``); without a list file the ``obj_<split>_data/`` folder is read.
+    ``obj.names`` names the classes (one a line), and each label file lies
+    beside its image (``obj_train_data/a.jpg``, ``obj_train_data/a.txt``).
+    A ``classes`` count that disagrees with ``obj.names`` is a
+    [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError].
+
     A ``data.yaml`` that is not a regular UTF-8 YAML mapping of at most
     `MAX_SPEC_BYTES` (an empty file, a list, malformed YAML, a FIFO...) raises
     [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] naming it.
@@ -96,12 +113,16 @@ class YOLODataset(DetectionFileDataset):
     y2 ... xn yn`` with n >= 3 points (YOLO's segment format, which
     supervision writes whenever masks exist); one file may hold both. A
     polygon's box is its extent (as Ultralytics' detect task reads it), and
-    its points stay available: `polygons` gives them, and ``masks=True``
-    adds ``"masks"`` (``N x H x W`` ``uint8``) to each sample, rasterised
-    from the polygons at the decoded image's size (a pixel is inside when its
-    centre is); a box line has no polygon, and its mask is its box.
+    its points stay available: ``polygons(index)`` gives one item per box, in
+    the order of the boxes, as every reader does: a ``(K, 2)`` float array
+    of ``x y`` **pixels** (the normalised points scaled by the image's size,
+    read from its header without decoding it), or ``None`` for a box line.
+    ``masks=True`` adds ``"masks"`` (``N x H x W`` ``uint8``) to each sample,
+    rasterised from the polygons at the decoded image's size (a pixel is
+    inside when its centre is); a box line's mask is its box.
     (Ultralytics, once a file holds a polygon line, reads that file's box
-    lines as two-point polygons; here a box line stays a box.)
+    lines as two-point polygons; here a box line stays a box.) The points are
+    kept normalised in one flat ``float32`` array with per-box offsets.
 
     An image without a label file, or with an empty one, has no boxes.
     Label files are read as regular files of at most `MAX_ANNOTATION_BYTES`:
@@ -129,7 +150,7 @@ class YOLODataset(DetectionFileDataset):
     with ``masks=True``.
 
     Args:
-        images_dir: Folder of images (searched recursively).
+        images_dir: Folder of images (searched recursively), or a Darknet export (its folder or ``obj.data``).
         labels_dir: Folder of label files mirroring ``images_dir``.
         classes: Names of YOLO's class ids, in id order.
         data_yaml: An Ultralytics ``data.yaml`` (instead of the folders).
@@ -195,10 +216,18 @@ class YOLODataset(DetectionFileDataset):
         problems: list[str] = []
         # Split folders a data.yaml names outside its path: (resolved folder) images may be read from.
         self._outside_folders: tuple[str, ...] = ()
+        darknet = (
+            None
+            if data_yaml is not None or images_dir is None
+            else _darknet_file(Path(images_dir).expanduser())
+        )
         if data_yaml is not None:
             root, images, names, self._outside_folders = _from_yaml(
                 Path(data_yaml), split, allow_outside_root, check_files, max_classes, problems
             )
+            classes = names if classes is None else classes
+        elif darknet is not None:
+            root, images, names = _from_darknet(darknet, split, allow_outside_root, check_files, problems)
             classes = names if classes is None else classes
         elif images_dir is not None:
             root = Path(images_dir).expanduser()
@@ -211,10 +240,14 @@ class YOLODataset(DetectionFileDataset):
             raise ValueError("YOLODataset: expected images_dir= or data_yaml=, got neither")
         super().__init__(root, transform, target_transform, on_error, loader, strict)
         # Paths a data.yaml names are confined like annotation paths; a scanned folder follows its links.
-        self.allow_outside_root = allow_outside_root or data_yaml is None
+        self.allow_outside_root = allow_outside_root or (data_yaml is None and darknet is None)
         #: The ``data.yaml`` entry read.
         self.split_name = split
         self.labels_dir = str(Path(labels_dir).expanduser()) if labels_dir is not None else None
+        #: ``"darknet"`` (``obj.data``, label files beside the images) or ``"ultralytics"``.
+        self.layout = "ultralytics" if darknet is None else "darknet"
+        #: The Darknet ``obj.data`` read (``None`` for the Ultralytics layout).
+        self.obj_data = None if darknet is None else str(darknet)
         label_files = [self._label_file(path) for path in images]
         names = None if classes is None else class_names(classes)
         limit, named = (max_classes, False) if names is None else (len(names), True)
@@ -224,24 +257,14 @@ class YOLODataset(DetectionFileDataset):
             largest = max((int(row[0]) for found in rows for row in found), default=-1)
             names = [str(index) for index in range(largest + 1)]
         self.classes = ([BACKGROUND] if background else []) + names
-        refuse_duplicate_classes(self.classes, data_yaml or root)
+        refuse_duplicate_classes(self.classes, data_yaml or darknet or root)
         self.category_ids = ([None] if background else []) + list(range(len(names)))
         offset = 1 if background else 0
         counts = np.array([len(found) for found in rows], dtype=np.int64)
         table = np.array([row for found in rows for row in found], dtype=np.float64).reshape(-1, 5)
         # Rows come image by image, in file order: the index keeps that order, so row j's polygon is
-        # found_polygons[j]. Polygons live in one flat float32 array cut by per-box offsets (no list of
-        # arrays: that would cost one Python object per box in every DataLoader worker).
-        self._polygon_points: np.ndarray | None = None
-        self._polygon_offsets: np.ndarray | None = None
-        if any(polygon is not None for polygon in found_polygons):
-            lengths = np.array([0 if p is None else len(p) for p in found_polygons], dtype=np.int64)
-            self._polygon_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-            self._polygon_points = np.fromiter(
-                (value for polygon in found_polygons if polygon is not None for value in polygon),
-                dtype=np.float32,
-                count=int(lengths.sum()),
-            )
+        # found_polygons[j]. The shape store keeps them flat (normalised, as the file has them).
+        self._store_points(found_polygons, normalized=True)
         del found_polygons
         self.index = DetectionIndex.build(
             images,
@@ -252,43 +275,7 @@ class YOLODataset(DetectionFileDataset):
             (table[:, 0].astype(np.int64) + offset).astype(smallest_int_type(max(len(self.classes) - 1, 0))),
             normalized=True,
         )
-        self._settle(str(data_yaml if data_yaml is not None else root), problems)
-
-    def polygons(self, index: int) -> list[np.ndarray | None]:
-        """The polygons of image ``index``'s boxes: ``(K, 2)`` ``x y`` normalised to [0, 1], ``None`` for boxes.
-
-        One item per stored box, in the order of `boxes` (a box line has ``None``). The
-        coordinates are those of the label file, clipped to [0, 1].
-        """
-        index = self._position(index)
-        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
-        if self._polygon_offsets is None or self._polygon_points is None:
-            return [None] * (end - start)
-        offsets, points = self._polygon_offsets, self._polygon_points
-        return [
-            points[offsets[row] : offsets[row + 1]].reshape(-1, 2).copy()
-            if offsets[row + 1] > offsets[row]
-            else None
-            for row in range(start, end)
-        ]
-
-    def _add_masks(self, target: dict[str, Any], index: int, height: int, width: int) -> np.ndarray | None:
-        # A polygon line's mask is its polygon; a box line (no polygon) gets its box as mask.
-        if not self.masks:
-            return None
-        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
-        masks = np.zeros((end - start, height, width), dtype=np.uint8)
-        scale = np.array([width, height], dtype=np.float64)
-        offsets, points = self._polygon_offsets, self._polygon_points
-        for row in range(start, end):
-            if offsets is not None and points is not None and offsets[row + 1] > offsets[row]:
-                polygon = points[offsets[row] : offsets[row + 1]].reshape(-1, 2).astype(np.float64) * scale
-            else:
-                x0, y0, x1, y1 = self.index.boxes[row].astype(np.float64) * np.tile(scale, 2)
-                polygon = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-            masks[row - start] = rasterize_polygon(polygon, height, width)
-        target["masks"] = tv_tensors.Mask(torch.from_numpy(masks))
-        return None
+        self._settle(str(data_yaml or darknet or root), problems)
 
     def _label_file(self, image: str) -> Path:
         """The label file of ``image`` (relative to `root`)."""
@@ -296,6 +283,8 @@ class YOLODataset(DetectionFileDataset):
         if self.labels_dir is not None:
             return Path(self.labels_dir) / relative
         full = Path(self.root) / relative
+        if self.layout == "darknet":
+            return full  # Darknet keeps each label file beside its image
         parts = list(full.parts)
         if "images" in parts:
             # Ultralytics' rule: the last "images" folder becomes "labels".
@@ -510,6 +499,14 @@ def _from_yaml(
     for entry in entries:
         # Ultralytics' rule: absolute, or relative to path: (which may leave it: ../shared/images).
         location = root / Path(entry.strip()).expanduser()
+        if (
+            not os.path.lexists(location)
+            and entry.strip().startswith("../")
+            and not isinstance(spec[key], list)
+        ):
+            # Ultralytics' check_det_dataset again: a single "../x" entry that is not there is read as "x"
+            # (Roboflow's exports: data.yaml beside train/ valid/ test/, with train: ../train/images).
+            location = root / Path(entry.strip()[3:]).expanduser()
         if location.is_dir():
             base = os.path.relpath(location, root)
             real = os.path.realpath(location)
@@ -525,6 +522,107 @@ def _from_yaml(
             )
     names = _yaml_names(path, spec, max_classes)
     return root.resolve(), images, names, tuple(outside)
+
+
+def _darknet_file(path: Path) -> Path | None:
+    """The ``obj.data`` of a Darknet / CVAT "YOLO 1.1" export at ``path`` (the file, or the folder holding it).
+
+    A folder with ``obj.names`` but no ``obj.data`` (CVAT calls ``obj.data`` optional in spirit:
+    it only names the files) is read through its ``obj.names``.
+    """
+    if path.is_file() and path.suffix == ".data":
+        return path
+    if path.is_dir():
+        for name in ("obj.data", "obj.names"):
+            if (path / name).is_file():
+                return path / name
+    return None
+
+
+def _from_darknet(
+    path: Path, split: str, allow_outside_root: bool, check_files: bool, problems: list[str]
+) -> tuple[Path, list[str], list[str] | None]:
+    """Read a Darknet layout: root, the images of ``split`` (relative to it), and the class names.
+
+    ``obj.data`` holds ``key = value`` lines (``classes``, ``train``, ``valid``, ``names``, ``backup``;
+    ``#`` starts a comment). Its paths are relative to Darknet's working folder, whose ``data/`` is
+    the export's root (CVAT and datumaro write ``train = data/train.txt``): a leading ``data/``
+    is dropped unless the root has a ``data/`` folder. The split's list file names one image a
+    line (``data/obj_train_data/a.jpg``); without one, the ``obj_<split>_data/`` folder is read.
+    """
+    root = Path(os.path.abspath(path.parent))
+    spec: dict[str, str] = {}
+    if path.suffix == ".data":
+        text = read_text_file(path, "Darknet obj.data", MAX_SPEC_BYTES)
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            key, equals, value = line.partition("=")
+            if not equals or not key.strip():
+                raise DatasetFormatError(
+                    f"{path}:{number}: expected 'key = value' (classes = 3, train = data/train.txt, names = "
+                    f"data/obj.names), got {_shown(line)}"
+                )
+            spec[key.strip()] = value.strip()
+    names_file = _darknet_path(root, spec.get("names", "obj.names"))
+    names: list[str] | None = None
+    if names_file.is_file():
+        names = [
+            line.strip()
+            for line in read_text_file(names_file, "Darknet names file", MAX_SPEC_BYTES).splitlines()
+        ]
+        while names and not names[-1]:
+            names.pop()
+        empty = [number for number, name in enumerate(names, 1) if not name]
+        if empty:
+            raise DatasetFormatError(
+                f"{names_file}:{empty[0]}: expected one class name a line, got an empty line"
+            )
+    elif "names" in spec:
+        raise DatasetNotFoundError(f"{path}: names = {spec['names']}: {names_file} does not exist")
+    if "classes" in spec:
+        count = spec["classes"]
+        if not count.isdigit():
+            raise DatasetFormatError(
+                f"{path}: classes = {count}: expected the number of classes (a whole number)"
+            )
+        if names is not None and int(count) != len(names):
+            raise DatasetFormatError(
+                f"{path}: classes = {count} but {names_file} holds {len(names)} names: expected them to agree"
+            )
+        if names is None:
+            names = [str(index) for index in range(int(count))]
+    # CVAT's subsets are train and valid; val / validation name valid too.
+    key = "valid" if split in ("val", "valid", "validation") else split
+    if key in spec:
+        images = _read_image_list(
+            _darknet_path(root, spec[key]), root, allow_outside_root, check_files, problems, darknet=True
+        )
+    elif (root / f"obj_{key}_data").is_dir():
+        folder = root / f"obj_{key}_data"
+        images = [os.path.normpath(os.path.join(folder.name, name)) for name in _scan(folder, problems)]
+    else:
+        available = [
+            name
+            for name in ("train", "valid", "test")
+            if name in spec or (root / f"obj_{name}_data").is_dir()
+        ]
+        raise DatasetNotFoundError(
+            f"{path}: no {key!r} subset: expected '{key} = data/{key}.txt' in obj.data or a folder obj_{key}_data/; "
+            f"it has {', '.join(available) or 'none'} (split='train' or split='val')"
+        )
+    return root.resolve(), images, names
+
+
+def _darknet_path(root: Path, value: str) -> Path:
+    """A path of ``obj.data`` (or a list file) in the export: Darknet's ``data/`` is the export's root."""
+    value = value.strip()
+    if os.path.isabs(value):
+        return Path(value)
+    if value.startswith("data/") and not (root / "data").is_dir():
+        value = value[len("data/") :]
+    return root / value
 
 
 def _load_yaml(path: Path) -> Mapping[str, Any]:
@@ -549,7 +647,12 @@ def _load_yaml(path: Path) -> Mapping[str, Any]:
 
 
 def _read_image_list(
-    location: Path, root: Path, allow_outside_root: bool, check_files: bool, problems: list[str]
+    location: Path,
+    root: Path,
+    allow_outside_root: bool,
+    check_files: bool,
+    problems: list[str],
+    darknet: bool = False,
 ) -> list[str]:
     """The images a list file names (one path a line), relative to ``root``; bad lines are problems.
 
@@ -565,7 +668,10 @@ def _read_image_list(
         allow_outside_root: Accept lines naming images outside ``root``.
         check_files: Check that every listed image exists.
         problems: Where bad lines are appended, naming the list file and line.
+        darknet: A Darknet list (``data/obj_train_data/a.jpg``): ``data/`` is the export's root.
     """
+    if darknet and not location.is_file():
+        raise DatasetNotFoundError(f"{location}: the Darknet image list obj.data names does not exist")
     text = read_text_file(location, "YOLO image list", MAX_ANNOTATION_BYTES)
     folder = Path(os.path.abspath(location)).parent
     images = []
@@ -573,7 +679,9 @@ def _read_image_list(
         if not line.strip():
             continue
         entry_path = line.strip()
-        if entry_path.startswith("./"):  # relative to the list file's folder
+        if darknet and not os.path.isabs(entry_path):
+            entry_path = str(_darknet_path(root, entry_path))
+        elif entry_path.startswith("./"):  # relative to the list file's folder
             entry_path = str(folder / entry_path[2:])
         image = Path(entry_path)
         relative = os.path.relpath(image, root) if image.is_absolute() else str(image)
@@ -699,8 +807,10 @@ def to_yolo(
     progress: bool = False,
     overwrite: bool = False,
     include_crowd: bool = False,
+    segments: bool | None = None,
+    layout: str = "ultralytics",
 ) -> ConversionReport:
-    """Write a detection dataset as YOLO: ``images/<split>/``, ``labels/<split>/`` and ``data.yaml``.
+    """Write a detection dataset as YOLO: Ultralytics' ``images/`` + ``labels/`` + ``data.yaml``, or Darknet's.
 
     One label file per image, a line ``class cx cy w h`` per box, normalised
     with 6 decimals (within 1e-6 of the side, well under a pixel); class ids
@@ -712,8 +822,25 @@ def to_yolo(
     the report's ``crowd_left_out``; ``include_crowd=True`` writes them as
     ordinary boxes.
 
-    ``data.yaml`` follows Ultralytics' rules (``check_det_dataset``), which
-    supervision's ``DetectionDataset.from_yolo`` reads too (it takes only
+    Segments: when the source has polygons (its ``polygons(index)``: the
+    shapes of YOLO segment lines, CVAT, LabelMe, Label Studio), every box is
+    written as a segment line ``class x1 y1 x2 y2 ... xn yn`` (normalised, 6
+    decimals, clipped to [0, 1]), and a box without a polygon as its 4
+    corners. Ultralytics reads a label file as segments as soon as one line
+    has more than 5 values, and then reads *every* line as a polygon (a
+    ``cx cy w h`` line would become a 2-point polygon), and drops all
+    segments of a dataset where some boxes have none: so no 5-value line is
+    written beside segment lines, in any file. ``segments=False`` writes boxes
+    only, ``segments=True`` segment lines even for a source without polygons.
+    Shapes that are not written as they are count in the report's
+    ``masks_left_out``: polygons under ``segments=False`` (and in the Darknet
+    layout, which holds boxes only), raster masks without an outline (CVAT
+    ``<mask>``, masks in the samples of a source without files): their box is
+    written.
+
+    ``layout="ultralytics"`` (default): ``images/<split>/``, ``labels/<split>/``
+    and ``data.yaml``, which follows Ultralytics' rules (``check_det_dataset``),
+    which supervision's ``DetectionDataset.from_yolo`` reads too (it takes only
     ``names``): ``train`` and ``val`` are both required, so both are written,
     and when one split is written they name the same folder
     (``images/<split>``; a ``test`` split is also written as ``test:``);
@@ -724,6 +851,15 @@ def to_yolo(
     (or Ultralytics' datasets folder) and an absolute one breaks when the
     folder is moved or copied to another machine.
 
+    ``layout="darknet"``: CVAT's and datumaro's "YOLO 1.1" export, which
+    Darknet trains on: ``obj.data`` (``classes = N``, ``<subset> =
+    data/<subset>.txt``, ``names = data/obj.names``, ``backup = backup/``),
+    ``obj.names`` (one class a line), ``obj_<subset>_data/`` (each image and
+    its ``.txt`` side by side) and ``<subset>.txt`` listing
+    ``data/obj_<subset>_data/<image>`` (Darknet runs from the folder holding
+    the export as ``data/``). The subset is ``split``, with ``val`` written as
+    CVAT's ``valid``. Boxes only: polygons count in ``masks_left_out``.
+
     The output is built beside ``out_dir`` and renamed into place when complete, with
     ``visiondata-conversion.json`` written last (see the module's description).
 
@@ -731,10 +867,13 @@ def to_yolo(
         dataset: Detection samples with a ``classes`` list.
         out_dir: Output folder: new or empty, apart from the source's files and folders.
         images: ``"copy"``, ``"link"`` or ``"symlink"``.
-        split: The sub-folder, and the ``data.yaml`` entry: a plain name.
+        split: The sub-folder, and the ``data.yaml`` entry (Darknet: the subset): a plain name.
         progress: Show a progress bar.
         overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
         include_crowd: Write crowd regions as ordinary boxes instead of leaving them out.
+        segments: ``None``: segment lines when the source has polygons; ``False``: boxes only;
+            ``True``: segment lines always (rectangles as their 4 corners).
+        layout: ``"ultralytics"`` or ``"darknet"``.
 
     Returns:
         A [`ConversionReport`][visiondata.formats.ConversionReport].
@@ -743,36 +882,119 @@ def to_yolo(
         OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
             files and ``overwrite`` is false. Nothing is written.
         DatasetFormatError: ``split`` is not a plain name.
+        ValueError: ``layout`` or ``segments`` is not one of the values above (``segments=True`` with
+            ``layout="darknet"``, which holds boxes only).
     """
     import yaml
 
     check_split_name(split)
+    if layout not in ("ultralytics", "darknet"):
+        raise ValueError(f"layout: expected 'ultralytics' or 'darknet', got {layout!r}")
+    if segments is not None and not isinstance(segments, bool):
+        raise TypeError(f"segments: expected True, False or None, got {segments!r}")
+    if layout == "darknet" and segments:
+        raise ValueError(
+            "segments=True: the Darknet layout holds boxes only (class cx cy w h); write segments with "
+            "layout='ultralytics'"
+        )
     names, first, out, report, inputs = start_writing(dataset, out_dir, "yolo", images)
+    write_segments = (
+        bool(segments) if segments is not None else layout == "ultralytics" and _has_polygons(dataset)
+    )
+    polygons_of = getattr(dataset, "polygons", None) if has_files(dataset) else None
+    mask_only_of = getattr(dataset, "mask_only", None) if has_files(dataset) else None
+    subset = "valid" if layout == "darknet" and split == "val" else split
+    folder = f"obj_{subset}_data" if layout == "darknet" else None
     taken: set[str] = set()
+    listed: list[str] = []
     with staged_output_dir(out, inputs, overwrite) as staging:
         output = StagedOutput(staging)
-        for _, record in write_records(dataset, progress, report, names, first):
-            record = without_crowd(record, include_crowd, report)
+        for index, source_record in write_records(dataset, progress, report, names, first):
+            count = len(source_record.boxes)
+            polygons = list(polygons_of(index)) if callable(polygons_of) else [None] * count
+            raster = list(mask_only_of(index)) if callable(mask_only_of) else [False] * count
+            masks = source_record.fields.get("masks")
+            if masks is not None and getattr(masks, "ndim", 0) == 3 and len(masks) == count:
+                raster = [True] * count  # masks in the samples: no outline to write
+            record = without_crowd(source_record, include_crowd, report)
+            if record is not source_record:  # crowd regions left out: keep the shapes of the boxes kept
+                keep = np.asarray(source_record.fields["iscrowd"]).reshape(-1) == 0
+                polygons = [value for value, kept in zip(polygons, keep, strict=True) if kept]
+                raster = [value for value, kept in zip(raster, keep, strict=True) if kept]
             # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
             # turning the last "images" of an image's path into "labels", so those folders are left out.
             name = unique_key(safe_name(record.name, drop=("images", "labels")), taken)
-            place_image(record, output.path(f"images/{split}/{name}"), images, report)
-            scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
-            corners = record.boxes / scale
-            centres = (corners[:, :2] + corners[:, 2:]) / 2
-            sides = corners[:, 2:] - corners[:, :2]
-            output.write_text(
-                f"labels/{split}/{name.with_suffix('.txt')}",
-                "".join(
-                    f"{label - first} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
-                    for label, (cx, cy), (w, h) in zip(
-                        record.labels.tolist(), centres.tolist(), sides.tolist(), strict=True
-                    )
-                ),
-            )
+            if folder is None:
+                image_path, label_path = (
+                    f"images/{split}/{name}",
+                    f"labels/{split}/{name.with_suffix('.txt')}",
+                )
+            else:
+                image_path, label_path = f"{folder}/{name}", f"{folder}/{name.with_suffix('.txt')}"
+                listed.append(f"data/{folder}/{name.as_posix()}")
+            place_image(record, output.path(image_path), images, report)
+            lines = _label_lines(record, first, polygons, raster, write_segments, report)
+            output.write_text(label_path, "".join(lines))
             report.images += 1
             report.boxes += len(record.boxes)
-        spec = _data_yaml(split, names[first:])
-        output.write_text("data.yaml", yaml.safe_dump(spec, sort_keys=False))
+        if layout == "darknet":
+            output.write_text("obj.names", "".join(f"{name}\n" for name in names[first:]))
+            output.write_text(f"{subset}.txt", "".join(f"{line}\n" for line in listed))
+            output.write_text(
+                "obj.data",
+                f"classes = {len(names) - first}\n{subset} = data/{subset}.txt\nnames = data/obj.names\n"
+                "backup = backup/\n",
+            )
+        else:
+            spec = _data_yaml(split, names[first:])
+            output.write_text("data.yaml", yaml.safe_dump(spec, sort_keys=False))
         write_manifest(output, report, dataset, inputs)
     return report
+
+
+def _has_polygons(dataset: Any) -> bool:
+    """Whether a source has at least one polygon (from its shape store, or by asking ``polygons``)."""
+    if isinstance(dataset, ShapeDetectionDataset):
+        kinds = dataset._shape_kinds
+        return kinds is not None and bool(np.isin(kinds, (KIND_POLYGON, KIND_CIRCLE)).any())
+    polygons = getattr(dataset, "polygons", None)
+    if not callable(polygons) or not has_files(dataset):
+        return False
+    return any(value is not None for index in range(len(dataset)) for value in polygons(index))
+
+
+def _label_lines(
+    record: WriteRecord,
+    first: int,
+    polygons: list[np.ndarray | None],
+    raster: list[bool],
+    write_segments: bool,
+    report: ConversionReport,
+) -> list[str]:
+    """The label lines of one image: ``class cx cy w h``, or segment lines (every box, see `to_yolo`)."""
+    scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
+    corners = record.boxes / scale
+    classes = (record.labels - first).tolist()
+    if not write_segments:
+        report.masks_left_out += sum(
+            1 for polygon, mask in zip(polygons, raster, strict=True) if polygon is not None or mask
+        )
+        centres = (corners[:, :2] + corners[:, 2:]) / 2
+        sides = corners[:, 2:] - corners[:, :2]
+        return [
+            f"{label} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
+            for label, (cx, cy), (w, h) in zip(classes, centres.tolist(), sides.tolist(), strict=True)
+        ]
+    lines = []
+    size = np.array([record.width, record.height], dtype=np.float64)
+    for row, label in enumerate(classes):
+        polygon = polygons[row]
+        if polygon is None or len(polygon) < 3:
+            report.masks_left_out += int(raster[row])
+            x0, y0, x1, y1 = corners[row].tolist()
+            points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        else:
+            points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2) / size
+        values = np.clip(points, 0.0, 1.0).reshape(-1).tolist()
+        lines.append(f"{label} " + " ".join(f"{value:.6f}" for value in values) + "\n")
+    return lines
