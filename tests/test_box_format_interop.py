@@ -80,10 +80,12 @@ def test_convert_boxes_without_src_on_plain_boxes_asks_for_it() -> None:
         convert_boxes(torch.tensor([[1.0, 2.0, 3.0, 4.0]]), None, "xywh")
 
 
-def test_rotated_bounding_boxes_are_refused_by_name() -> None:
-    rotated = tv_tensors.BoundingBoxes([[10.0, 10.0, 5.0, 5.0, 30.0]], format="XYWHR", canvas_size=(50, 50))
-    with pytest.raises(InvalidBoxesError, match="got XYWHR; rotated boxes are not supported"):
-        convert_boxes(rotated, None, "xyxy")
+def test_rotated_bounding_boxes_are_read_in_their_declared_format() -> None:
+    # A 5 x 5 box at angle 0 from (10, 10): its enclosing XYXY box, whatever src says.
+    rotated = tv_tensors.BoundingBoxes([[10.0, 10.0, 5.0, 5.0, 0.0]], format="XYWHR", canvas_size=(50, 50))
+    assert convert_boxes(rotated, None, "xyxy").tolist() == [[10.0, 10.0, 15.0, 15.0]]
+    with pytest.raises(InvalidBoxesError, match="expected the format the BoundingBoxes declare, 'xywhr'"):
+        convert_boxes(rotated, "xyxy", "xywh")
 
 
 def test_validate_boxes_reads_the_declared_format_and_canvas() -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
-from visiondata.boxes import BOX_FORMATS
+from visiondata.boxes import AXIS_ALIGNED_FORMATS
 from visiondata.transforms import BoxPipeline, _photometric, list_transforms
 from visiondata.transforms._spec import get_transform_definition
 
@@ -653,7 +653,8 @@ FORMAT_BOXES = np.array([[10.0, 20.0, 30.0, 60.0], [50.0, 0.0, 100.0, 80.0], [0.
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("fmt", BOX_FORMATS)
+# Oriented formats do not go through the pipeline yet (it refuses them by name: tests/test_oriented_boxes.py).
+@pytest.mark.parametrize("fmt", AXIS_ALIGNED_FORMATS)
 @pytest.mark.parametrize("container", ["numpy", "tensor", "list"])
 def test_every_box_format_round_trips_and_scales(backend: str, fmt: str, container: str) -> None:
     height, width = 80, 100

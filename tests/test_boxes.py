@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchvision import tv_tensors
 
+# These tests are of (N, 4) boxes; tests/test_oriented_boxes.py has the oriented formats.
+from visiondata.boxes import AXIS_ALIGNED_FORMATS as BOX_FORMATS
 from visiondata.boxes import (
-    BOX_FORMATS,
     BoxValidation,
     box_area,
     box_iou,

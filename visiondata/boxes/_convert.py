@@ -15,16 +15,34 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from visiondata.boxes._rotated import (
+    COLUMNS,
+    ROTATED_FORMATS,
+    corners_to_xyxy,
+    from_xywhr,
+    is_rotated,
+    to_corners,
+    to_xywhr,
+    xyxy_to_xywhr,
+)
 from visiondata.exceptions import InvalidBoxesError
 
-#: Every box format visiondata reads and writes. Pixel formats: ``xyxy`` (Pascal VOC,
+#: The axis-aligned box formats, ``(..., 4)``. Pixel formats: ``xyxy`` (Pascal VOC,
 #: torchvision), ``xywh`` (COCO), ``cxcywh``. Normalised formats (coordinates as
 #: fractions of the image's width and height): ``xyxyn`` (albumentations),
 #: ``xywhn``, ``cxcywhn`` (YOLO).
-BOX_FORMATS = ("xyxy", "xywh", "cxcywh", "xyxyn", "xywhn", "cxcywhn")
+AXIS_ALIGNED_FORMATS = ("xyxy", "xywh", "cxcywh", "xyxyn", "xywhn", "cxcywhn")
+
+#: Every box format visiondata reads and writes: the axis-aligned ones, then the oriented
+#: (rotated) ones in pixels, as torchvision's: ``xywhr`` and ``cxcywhr`` ``(..., 5)`` (angle in
+#: degrees, counter-clockwise on screen) and ``xyxyxyxy`` ``(..., 8)`` (the four corners).
+BOX_FORMATS = AXIS_ALIGNED_FORMATS + ROTATED_FORMATS
 
 #: torchvision's ``BoundingBoxFormat`` names of the axis-aligned formats, and ours.
 TORCHVISION_FORMATS = {"XYXY": "xyxy", "XYWH": "xywh", "CXCYWH": "cxcywh"}
+
+#: torchvision's ``BoundingBoxFormat`` names of the rotated formats (torchvision 0.23 and later), and ours.
+ROTATED_TORCHVISION_FORMATS = {"XYWHR": "xywhr", "CXCYWHR": "cxcywhr", "XYXYXYXY": "xyxyxyxy"}
 
 #: Other names people use for the same formats.
 FORMAT_ALIASES = {
@@ -37,24 +55,47 @@ FORMAT_ALIASES = {
 Boxes = TypeVar("Boxes")
 
 
-def check_format(fmt: str, argument: str = "fmt") -> str:
+def check_format(fmt: str, argument: str = "fmt", formats: Sequence[str] = AXIS_ALIGNED_FORMATS) -> str:
     """The canonical name of box format ``fmt`` (aliases such as ``"coco"`` accepted).
 
+    Args:
+        fmt: A format name or alias, in any case.
+        argument: The argument's name, for the message.
+        formats: The formats the caller handles. The default is the axis-aligned
+            ones: code that moves boxes (the pipeline, drawing, writers) must opt in
+            to oriented boxes with ``BOX_FORMATS``, so that none silently turns a
+            rotated box into its enclosing box. A known format outside them is
+            refused by name.
+
     Raises:
-        ValueError: Not a known format; the message lists them.
+        ValueError: Not a known format, or one the caller does not handle; the message lists them.
 
     Examples:
         >>> check_format("yolo")
         'cxcywhn'
+        >>> check_format("XYWHR", formats=BOX_FORMATS)
+        'xywhr'
+        >>> check_format("xywhr", "box_format")
+        Traceback (most recent call last):
+        ...
+        ValueError: box_format: expected one of 'xyxy', 'xywh', 'cxcywh', 'xyxyn', 'xywhn', 'cxcywhn' here, got 'xywhr'; oriented boxes are not supported here: convert them with visiondata.boxes.convert_boxes first
     """
     if isinstance(fmt, str):
         name = fmt.lower()
         name = FORMAT_ALIASES.get(name, name)
-        if name in BOX_FORMATS:
+        if name in formats:
             return name
-    known = ", ".join(map(repr, BOX_FORMATS))
-    aliases = ", ".join(f"{alias!r} ({name})" for alias, name in FORMAT_ALIASES.items())
-    raise ValueError(f"{argument}: expected a box format, one of {known} or an alias {aliases}; got {fmt!r}")
+        if name in BOX_FORMATS:
+            known = ", ".join(map(repr, formats))
+            raise ValueError(
+                f"{argument}: expected one of {known} here, got {fmt!r}; "
+                f"{'oriented' if is_rotated(name) else 'axis-aligned'} boxes are not supported here: "
+                "convert them with visiondata.boxes.convert_boxes first"
+            )
+    known = ", ".join(map(repr, formats))
+    aliases = ", ".join(f"{alias!r} ({name})" for alias, name in FORMAT_ALIASES.items() if name in formats)
+    alias_text = f" or an alias {aliases}" if aliases else ""
+    raise ValueError(f"{argument}: expected a box format, one of {known}{alias_text}; got {fmt!r}")
 
 
 def is_normalized(fmt: str) -> bool:
@@ -68,16 +109,18 @@ def is_tensor(value: object) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
-def as_boxes(boxes: Any, argument: str = "boxes") -> Any:
-    """``boxes`` as a floating-point tensor or array of shape ``(..., 4)``.
+def as_boxes(boxes: Any, argument: str = "boxes", fmt: str | None = None) -> Any:
+    """``boxes`` as a floating-point tensor or array of shape ``(..., C)``.
 
-    Tensors stay tensors (a ``BoundingBoxes`` becomes a plain tensor) and
-    arrays stay arrays; integer input becomes floating point; nested lists
-    become a numpy array.
+    ``C`` is 4, or the width of canonical format ``fmt`` (5 for ``xywhr`` and
+    ``cxcywhr``, 8 for ``xyxyxyxy``). Tensors stay tensors (a ``BoundingBoxes``
+    becomes a plain tensor) and arrays stay arrays; integer input becomes
+    floating point; nested lists become a numpy array.
 
     Raises:
-        InvalidBoxesError: The last dimension is not 4.
+        InvalidBoxesError: The last dimension is not ``C``.
     """
+    columns = COLUMNS.get(fmt or "", 4)
     if is_tensor(boxes):
         import torch
 
@@ -94,10 +137,13 @@ def as_boxes(boxes: Any, argument: str = "boxes") -> Any:
                     f"{argument}: expected numbers, got an array of {boxes.dtype} ({error})"
                 ) from None
     if boxes.ndim == 1 and boxes.shape[0] == 0:
-        boxes = boxes.reshape(0, 4)  # [] is no boxes
-    if boxes.ndim < 2 or boxes.shape[-1] != 4:
-        hint = "; a single box is boxes[None]" if tuple(boxes.shape) == (4,) else ""
-        raise InvalidBoxesError(f"{argument}: expected shape (N, 4), got {tuple(boxes.shape)}{hint}")
+        boxes = boxes.reshape(0, columns)  # [] is no boxes
+    if boxes.ndim < 2 or boxes.shape[-1] != columns:
+        hint = "; a single box is boxes[None]" if tuple(boxes.shape) == (columns,) else ""
+        of = f" for {fmt!r} boxes" if fmt is not None else ""
+        raise InvalidBoxesError(
+            f"{argument}: expected shape (N, {columns}){of}, got {tuple(boxes.shape)}{hint}"
+        )
     return boxes
 
 
@@ -160,20 +206,17 @@ def normalize(boxes: Any, height: float, width: float) -> Any:
 def declared_format(boxes: Any) -> tuple[str, tuple[int, int]] | None:
     """``(format, canvas_size)`` that a ``tv_tensors.BoundingBoxes`` declares, or ``None`` for other input.
 
-    Raises:
-        InvalidBoxesError: A rotated format (``XYWHR``, ``CXCYWHR``, ``XYXYXYXY``), which no function here reads.
+    Rotated formats (``XYWHR``, ``CXCYWHR``, ``XYXYXYXY``) map to ``xywhr``, ``cxcywhr``, ``xyxyxyxy``.
     """
     # Only a module that is already imported can have made a BoundingBoxes: never import torchvision here.
     tv_tensors = sys.modules.get("torchvision.tv_tensors")
     if tv_tensors is None or not isinstance(boxes, tv_tensors.BoundingBoxes):
         return None
     name = boxes.format.name
-    fmt = TORCHVISION_FORMATS.get(name)
+    fmt = TORCHVISION_FORMATS.get(name) or ROTATED_TORCHVISION_FORMATS.get(name)
     if fmt is None:
-        raise InvalidBoxesError(
-            f"boxes: expected BoundingBoxes in XYXY, XYWH or CXCYWH format, got {name}; "
-            "rotated boxes are not supported"
-        )
+        known = ", ".join([*TORCHVISION_FORMATS, *ROTATED_TORCHVISION_FORMATS])
+        raise InvalidBoxesError(f"boxes: expected BoundingBoxes in one of the formats {known}, got {name}")
     height, width = boxes.canvas_size
     return fmt, (int(height), int(width))
 
@@ -199,14 +242,14 @@ def resolve_format(
             if default is not None:
                 return default, None
             try:
-                check_format(fmt, argument)
+                check_format(fmt, argument, BOX_FORMATS)
             except ValueError as error:
                 raise ValueError(
                     f"{error}; None is for a tv_tensors.BoundingBoxes, which carries its own format"
                 ) from None
-        return check_format(fmt, argument), None
+        return check_format(fmt, argument, BOX_FORMATS), None
     own, canvas = declared
-    if fmt is not None and check_format(fmt, argument) != own:
+    if fmt is not None and check_format(fmt, argument, BOX_FORMATS) != own:
         raise InvalidBoxesError(
             f"{argument}: expected the format the BoundingBoxes declare, {own!r} "
             f"({own.upper()}, in pixels), or None, got {fmt!r}; a BoundingBoxes' own format is used: if its "
@@ -258,8 +301,23 @@ def convert_boxes(
     rounding: a round trip through any format returns the boxes to 1e-4
     pixel in float64 (float32 carries about 7 significant digits).
 
+    Oriented boxes (``xywhr``, ``cxcywhr``, ``xyxyxyxy``) follow torchvision's
+    ``BoundingBoxFormat.XYWHR`` / ``CXCYWHR`` / ``XYXYXYXY`` exactly, and give
+    the same numbers as its ``convert_bounding_box_format``: ``(x1, y1)`` of
+    ``xywhr`` is the corner that is the top left one before rotating, the angle
+    ``r`` is in degrees and turns the box about its centre counter-clockwise as
+    seen on screen (the y axis points down: the top side's far end is at
+    ``(x1 + w cos r, y1 - w sin r)``), and the corners of ``xyxyxyxy`` run top
+    left, top right, bottom right, bottom left of the unrotated box. A rotated
+    box converted to an axis-aligned format is its *enclosing* box (the angle is
+    gone: the smallest axis-aligned box holding its four corners); an
+    axis-aligned box converted to a rotated format has angle 0. Corner boxes
+    that are not rectangles (DOTA quadrilaterals) keep their first side and the
+    length of their second in ``xywhr``, as in torchvision.
+
     Args:
-        boxes: ``(..., 4)`` tensor or array (nested lists become an array).
+        boxes: ``(..., 4)`` tensor or array, ``(..., 5)`` for ``xywhr`` and
+            ``cxcywhr``, ``(..., 8)`` for ``xyxyxyxy`` (nested lists become an array).
             A ``tv_tensors.BoundingBoxes`` declares its own format and canvas:
             those are used, and ``src`` / ``image_size`` may be ``None``.
         src: Format of ``boxes``, one of `BOX_FORMATS` (or an alias:
@@ -279,7 +337,7 @@ def convert_boxes(
 
     Raises:
         ValueError: Unknown format, or ``image_size`` missing where needed.
-        InvalidBoxesError: ``boxes`` is not of shape ``(..., 4)``; or a
+        InvalidBoxesError: ``boxes`` does not have the columns of ``src``; or a
             BoundingBoxes whose declared format disagrees with ``src``, or
             whose canvas size disagrees with ``image_size``.
 
@@ -294,11 +352,19 @@ def convert_boxes(
         >>> converted = convert_boxes(declared, None, "xywh")
         >>> converted.tolist(), converted.format.name, converted.canvas_size
         ([[10.0, 20.0, 30.0, 40.0]], 'XYWH', (100, 200))
+
+        A 4 x 2 box turned by 90 degrees (counter-clockwise on screen) about its centre (2, 1):
+
+        >>> corners = convert_boxes(np.array([[2.0, 1.0, 4.0, 2.0, 90.0]]), "cxcywhr", "xyxyxyxy")
+        >>> np.round(corners, 6).tolist()
+        [[1.0, 3.0, 1.0, -1.0, 3.0, -1.0, 3.0, 3.0]]
+        >>> convert_boxes(corners, "xyxyxyxy", "xyxy").round(6).tolist()  # the enclosing box
+        [[1.0, -1.0, 3.0, 3.0]]
     """
     src, canvas = resolve_format(boxes, src, "src")
-    dst = check_format(dst, "dst")
+    dst = check_format(dst, "dst", BOX_FORMATS)
     image_size = resolve_image_size(image_size, canvas)
-    array = as_boxes(boxes)
+    array = as_boxes(boxes, fmt=src)
     if src == dst:
         # A copy, as every other conversion returns: the result never shares memory with the input.
         result = array.clone() if is_tensor(array) else array.copy()
@@ -310,6 +376,23 @@ def convert_boxes(
 
 
 def _convert(array: Any, src: str, dst: str, image_size: tuple[float, float] | None) -> Any:
+    if (
+        (is_rotated(src) or is_rotated(dst))
+        and is_normalized(src) != is_normalized(dst)
+        and image_size is None
+    ):
+        raise ValueError(
+            f"image_size: converting {src!r} to {dst!r} needs the image's (height, width) in pixels, "
+            "got None; pass image_size=(height, width)"
+        )
+    if is_rotated(src) and is_rotated(dst):
+        # Through xywhr, as torchvision goes, so that the numbers agree with its to the last bits.
+        return from_xywhr(to_xywhr(array, src), dst)
+    if is_rotated(src):
+        array, src = corners_to_xyxy(to_corners(array, src)), "xyxy"
+    if is_rotated(dst):
+        corners = _convert(array, src, "xyxy", image_size) if src != "xyxy" else array
+        return from_xywhr(xyxy_to_xywhr(corners), dst)
     corners = to_xyxy(array, src.rstrip("n"))
     if is_normalized(src) != is_normalized(dst):
         if image_size is None:

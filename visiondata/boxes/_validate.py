@@ -18,7 +18,8 @@ from visiondata.boxes._convert import (
     stack_columns,
     to_xyxy,
 )
-from visiondata.boxes._ops import clamp, maximum
+from visiondata.boxes._ops import _clip_rotated, clamp, maximum
+from visiondata.boxes._rotated import is_rotated, signed_area, to_corners
 from visiondata.exceptions import InvalidBoxesError
 
 Boxes = TypeVar("Boxes")
@@ -69,6 +70,16 @@ def validate_boxes(
     onto the border, never an error, so ``x_max = 1.0001`` in a normalised
     format is fine.
 
+    Oriented formats (``xywhr``, ``cxcywhr``, ``xyxyxyxy``) are checked for
+    finite numbers, positive ``w`` and ``h`` (a negative side is ``"inverted"``),
+    corners that enclose an area and, for ``xyxyxyxy``, run round a convex
+    quadrilateral (twisted corners are ``"inverted"``), and all four corners
+    inside the image within the tolerance. Their corners are never snapped
+    (moving one corner would bend the box); ``"clip"`` clamps them as
+    [`clip_boxes`][visiondata.boxes.clip_boxes] does (torchvision's soft mode: the
+    smallest box of the same angle around the part inside the image, whose
+    corners may still reach past the border) and drops those with nothing left.
+
     Policies:
 
     - ``"raise"``: any problem raises [`InvalidBoxesError`][visiondata.exceptions.InvalidBoxesError] naming each
@@ -79,7 +90,7 @@ def validate_boxes(
     - ``"drop"``: every box with a problem is dropped and reported.
 
     Args:
-        boxes: ``(N, 4)`` tensor or array. A ``tv_tensors.BoundingBoxes``
+        boxes: ``(N, 4)`` tensor or array (``(N, 5)`` / ``(N, 8)`` for oriented formats). A ``tv_tensors.BoundingBoxes``
             declares its format and canvas size: those are used, and the
             returned boxes are a BoundingBoxes again.
         fmt: Box format, one of `BOX_FORMATS`; ``None`` (the default) is the
@@ -107,6 +118,14 @@ def validate_boxes(
         ([[0.1, 0.2, 1.0, 0.5], [0.5, 0.5, 1.0, 0.9]], [True, True, False])
         >>> result.changes
         [{'index': 1, 'reason': 'out_of_bounds', 'action': 'clipped'}, {'index': 2, 'reason': 'inverted', 'action': 'dropped'}]
+        >>> validate_boxes(np.array([[50.0, 50.0, 40.0, 0.0, 30.0], [90.0, 50.0, 40.0, 10.0, 30.0]]), "cxcywhr", (100, 100))
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.InvalidBoxesError: invalid cxcywhr boxes, image 100x100 (height x width):
+          - box 0 [50.0, 50.0, 40.0, 0.0, 30.0]: without area: expected w > 0 and h > 0, got width 40 and height 0
+          - box 1 [90.0, 50.0, 40.0, 10.0, 30.0]: corner 2 (x2, y2) = (104.821, 35.6699) is outside the allowed range [0, 100] x [0, 100]
+          - box 1 [90.0, 50.0, 40.0, 10.0, 30.0]: corner 3 (x3, y3) = (109.821, 44.3301) is outside the allowed range [0, 100] x [0, 100]
+        Fix the annotations, or pass policy='clip' (cut boxes to the image) or policy='drop' (remove them; both report what changed).
     """
     fmt, canvas = resolve_format(boxes, fmt, default="xyxy")
     image_size = resolve_image_size(image_size, canvas)
@@ -114,12 +133,15 @@ def validate_boxes(
         raise ValueError(f"policy: expected one of {', '.join(map(repr, POLICIES))}, got {policy!r}")
     if not eps >= 0:
         raise ValueError(f"eps: expected a fraction of the image side >= 0, got {eps!r}")
-    array = as_boxes(boxes)
+    array = as_boxes(boxes, fmt=fmt)
     if array.ndim != 2:
-        raise InvalidBoxesError(f"boxes: expected shape (N, 4), got {tuple(array.shape)}")
+        raise InvalidBoxesError(f"boxes: expected shape (N, {array.shape[-1]}), got {tuple(array.shape)}")
     # NaN and infinity are reported, not warned about: numpy stays quiet on inf - inf.
     with np.errstate(invalid="ignore", over="ignore"):
-        result = _validate(array, fmt, image_size, policy, eps)
+        if is_rotated(fmt):
+            result = _validate_rotated(array, fmt, image_size, policy, eps)
+        else:
+            result = _validate(array, fmt, image_size, policy, eps)
     return result._replace(boxes=rewrap(result.boxes, boxes, fmt, canvas))
 
 
@@ -184,6 +206,147 @@ def _validate(array: Any, fmt: str, image_size: Any, policy: str, eps: float) ->
         if reason is not None
     ]
     return BoxValidation(from_xyxy(corners[keep], layout), keep, changes)
+
+
+def _validate_rotated(array: Any, fmt: str, image_size: Any, policy: str, eps: float) -> BoxValidation[Any]:
+    corners = to_corners(array, fmt)
+    bounds = _bounds(fmt, image_size)
+    finite = _isfinite(array).all(-1) & _isfinite(corners).all(-1)
+    xs, ys = corners[:, 0::2], corners[:, 1::2]
+    magnitude = clamp(maximum(_amax(abs(xs)), _amax(abs(ys))), 1)
+    step = (torch_finfo(array) if is_tensor(array) else np.finfo(array.dtype)).eps
+    slack = 4 * step * magnitude
+    if fmt == "xyxyxyxy":
+        # Consecutive sides turn the same way round a convex quadrilateral; a twisted one changes direction.
+        turns = []
+        for k in range(4):
+            x0, y0 = xs[:, k], ys[:, k]
+            x1, y1 = xs[:, (k + 1) % 4], ys[:, (k + 1) % 4]
+            x2, y2 = xs[:, (k + 2) % 4], ys[:, (k + 2) % 4]
+            turns.append((x1 - x0) * (y2 - y1) - (y1 - y0) * (x2 - x1))
+        tolerance = slack * magnitude
+        positive = _stack_rows([turn > tolerance for turn in turns]).any(0)
+        negative = _stack_rows([turn < -tolerance for turn in turns]).any(0)
+        inverted = finite & positive & negative
+        flat = finite & ~inverted & (abs(signed_area(corners)) <= slack * magnitude)
+    else:
+        widths, heights = array[:, 2], array[:, 3]
+        inverted = finite & ((widths < -slack) | (heights < -slack))
+        flat = finite & ~inverted & ((widths <= slack) | (heights <= slack))
+    if bounds is not None:
+        height, width = bounds
+        outside_x = (xs < -eps * width) | (xs > width * (1 + eps))
+        outside_y = (ys < -eps * height) | (ys > height * (1 + eps))
+        outside = finite & (outside_x | outside_y).any(-1)
+    else:
+        outside = finite & False
+    problems = ~finite | outside | inverted | flat
+
+    if policy == "raise":
+        if bool(problems.any()):
+            raise InvalidBoxesError(
+                _message_rotated(array, corners, fmt, bounds, finite, outside, inverted, flat)
+            )
+        return BoxValidation(_copy(array), finite | True, [])
+
+    reasons = _reasons(finite, outside, inverted, flat)
+    if policy == "clip" and bounds is not None:
+        height, width = bounds
+        repairable = outside & ~inverted & ~flat
+        clipped = _clip_rotated(array, fmt, height, width)
+        array = _where(repairable[:, None], clipped, array)
+        area = abs(signed_area(to_corners(array, fmt)))
+        empty = repairable & (area <= 4 * step * magnitude**2)
+        keep = finite & ~inverted & ~flat & ~empty
+        actions = ["clipped" if kept else "dropped" for kept in _to_list(keep)]
+    else:
+        keep = ~problems
+        actions = ["dropped"] * len(reasons)
+    changes = [
+        {"index": index, "reason": reason, "action": actions[index]}
+        for index, reason in enumerate(reasons)
+        if reason is not None
+    ]
+    return BoxValidation(_copy(array[keep]), keep, changes)
+
+
+def _amax(values: Any) -> Any:
+    """Largest value along the last axis, tensor or array."""
+    return values.amax(-1) if is_tensor(values) else values.max(-1)
+
+
+def _stack_rows(rows: list[Any]) -> Any:
+    if is_tensor(rows[0]):
+        import torch
+
+        return torch.stack(rows)
+    return np.stack(rows)
+
+
+def _message_rotated(
+    array: Any,
+    corners: Any,
+    fmt: str,
+    bounds: tuple[float, float] | None,
+    finite: Any,
+    outside: Any,
+    inverted: Any,
+    flat: Any,
+) -> str:
+    lines = []
+    for index, (row, corner, is_finite, is_outside, is_inverted, is_flat) in enumerate(
+        zip(
+            array.tolist(),
+            corners.tolist(),
+            _to_list(finite),
+            _to_list(outside),
+            _to_list(inverted),
+            _to_list(flat),
+            strict=True,
+        )
+    ):
+        shown = f"box {index} {[round(value, 6) for value in row]}"
+        if not is_finite:
+            lines.append(f"{shown}: expected finite numbers, got NaN or infinity")
+            continue
+        if fmt == "xyxyxyxy" and is_inverted:
+            lines.append(
+                f"{shown}: inverted: expected four corners in order round a convex quadrilateral, "
+                "got sides that cross or turn back; list the corners round the box"
+            )
+        elif fmt == "xyxyxyxy" and is_flat:
+            area = (
+                abs(
+                    sum(
+                        corner[2 * k] * corner[(2 * k + 3) % 8] - corner[(2 * k + 2) % 8] * corner[2 * k + 1]
+                        for k in range(4)
+                    )
+                )
+                / 2
+            )
+            lines.append(f"{shown}: without area: expected four corners enclosing an area, got area {area:g}")
+        elif is_inverted or is_flat:
+            what = "inverted" if is_inverted else "without area"
+            lines.append(
+                f"{shown}: {what}: expected w > 0 and h > 0, got width {row[2]:g} and height {row[3]:g}"
+            )
+        if is_outside and bounds is not None:
+            height, width = bounds
+            for k in range(4):
+                x, y = corner[2 * k], corner[2 * k + 1]
+                if not (0 <= x <= width and 0 <= y <= height):
+                    lines.append(
+                        f"{shown}: corner {k + 1} (x{k + 1}, y{k + 1}) = ({x:g}, {y:g}) is outside the allowed "
+                        f"range [0, {width:g}] x [0, {height:g}]"
+                    )
+    more = f"\n  ... and {len(lines) - _SHOWN} more" if len(lines) > _SHOWN else ""
+    listed = "\n".join(f"  - {line}" for line in lines[:_SHOWN])
+    image = "" if bounds is None else f", image {bounds[0]:g}x{bounds[1]:g} (height x width)"
+    return (
+        f"invalid {fmt} boxes{image}:\n{listed}{more}\n"
+        "Fix the annotations, or pass policy='clip' (cut boxes to the image) or policy='drop' "
+        "(remove them; both report what changed)."
+    )
 
 
 def _bounds(fmt: str, image_size: Any) -> tuple[float, float] | None:
