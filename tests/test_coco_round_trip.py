@@ -155,7 +155,8 @@ def _quiet_coco(path: Path) -> COCO:
 
 
 def _converted(root: Path, tmp_path: Path) -> tuple[Path, object]:
-    dataset = CocoDetectionDataset(root, root / "instances_val2017.json")
+    # include_crowd=True: the reader keeps the crowd region (left out by default), so the file is whole.
+    dataset = CocoDetectionDataset(root, root / "instances_val2017.json", include_crowd=True)
     report = to_coco(dataset, tmp_path / "out")
     return tmp_path / "out" / "annotations.json", report
 
@@ -225,7 +226,7 @@ def test_masks_read_back_from_the_output_are_the_inputs(coco: tuple[Path, dict],
 
 def test_annotation_ids_are_kept_in_the_index(coco: tuple[Path, dict]) -> None:
     root, _ = coco
-    dataset = CocoDetectionDataset(root, root / "instances_val2017.json", drop_empty=True)
+    dataset = CocoDetectionDataset(root, root / "instances_val2017.json", drop_empty=True, include_crowd=True)
     assert dataset.annotation_ids(0).tolist() == [900100, 42]
     assert dataset.annotation_ids(1).tolist() == [900200300, 7]
     assert dataset._annotation_ids.dtype == np.int64
@@ -245,7 +246,7 @@ def test_an_annotation_left_out_by_the_reader_is_not_written_and_the_rest_keep_t
         {"image_id": 37777, "category_id": 1, "bbox": [5, 6, 7, 8], "area": 56.5, "iscrowd": 0}
     )
     (root / "instances_val2017.json").write_text(json.dumps(source))
-    dataset = CocoDetectionDataset(root, root / "instances_val2017.json", on_error="skip")
+    dataset = CocoDetectionDataset(root, root / "instances_val2017.json", on_error="skip", include_crowd=True)
     report = to_coco(dataset, tmp_path / "out")
     out = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert len(report.source_problems) == 1 and "annotation 5" in report.source_problems[0]
@@ -330,7 +331,7 @@ def test_yolo_polygons_become_coco_polygons_in_pixels(tmp_path: Path) -> None:
 
 def test_masks_of_a_decoded_source_become_rle(coco: tuple[Path, dict], tmp_path: Path) -> None:
     root, _ = coco
-    with_masks = CocoDetectionDataset(root, root / "instances_val2017.json", masks=True)
+    with_masks = CocoDetectionDataset(root, root / "instances_val2017.json", masks=True, include_crowd=True)
     # A Subset has no files to copy: its samples (masks included) are written as they decode.
     subset = torch.utils.data.Subset(with_masks, [1, 0])
     subset.classes = with_masks.classes
@@ -339,7 +340,7 @@ def test_masks_of_a_decoded_source_become_rle(coco: tuple[Path, dict], tmp_path:
     out = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert all(isinstance(annotation["segmentation"]["counts"], str) for annotation in out["annotations"])
     read_back = CocoDetectionDataset(
-        tmp_path / "out" / "images", tmp_path / "out" / "annotations.json", masks=True
+        tmp_path / "out" / "images", tmp_path / "out" / "annotations.json", masks=True, include_crowd=True
     )
     for index, original in enumerate([1, 0]):
         assert torch.equal(read_back[index][1]["masks"], with_masks[original][1]["masks"])
@@ -349,7 +350,7 @@ def test_json_with_nan_is_read_again_the_slow_way(coco: tuple[Path, dict], tmp_p
     root, source = coco
     source["annotations"][3]["area"] = float("nan")  # Python's json writes NaN: not strict JSON
     (root / "instances_val2017.json").write_text(json.dumps(source))
-    to_coco(CocoDetectionDataset(root, root / "instances_val2017.json"), tmp_path / "out")
+    to_coco(CocoDetectionDataset(root, root / "instances_val2017.json", include_crowd=True), tmp_path / "out")
     out = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert out["info"] == source["info"] and out["annotations"][0] == source["annotations"][0]
     # The file's NaN area is not written back: the box's own area is.

@@ -476,7 +476,8 @@ def coco_file(root: Path) -> Path:
 
 
 def test_coco_category_ids_become_contiguous_labels_after_the_background(tmp_path: Path) -> None:
-    dataset = CocoDetectionDataset(tmp_path / "images", coco_file(tmp_path))
+    # include_crowd=True: the crowd region (left out by default) is kept, flagged.
+    dataset = CocoDetectionDataset(tmp_path / "images", coco_file(tmp_path), include_crowd=True)
     assert dataset.classes == ["__background__", "person", "car", "toothbrush"]
     assert dataset.category_ids == [None, 1, 3, 90]
     assert dataset.label_to_category_id == {1: 1, 2: 3, 3: 90}
@@ -491,7 +492,9 @@ def test_coco_category_ids_become_contiguous_labels_after_the_background(tmp_pat
     assert target["area"].dtype == torch.float32 and target["area"].tolist() == [150.5, 64 * 48, 12.0]
     assert torch.equal(plain(image), decoded(tmp_path / "images" / "a.png"))
 
-    no_background = CocoDetectionDataset(tmp_path / "images", tmp_path / "instances.json", background=False)
+    no_background = CocoDetectionDataset(
+        tmp_path / "images", tmp_path / "instances.json", background=False, include_crowd=True
+    )
     assert no_background.classes == ["person", "car", "toothbrush"]
     assert no_background.category_ids == [1, 3, 90]
     assert no_background.label_to_category_id == {0: 1, 1: 3, 2: 90}
@@ -522,13 +525,15 @@ def test_coco_include_crowd_false_leaves_crowd_boxes_out(tmp_path: Path) -> None
 def test_coco_classes_fix_the_list_by_name(tmp_path: Path) -> None:
     file = coco_file(tmp_path)
     error = validation_error(
-        lambda: CocoDetectionDataset(tmp_path / "images", file, classes=["toothbrush", "person"])
+        lambda: CocoDetectionDataset(
+            tmp_path / "images", file, classes=["toothbrush", "person"], include_crowd=True
+        )
     )
     assert len(error.problems) == 1
     assert error.problems[0].startswith("annotation 3: category_id 3 is 'car'")
     assert "toothbrush" in error.problems[0] and "person" in error.problems[0]
     dataset = CocoDetectionDataset(
-        tmp_path / "images", file, classes=["toothbrush", "person"], on_error="skip"
+        tmp_path / "images", file, classes=["toothbrush", "person"], on_error="skip", include_crowd=True
     )
     assert dataset.classes == ["toothbrush", "person"]
     assert dataset.category_ids == [90, 1] and dataset.label_to_category_id == {0: 90, 1: 1}
@@ -572,7 +577,7 @@ def test_coco_image_id_is_the_file_id_and_boxes_follow_it(image_ids: tuple[int, 
 
 def test_coco_matches_torchvision_coco_detection_wrapped_for_v2(tmp_path: Path) -> None:
     file = coco_file(tmp_path)
-    ours = CocoDetectionDataset(tmp_path / "images", file)
+    ours = CocoDetectionDataset(tmp_path / "images", file, include_crowd=True)  # torchvision keeps crowds
     theirs = torchvision.datasets.wrap_dataset_for_transforms_v2(
         torchvision.datasets.CocoDetection(str(tmp_path / "images"), str(file)),
         target_keys={"boxes", "labels", "image_id", "iscrowd"},
@@ -658,7 +663,7 @@ def masks_file(root: Path) -> Path:
 
 def test_coco_masks_from_polygons_and_both_rle_kinds(tmp_path: Path) -> None:
     file = masks_file(tmp_path)
-    dataset = CocoDetectionDataset(tmp_path / "images", file, masks=True)
+    dataset = CocoDetectionDataset(tmp_path / "images", file, masks=True, include_crowd=True)
     _, target = dataset[0]
     masks = target["masks"]
     assert isinstance(masks, tv_tensors.Mask)
@@ -694,7 +699,7 @@ def test_coco_masks_from_polygons_and_both_rle_kinds(tmp_path: Path) -> None:
 
 def test_coco_masks_stay_aligned_with_boxes_through_a_box_pipeline(tmp_path: Path) -> None:
     file = masks_file(tmp_path)
-    plain_target = CocoDetectionDataset(tmp_path / "images", file, masks=True)[0][1]
+    plain_target = CocoDetectionDataset(tmp_path / "images", file, masks=True, include_crowd=True)[0][1]
     # Flip, then keep the left half: the flipped polygon (x 20..28) and first RLE (x 24..30) leave the image.
     pipeline = BoxPipeline(
         [
@@ -702,7 +707,9 @@ def test_coco_masks_stay_aligned_with_boxes_through_a_box_pipeline(tmp_path: Pat
             {"name": "Crop", "top": 0, "left": 0, "height": MASK_HEIGHT, "width": 16},
         ]
     )
-    dataset = CocoDetectionDataset(tmp_path / "images", file, masks=True, transform=pipeline)
+    dataset = CocoDetectionDataset(
+        tmp_path / "images", file, masks=True, transform=pipeline, include_crowd=True
+    )
     image, target = dataset[0]
     assert tuple(image.shape) == (3, MASK_HEIGHT, 16)
     assert sorted(entry["index"] for entry in target["dropped"]) == [0, 1]
@@ -716,7 +723,11 @@ def test_coco_masks_stay_aligned_with_boxes_through_a_box_pipeline(tmp_path: Pat
     assert [columns.min(), rows.min(), columns.max() + 1, rows.max() + 1] == [2, 1, 12, 5]
 
     flipped = CocoDetectionDataset(
-        tmp_path / "images", file, masks=True, transform=BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}])
+        tmp_path / "images",
+        file,
+        masks=True,
+        include_crowd=True,
+        transform=BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}]),
     )[0][1]
     assert torch.equal(plain(flipped["masks"]), plain(plain_target["masks"]).flip(-1))
     assert_boxes(flipped["boxes"], [[20, 4, 28, 10], [24, 12, 30, 20], [2, 1, 12, 5]])

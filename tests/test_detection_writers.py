@@ -339,7 +339,8 @@ def test_to_coco_keeps_coco_ids_and_crowd_and_area(tmp_path: Path) -> None:
     data["annotations"][2]["area"] = 99.5  # b.png's person: an area that is not w * h
     json_file.write_text(json.dumps(data))
     out = tmp_path / "out"
-    to_coco(CocoDetectionDataset(tmp_path / "images", json_file), out)
+    # include_crowd=True: the reader keeps the crowd region (left out by default), and to_coco writes it.
+    to_coco(CocoDetectionDataset(tmp_path / "images", json_file, include_crowd=True), out)
 
     written = json.loads((out / "annotations.json").read_text())
     assert set(written) == {"images", "annotations", "categories"}
@@ -381,7 +382,7 @@ def test_to_coco_keeps_coco_ids_and_crowd_and_area(tmp_path: Path) -> None:
     coco = COCO(str(out / "annotations.json"))
     assert sorted(coco.getCatIds()) == [1, 3, 90] and sorted(coco.getImgIds()) == COCO_IMAGE_IDS
     assert len(coco.getAnnIds(imgIds=[7])) == 2 and coco.getAnnIds(imgIds=[41]) == []
-    back = CocoDetectionDataset(out / "images", out / "annotations.json")
+    back = CocoDetectionDataset(out / "images", out / "annotations.json", include_crowd=True)
     assert back.label_to_category_id == {1: 1, 2: 3, 3: 90}
     assert back.target(0)["iscrowd"].tolist() == [0, 1]
     assert back.target(1)["area"].tolist() == pytest.approx([99.5, 4.6 * 5.4], abs=1e-3)
@@ -701,7 +702,10 @@ def test_reader_problems_are_carried_into_the_report(tmp_path: Path) -> None:
         "skipped": [],
         "source_problems": dataset.problems,
         "crowd_left_out": 0,
+        "source_crowd_left_out": 0,
         "masks_left_out": 0,
+        "empty_images": 1,
+        "fields_left_out": {"area": 5},  # COCO areas: VOC has no such field
     }
     json.dumps(report.as_dict())
 
@@ -746,7 +750,18 @@ def test_convert_guesses_the_source_format(
     status, stdout, _ = vd_main(capsys, "convert", path, out, "--to", target)
     assert status == 0
     classes = 20 if source == "voc" else 3
-    assert stdout.strip() == f"wrote {target} to {out}: 4 images, 5 boxes, {classes} classes"
+    lines = stdout.strip().splitlines()
+    assert lines[0] == f"wrote {target} to {out}: 4 images, 5 boxes, {classes} classes"
+    # What the target cannot hold is said: the image without boxes (and what it became), COCO's areas.
+    written_as = {
+        "coco": "an image record with no annotations",
+        "voc": "an XML file with no <object>",
+        "yolo": "an empty label file",
+    }[target]
+    expected = [f"  1 images without boxes, each written as {written_as}"]
+    if source == "coco" and target != "coco":
+        expected.append(f"  per-box fields {target} cannot hold, left out: area (5 boxes)")
+    assert lines[1:] == expected
     tolerance = 0.5 if "voc" in (source, target) else 1e-3
     assert_same_boxes(boxes_by_base_name(read_back(target, out)), expected_by_name(base_name), tolerance)
 
@@ -845,7 +860,10 @@ def test_convert_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "skipped": [],
         "source_problems": [],
         "crowd_left_out": 0,
+        "source_crowd_left_out": 0,
         "masks_left_out": 0,
+        "empty_images": 1,
+        "fields_left_out": {},
     }
 
 
@@ -889,8 +907,12 @@ def test_convert_skip_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert status == 0
     lines = stdout.splitlines()
     assert lines[0] == f"wrote yolo to {tmp_path / 'out'}: 4 images, 5 boxes, 3 classes"
-    assert lines[1] == "  left out by the reader (1):"
-    assert lines[2].startswith("    annotation 99: category_id 4 is not in the file's categories [1, 3, 90]")
+    assert lines[1:3] == [
+        "  1 images without boxes, each written as an empty label file",
+        "  per-box fields yolo cannot hold, left out: area (5 boxes)",
+    ]
+    assert lines[3] == "  left out by the reader (1):"
+    assert lines[4].startswith("    annotation 99: category_id 4 is not in the file's categories [1, 3, 90]")
     assert len((tmp_path / "out" / "labels" / "train" / "b.txt").read_text().splitlines()) == 2
 
 

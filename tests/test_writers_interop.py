@@ -80,7 +80,9 @@ def coco_source(root: Path) -> Path:
 
 def source(tmp_path: Path) -> CocoDetectionDataset:
     path = coco_source(tmp_path / "src")
-    return CocoDetectionDataset(tmp_path / "src", path)
+    # include_crowd=True: the reader keeps the crowd regions (left out by default) so that each writer's
+    # own include_crowd decides what becomes of them.
+    return CocoDetectionDataset(tmp_path / "src", path, include_crowd=True)
 
 
 # --- Ultralytics' documented rules (check_det_dataset, 8.4), written out by hand -----------------------

@@ -42,6 +42,7 @@ from visiondata.formats._writing import (
     StagedOutput,
     WriteRecord,
     has_files,
+    note_losses,
     place_image,
     safe_name,
     start_writing,
@@ -126,6 +127,8 @@ class CocoDetectionDataset(DetectionFileDataset):
     "labels": int64, "image_id": the COCO image id, "iscrowd": int64,
     "area": float32})``, plus ``"masks"`` (``N x H x W`` ``uint8``) with
     ``masks=True``. ``bbox [x, y, w, h]`` becomes ``[x, y, x + w, y + h]``.
+    Crowd regions (``iscrowd=1``) are left out by default and counted in
+    `crowd_left_out` (``include_crowd=True`` keeps them, flagged).
 
     Labels index `classes`: by default ``"__background__"`` then the
     category names in order of their ids, so the non-contiguous COCO ids
@@ -173,7 +176,10 @@ class CocoDetectionDataset(DetectionFileDataset):
         annotation_file: The COCO JSON file.
         classes: Class names the labels index (default: background + the file's categories).
         drop_empty: Leave out images without annotations (kept by default, with ``(0, 4)`` boxes).
-        include_crowd: Keep ``iscrowd`` annotations (marked in the ``iscrowd`` field).
+        include_crowd: Keep crowd regions (``iscrowd=1``) in the samples, flagged in their ``iscrowd``
+            field. By default (``False``) they are left out and counted in `crowd_left_out` (and
+            in ``repr``), as torchvision's detection reference does: its models ignore
+            ``iscrowd`` and would train on a crowd as one object.
         masks: Add instance masks from polygons and RLE (needs pycocotools:
             ``pip install ".[coco]"``).
         transform: Called as ``transform(image, target)`` (a ``BoxPipeline`` or a v2 transform).
@@ -210,7 +216,7 @@ class CocoDetectionDataset(DetectionFileDataset):
         annotation_file: str | os.PathLike[str],
         classes: Sequence[str] | None = None,
         drop_empty: bool = False,
-        include_crowd: bool = True,
+        include_crowd: bool = False,
         masks: bool = False,
         transform: Callable[..., Any] | None = None,
         target_transform: Callable[[Any], Any] | None = None,
@@ -235,6 +241,9 @@ class CocoDetectionDataset(DetectionFileDataset):
         _refuse_repeated_categories(parsed.categories, classes, background, self.annotation_file)
         self.classes, self.category_ids, category_to_label = _classes(parsed.categories, classes, background)
         refuse_duplicate_classes(self.classes, self.annotation_file)
+        #: Crowd regions (``iscrowd`` not 0) left out because ``include_crowd`` is false.
+        self.crowd_left_out = 0
+        self.include_crowd = bool(include_crowd)
         self.index, segmentations = self._build(
             parsed, category_to_label, include_crowd, allow_outside_root, check_files, problems
         )
@@ -318,6 +327,8 @@ class CocoDetectionDataset(DetectionFileDataset):
         keep = known_image & known_category & has_box
         keep[known_image] &= good_image[position[known_image]]
         if not include_crowd:
+            # Left out by choice, not as a problem: counted (with repr saying so), never silent.
+            self.crowd_left_out = int(np.count_nonzero(keep & (crowd != 0)))
             keep &= crowd == 0
         names = _category_names(parsed.categories)
         for row in np.flatnonzero(~known_image | ~known_category | ~has_box).tolist():
@@ -429,6 +440,58 @@ class CocoDetectionDataset(DetectionFileDataset):
             segmentations = [value for value, kept in zip(segmentations, rows.tolist(), strict=True) if kept]
         return index.select(keep), segmentations
 
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        if self.crowd_left_out:
+            text = f"{text[:-1]}, {self.crowd_left_out} crowd regions left out: include_crowd=False)"
+        return text
+
+    def _box_segmentations(self, index: int) -> list[Any]:
+        """The file's ``segmentation`` of each box of image ``index`` (None where it has none), decoded.
+
+        With ``masks=True`` they are held already; otherwise the annotation file is read again once
+        (for the writers, which ask for every image) and kept.
+        """
+        index = self._position(index)
+        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
+        if self._segmentations is not None:
+            return [msgspec.json.decode(self._segmentations[row]) for row in range(start, end)]
+        source = getattr(self, "_source_cache", None)
+        if source is None:
+            source = self._source_cache = self._source_records()
+        return [source.annotation(int(row)).get("segmentation") for row in self._annotation_rows[start:end]]
+
+    def polygons(self, index: int) -> list[np.ndarray | None]:
+        """Each box's outline as a ``(K, 2)`` array of ``x y`` pixels, or None (see `mask_only`).
+
+        A ``segmentation`` of one polygon (the common case) is its outline. An RLE, a segmentation of
+        several polygons (an object in parts) or none gives None: there is no single outline to write
+        (`mask_only` says which boxes have a shape all the same). The writers use these:
+        ``to_yolo`` writes segment lines, ``to_voc`` counts what it cannot hold.
+
+        Examples:
+            >>> import json, tempfile, pathlib
+            >>> from PIL import Image
+            >>> root = pathlib.Path(tempfile.mkdtemp())
+            >>> Image.new("RGB", (20, 10)).save(root / "a.png")
+            >>> _ = (root / "ann.json").write_text(json.dumps({
+            ...     "images": [{"id": 7, "file_name": "a.png", "width": 20, "height": 10}],
+            ...     "categories": [{"id": 3, "name": "car"}],
+            ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 3, "bbox": [2, 1, 5, 4],
+            ...                      "segmentation": [[2, 1, 7, 1, 7, 5]]}]}))
+            >>> CocoDetectionDataset(root, root / "ann.json").polygons(0)[0].tolist()
+            [[2.0, 1.0], [7.0, 1.0], [7.0, 5.0]]
+        """
+        return [_single_polygon(value) for value in self._box_segmentations(index)]
+
+    def mask_only(self, index: int) -> list[bool]:
+        """Per box of image ``index``: whether it has a shape that is not one polygon (RLE, several parts).
+
+        Such a shape cannot be a YOLO segment line or a VOC object: the writers count it in the
+        report's ``masks_left_out`` (and write the box).
+        """
+        return [bool(value) and _single_polygon(value) is None for value in self._box_segmentations(index)]
+
     def annotation_ids(self, index: int) -> np.ndarray:
         """The file's annotation ids of image ``index``'s boxes, in the order of `boxes` (-1: the file gave none).
 
@@ -500,6 +563,16 @@ class CocoDetectionDataset(DetectionFileDataset):
             masks[row - start] = coco_mask.decode(rle)[:height, :width]
         target["masks"] = tv_tensors.Mask(torch.from_numpy(masks))
         return keep
+
+
+def _single_polygon(segmentation: Any) -> np.ndarray | None:
+    """``segmentation`` as one ``(K, 2)`` polygon in pixels if it is one polygon of 3 points or more, else None."""
+    if not (isinstance(segmentation, list) and len(segmentation) == 1 and isinstance(segmentation[0], list)):
+        return None
+    values = segmentation[0]
+    if len(values) < 6 or len(values) % 2 or not all(_is_number(value) for value in values):
+        return None
+    return np.asarray(values, dtype=np.float64).reshape(-1, 2)
 
 
 def _stamp(path: str) -> tuple[int, int] | None:
@@ -1068,9 +1141,15 @@ def to_coco(
 ) -> ConversionReport:
     """Write a detection dataset as COCO: ``out_dir/images/...`` and ``out_dir/annotations.json``.
 
-    COCO holds everything the readers give (boxes, crowd regions, areas,
-    polygons and masks), so nothing is left out: the report's
-    ``crowd_left_out`` is 0 and every box is written.
+    COCO holds boxes, crowd regions, areas, polygons and masks: every box
+    and every crowd region the source holds is written (the report's
+    ``crowd_left_out`` is 0). Crowd regions the source's reader left out
+    (``include_crowd=False``, its default) were never samples: they are
+    counted in ``source_crowd_left_out`` (read the source with
+    ``include_crowd=True`` to write them). Per-box fields COCO has no key
+    for (VOC's ``difficult`` and ``truncated``, a tool's attributes) are
+    counted by name in ``fields_left_out``; images without boxes are
+    written as image records with no annotation (``empty_images``).
 
     From a [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]
     the conversion is lossless: the annotation file is read again and each
@@ -1091,8 +1170,9 @@ def to_coco(
     0 is the background, else label + 1 (COCO ids start at 1; always
     distinct); image ids 1, 2, 3..., annotation ids 1, 2, 3... Numbers are
     written as the shortest decimal that reads back as the float32 the
-    source holds (``343.2``, not ``343.20001220703125``). A YOLO source's
-    polygons (segment lines) become polygon segmentations in pixels; masks
+    source holds (``343.2``, not ``343.20001220703125``). A source's
+    polygons (``polygons(index)``, in pixels: CVAT, LabelMe, Label Studio,
+    YOLO segment lines) become polygon segmentations; masks
     of a source that gives them (``"masks"`` in its samples) become
     compressed RLE (needs pycocotools; without it they are counted in the
     report's ``masks_left_out``); a box without either has no
@@ -1149,6 +1229,7 @@ def to_coco(
             image = dict(source.images.get(image_id, {})) if source is not None else {}
             image.update({"id": image_id, "file_name": name, "width": record.width, "height": record.height})
             coco_images.append(image)
+            note_losses(record, report)  # COCO holds crowds and areas: difficult, truncated... are counted
             written = _coco_annotations(dataset, index, record, source, report)
             for box, (order, annotation) in enumerate(written):
                 if annotation.get("id", -1) == -1:
@@ -1273,19 +1354,19 @@ def _coco_annotations(
 def _segmentations(dataset: Any, index: int, record: WriteRecord, report: ConversionReport) -> list[Any]:
     """Each box's COCO segmentation from a source that is not COCO, or None where it has none.
 
-    A YOLO source's polygons (normalised points) become polygons in pixels; masks in the samples
-    (``"masks"``, ``N x H x W``) become compressed RLE through pycocotools (counted in
-    ``report.masks_left_out`` when it is not installed).
+    A reader's polygons (``polygons(index)``: per box a ``(K, 2)`` array of ``x y`` pixels, or None
+    for a rectangle; CVAT, LabelMe, Label Studio, YOLO segment lines) become COCO polygons as they
+    are; masks in the samples (``"masks"``, ``N x H x W``) become compressed RLE through pycocotools
+    (counted in ``report.masks_left_out`` when it is not installed).
     """
     count = len(record.boxes)
     found: list[Any] = [None] * count
     polygons = getattr(dataset, "polygons", None)
     if callable(polygons) and has_files(dataset):
-        scale = np.array([record.width, record.height], dtype=np.float64)
-        for box, points in enumerate(polygons(index)):
+        for box, points in enumerate(list(polygons(index))[:count]):
             if points is not None and len(points) >= 3:
-                pixels = np.asarray(points, dtype=np.float64).reshape(-1, 2) * scale
-                found[box] = [[_short(value) for value in pixels.reshape(-1).tolist()]]
+                pixels = np.asarray(points, dtype=np.float64).reshape(-1)
+                found[box] = [[_short(value) for value in pixels.tolist()]]
     masks = record.fields.get("masks")
     if masks is not None and masks.ndim == 3 and len(masks) == count:
         try:

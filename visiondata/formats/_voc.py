@@ -34,8 +34,11 @@ from visiondata.formats._writing import (
     StagedOutput,
     WriteRecord,
     check_split_name,
+    mark_shapes,
+    note_losses,
     place_image,
     safe_name,
+    shapes_left_out,
     start_writing,
     unique_name,
     without_crowd,
@@ -493,7 +496,19 @@ def to_voc(
     [`VOCDetectionDataset`][visiondata.formats.VOCDetectionDataset] reads
     back the same label ids. Crowd regions (``iscrowd=1``) are left out, as
     VOC has no crowd flag, and counted in the report's ``crowd_left_out``;
-    ``include_crowd=True`` writes them as ordinary objects.
+    ``include_crowd=True`` writes them as ordinary objects (the lost flag is
+    counted in ``fields_left_out["iscrowd"]``). Crowd regions the source's
+    reader left out (its own ``include_crowd=False``) are counted in
+    ``source_crowd_left_out``.
+
+    VOC detection XML holds boxes, ``difficult`` and ``truncated`` only: the
+    report counts the rest. A box's instance mask or polygon (COCO
+    ``segmentation``, CVAT/LabelMe/Label Studio/YOLO-segment polygons, the
+    ``masks`` of a sample) is left out, its box written, and counted in
+    ``masks_left_out`` (`to_coco` keeps them); other per-box fields (COCO
+    ``area``, a tool's attributes) are counted by name in ``fields_left_out``;
+    an image without boxes is written as an XML with no ``<object>`` and
+    counted in ``empty_images``.
 
     Coordinates are VOC's 1-based inclusive whole pixels: each 0-based corner
     is rounded half up, ``xmin = x_min + 1``, ``xmax = x_max``, kept within
@@ -546,12 +561,16 @@ def to_voc(
         output = StagedOutput(staging)
         (staging / "Annotations").mkdir()
         for index, record in write_records(dataset, progress, report, names, first):
-            record = without_crowd(record, include_crowd, report)
+            mark_shapes(dataset, index, record)
+            record = without_crowd(record, include_crowd, report, note=False)
             try:
                 objects = _voc_objects(record, names)
             except ValueError as error:
                 report.skipped.append(f"sample {index}: {error}")
                 continue
+            # Counted once the sample is sure to be written: VOC XML holds boxes, difficult and truncated.
+            shapes_left_out(record, report)
+            note_losses(record, report)
             # VOC keeps one folder of images and names annotations by stem: a/b.jpg becomes a_b.jpg, and
             # a.jpg beside a.png gets annotation a_2.xml (its <filename> still says a.png).
             safe = re.sub(r"\s", "_", safe_name(record.name).as_posix().replace("/", "_"))

@@ -42,23 +42,60 @@ IMAGE_MODES = ("copy", "link", "symlink")
 MANIFEST_NAME = "visiondata-conversion.json"
 
 
+#: What an image without boxes becomes in each target format (the report says it).
+EMPTY_IMAGE_WRITTEN_AS = {
+    "coco": "an image record with no annotations",
+    "voc": "an XML file with no <object>",
+    "yolo": "an empty label file",
+}
+
+#: The per-box fields each target format holds (``masks`` and ``iscrowd`` aside: see `ConversionReport`).
+#: Any other field of the source's boxes is left out and counted in ``fields_left_out``.
+KEPT_FIELDS = {"coco": ("iscrowd", "area"), "voc": ("difficult", "truncated"), "yolo": ()}
+
+#: Where instance masks and polygons are kept, when a target format cannot hold them.
+_SHAPES_KEPT_BY = "COCO (to_coco writes them as segmentation) or YOLO segment lines (to_yolo) keep them"
+
+_SHAPES_REASON = {
+    "voc": "VOC detection XML holds boxes only",
+    "yolo": "the YOLO labels written hold no such shape: segments=False, the Darknet layout, or a mask "
+    "with no single outline (RLE, a polygon in parts)",
+}
+
+
 @dataclass
 class ConversionReport:
-    """What a writer wrote.
+    """What a writer wrote, and what the target format could not hold.
 
     Attributes:
         out_dir: The output folder.
         format: ``"coco"``, ``"voc"`` or ``"yolo"``.
         images: Images written.
         boxes: Boxes written.
-        classes: Class names written (without the background).
+        classes: Class names written (without the background), in label order. Every target records
+            the order (COCO category ids, VOC ``labelmap.txt``, YOLO ``names``), so the output read back
+            gives each box the same label.
         encoded: Images written as PNG because the source had no file to copy.
         skipped: Samples left out, one line each with the reason.
         source_problems: Annotation problems the source reader left out (its ``problems``).
-        crowd_left_out: Crowd regions (``iscrowd=1``) not written: YOLO and VOC have no crowd flag, so
-            ``to_yolo`` and ``to_voc`` leave them out unless ``include_crowd=True`` (COCO keeps them).
-        masks_left_out: Instance masks not written: ``to_coco`` writes a source's masks as RLE through
-            pycocotools, and counts them here when it is not installed.
+        crowd_left_out: Crowd regions (``iscrowd=1``) not written by the writer: YOLO and VOC have no
+            crowd flag, so ``to_yolo`` and ``to_voc`` leave them out unless ``include_crowd=True``
+            (then they are written as ordinary objects, and ``iscrowd`` is counted in
+            ``fields_left_out``). ``to_coco`` writes every crowd region its source holds.
+        source_crowd_left_out: Crowd regions the source reader itself left out (its
+            ``crowd_left_out``: a reader built with ``include_crowd=False``, the default): they were
+            never samples, so no writer sees them; read the source with ``include_crowd=True`` to
+            convert them.
+        masks_left_out: Boxes whose instance mask or polygon was not written (the box itself is):
+            VOC detection XML holds boxes only; YOLO labels hold one outline per object, as a
+            segment line (none under ``segments=False`` or in the Darknet layout, and none for an
+            RLE or a polygon in parts); ``to_coco`` writes masks as RLE through pycocotools
+            (counted here when it is not installed). `summary` says which, per format.
+        empty_images: Images written without a box; what they became is in `summary`
+            (an XML with no object, an empty label file, an image with no annotations).
+        fields_left_out: Per-box field name -> boxes whose value (not 0) the target format could
+            not hold: ``difficult``/``truncated`` into COCO or YOLO, ``area`` into VOC or YOLO,
+            ``iscrowd`` of crowds written as objects, a tool's attributes.
     """
 
     out_dir: str
@@ -70,30 +107,53 @@ class ConversionReport:
     skipped: list[str] = field(default_factory=list)
     source_problems: list[str] = field(default_factory=list)
     crowd_left_out: int = 0
+    source_crowd_left_out: int = 0
     masks_left_out: int = 0
+    empty_images: int = 0
+    fields_left_out: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
 
     def summary(self) -> str:
-        """One paragraph for people."""
+        """One paragraph for people: what was written, and each thing left out, with why and what keeps it."""
         lines = [
             f"wrote {self.format} to {self.out_dir}: {self.images} images, {self.boxes} boxes, "
             f"{len(self.classes)} classes"
         ]
         if self.encoded:
             lines.append(f"  {self.encoded} images had no file to copy and were written as PNG")
+        if self.empty_images:
+            written_as = EMPTY_IMAGE_WRITTEN_AS.get(self.format, "an image without boxes")
+            lines.append(f"  {self.empty_images} images without boxes, each written as {written_as}")
+        if self.source_crowd_left_out:
+            lines.append(
+                f"  {self.source_crowd_left_out} crowd regions (iscrowd=1) were left out by the source reader "
+                "(include_crowd=False, the default): read the source with include_crowd=True to convert them"
+            )
         if self.crowd_left_out:
             lines.append(
                 f"  {self.crowd_left_out} crowd regions (iscrowd=1) left out: {self.format} has no crowd flag "
                 "(include_crowd=True writes them as ordinary objects)"
             )
         if self.masks_left_out:
-            lines.append(
-                f"  {self.masks_left_out} instance masks left out: writing them as COCO RLE needs pycocotools "
-                "(pip install pycocotools)"
+            if self.format == "coco":
+                lines.append(
+                    f"  {self.masks_left_out} instance masks left out: writing them as COCO RLE needs "
+                    "pycocotools (pip install pycocotools); their boxes were written"
+                )
+            else:
+                reason = _SHAPES_REASON.get(self.format, f"{self.format} holds boxes only")
+                lines.append(
+                    f"  {self.masks_left_out} instance masks or polygons left out ({reason}); their boxes "
+                    f"were written: {_SHAPES_KEPT_BY}"
+                )
+        if self.fields_left_out:
+            shown = ", ".join(
+                f"{name} ({count} boxes)" for name, count in sorted(self.fields_left_out.items())
             )
+            lines.append(f"  per-box fields {self.format} cannot hold, left out: {shown}")
         for title, items in (("skipped", self.skipped), ("left out by the reader", self.source_problems)):
             if items:
                 lines.append(f"  {title} ({len(items)}):")
@@ -274,29 +334,92 @@ def check_labels(record: WriteRecord, names: list[str], first: int) -> None:
         )
 
 
-def without_crowd(record: WriteRecord, include_crowd: bool, report: ConversionReport) -> WriteRecord:
+def without_crowd(
+    record: WriteRecord, include_crowd: bool, report: ConversionReport, note: bool = True
+) -> WriteRecord:
     """``record`` without its crowd regions (``iscrowd`` not 0), counted in ``report.crowd_left_out``.
 
     YOLO and VOC have no crowd flag: a crowd region written there becomes an ordinary object, which a
     detector then learns as one instance (datumaro and Ultralytics leave crowds out of YOLO for that
-    reason). ``include_crowd=True`` keeps them as objects.
+    reason). ``include_crowd=True`` keeps them as objects. With ``note`` (the default), the record
+    returned is taken to be the one written: `note_losses` counts its losses for ``report.format``.
     """
     crowd = record.fields.get("iscrowd")
-    if include_crowd or crowd is None or not np.any(crowd):
-        return record
-    keep = np.asarray(crowd).reshape(-1) == 0
-    report.crowd_left_out += int(np.count_nonzero(~keep))
-    return WriteRecord(
-        record.name,
-        record.source,
-        record.image,
-        record.height,
-        record.width,
-        record.boxes[keep],
-        record.labels[keep],
-        {key: value[keep] for key, value in record.fields.items()},
-        record.image_id,
-    )
+    if not include_crowd and crowd is not None and np.any(crowd):
+        keep = np.asarray(crowd).reshape(-1) == 0
+        report.crowd_left_out += int(np.count_nonzero(~keep))
+        record = WriteRecord(
+            record.name,
+            record.source,
+            record.image,
+            record.height,
+            record.width,
+            record.boxes[keep],
+            record.labels[keep],
+            {key: value[keep] for key, value in record.fields.items()},
+            record.image_id,
+        )
+    if note:
+        note_losses(record, report)
+    return record
+
+
+def note_losses(record: WriteRecord, report: ConversionReport) -> None:
+    """Count what ``report.format`` cannot hold of ``record`` (the sample as written).
+
+    An image without boxes is counted in ``empty_images``; each per-box field the format does not
+    hold (`KEPT_FIELDS`), in ``fields_left_out`` by name, for the boxes where it is not 0 (a 0
+    ``difficult`` or ``iscrowd`` loses nothing). ``masks`` and the private ``_shape`` mark are
+    counted apart (``masks_left_out``).
+    """
+    count = len(record.boxes)
+    if count == 0:
+        report.empty_images += 1
+        return
+    kept = KEPT_FIELDS.get(report.format, ())
+    for name, value in record.fields.items():
+        if name in kept or name == "masks" or name.startswith("_"):
+            continue
+        try:
+            rows = np.asarray(value).reshape(count, -1)
+            carrying = int(np.count_nonzero(rows.astype(bool).any(axis=1)))
+        except (TypeError, ValueError):  # values numpy cannot test for zero: every box carries one
+            carrying = count
+        if carrying:
+            report.fields_left_out[name] = report.fields_left_out.get(name, 0) + carrying
+
+
+def mark_shapes(dataset: Any, index: int, record: WriteRecord) -> None:
+    """Add ``record.fields["_shape"]``: per box, whether the source has an instance mask or polygon for it.
+
+    A writer whose format holds boxes only counts these (``masks_left_out``) once crowd regions are
+    left out (the mark follows the boxes). The shapes are those of a reader with files:
+    ``polygons(index)`` (pixel ``(K, 2)`` arrays, None for a rectangle: COCO, CVAT, LabelMe, Label
+    Studio, YOLO segment lines) and ``mask_only(index)`` (a shape with no single outline: a COCO RLE
+    or polygon in parts, a CVAT ``<mask>``); or the ``masks`` of a decoded sample (a mask with no
+    pixel set is no shape).
+    """
+    count = len(record.boxes)
+    shaped = np.zeros(count, dtype=bool)
+    if has_files(dataset):
+        polygons, mask_only = getattr(dataset, "polygons", None), getattr(dataset, "mask_only", None)
+        if callable(polygons):
+            for box, points in enumerate(list(polygons(index))[:count]):
+                shaped[box] |= points is not None and len(points) >= 3
+        if callable(mask_only):
+            for box, flag in enumerate(list(mask_only(index))[:count]):
+                shaped[box] |= bool(flag)
+    masks = record.fields.get("masks")
+    if masks is not None and masks.ndim == 3 and len(masks) == count:
+        shaped |= masks.reshape(count, -1).any(axis=1)
+    record.fields["_shape"] = shaped
+
+
+def shapes_left_out(record: WriteRecord, report: ConversionReport) -> None:
+    """Count the boxes of ``record`` marked by `mark_shapes` in ``report.masks_left_out`` (and drop the mark)."""
+    shaped = record.fields.pop("_shape", None)
+    if shaped is not None:
+        report.masks_left_out += int(np.count_nonzero(shaped))
 
 
 def image_size(path: str) -> tuple[int, int]:
@@ -466,7 +589,10 @@ def write_manifest(output: StagedOutput, report: ConversionReport, dataset: Any,
         "encoded": report.encoded,
         "skipped": len(report.skipped),
         "crowd_left_out": report.crowd_left_out,
+        "source_crowd_left_out": report.source_crowd_left_out,
         "masks_left_out": report.masks_left_out,
+        "empty_images": report.empty_images,
+        "fields_left_out": report.fields_left_out,
         "source": {"type": type(dataset).__name__, "paths": [os.path.abspath(path) for path in inputs[:8]]},
         "files": output.files,
     }
@@ -481,4 +607,8 @@ def start_writing(
     _refuse_transform(dataset)
     refuse_special_output(out_dir)
     out = Path(out_dir)
-    return names, first, out, ConversionReport(str(out), fmt, classes=names[first:]), _source_inputs(dataset)
+    report = ConversionReport(str(out), fmt, classes=names[first:])
+    # Crowd regions a reader left out (include_crowd=False) are no samples: say so, or they vanish unseen.
+    left_out = getattr(dataset, "crowd_left_out", 0)
+    report.source_crowd_left_out = int(left_out) if isinstance(left_out, (int, np.integer)) else 0
+    return names, first, out, report, _source_inputs(dataset)
