@@ -43,11 +43,11 @@ from visiondata.formats._writing import (
     ConversionReport,
     StagedOutput,
     WriteRecord,
-    _check_images_mode,
-    _source_inputs,
+    check_images_mode,
     image_size,
     place_image,
     safe_name,
+    source_inputs,
     unique_key,
     write_manifest,
 )
@@ -225,42 +225,9 @@ def read_mask(
 
 def _decode(path: str, max_pixels: int | None, strict: bool | None) -> np.ndarray:
     """``H x W`` ids or ``H x W x 3`` RGB of the mask file, through the same checks as `read_image`."""
-    from PIL import Image, UnidentifiedImageError
+    from visiondata.io._read import decode_with_pil
 
-    from visiondata.io import _read
-    from visiondata.io._header import read_header
-
-    strict = _read.strict_decode() if strict is None else strict
-    data = _read.read_file(path)
-    header = read_header(data)
-    limit = _read._PIXEL_LIMIT.current() if max_pixels is None else max_pixels
-    if limit is not None and header.pixels is not None and header.pixels > limit:
-        raise _read._too_large(path, header.width, header.height, limit)
-    try:
-        with _read._PIXEL_LIMIT.decode(limit, strict), Image.open(io.BytesIO(data)) as opened:
-            if limit is not None and opened.width * opened.height > limit:
-                raise _read._too_large(path, opened.width, opened.height, limit)
-            image: Any = opened
-            orientation = opened.getexif().get(0x0112)
-            if orientation in (2, 3, 4, 5, 6, 7, 8):
-                from PIL import ImageOps
-
-                image = ImageOps.exif_transpose(opened)
-            image.load()
-            array = _ids_of(path, image)
-        if strict and header.format == "png":
-            _read._check_png_chunks(path, data)
-        return array
-    except (ImageReadError, DatasetFormatError):
-        raise
-    except Image.DecompressionBombError as error:
-        raise ImageReadError(path, "too large", str(error)) from error
-    except UnidentifiedImageError:
-        raise _read._unidentified(path, data, header.format) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        text = str(error)
-        reason = "truncated file" if "truncated" in text.lower() else "corrupt file"
-        raise ImageReadError(path, reason, text) from error
+    return decode_with_pil(path, lambda image: _ids_of(path, image), max_pixels, strict)
 
 
 def _ids_of(path: str, image: Any) -> np.ndarray:
@@ -751,7 +718,7 @@ def to_mask_folder(
     """
     from tqdm.auto import tqdm
 
-    _check_images_mode(images)
+    check_images_mode(images)
     files = _file_source(dataset)
     if files is not None and files[0].transform is not None:
         raise ValueError(
@@ -800,7 +767,7 @@ def _file_source(dataset: Any) -> tuple[SegmentationFolderDataset, list[int] | N
 
 def _inputs(dataset: Any) -> list[str]:
     """Every folder the source reads (images and masks, and the folders of each): the output stays apart."""
-    inputs = list(_source_inputs(dataset))
+    inputs = list(source_inputs(dataset))
     parts = [dataset, getattr(dataset, "dataset", None), *(getattr(dataset, "datasets", None) or [])]
     for part in parts:
         if isinstance(part, SegmentationFolderDataset):

@@ -194,7 +194,7 @@ def has_files(dataset: Any) -> bool:
     return hasattr(dataset, "path") and hasattr(dataset, "target") and hasattr(dataset, "boxes")
 
 
-def _source_inputs(dataset: Any) -> list[str]:
+def source_inputs(dataset: Any) -> list[str]:
     """Every file and folder the source reads: annotation files, image and label folders.
 
     The output may not be, hold or lie inside any of them. Image folders are collected once per
@@ -207,7 +207,7 @@ def _source_inputs(dataset: Any) -> list[str]:
     inner = getattr(dataset, "datasets", None) or [getattr(dataset, "dataset", None)]
     for part in inner:
         if part is not None and part is not dataset and not isinstance(part, (str, bytes)):
-            inputs += _source_inputs(part)
+            inputs += source_inputs(part)
     for attribute in ("annotation_file", "annotations_dir", "csv_file", "labels_dir", "root"):
         value = getattr(dataset, attribute, None)
         if isinstance(value, (str, os.PathLike)) and os.fspath(value):
@@ -517,7 +517,7 @@ def _encode_png(image: Any, destination: Path) -> None:
     destination.write_bytes(buffer.getvalue())
 
 
-def _check_images_mode(images: str) -> None:
+def check_images_mode(images: str) -> None:
     if images not in IMAGE_MODES:
         raise ValueError(f"images: expected one of {', '.join(map(repr, IMAGE_MODES))}, got {images!r}")
 
@@ -602,7 +602,7 @@ def write_manifest(output: StagedOutput, report: ConversionReport, dataset: Any,
 def start_writing(
     dataset: Any, out_dir: str | os.PathLike[str], fmt: str, images: str
 ) -> tuple[list[str], int, Path, ConversionReport, list[str]]:
-    _check_images_mode(images)
+    check_images_mode(images)
     names, first = writer_class_names(dataset)
     _refuse_transform(dataset)
     refuse_special_output(out_dir)
@@ -611,4 +611,4 @@ def start_writing(
     # Crowd regions a reader left out (include_crowd=False) are no samples: say so, or they vanish unseen.
     left_out = getattr(dataset, "crowd_left_out", 0)
     report.source_crowd_left_out = int(left_out) if isinstance(left_out, (int, np.integer)) else 0
-    return names, first, out, report, _source_inputs(dataset)
+    return names, first, out, report, source_inputs(dataset)

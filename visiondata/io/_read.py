@@ -28,7 +28,7 @@ import stat
 import threading
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -37,7 +37,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from visiondata._files import file_kind
-from visiondata.exceptions import ImageReadError
+from visiondata.exceptions import ImageReadError, VisionDataError
 from visiondata.io._header import ImageHeader, jpeg_orientation, read_header
 
 Mode = Literal["RGB", "L", "unchanged"]
@@ -189,7 +189,9 @@ def read_image(
         array = np.repeat(hwc, 3, axis=2) if mode == "RGB" and hwc.shape[2] == 1 else hwc
         array = np.ascontiguousarray(array[:, :, 0] if array.shape[2] == 1 else array)
         return array if output == "numpy" else Image.fromarray(array)
-    array = _decode_with_pil(path, data, header.format, mode, limit, strict)
+    array = _decode_with_pil(
+        path, data, header.format, lambda image: _pil_to_array(path, image, mode), limit, strict
+    )
     if output == "numpy":
         return np.ascontiguousarray(array)
     if output == "pil":
@@ -437,8 +439,43 @@ def _tensor_to_output(chw: torch.Tensor, output: str) -> Any:
 
 
 # ---------------------------------------------------------------- everything else, through PIL
+def decode_with_pil(
+    path: str | os.PathLike[str],
+    to_array: Callable[[Image.Image], np.ndarray],
+    max_pixels: int | None = None,
+    strict: bool | None = None,
+) -> np.ndarray:
+    """``to_array`` of the decoded PIL image of ``path``, behind every check of `read_image`.
+
+    For readers that need the stored values rather than RGB (a palette mask's indices, 16-bit ids):
+    the file is refused before it is opened when it is special or too large, the decompression-bomb
+    limit and ``strict`` apply as in `read_image`, EXIF orientation is applied, and PIL's errors become
+    an `ImageReadError` naming the file. ``to_array`` may raise a `VisionDataError` of its own.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "ids.png"
+        >>> Image.new("L", (3, 2), 7).save(path)
+        >>> decode_with_pil(path, lambda image: np.asarray(image)).tolist()
+        [[7, 7, 7], [7, 7, 7]]
+    """
+    strict = _strict_default if strict is None else strict
+    data = read_file(path)
+    header = read_header(data)
+    limit = _PIXEL_LIMIT.current() if max_pixels is None else max_pixels
+    if limit is not None and header.pixels is not None and header.pixels > limit:
+        raise _too_large(path, header.width, header.height, limit)
+    return _decode_with_pil(path, data, header.format, to_array, limit, strict)
+
+
 def _decode_with_pil(
-    path: object, data: bytes, claimed: str, mode: str, limit: int | None, strict: bool
+    path: object,
+    data: bytes,
+    claimed: str,
+    to_array: Callable[[Image.Image], np.ndarray],
+    limit: int | None,
+    strict: bool,
 ) -> np.ndarray:
     try:
         with _PIXEL_LIMIT.decode(limit, strict), Image.open(io.BytesIO(data)) as opened:
@@ -446,7 +483,7 @@ def _decode_with_pil(
                 raise _too_large(path, opened.width, opened.height, limit)
             image = ImageOps.exif_transpose(opened)
             image.load()
-            array = _pil_to_array(path, image, mode)
+            array = to_array(image)
         # After PIL's decode, which names most damage in its own words: what it lets through.
         if strict and claimed == "png":
             _check_png_chunks(path, data)
@@ -455,7 +492,7 @@ def _decode_with_pil(
             if damage:
                 raise _jpeg_warning(path, damage)
         return array
-    except ImageReadError:
+    except VisionDataError:
         raise
     except Image.DecompressionBombError as error:
         raise ImageReadError(path, "too large", str(error)) from error
