@@ -753,7 +753,7 @@ def test_invalid_boxes_message_suggests_a_fix_the_pipeline_accepts() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_boxes_that_are_not_n_by_4_raise(backend: str) -> None:
-    with pytest.raises(InvalidBoxesError, match=r"boxes: expected shape \(N, 4\), got \(1, 3\)"):
+    with pytest.raises(InvalidBoxesError, match=r"boxes: expected shape \(N, 4\) for 'xyxy' boxes, got \(1, 3\)"):
         BoxPipeline(FLIP, backend=backend)({"image": random_image(), "boxes": [[0, 0, 4]]})
 
 

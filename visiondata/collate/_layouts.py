@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
+from visiondata._arguments import check_int, check_positive_int
 from visiondata.exceptions import InvalidBoxesError, SkippedSampleWarning
 
 #: Keys of a dict sample that are not part of its target.
@@ -216,8 +217,7 @@ def padded_collate(
         >>> out["images"].shape, out["mask"][0, 29, 39].item(), out["mask"][0, 30, 0].item()
         (torch.Size([2, 3, 64, 64]), False, True)
     """
-    if isinstance(size_divisor, bool) or not isinstance(size_divisor, int) or size_divisor < 1:
-        raise ValueError(f"size_divisor: expected a positive int, got {size_divisor!r}")
+    check_positive_int("size_divisor", size_divisor, expected="a positive int")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_collate")
     padded, mask, sizes = _pad(images, size_divisor, pad_value, "padded_collate")
     return {"images": padded, "mask": mask, "image_sizes": sizes, "targets": targets, "skipped": skipped}
@@ -323,10 +323,8 @@ def padded_boxes_collate(
         >>> out["boxes"].shape, out["labels"].tolist(), out["valid"].tolist()
         (torch.Size([2, 1, 4]), [[4], [-1]], [[True], [False]])
     """
-    if max_boxes is not None and (
-        isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 0
-    ):
-        raise ValueError(f"max_boxes: expected an int >= 0 or None, got {max_boxes!r}")
+    if max_boxes is not None:
+        check_int("max_boxes", max_boxes, minimum=0, expected="an int >= 0 or None")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_boxes_collate")
     padded, _, sizes = _pad(images, 1, pad_value, "padded_boxes_collate")
     counts = [len(target["labels"]) for target in targets]

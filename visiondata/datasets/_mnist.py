@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from visiondata._arguments import check_positive_int
 from visiondata._paths import resolve_root
 from visiondata.datasets._catalog import dataset_info
 from visiondata.datasets._idx import read_idx
@@ -315,8 +316,7 @@ class MNISTBatches:
         generator: torch.Generator | None,
         indices: Sequence[int] | torch.Tensor | None,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle

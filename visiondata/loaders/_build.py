@@ -19,6 +19,8 @@ from torch.utils.data import (
     Subset,
 )
 
+from visiondata._arguments import MAX_SEED, check_int, check_positive_int
+
 #: ``build_loader`` logs here, at INFO, which order each loader reads in and why.
 logger = logging.getLogger("visiondata.loaders")
 
@@ -130,9 +132,9 @@ def build_loader(
         dataset: A map-style dataset, or a streaming one (see above).
         batch_size: Samples per batch (per rank when distributed).
         shuffle: Shuffle the order (see above).
-        num_workers: Worker processes.
+        num_workers: Worker processes (0: load in the main process).
         collate: The collate function (see above).
-        seed: Seed of the order and of the workers' streams.
+        seed: Seed of the order and of the workers' streams, an int in ``0..2**64 - 1``.
         drop_last: Drop the last incomplete batch (and, distributed, the uneven tail).
         distributed: Shard across ranks (see above).
         pin_memory: Pin batches in page-locked memory.
@@ -142,6 +144,9 @@ def build_loader(
         An [`EpochDataLoader`][visiondata.loaders.EpochDataLoader].
 
     Raises:
+        ValueError: ``batch_size`` is not a positive int, ``num_workers`` not an int >= 0, ``seed``
+            not an int in ``0..2**64 - 1`` (``bool`` is refused for each), or ``shuffle`` or
+            ``distributed`` is set for an iterable dataset.
         RuntimeError: ``distributed=True`` without an initialised process group.
 
     Examples:
@@ -153,8 +158,10 @@ def build_loader(
         ...     torch.utils.data.TensorDataset(torch.arange(5)), batch_size=2) for value in batch)
         [0, 1, 2, 3, 4]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    check_positive_int("batch_size", batch_size, expected="a positive int")
+    # Checked here: torch's own refusals come later, from inside the DataLoader or the generator.
+    check_int("num_workers", num_workers, minimum=0, fix="use 0 to load in the main process")
+    check_int("seed", seed, minimum=0, maximum=MAX_SEED)
     streaming = isinstance(dataset, IterableDataset)
     splits_itself = streaming and hasattr(dataset, "set_epoch")
     if (splits_itself and (shuffle is not None or distributed is not None)) or (

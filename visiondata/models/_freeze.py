@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from visiondata._arguments import check_choice, check_int
 from visiondata.models._heads import _AUXILIARY_HEADS, _resolve, get_head
 
 BN_POLICIES = ("train", "eval", "frozen")
@@ -137,8 +138,7 @@ def set_batchnorm_policy(module: nn.Module, bn: str) -> nn.Module:
         >>> layer.running_mean.tolist()
         [0.0, 0.0, 0.0]
     """
-    if bn not in BN_POLICIES:
-        raise ValueError(f"bn: expected one of {', '.join(map(repr, BN_POLICIES))}, got {bn!r}")
+    check_choice("bn", bn, BN_POLICIES)
     for layer in module.modules():
         if not isinstance(layer, _BatchNorm):
             continue
@@ -288,8 +288,7 @@ def freeze_backbone(model: nn.Module, bn: str = "frozen") -> nn.Module:
         >>> count_parameters(model, trainable_only=True)
         513000
     """
-    if bn not in BN_POLICIES:
-        raise ValueError(f"bn: expected one of {', '.join(map(repr, BN_POLICIES))}, got {bn!r}")
+    check_choice("bn", bn, BN_POLICIES)
     if getattr(model, "visiondata_pretrained", None) is False:
         name = getattr(model, "visiondata_name", type(model).__name__)
         warnings.warn(
@@ -319,14 +318,16 @@ def unfreeze_last(model: nn.Module, n: int) -> list[nn.Parameter]:
         The parameters that were frozen and are now trainable, in model
         order (what an optimiser needs to add; see [`GradualUnfreezing`][visiondata.models.GradualUnfreezing]).
 
+    Raises:
+        ValueError: ``n`` is not an ``int`` (``True`` included) from 0 to the number of stages.
+
     Examples:
         >>> import torchvision
         >>> model = freeze_backbone(torchvision.models.resnet18())
         >>> len(unfreeze_last(model, 1)) > 0, model.layer4[0].conv1.weight.requires_grad
         (True, True)
     """
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"n: expected a non-negative integer, got {n!r}")
+    check_int("n", n, minimum=0, expected="a non-negative integer")
     blocks = backbone_blocks(model)
     if n > len(blocks):
         raise ValueError(f"n: {type(model).__name__} has {len(blocks)} backbone stages, got n={n}")

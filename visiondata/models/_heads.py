@@ -13,7 +13,7 @@ import math
 
 from torch import nn
 
-from visiondata.models._zoo import check_positive_int
+from visiondata._arguments import check_positive_int
 
 # Attribute paths holding a classifier, most specific first; a Sequential is searched from its end.
 _CLASSIFIER_ATTRIBUTES = ("fc", "heads", "head", "classifier")
@@ -106,7 +106,7 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
         >>> model(torch.zeros(1, 3, 64, 64)).shape
         torch.Size([1, 3])
     """
-    _check_classes(num_classes)
+    check_positive_int("num_classes", num_classes)
     if hasattr(model, "reset_classifier") and callable(model.reset_classifier):  # timm's API
         model.reset_classifier(num_classes)
         return model
@@ -122,10 +122,6 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     if hasattr(model, "num_classes") and isinstance(model.num_classes, int):
         model.num_classes = num_classes
     return model
-
-
-def _check_classes(num_classes: int) -> None:
-    check_positive_int("num_classes", num_classes)
 
 
 # ---------------------------------------------------------------- detection
@@ -146,7 +142,7 @@ def replace_detection_head(model: nn.Module, num_classes: int) -> nn.Module:
     """
     from torchvision.models import detection
 
-    _check_classes(num_classes)
+    check_positive_int("num_classes", num_classes)
     roi_heads = getattr(model, "roi_heads", None)
     if roi_heads is not None:
         box_features = roi_heads.box_predictor.cls_score.in_features
@@ -209,7 +205,7 @@ def replace_segmentation_head(model: nn.Module, num_classes: int) -> nn.Module:
         >>> replace_segmentation_head(model, 4).eval()(torch.zeros(1, 3, 64, 64))["out"].shape
         torch.Size([1, 4, 64, 64])
     """
-    _check_classes(num_classes)
+    check_positive_int("num_classes", num_classes)
     classifier = getattr(model, "classifier", None)
     if classifier is None:
         raise ValueError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from visiondata.models._zoo import check_positive_int
+from visiondata._arguments import check_positive_int
 
 
 class MNISTCNN(nn.Module):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import overload
 
+from visiondata._arguments import is_int
+
 
 def _pair(value: int | tuple[int, int], argument: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else value
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
-    ):
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(is_int(v) for v in pair):
         raise TypeError(f"{argument}: expected an int or a pair of ints, got {value!r}")
     return pair[0], pair[1]
 

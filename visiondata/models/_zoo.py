@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from visiondata._arguments import check_choice, check_positive_int
 from visiondata._registry import Registry, close_matches
 from visiondata.exceptions import UnknownNameError
 from visiondata.models import _names
@@ -157,10 +158,10 @@ def list_entries(
     """
     import fnmatch
 
-    if source is not None and source not in SOURCES:
-        raise ValueError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
-    if task is not None and task not in MODEL_TASKS:
-        raise ValueError(f"task: expected one of {', '.join(MODEL_TASKS)}, got {task!r}")
+    if source is not None:
+        check_choice("source", source, SOURCES, expected=f"one of {', '.join(SOURCES)}")
+    if task is not None:
+        check_choice("task", task, MODEL_TASKS, expected=f"one of {', '.join(MODEL_TASKS)}")
     rows = []
     for candidate_source in SOURCES if source is None else (source,):
         if candidate_source == "timm" and task not in (None, "classification"):
@@ -250,8 +251,7 @@ def register_model(
         torch.Size([1, 3])
         >>> _ = _MODELS.unregister("visiondata:tiny_linear")
     """
-    if task not in MODEL_TASKS:
-        raise ValueError(f"task: expected one of {', '.join(MODEL_TASKS)}, got {task!r}")
+    check_choice("task", task, MODEL_TASKS, expected=f"one of {', '.join(MODEL_TASKS)}")
     entry = ModelEntry(name, "visiondata", task, builder, data_config)
     _MODELS.register(f"visiondata:{name}", entry, override=override)
     return builder
@@ -352,22 +352,6 @@ def create_model(
         backbone = None if default is None else default.default
     model.visiondata_pretrained = weights is not None or backbone is not None
     return model
-
-
-def check_positive_int(keyword: str, value: object) -> None:
-    """Refuse ``value`` unless it is an ``int`` of at least 1 (``bool`` is refused too).
-
-    Raises:
-        ValueError: The message names ``keyword`` and the value.
-
-    Examples:
-        >>> check_positive_int("num_classes", 0)
-        Traceback (most recent call last):
-        ...
-        ValueError: num_classes: expected a positive integer, got 0
-    """
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{keyword}: expected a positive integer, got {value!r}")
 
 
 def _accepts(function: Callable[..., Any], keyword: str) -> bool:

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from visiondata._arguments import check_positive_int
+
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -94,7 +96,7 @@ def fit(
         model: Returns logits of shape ``(N, classes)``.
         train_batches: Iterable of ``(inputs, integer targets)``.
         optimizer: Optimises ``model``'s parameters.
-        epochs: Passes over the training batches.
+        epochs: Passes over the training batches, a positive ``int`` (``True`` is refused).
         eval_batches: Evaluated after each epoch when given.
         loss_fn: Defaults to cross-entropy.
         scheduler: Learning-rate scheduler stepped per batch.
@@ -122,8 +124,7 @@ def fit(
         >>> history[-1]["train_accuracy"]
         1.0
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs: expected a positive integer, got {epochs!r}")
+    check_positive_int("epochs", epochs)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = None if device is None else torch.device(device)
     history: list[dict[str, float]] = []

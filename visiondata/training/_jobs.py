@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from visiondata._arguments import check_finite_number, check_positive_int, parse_option
 from visiondata._registry import Registry
 
 
@@ -66,14 +66,12 @@ def positive_int(text: str) -> int:
     Examples:
         >>> positive_int("3")
         3
+        >>> positive_int("0")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected a positive integer, got '0'
     """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+    return parse_option(text, int, check_positive_int, quote_text=True)
 
 
 def positive_float(text: str) -> float:
@@ -86,10 +84,14 @@ def positive_float(text: str) -> float:
         >>> positive_float("3e-4")
         0.0003
     """
-    value = _finite_float(text, "a positive finite number")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
+    return parse_option(
+        text,
+        float,
+        lambda name, value: check_finite_number(
+            name, value, minimum=0, inclusive=False, expected="a positive finite number"
+        ),
+        quote_text=True,
+    )
 
 
 def non_negative_float(text: str) -> float:
@@ -102,17 +104,6 @@ def non_negative_float(text: str) -> float:
         >>> non_negative_float("0")
         0.0
     """
-    value = _finite_float(text, "a finite number >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-def _finite_float(text: str, expected: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
+    return parse_option(
+        text, float, lambda name, value: check_finite_number(name, value, minimum=0), quote_text=True
+    )

@@ -12,13 +12,12 @@ is imported when training starts.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from visiondata.models._zoo import check_positive_int
+from visiondata._arguments import check_finite_number, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -65,15 +64,13 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     config = config or MNISTTrainingConfig()
     if overrides:
         config = MNISTTrainingConfig(**{**asdict(config), **overrides})
-    if config.limit is not None and config.limit < 1:
-        raise ValueError(f"limit: expected a positive number of training images, got {config.limit}")
     # Checked before the data is read: the scheduler and the batches would fail later, less clearly.
+    if config.limit is not None:
+        check_positive_int("limit", config.limit, expected="a positive number of training images")
     for keyword in ("epochs", "batch_size"):
         check_positive_int(keyword, getattr(config, keyword))
-    if not _is_finite(config.lr) or config.lr <= 0:
-        raise ValueError(f"lr: expected a positive finite number, got {config.lr!r}")
-    if not _is_finite(config.weight_decay) or config.weight_decay < 0:
-        raise ValueError(f"weight_decay: expected a finite number >= 0, got {config.weight_decay!r}")
+    check_finite_number("lr", config.lr, minimum=0, inclusive=False, expected="a positive finite number")
+    check_finite_number("weight_decay", config.weight_decay, minimum=0)
     import torch
 
     from visiondata.datasets._mnist import MNISTDataset
@@ -122,7 +119,3 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     torch.save(model.state_dict(), out / "model.pt")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
-
-
-def _is_finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

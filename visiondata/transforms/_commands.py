@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from visiondata._arguments import MAX_SEED, check_int, parse_option
 from visiondata.exceptions import OutputConflictError, VisionDataError
 from visiondata.formats._open import DETECTION_FORMATS
 
@@ -70,7 +71,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--root", help="data folder of a catalog dataset, or the folder CSV paths are relative to"
     )
     preview.add_argument(
-        "--seed", type=_int_in(0, 2**64 - 1), help="seed of the pipeline, an int >= 0 (overrides the spec's)"
+        "--seed", type=_int_in(0, MAX_SEED), help="seed of the pipeline, an int >= 0 (overrides the spec's)"
     )
     preview.set_defaults(handler=_preview)
 
@@ -84,13 +85,7 @@ def _int_in(low: int, high: int) -> Any:
     """An argparse type: an int in ``low..high``; anything else exits 2 with the usage and the bounds."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an int in {low}..{high}, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected an int in {low}..{high}, got {value}")
-        return value
+        return parse_option(text, int, lambda name, value: check_int(name, value, minimum=low, maximum=high))
 
     parse.__name__ = "int"  # argparse names the type in some messages
     return parse

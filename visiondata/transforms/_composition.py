@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._arguments import check_bool, is_int, refuse
 from visiondata._registry import close_matches
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 
@@ -113,20 +114,23 @@ def normalize_composition(spec: dict[str, Any], position: int | str, backend: st
     normalized: dict[str, Any] = {"name": name, "p": as_probability(spec.get("p", defaults["p"]), where)}
     if "n" in defaults:
         replace = spec.get("replace", defaults["replace"])
-        if not isinstance(replace, bool):
-            raise TransformSpecError(f"{where}: replace: expected true or false, got {replace!r}")
+        check_bool(f"{where}: replace", replace, error=TransformSpecError)
         count = spec.get("n", defaults["n"])
         if count is None and name == "RandomOrder":
             count = len(children)
         high = MAX_DRAWS if replace else len(children)
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= high:
+        if not (is_int(count) and 1 <= count <= high):
             bound = (
                 f"{MAX_DRAWS}, with replace=true"
                 if replace
                 else f"{high}, the number of children (or replace=true to draw a child more than once)"
             )
-            raise TransformSpecError(
-                f"{where}: n: expected an int from 1 to {bound}, got {count!r}; use p=0 to switch the node off"
+            refuse(
+                f"{where}: n",
+                f"an int from 1 to {bound}",
+                count,
+                fix="use p=0 to switch the node off",
+                error=TransformSpecError,
             )
         normalized["n"] = count
         normalized["replace"] = replace

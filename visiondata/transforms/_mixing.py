@@ -12,7 +12,6 @@ index there: ``{"sample": 12, "part": 1, "index": 3, "reason": "visibility"}``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional
 
+from visiondata._arguments import check_finite_number, check_positive_int, check_probability, is_finite_number
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import (
@@ -52,17 +52,10 @@ class _MultiImage(Dataset):
         seed: int | None,
         box_fields: Sequence[str] | None,
     ) -> None:
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
+        check_probability("p", p)
         for name, value in (("min_area", min_area), ("min_size", min_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ValueError(f"{name}: expected a finite number >= 0 (pixels), got {value!r}")
-        if (
-            isinstance(min_visibility, bool)
-            or not isinstance(min_visibility, (int, float))
-            or not 0 <= min_visibility <= 1
-        ):
-            raise ValueError(f"min_visibility: expected a fraction in [0, 1], got {min_visibility!r}")
+            check_finite_number(name, value, minimum=0, expected="a finite number >= 0 (pixels)")
+        check_probability("min_visibility", min_visibility, expected="a fraction in [0, 1]")
         if len(dataset) == 0:
             raise ValueError("dataset: expected at least one sample, got an empty dataset")
         self.dataset = dataset
@@ -298,23 +291,23 @@ class Mosaic(_MultiImage):
         box_fields: Sequence[str] | None = None,
     ) -> None:
         super().__init__(dataset, p, transform, min_visibility, min_area, min_size, seed, box_fields)
-        if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_SIDE:
-            raise ValueError(
-                f"size: expected a positive int at most {MAX_SIDE} (2**15, the largest image side supported), "
-                f"got {size!r}"
-            )
+        check_positive_int(
+            "size",
+            size,
+            maximum=MAX_SIDE,
+            expected=f"a positive int at most {MAX_SIDE} (2**15, the largest image side supported)",
+        )
         if not (
             isinstance(center_range, Sequence)
             and len(center_range) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in center_range)
+            and all(is_finite_number(v) for v in center_range)
             and 0 <= center_range[0] <= center_range[1] <= 1
         ):
             raise ValueError(
                 f"center_range: expected (min, max) with 0 <= min <= max <= 1, got {center_range!r}"
             )
         low, high = center_range
-        if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not math.isfinite(fill):
-            raise ValueError(f"fill: expected a finite number, got {fill!r}")
+        check_finite_number("fill", fill)
         self.size = size
         self.center_range = (float(low), float(high))
         self.fill = fill
@@ -439,8 +432,7 @@ class MixUp(_MultiImage):
     ) -> None:
         super().__init__(dataset, p, transform, min_visibility, min_area, min_size, seed, box_fields)
         # inf (or NaN) makes numpy's beta draw NaN, and a NaN ratio blends a black image.
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < math.inf:
-            raise ValueError(f"alpha: expected a finite number > 0, got {alpha!r}")
+        check_finite_number("alpha", alpha, minimum=0, inclusive=False)
         self.alpha = float(alpha)
 
     def _mix(

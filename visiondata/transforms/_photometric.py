@@ -28,19 +28,12 @@ import torch
 from torch.nn import functional as nn_functional
 from torchvision.transforms.v2 import functional
 
+from visiondata._arguments import check_choice, check_positive_int, is_finite_number, is_int, refuse
 from visiondata.exceptions import MissingDependencyError, TransformSpecError
 from visiondata.transforms._spec import MAX_SIDE, as_number
 from visiondata.transforms._torchvision_backend import BoxTransform
 
 # -- parameter checks (each raises TransformSpecError naming the parameter, what it expects and what it got)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _limit(
@@ -52,13 +45,13 @@ def _limit(
     one_form: str = "",
 ) -> tuple[float, float]:
     """``(min, max)`` from a pair, or from one number through ``one`` (albumentations' single-number forms)."""
-    if _is_number(value):
+    if is_finite_number(value):
         pair = one(float(value))
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         pair = (value[0], value[1])
     else:
         pair = None
-    if pair is None or not all(_is_number(v) for v in pair) or not low <= pair[0] <= pair[1] <= high:
+    if pair is None or not all(is_finite_number(v) for v in pair) or not low <= pair[0] <= pair[1] <= high:
         form = f" (one number v means {one_form})" if one_form else ""
         raise TransformSpecError(
             f"{name}: expected a number or a (min, max) pair with min <= max within [{low:g}, {high:g}]"
@@ -71,12 +64,12 @@ def _int_limit(
     value: Any, name: str, low: int, high: int, one: Callable[[int], tuple[int, int]], odd: bool = False
 ) -> tuple[int, int]:
     """``(min, max)`` ints from a pair of ints, or from one int through ``one``."""
-    pair = one(value) if _is_int(value) else value
+    pair = one(value) if is_int(value) else value
     if (
         not isinstance(pair, Sequence)
         or isinstance(pair, str)
         or len(pair) != 2
-        or not all(_is_int(v) and (not odd or v % 2 == 1) for v in pair)
+        or not all(is_int(v) and (not odd or v % 2 == 1) for v in pair)
         or not low <= pair[0] <= pair[1] <= high
     ):
         kind = "odd ints" if odd else "ints"
@@ -89,12 +82,10 @@ def _int_limit(
 
 def _choice(value: Any, name: str, allowed: Sequence[Any], own: str = "") -> Any:
     # Compared with their types: True is not 1, and 1 is not True.
-    if any(type(value) is type(option) and value == option for option in allowed):
-        return value
     hint = (
-        f"; for the others use the backend's own transform {own!r} on backend='albumentations'" if own else ""
+        f"for the others use the backend's own transform {own!r} on backend='albumentations'" if own else ""
     )
-    raise TransformSpecError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {value!r}{hint}")
+    return check_choice(name, value, allowed, fix=hint, error=TransformSpecError)
 
 
 # -- image helpers (C x H x W tensors, uint8 on 0..255 or floating point on 0..1)
@@ -419,7 +410,7 @@ class CLAHE(_Photometric):
         if not (
             isinstance(tile_grid_size, Sequence)
             and len(tile_grid_size) == 2
-            and all(_is_int(v) and 0 < v <= 1024 for v in tile_grid_size)
+            and all(is_int(v) and 0 < v <= 1024 for v in tile_grid_size)
         ):
             raise TransformSpecError(
                 f"tile_grid_size: expected (rows, columns), two positive ints at most 1024, got {tile_grid_size!r}"
@@ -491,8 +482,8 @@ class Sharpen(_Photometric):
         self.alpha = _limit(alpha, "alpha", lambda v: (v, v), 0.0, 1.0, "(v, v)")
         self.lightness = _limit(lightness, "lightness", lambda v: (v, v), 0.0, 1e3, "(v, v)")
         self.method = _choice(method, "method", ("kernel", "gaussian"))
-        if not (_is_int(kernel_size) and kernel_size % 2 == 1 and 0 < kernel_size <= 1023):
-            raise TransformSpecError(f"kernel_size: expected an odd int in 1..1023, got {kernel_size!r}")
+        if not (is_int(kernel_size) and kernel_size % 2 == 1 and 0 < kernel_size <= 1023):
+            refuse("kernel_size", "an odd int in 1..1023", kernel_size, error=TransformSpecError)
         self.kernel_size = kernel_size
         self.sigma = as_number(sigma, "sigma", 1e-6, 1e3)
 
@@ -682,11 +673,13 @@ class ToGray(_Photometric):
     """
 
     def __init__(self, num_output_channels: int = 3, method: str = "weighted_average") -> None:
-        if not (_is_int(num_output_channels) and 0 < num_output_channels <= 512):
-            raise TransformSpecError(
-                f"num_output_channels: expected a positive int at most 512, got {num_output_channels!r}"
-            )
-        self.num_output_channels = num_output_channels
+        self.num_output_channels = check_positive_int(
+            "num_output_channels",
+            num_output_channels,
+            maximum=512,
+            expected="a positive int at most 512",
+            error=TransformSpecError,
+        )
         self.method = _choice(method, "method", _GRAY_METHODS, own="albumentations.ToGray")
 
     def apply_image(self, image: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
@@ -967,7 +960,7 @@ class CoarseDropout(BoxTransform):
     @staticmethod
     def _hole_range(value: Any, name: str) -> tuple[float, float]:
         pair = _limit(value, name, lambda v: (v, v), 0.0, MAX_SIDE, "(v, v)")
-        if pair[1] >= 1 and not all(_is_int(v) for v in value):
+        if pair[1] >= 1 and not all(is_int(v) for v in value):
             raise TransformSpecError(
                 f"{name}: expected ints (pixels) or numbers below 1 (fractions of the side), got {value!r}"
             )
@@ -975,13 +968,13 @@ class CoarseDropout(BoxTransform):
 
     @staticmethod
     def _value(value: Any, name: str) -> float | list[float]:
-        if _is_number(value):
+        if is_finite_number(value):
             return float(value)
         if (
             isinstance(value, Sequence)
             and not isinstance(value, str)
             and value
-            and all(map(_is_number, value))
+            and all(map(is_finite_number, value))
         ):
             return [float(v) for v in value]
         others = "'random' or 'random_uniform'" if name == "fill" else "None"

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._arguments import check_choice, check_finite_number, check_probability, check_seed
 from visiondata._files import MAX_SPEC_BYTES, read_regular_file, refuse_non_file_output, write_text_atomic
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import check_format
@@ -146,14 +147,14 @@ class BoxPipeline:
             self.box_format = check_format(box_format, "box_format")
         except (TypeError, ValueError) as error:
             raise TransformSpecError(str(error)) from None
-        self.min_visibility = _fraction(min_visibility, "min_visibility")
-        self.min_area = _non_negative(min_area, "min_area")
-        self.min_size = _non_negative(min_size, "min_size")
-        if not isinstance(out_of_bounds, str) or out_of_bounds not in OUT_OF_BOUNDS:
-            raise TransformSpecError(
-                f"out_of_bounds: expected one of {', '.join(map(repr, OUT_OF_BOUNDS))}, got {out_of_bounds!r}"
-            )
-        self.out_of_bounds = out_of_bounds
+        self.min_visibility = check_probability(
+            "min_visibility", min_visibility, expected="a fraction in [0, 1]", error=TransformSpecError
+        )
+        self.min_area = _pixels(min_area, "min_area")
+        self.min_size = _pixels(min_size, "min_size")
+        self.out_of_bounds = check_choice(
+            "out_of_bounds", out_of_bounds, OUT_OF_BOUNDS, error=TransformSpecError
+        )
         try:
             self.backend = check_backend(backend)
         except (TypeError, ValueError) as error:
@@ -165,9 +166,7 @@ class BoxPipeline:
         ):
             raise TransformSpecError(f"box_fields: expected a list of field names, got {box_fields!r}")
         self.box_fields = None if box_fields is None else list(box_fields)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise TransformSpecError(f"seed: expected an int >= 0 or None, got {seed!r}")
-        self._streams = RandomStreams(seed)
+        self._streams = RandomStreams(check_seed("seed", seed, error=TransformSpecError))
         self.specs = [
             normalize_spec(spec, position, self.backend) for position, spec in enumerate(transforms)
         ]
@@ -427,17 +426,7 @@ def _spec_lines(spec: dict[str, Any], indent: str) -> list[str]:
     return [*lines, f"{indent}]}},"]
 
 
-def _fraction(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise TransformSpecError(f"{name}: expected a fraction in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _non_negative(value: Any, name: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 <= value < float("inf")  # also refuses NaN
-    ):
-        raise TransformSpecError(f"{name}: expected a number >= 0 (pixels), got {value!r}")
-    return float(value)
+def _pixels(value: Any, name: str) -> float:
+    return check_finite_number(
+        name, value, minimum=0, expected="a number >= 0 (pixels)", error=TransformSpecError
+    )

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
+from visiondata._arguments import check_seed
+
 
 class RandomStreams:
     """A numpy ``Generator`` and a ``random.Random`` for one pipeline.
@@ -47,9 +49,7 @@ class RandomStreams:
     """
 
     def __init__(self, seed: int | None) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
-        self.seed = seed
+        self.seed = check_seed("seed", seed)
         self._owner: object = _NOT_SEEDED
         self._numpy: np.random.Generator | None = None
         self._python: random.Random | None = None

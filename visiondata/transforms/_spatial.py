@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional
 
+from visiondata._arguments import check_bool, check_size, is_finite_number, is_int
 from visiondata.exceptions import TransformSpecError
 from visiondata.transforms._albumentations_backend import import_albumentations
 from visiondata.transforms._spec import (
     MAX_SIDE,
-    _is_number,
     as_fill,
     as_interpolation,
     as_positive_int,
@@ -204,7 +204,7 @@ def _pair(value: Any, name: str, expected: str) -> tuple[float, float]:
         isinstance(value, Sequence)
         and not isinstance(value, str)
         and len(value) == 2
-        and all(_is_number(v) for v in value)
+        and all(is_finite_number(v) for v in value)
         and value[0] <= value[1]
     ):
         return float(value[0]), float(value[1])
@@ -350,19 +350,14 @@ class ScaleJitter(_AspectResizing):
         interpolation: str = "bilinear",
         antialias: bool = True,
     ) -> None:
-        if isinstance(target_size, int) and not isinstance(target_size, bool):
-            target_size = (target_size, target_size)
-        if not (
-            isinstance(target_size, Sequence)
-            and not isinstance(target_size, str)
-            and len(target_size) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_SIDE for v in target_size)
-        ):
-            raise TransformSpecError(
-                f"target_size: expected a positive int or (width, height) as torchvision's ScaleJitter takes, "
-                f"each at most {MAX_SIDE}, got {target_size!r}"
-            )
-        self.target_size = (int(target_size[0]), int(target_size[1]))
+        self.target_size = check_size(
+            "target_size",
+            target_size,
+            maximum=MAX_SIDE,
+            expected="a positive int or (width, height) as torchvision's ScaleJitter takes, "
+            f"each at most {MAX_SIDE}",
+            error=TransformSpecError,
+        )
         low, high = _pair(scale_range, "scale_range", "(min, max) with 0 < min <= max")
         if low <= 0:
             raise TransformSpecError(
@@ -377,9 +372,7 @@ class ScaleJitter(_AspectResizing):
             )
         self.scale_range = (low, high)
         self.interpolation = as_interpolation(interpolation)
-        if not isinstance(antialias, bool):
-            raise TransformSpecError(f"antialias: expected true or false, got {antialias!r}")
-        self.antialias = antialias
+        self.antialias = check_bool("antialias", antialias, error=TransformSpecError)
 
     def get_params(
         self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
@@ -424,12 +417,12 @@ class RandomShortestSize(_AspectResizing):
         interpolation: str = "bilinear",
         antialias: bool = True,
     ) -> None:
-        sizes = [min_size] if isinstance(min_size, int) and not isinstance(min_size, bool) else min_size
+        sizes = [min_size] if is_int(min_size) else min_size
         if not (
             isinstance(sizes, Sequence)
             and not isinstance(sizes, str)
             and len(sizes)
-            and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_SIDE for v in sizes)
+            and all(is_int(v) and 0 < v <= MAX_SIDE for v in sizes)
         ):
             raise TransformSpecError(
                 f"min_size: expected a positive int or a non-empty list of them, each at most {MAX_SIDE}, "
@@ -438,9 +431,7 @@ class RandomShortestSize(_AspectResizing):
         self.min_size = [int(v) for v in sizes]
         self.max_size = None if max_size is None else as_positive_int(max_size, "max_size")
         self.interpolation = as_interpolation(interpolation)
-        if not isinstance(antialias, bool):
-            raise TransformSpecError(f"antialias: expected true or false, got {antialias!r}")
-        self.antialias = antialias
+        self.antialias = check_bool("antialias", antialias, error=TransformSpecError)
 
     def _size(self, height: int, width: int, min_size: int) -> tuple[int, int]:
         ratio = min_size / min(height, width)

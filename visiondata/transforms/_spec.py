@@ -20,6 +20,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from visiondata._arguments import (
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_positive_int,
+    check_probability,
+    check_size,
+    is_finite_number,
+)
 from visiondata._registry import Registry, close_matches
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 
@@ -226,9 +235,7 @@ def get_transform_definition(name: str) -> TransformDefinition:
 
 
 def check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
-    return backend
+    return check_choice("backend", backend, BACKENDS)
 
 
 #: Composition nodes: specs whose ``transforms`` are child specs (``visiondata.transforms._composition``).
@@ -328,9 +335,7 @@ def as_probability(value: Any, where: str) -> float:
         ...
         visiondata.exceptions.TransformSpecError: transforms[0] (HorizontalFlip): p: expected a probability in [0, 1], got 5
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise TransformSpecError(f"{where}: p: expected a probability in [0, 1], got {value!r}")
-    return float(value)
+    return check_probability(f"{where}: p", value, error=TransformSpecError)
 
 
 def refuse_unknown_parameters(
@@ -361,40 +366,42 @@ def plain(value: Any) -> Any:
     return value
 
 
-# Parameter checks shared by the transforms. Each raises TransformSpecError naming the parameter.
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+# Parameter checks shared by the transforms: visiondata._arguments' checks, raising TransformSpecError
+# naming the parameter, worded as the transforms' messages have always been.
 
 
 def as_size(value: Any, name: str = "size", high: int = MAX_SIDE) -> tuple[int, int]:
     """``(height, width)`` from an int (a square) or a pair of ints in ``1..high`` (`MAX_SIDE`)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if (
-        isinstance(value, Sequence)
-        and len(value) == 2
-        and all(isinstance(side, int) and not isinstance(side, bool) and 0 < side <= high for side in value)
-    ):
-        return int(value[0]), int(value[1])
-    raise TransformSpecError(
-        f"{name}: expected a positive int or (height, width), each at most {high}{_why(high)}, got {value!r}"
+    return check_size(
+        name,
+        value,
+        maximum=high,
+        expected=f"a positive int or (height, width), each at most {high}{_why(high)}",
+        error=TransformSpecError,
     )
 
 
 def as_positive_int(value: Any, name: str, high: int = MAX_SIDE) -> int:
     """An int in ``1..high`` (`MAX_SIDE` unless said: most such parameters are sizes in pixels)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= high:
-        return value
-    raise TransformSpecError(f"{name}: expected a positive int at most {high}{_why(high)}, got {value!r}")
+    return check_positive_int(
+        name,
+        value,
+        maximum=high,
+        expected=f"a positive int at most {high}{_why(high)}",
+        error=TransformSpecError,
+    )
 
 
 def as_pixels(value: Any, name: str, high: int = MAX_SIDE) -> int:
     """An int in ``0..high`` (an offset or a padding, in pixels)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high:
-        return value
-    raise TransformSpecError(f"{name}: expected an int >= 0 and at most {high}{_why(high)}, got {value!r}")
+    return check_int(
+        name,
+        value,
+        minimum=0,
+        maximum=high,
+        expected=f"an int >= 0 and at most {high}{_why(high)}",
+        error=TransformSpecError,
+    )
 
 
 def _why(high: int) -> str:
@@ -402,9 +409,15 @@ def _why(high: int) -> str:
 
 
 def as_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf) -> float:
-    if _is_number(value) and low <= value <= high:
-        return float(value)
-    raise TransformSpecError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
+    """A finite number in ``[low, high]``, as a ``float``."""
+    return check_finite_number(
+        name,
+        value,
+        minimum=low,
+        maximum=high,
+        expected=f"a number in [{low:g}, {high:g}]",
+        error=TransformSpecError,
+    )
 
 
 def as_range(
@@ -415,13 +428,13 @@ def as_range(
     The single-number form is torchvision's (``degrees=10`` is -10..10,
     ``brightness=0.2`` is 0.8..1.2); the result must lie in ``[low, high]``.
     """
-    if _is_number(value):
+    if is_finite_number(value):
         if value < 0:
             raise TransformSpecError(
                 f"{name}: expected a non-negative number or a (min, max) pair, got {value!r}"
             )
         pair = (max(center - value, low), center + value)
-    elif isinstance(value, Sequence) and len(value) == 2 and all(_is_number(v) for v in value):
+    elif isinstance(value, Sequence) and len(value) == 2 and all(is_finite_number(v) for v in value):
         pair = (float(value[0]), float(value[1]))
     else:
         raise TransformSpecError(f"{name}: expected a number or a (min, max) pair, got {value!r}")
@@ -440,8 +453,8 @@ def as_interpolation(value: Any, name: str = "interpolation") -> str:
 
 def as_fill(value: Any, name: str = "fill") -> float | list[float]:
     """A fill value for uncovered pixels: one number, or one per channel."""
-    if _is_number(value):
+    if is_finite_number(value):
         return float(value)
-    if isinstance(value, Sequence) and value and all(_is_number(v) for v in value):
+    if isinstance(value, Sequence) and value and all(is_finite_number(v) for v in value):
         return [float(v) for v in value]
     raise TransformSpecError(f"{name}: expected a number or one number per channel, got {value!r}")

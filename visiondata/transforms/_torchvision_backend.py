@@ -16,7 +16,6 @@ agree.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -25,6 +24,7 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional
 
+from visiondata._arguments import check_choice, is_finite_number, is_int
 from visiondata.exceptions import TransformSpecError
 from visiondata.transforms import _geometry as geometry
 from visiondata.transforms._presets import IMAGENET_MEAN, IMAGENET_STD
@@ -565,11 +565,7 @@ class PadIfNeeded(_Padding):
     ) -> None:
         self.min_height = as_positive_int(min_height, "min_height")
         self.min_width = as_positive_int(min_width, "min_width")
-        if position not in self.POSITIONS:
-            raise TransformSpecError(
-                f"position: expected one of {', '.join(map(repr, self.POSITIONS))}, got {position!r}"
-            )
-        self.position = position
+        self.position = check_choice("position", position, self.POSITIONS, error=TransformSpecError)
         self.fill = as_fill(fill)
 
     def get_params(
@@ -601,7 +597,7 @@ class Pad(_Padding):
         if (
             not values
             or len(values) not in (1, 2, 4)
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SIDE for v in values)
+            or not all(is_int(v) and 0 <= v <= MAX_SIDE for v in values)
         ):
             raise TransformSpecError(
                 f"padding: expected an int >= 0, (left/right, top/bottom) or (left, top, right, bottom), each at "
@@ -613,11 +609,7 @@ class Pad(_Padding):
             values = values * 2
         self.padding = tuple(values)
         self.fill = as_fill(fill)
-        if padding_mode not in self.MODES:
-            raise TransformSpecError(
-                f"padding_mode: expected one of {', '.join(map(repr, self.MODES))}, got {padding_mode!r}"
-            )
-        self.padding_mode = padding_mode
+        self.padding_mode = check_choice("padding_mode", padding_mode, self.MODES, error=TransformSpecError)
 
     def get_params(
         self, rng: np.random.Generator, height: int, width: int, boxes: np.ndarray
@@ -655,9 +647,7 @@ class RandomIoUCrop(_Cropping):
             if isinstance(sampler_options, Sequence) and not isinstance(sampler_options, str)
             else []
         )
-        if not options or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in options
-        ):
+        if not options or not all(is_finite_number(v) for v in options):
             raise TransformSpecError(
                 f"sampler_options: expected a list of minimum IoU values, got {sampler_options!r}"
             )
@@ -971,10 +961,7 @@ class GaussianBlur(BoxTransform):
             if isinstance(kernel_size, Sequence) and not isinstance(kernel_size, str)
             else ()
         )
-        if len(sizes) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_KERNEL_SIZE and v % 2 == 1
-            for v in sizes
-        ):
+        if len(sizes) != 2 or not all(is_int(v) and 0 < v <= MAX_KERNEL_SIZE and v % 2 == 1 for v in sizes):
             raise TransformSpecError(
                 f"kernel_size: expected an odd positive int or two, each at most {MAX_KERNEL_SIZE}, "
                 f"got {kernel_size!r}"
@@ -1100,11 +1087,7 @@ class ToDtype(BoxTransform):
     DTYPES = ("float32", "float16", "float64", "uint8")
 
     def __init__(self, dtype: str = "float32", scale: bool = True) -> None:
-        if dtype not in self.DTYPES:
-            raise TransformSpecError(
-                f"dtype: expected one of {', '.join(map(repr, self.DTYPES))}, got {dtype!r}"
-            )
-        self.dtype = dtype
+        self.dtype = check_choice("dtype", dtype, self.DTYPES, error=TransformSpecError)
         self.scale = bool(scale)
 
     def apply_image(self, image: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:

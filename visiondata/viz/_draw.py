@@ -13,6 +13,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.utils import draw_bounding_boxes, make_grid
 
+from visiondata._arguments import check_positive_int
 from visiondata._files import atomic_path, refuse_non_file_output
 from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes, is_normalized
 from visiondata.exceptions import InvalidBoxesError
@@ -162,6 +163,7 @@ def save_grid(
         The path written.
 
     Raises:
+        ValueError: ``ncols`` is not a positive ``int`` (``True`` is refused), or no samples are given.
         OutputConflictError: ``path`` is a folder or a special file (``/dev/null``).
 
     Examples:
@@ -173,8 +175,7 @@ def save_grid(
     """
     from PIL import Image
 
-    if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols: expected a positive int, got {ncols!r}")
+    check_positive_int("ncols", ncols, expected="a positive int")
     drawn = []
     for sample in samples:
         image, target = _split(sample)
