@@ -153,3 +153,20 @@ def test_convert_coco_to_coco_keeps_crowd_regions(tmp_path: Path, capsys: pytest
     assert main(["convert", str(path), str(tmp_path / "voc"), "--to", "voc", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["boxes"], report["crowd_left_out"], report["source_crowd_left_out"]) == (2, 2, 0)
+
+
+def test_check_says_how_many_crowd_regions_training_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visiondata.cli import main
+
+    path = coco_with_crowd(tmp_path / "coco")
+    Image.new("RGB", (WIDTH, HEIGHT), (90, 40, 60)).save(path.parent / "b.png")  # not a duplicate of a.png
+    code = main(["check", str(path)])
+    out = capsys.readouterr().out
+    # Two boxes are read; the two crowd regions are named as left out, not as boxes and not as problems.
+    assert code == 0, out
+    assert "2 boxes" in out.splitlines()[0]
+    assert "2 crowd regions (iscrowd=1) left out, as training reads the file (include_crowd=False)" in out
+    assert main(["check", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["crowd_left_out"] == 2

@@ -108,6 +108,8 @@ class DetectionCheckReport(CheckReport):
     annotation_problems: list[str] = field(default_factory=list)
     duplicate_boxes: list[str] = field(default_factory=list)
     images_without_boxes: list[str] = field(default_factory=list)
+    #: Crowd regions (COCO ``iscrowd=1``) the reader left out, as training reads them (``include_crowd=False``).
+    crowd_left_out: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -173,6 +175,7 @@ def check_detection(
     report.format = type(dataset).__name__
     report.annotation_problems = list(getattr(dataset, "problems", []))
     report.images = len(dataset)
+    report.crowd_left_out = int(getattr(dataset, "crowd_left_out", 0) or 0)
     names = dataset.classes
     counts: Counter[int] = Counter()
     for index in range(len(dataset)):
@@ -519,6 +522,11 @@ def _human(report: CheckReport) -> str:
             lines += [f"  {item}" for item in items[:50]]
             if len(items) > 50:
                 lines.append(f"  ... and {len(items) - 50} more")
+    if detection and report.crowd_left_out:
+        lines.append(
+            f"{_count(report.crowd_left_out, 'crowd region')} (iscrowd=1) left out, as training reads the file "
+            "(include_crowd=False): not counted as boxes above"
+        )
     if report.imbalance is not None:
         lines.append(f"class imbalance: {report.imbalance:.1f}:1 (largest to smallest class)")
     lines.append("problems: " + ("; ".join(report.problems) if report.problems else "none"))
