@@ -46,6 +46,12 @@ class DetectionIndex:
         labels: ``(M,)`` class labels (indexes of the dataset's ``classes``).
         fields: Other per-box values, name -> ``(M,)`` array.
         normalized: Whether ``boxes`` are fractions of the image size.
+        corners: ``(M, 8)`` ``float32`` oriented boxes ``x1 y1 ... x4 y4`` (pixels, or fractions when
+            ``normalized``), or ``None``: readers of oriented boxes (DOTA, YOLO-OBB) keep the corners
+            beside ``boxes``, which then hold each quadrilateral's enclosing box (what ``check`` and the
+            filters use).
+        keypoints: ``(M, K, 3)`` ``float32`` ``x y visibility`` per box (pixels, or fractions when
+            ``normalized``; visibility as COCO: 0 not labelled, 1 hidden, 2 visible), or ``None``.
     """
 
     paths: PathIndex
@@ -56,6 +62,8 @@ class DetectionIndex:
     labels: np.ndarray
     fields: dict[str, np.ndarray] = field(default_factory=dict)
     normalized: bool = False
+    corners: np.ndarray | None = None
+    keypoints: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -68,10 +76,13 @@ class DetectionIndex:
         labels: np.ndarray,
         fields: dict[str, np.ndarray] | None = None,
         normalized: bool = False,
+        corners: np.ndarray | None = None,
+        keypoints: np.ndarray | None = None,
     ) -> DetectionIndex:
         """Group boxes by image: ``box_image[j]`` is the position (in ``paths``) of box ``j``'s image.
 
-        Boxes keep their file order within each image.
+        Boxes keep their file order within each image; ``corners`` (``(M, 8)``) and ``keypoints``
+        (``(M, K, 3)``), when given, are grouped with them.
         """
         count = len(paths)
         order = np.argsort(box_image, kind="stable")
@@ -89,6 +100,10 @@ class DetectionIndex:
             np.ascontiguousarray(labels[order]),
             grouped,
             normalized,
+            None
+            if corners is None
+            else np.ascontiguousarray(corners[order], dtype=np.float32).reshape(-1, 8),
+            None if keypoints is None else np.ascontiguousarray(keypoints[order], dtype=np.float32),
         )
 
     def select(self, keep: np.ndarray) -> DetectionIndex:
@@ -104,11 +119,14 @@ class DetectionIndex:
             self.labels[rows],
             {name: values[rows] for name, values in self.fields.items()},
             self.normalized,
+            None if self.corners is None else self.corners[rows],
+            None if self.keypoints is None else self.keypoints[rows],
         )
 
     def nbytes(self) -> int:
         """Memory held by the index, in bytes."""
         arrays = [self.image_ids, self.sizes, self.offsets, self.boxes, self.labels, *self.fields.values()]
+        arrays += [array for array in (self.corners, self.keypoints) if array is not None]
         return self.paths.nbytes() + sum(int(array.nbytes) for array in arrays)
 
 
@@ -214,6 +232,12 @@ class DetectionFileDataset(ImageFileDataset):
     Subclasses parse their files into `index` and set `classes`
     (and `category_ids` where the file has ids of its own).
 
+    An index with ``corners`` (oriented boxes) gives ``target["boxes"]`` in
+    format ``XYXYXYXY`` (pixels); one with ``keypoints`` adds
+    ``target["keypoints"]``: ``float32`` ``(N, K, 3)`` ``x y visibility`` in
+    pixels, one row per box (`keypoint_names`, `skeleton` and `flip_pairs`
+    describe them where the reader knows them).
+
     Annotation problems are handled by ``on_error``: ``"raise"`` raises one
     [`DatasetValidationError`][visiondata.exceptions.DatasetValidationError] listing every
     problem; ``"skip"`` leaves the bad annotation out and records it in
@@ -232,6 +256,12 @@ class DetectionFileDataset(ImageFileDataset):
     classes: list[str]
     #: The file's own id of each label (``None`` for the background), where the format has ids.
     category_ids: list[Any]
+    #: Names of the keypoints (readers of keypoints that have them), in keypoint order.
+    keypoint_names: list[str] | None = None
+    #: Pairs of keypoint indices joined by a line when drawn, where the annotations give them.
+    skeleton: list[tuple[int, int]] | None = None
+    #: Pairs of keypoint indices a horizontal flip swaps (left/right), where known.
+    flip_pairs: list[tuple[int, int]] | None = None
 
     def __init__(
         self,
@@ -297,7 +327,51 @@ class DetectionFileDataset(ImageFileDataset):
         return index % count
 
     def target(self, index: int) -> dict[str, Any]:
-        return self._target(self._position(index))
+        index = self._position(index)
+        target = self._target(index)
+        if self.index.keypoints is not None:
+            target["keypoints"] = torch.from_numpy(self.keypoints(index))
+        return target
+
+    def _pixel_scale(self, index: int) -> np.ndarray | None:
+        """``(width, height)`` of image ``index`` for normalised coordinates (read from its header), or None."""
+        if not self.index.normalized:
+            return None
+        from visiondata.formats._writing import image_size
+
+        height, width = image_size(self.path(index))
+        return np.array([width, height], dtype=np.float32)
+
+    def oriented_boxes(self, index: int) -> np.ndarray | None:
+        """The oriented boxes of image ``index``: ``(N, 8)`` ``x1 y1 ... x4 y4`` pixels, or ``None``.
+
+        ``None`` for readers of axis-aligned boxes. Corners stored normalised (YOLO-OBB) are scaled by
+        the image's size, read from its file header (pixels are never decoded).
+        """
+        index = self._position(index)
+        if self.index.corners is None:
+            return None
+        corners = self.index.corners[self.index.offsets[index] : self.index.offsets[index + 1]].copy()
+        scale = self._pixel_scale(index) if len(corners) else None
+        if scale is not None:
+            corners *= np.tile(scale, 4)
+        return corners
+
+    def keypoints(self, index: int) -> np.ndarray:
+        """The keypoints of image ``index``: ``(N, K, 3)`` ``float32`` ``x y visibility``, pixels.
+
+        ``(N, 0, 3)`` for readers without keypoints. Points stored normalised (YOLO-pose) are scaled by
+        the image's size, read from its file header.
+        """
+        index = self._position(index)
+        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
+        if self.index.keypoints is None:
+            return np.zeros((end - start, 0, 3), dtype=np.float32)
+        points = self.index.keypoints[start:end].copy()
+        scale = self._pixel_scale(index) if len(points) else None
+        if scale is not None:
+            points[..., :2] *= scale
+        return points
 
     def _target(self, index: int) -> dict[str, Any]:
         index_ = self.index
@@ -331,9 +405,12 @@ class DetectionFileDataset(ImageFileDataset):
             keep = self._keep_with_area(boxes, height, width, current)
         else:
             boxes = boxes.copy()  # the sample's own: editing it must not change the index
-        target["boxes"] = tv_tensors.BoundingBoxes(
-            torch.from_numpy(boxes), format=tv_tensors.BoundingBoxFormat.XYXY, canvas_size=(height, width)
-        )
+        target["boxes"] = self._box_tensor(boxes, current, height, width)
+        if index_.keypoints is not None:
+            points = index_.keypoints[index_.offsets[current] : index_.offsets[current + 1]].copy()
+            if index_.normalized:
+                points[..., :2] *= np.array([width, height], dtype=np.float32)
+            target["keypoints"] = torch.from_numpy(points)
         masks_kept = self._add_masks(target, current, height, width)
         if masks_kept is not None:
             keep = masks_kept if keep is None else keep & masks_kept
@@ -344,6 +421,27 @@ class DetectionFileDataset(ImageFileDataset):
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target
+
+    def _box_tensor(
+        self, boxes: np.ndarray, current: int, height: int, width: int
+    ) -> tv_tensors.BoundingBoxes:
+        """The sample's boxes: ``boxes`` (XYXY pixels), or the oriented corners (XYXYXYXY) where the reader has them."""
+        corners = self.index.corners
+        if corners is None:
+            return tv_tensors.BoundingBoxes(
+                torch.from_numpy(boxes), format=tv_tensors.BoundingBoxFormat.XYXY, canvas_size=(height, width)
+            )
+        quads = corners[self.index.offsets[current] : self.index.offsets[current + 1]]
+        if self.index.normalized:
+            quads = quads * np.tile(np.array([width, height], dtype=np.float32), 4)
+        elif len(quads) and tuple(self.index.sizes[current]) != (height, width):
+            # Checked against the declared size (the enclosing boxes raised or were recorded above).
+            quads = np.clip(quads, 0, np.tile(np.array([width, height], dtype=np.float32), 4))
+        else:
+            quads = quads.copy()
+        return tv_tensors.BoundingBoxes(
+            torch.from_numpy(quads), format=tv_tensors.BoundingBoxFormat.XYXYXYXY, canvas_size=(height, width)
+        )
 
     def _keep_with_area(self, boxes: np.ndarray, height: int, width: int, current: int) -> np.ndarray | None:
         """Which boxes clipping to the decoded image left with an area; the others are problems.
@@ -372,7 +470,7 @@ class DetectionFileDataset(ImageFileDataset):
     def _keep_rows(self, target: dict[str, Any], keep: np.ndarray) -> None:
         """Leave the boxes not in ``keep`` out of ``target``, with their labels, fields and masks."""
         rows = torch.from_numpy(keep)
-        for name in ("boxes", "labels", "masks", *self.index.fields):
+        for name in ("boxes", "labels", "masks", "keypoints", *self.index.fields):
             value = target.get(name)
             if isinstance(value, torch.Tensor):
                 target[name] = (

@@ -12,6 +12,8 @@ target format cannot hold.
   [`to_voc`][visiondata.formats.to_voc];
 - YOLO (detect and segment lines, Ultralytics' ``data.yaml``): [`YOLODataset`][visiondata.formats.YOLODataset]
   and [`to_yolo`][visiondata.formats.to_yolo];
+- DOTA (oriented boxes as four corners): [`DOTADataset`][visiondata.formats.DOTADataset] and
+  [`to_dota`][visiondata.formats.to_dota];
 - CSV rows, one per box: [`CSVDetectionDataset`][visiondata.formats.CSVDetectionDataset];
 - semantic segmentation folders (image + mask PNG pairs): [`SegmentationFolderDataset`][visiondata.formats.SegmentationFolderDataset]
   and [`to_mask_folder`][visiondata.formats.to_mask_folder];
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from visiondata.formats._coco import CocoDetectionDataset, to_coco
     from visiondata.formats._csv_detection import CSVDetectionDataset
     from visiondata.formats._cvat import CVATDataset
+    from visiondata.formats._dota import DOTADataset, to_dota
     from visiondata.formats._label_studio import LabelStudioDataset
     from visiondata.formats._labelme import LabelMeDataset
     from visiondata.formats._mask_folder import (
@@ -55,6 +58,7 @@ __all__ = [
     "CVATDataset",
     "CocoDetectionDataset",
     "ConversionReport",
+    "DOTADataset",
     "LabelMeDataset",
     "LabelStudioDataset",
     "SegmentationFolderDataset",
@@ -62,6 +66,7 @@ __all__ = [
     "YOLODataset",
     "read_mask",
     "to_coco",
+    "to_dota",
     "to_mask_folder",
     "to_voc",
     "to_yolo",
@@ -74,6 +79,8 @@ _LAZY = {
     "CVATDataset": "visiondata.formats._cvat",
     "CocoDetectionDataset": "visiondata.formats._coco",
     "ConversionReport": "visiondata.formats._writing",
+    "DOTADataset": "visiondata.formats._dota",
+    "to_dota": "visiondata.formats._dota",
     "LabelMeDataset": "visiondata.formats._labelme",
     "LabelStudioDataset": "visiondata.formats._label_studio",
     "SegmentationFolderDataset": "visiondata.formats._mask_folder",

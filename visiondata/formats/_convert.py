@@ -8,21 +8,22 @@ import sys
 
 from visiondata.formats._open import DETECTION_FORMATS, guess_format, open_detection, read_class_list
 
-WRITERS = ("coco", "voc", "yolo")
+WRITERS = ("coco", "voc", "yolo", "dota")
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
     """Add ``visiondata convert`` to the top-level parser."""
     convert = commands.add_parser(
         "convert",
-        help="convert a detection dataset between COCO, VOC, YOLO (and from CSV, CVAT, LabelMe, Label Studio)",
+        help="convert a detection dataset between COCO, VOC, YOLO, DOTA (and from CSV, CVAT, LabelMe, Label "
+        "Studio)",
         description="Read a detection dataset in one format and write it in another, copying (or linking) its images.",
     )
     convert.add_argument(
         "source",
         metavar="SRC",
         help="COCO JSON file, VOC folder, YOLO data.yaml or images folder, CSV file, CVAT for images XML, "
-        "LabelMe folder, Label Studio JSON export",
+        "LabelMe folder, Label Studio JSON export, DOTA folder (images/ + labelTxt/)",
     )
     convert.add_argument("out", metavar="OUT", help="output folder")
     convert.add_argument(
@@ -40,7 +41,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     convert.add_argument(
         "--classes",
         help="YOLO: class names in id order, as NAME,NAME,... or @FILE (one name a line); default: the names "
-        "of the data.yaml (given, in SRC, or beside SRC's images/ folder), else the ids",
+        "of the data.yaml (given, in SRC, or beside SRC's images/ folder), else the ids. DOTA: the class "
+        "names (default: DOTA's own)",
     )
     convert.add_argument("--split", help="VOC/YOLO: the split to read (VOC default: every file; YOLO: train)")
     convert.add_argument(
@@ -59,6 +61,14 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         default="auto",
         help="YOLO: write polygons as segment lines (class x1 y1 ... xn yn): auto (default) when the source "
         "has polygons, always (boxes as their 4 corners), never (boxes only; polygons are counted as left out)",
+    )
+    convert.add_argument(
+        "--task",
+        choices=("auto", "detect", "segment", "pose", "obb"),
+        default="auto",
+        help="YOLO: the label lines to write: detect (boxes; segments as --segments says), segment, pose "
+        "(keypoints, kpt_shape in data.yaml), obb (oriented boxes); auto (default): obb for oriented boxes "
+        "(DOTA, YOLO-OBB), pose for keypoints, else detect. What the task cannot hold is counted",
     )
     convert.add_argument(
         "--link",
@@ -91,6 +101,7 @@ def _run(options: argparse.Namespace) -> int:
     from visiondata._files import refuse_special_output
     from visiondata.exceptions import DatasetFormatError, VisionDataError
     from visiondata.formats._coco import to_coco
+    from visiondata.formats._dota import to_dota
     from visiondata.formats._voc import to_voc
     from visiondata.formats._writing import check_split_name
     from visiondata.formats._yolo import to_yolo
@@ -99,9 +110,17 @@ def _run(options: argparse.Namespace) -> int:
     if options.split is not None:
         check_split_name(options.split, "--split")
     check_split_name(options.out_split, "--out-split")
-    if options.target_format != "yolo" and (options.layout != "ultralytics" or options.segments != "auto"):
+    if options.target_format != "yolo" and (
+        options.layout != "ultralytics" or options.segments != "auto" or options.task != "auto"
+    ):
         raise DatasetFormatError(
-            f"--layout/--segments: only --to yolo takes them, got --to {options.target_format}; leave them out"
+            f"--layout/--segments/--task: only --to yolo takes them, got --to {options.target_format}; leave them "
+            "out"
+        )
+    if options.task in ("pose", "obb") and (options.layout == "darknet" or options.segments != "auto"):
+        raise DatasetFormatError(
+            f"--task {options.task}: writes Ultralytics {options.task} lines; leave out --layout darknet and "
+            "--segments"
         )
     if options.layout == "darknet" and options.segments == "always":
         raise DatasetFormatError(
@@ -111,9 +130,9 @@ def _run(options: argparse.Namespace) -> int:
     classes = None
     if options.classes is not None:
         fmt = options.source_format or guess_format(options.source)
-        if fmt != "yolo":
+        if fmt not in ("yolo", "dota"):
             raise DatasetFormatError(
-                f"--classes: only YOLO sources take class names (the others name their classes), got "
+                f"--classes: only YOLO and DOTA sources take class names (the others name their classes), got "
                 f"{fmt or 'an unknown format'} for {options.source}; leave --classes out"
             )
         classes = read_class_list(options.classes)
@@ -126,6 +145,7 @@ def _run(options: argparse.Namespace) -> int:
             root=options.root,
             on_error="skip" if options.skip_bad else "raise",
             classes=classes,
+            include_crowd=True,  # each writer's include_crowd decides what becomes of them
         )
     except VisionDataError:
         raise
@@ -139,6 +159,8 @@ def _run(options: argparse.Namespace) -> int:
     try:
         if options.target_format == "coco":
             report = to_coco(dataset, options.out, **common)
+        elif options.target_format == "dota":
+            report = to_dota(dataset, options.out, include_crowd=options.include_crowd, **common)
         elif options.target_format == "voc":
             report = to_voc(
                 dataset, options.out, split=options.out_split, include_crowd=options.include_crowd, **common
@@ -151,6 +173,7 @@ def _run(options: argparse.Namespace) -> int:
                 include_crowd=options.include_crowd,
                 segments={"auto": None, "always": True, "never": False}[options.segments],
                 layout=options.layout,
+                task=None if options.task == "auto" else options.task,
                 **common,
             )
     except VisionDataError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-DETECTION_FORMATS = ("coco", "voc", "yolo", "csv", "cvat", "labelme", "label-studio")
+DETECTION_FORMATS = ("coco", "voc", "yolo", "csv", "cvat", "labelme", "label-studio", "dota")
 
 
 def guess_format(source: str | Path) -> str | None:
@@ -20,7 +20,10 @@ def guess_format(source: str | Path) -> str | None:
     files whose label files (``.txt`` of the same name) stand in a ``labels/`` folder beside their
     ``images/`` folder. A ``labels/`` folder alone proves nothing (a folder of class sub-folders may sit
     beside one, or hold a class named ``labels``), so such a folder is left to the caller, who reads it
-    as class folders. Then a folder of XML files is VOC.
+    as class folders. Then a folder of XML files is VOC. A folder holding ``images/`` and DOTA's
+    ``labelTxt/`` (or an ``images`` folder with ``labelTxt/`` beside it) is DOTA. YOLO's task (detect,
+    segment, pose, obb) is not part of the format: ``YOLODataset`` guesses it from the lines and the
+    ``data.yaml``'s ``kpt_shape``.
     """
     from visiondata.formats._cvat import looks_like_cvat
     from visiondata.formats._label_studio import looks_like_label_studio
@@ -40,6 +43,8 @@ def guess_format(source: str | Path) -> str | None:
         return {".json": "coco", ".csv": "csv", ".yaml": "yolo", ".yml": "yolo"}.get(suffix)
     if not path.is_dir():
         return None
+    if _dota_folders(path) is not None:
+        return "dota"
     if (path / "obj.data").is_file() or ((path / "obj.names").is_file() and any(path.glob("obj_*_data"))):
         return "yolo"  # Darknet / CVAT "YOLO 1.1": obj.data, obj.names, obj_<subset>_data/
     if (
@@ -52,6 +57,15 @@ def guess_format(source: str | Path) -> str | None:
         return "yolo"
     if any(path.glob("*.xml")):
         return "voc"
+    return None
+
+
+def _dota_folders(path: Path) -> tuple[Path, Path] | None:
+    """``(images, labelTxt)`` of a DOTA folder (``path/images`` + ``path/labelTxt``, or ``path`` = its images)."""
+    if (path / "images").is_dir() and (path / "labelTxt").is_dir():
+        return path / "images", path / "labelTxt"
+    if path.name == "images" and (path.parent / "labelTxt").is_dir():
+        return path, path.parent / "labelTxt"
     return None
 
 
@@ -95,6 +109,7 @@ def open_detection(
     root: str | None = None,
     on_error: str = "raise",
     classes: list[str] | None = None,
+    include_crowd: bool = False,
 ) -> Any:
     """A detection dataset from a path: COCO JSON (images in ``images``), a VOC folder, YOLO, a CSV file, a
     CVAT for images XML file (images in ``images``, default: beside it or in ``images/``), a LabelMe JSON
@@ -110,6 +125,12 @@ def open_detection(
     ``nc``, as supervision writes it, describes the ``images/`` + ``labels/`` beside it), or the one
     beside an ``images`` folder given as the source (``ds/images`` or ``ds/images/train`` with
     ``ds/data.yaml``). Only without any names are classes named by their ids (``"0"``, ``"1"``...).
+    DOTA: a folder holding ``images/`` and ``labelTxt/``, or its ``images`` folder; ``classes`` replaces
+    DOTA's own class list (see ``DOTADataset``).
+
+    ``include_crowd`` is passed to a COCO reader: ``visiondata convert`` reads crowd regions so that
+    COCO -> COCO keeps them and each writer's own ``include_crowd`` decides; ``check``, ``preview`` and
+    ``export`` read as training does (crowds left out and counted).
 
     Raises:
         DatasetFormatError: The format is unknown and cannot be guessed from the path, or ``split``
@@ -129,8 +150,8 @@ def open_detection(
     path = Path(source)
     if fmt == "coco":
         if images is not None:
-            return CocoDetectionDataset(images, path, on_error=on_error)
-        return _open_coco(path, on_error)
+            return CocoDetectionDataset(images, path, on_error=on_error, include_crowd=include_crowd)
+        return _open_coco(path, on_error, include_crowd)
     if fmt == "voc":
         return VOCDetectionDataset(path, split=split, on_error=on_error)
     if fmt == "yolo":
@@ -145,6 +166,13 @@ def open_detection(
                 data_yaml=path / "data.yaml", split=split or "train", on_error=on_error, classes=classes
             )
         return YOLODataset(path, on_error=on_error, classes=classes or _yolo_names_beside(path))
+    if fmt == "dota":
+        from visiondata.formats._dota import DOTADataset
+
+        folders = _dota_folders(path)
+        if folders is None:
+            return DOTADataset(path, on_error=on_error, classes=classes)  # labelTxt/ beside it, by default
+        return DOTADataset(folders[0], folders[1], on_error=on_error, classes=classes)
     if fmt == "csv":
         return CSVDetectionDataset(path, root or path.parent, on_error=on_error)
     if fmt == "cvat":
@@ -168,13 +196,13 @@ def open_detection(
     )
 
 
-def _open_coco(path: Path, on_error: str) -> Any:
+def _open_coco(path: Path, on_error: str, include_crowd: bool) -> Any:
     """A COCO file whose images folder was not given: its own folder, else an ``images/`` that holds them."""
     from visiondata.datasets import CocoDetectionDataset
     from visiondata.exceptions import DatasetNotFoundError
 
     try:
-        return CocoDetectionDataset(path.parent, path, on_error=on_error)
+        return CocoDetectionDataset(path.parent, path, on_error=on_error, include_crowd=include_crowd)
     except DatasetNotFoundError as error:
         missing = getattr(error, "missing_files", None)
         if not missing:
@@ -184,7 +212,7 @@ def _open_coco(path: Path, on_error: str) -> Any:
         sample = missing[:5]
         for folder in (path.parent / "images", path.parent.parent / "images"):
             if folder.is_dir() and all((folder / name).is_file() for name in sample):
-                return CocoDetectionDataset(folder, path, on_error=on_error)
+                return CocoDetectionDataset(folder, path, on_error=on_error, include_crowd=include_crowd)
         raise
 
 

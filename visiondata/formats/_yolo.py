@@ -32,6 +32,7 @@ from visiondata.formats._writing import (
     WriteRecord,
     check_split_name,
     has_files,
+    note_losses,
     place_image,
     safe_name,
     start_writing,
@@ -149,6 +150,33 @@ class YOLODataset(ShapeDetectionDataset):
     decoded image), "labels": int64, "image_id": index})``, plus ``"masks"``
     with ``masks=True``.
 
+    Tasks (Ultralytics' label layouts, all normalised to [0, 1]):
+
+    - ``"detect"`` / ``"segment"``: the box and polygon lines above.
+    - ``"pose"``: ``class cx cy w h`` then ``K`` keypoints ``px py`` (``kpt_shape: [K, 2]``) or
+      ``px py v`` (``kpt_shape: [K, 3]``), with ``kpt_shape`` from the ``data.yaml`` (or
+      ``kpt_shape=``). Samples add ``"keypoints"``: ``float32`` ``(N, K, 3)`` ``x y visibility``
+      in pixels of the decoded image, visibility as COCO's (0 not labelled, 1 labelled but hidden, 2
+      visible). Without a visibility column a point is visible (2) unless it is ``0 0``, which is
+      how Ultralytics' converters write a point that was not labelled (it becomes ``0 0 0``). A
+      visibility other than 0, 1 or 2, a line of another length, and a labelled point outside the
+      image (beyond 0.001) are problems naming the file, line (and point). `keypoint_names` come
+      from the YAML's ``kpt_names`` (a list, or Ultralytics' mapping ``class id: [names]``),
+      `flip_pairs` from its ``flip_idx`` (the permutation a horizontal flip applies, turned into
+      the pairs it swaps; ``flip_pairs=`` overrides it), `skeleton` only from ``skeleton=``.
+    - ``"obb"``: ``class x1 y1 x2 y2 x3 y3 x4 y4``, an oriented box by its four corners.
+      ``target["boxes"]`` is then in format ``XYXYXYXY`` (pixels); the index keeps the corners beside
+      each quadrilateral's enclosing box (`boxes`, `check` and the filters use that one), and
+      `oriented_boxes` gives them in pixels. A degenerate (no area) or twisted quadrilateral and a
+      corner outside the image are problems naming the file and line.
+
+    ``task=None`` guesses: ``"pose"`` when the YAML has ``kpt_shape`` (or ``kpt_shape=`` is given),
+    else ``"obb"`` when every line of every label file has 9 values (``class`` and 8 coordinates), at
+    least one of them is not an axis-aligned rectangle (``to_yolo`` writes boxes as rectangle segment
+    lines: those stay segments) and ``masks`` is False, else ``"detect"`` (box and polygon lines both
+    read; ``"segment"`` is the same reader). The task chosen is `task`; give ``task=`` when a dataset
+    of 4-point segments would be guessed as oriented boxes, or the reverse.
+
     Args:
         images_dir: Folder of images (searched recursively), or a Darknet export (its folder or ``obj.data``).
         labels_dir: Folder of label files mirroring ``images_dir``.
@@ -168,6 +196,11 @@ class YOLODataset(ShapeDetectionDataset):
             warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
         masks: Add ``"masks"`` to each sample: the polygons rasterised, the box for a box line.
+        task: ``"detect"``, ``"segment"``, ``"pose"`` or ``"obb"``; ``None`` (default) guesses it
+            (see "Tasks" above).
+        kpt_shape: ``[K, D]`` for pose labels without a ``data.yaml`` (``D`` 2 or 3); overrides the YAML's.
+        flip_pairs: Pairs of keypoint indices a horizontal flip swaps; overrides the YAML's ``flip_idx``.
+        skeleton: Pairs of keypoint indices joined when drawn (YOLO files hold none).
 
     Examples:
         >>> import tempfile, pathlib
@@ -206,9 +239,17 @@ class YOLODataset(ShapeDetectionDataset):
         max_classes: int = DEFAULT_MAX_CLASSES,
         strict: bool | None = None,
         masks: bool = False,
+        task: str | None = None,
+        kpt_shape: Sequence[int] | None = None,
+        flip_pairs: Sequence[Sequence[int]] | None = None,
+        skeleton: Sequence[Sequence[int]] | None = None,
     ) -> None:
         if not isinstance(masks, bool):
             raise TypeError(f"masks: expected True or False, got {masks!r}")
+        if task is not None and task not in YOLO_TASKS:
+            raise ValueError(
+                f"task: expected one of {', '.join(map(repr, YOLO_TASKS))} or None, got {task!r}"
+            )
         #: Whether samples carry ``"masks"`` (``masks=True``).
         self.masks = masks
         if isinstance(max_classes, bool) or not isinstance(max_classes, int) or max_classes < 1:
@@ -221,8 +262,9 @@ class YOLODataset(ShapeDetectionDataset):
             if data_yaml is not None or images_dir is None
             else _darknet_file(Path(images_dir).expanduser())
         )
+        spec: Mapping[str, Any] = {}
         if data_yaml is not None:
-            root, images, names, self._outside_folders = _from_yaml(
+            root, images, names, self._outside_folders, spec = _from_yaml(
                 Path(data_yaml), split, allow_outside_root, check_files, max_classes, problems
             )
             classes = names if classes is None else classes
@@ -251,8 +293,49 @@ class YOLODataset(ShapeDetectionDataset):
         label_files = [self._label_file(path) for path in images]
         names = None if classes is None else class_names(classes)
         limit, named = (max_classes, False) if names is None else (len(names), True)
+        source = data_yaml or darknet or root
+        shape = _kpt_shape(kpt_shape if kpt_shape is not None else spec.get("kpt_shape"), source, kpt_shape)
+        if task is None:
+            task = "pose" if shape is not None else None
+        if task == "pose" and shape is None:
+            raise DatasetFormatError(
+                f"{source}: task='pose' needs the number of keypoints: expected kpt_shape: [K, 2] or [K, 3] in the "
+                "data.yaml, or kpt_shape= (K keypoints of x y, or x y visibility)"
+            )
+        #: The Ultralytics task read: ``"detect"``, ``"segment"``, ``"pose"`` or ``"obb"``.
+        self.task = task or "detect"
         found_polygons: list[list[float] | None] = []  # one per row, in file order
-        rows = [_read_labels(path, limit, named, problems, found_polygons) for path in label_files]
+        extras: list[Any] = []  # pose: (K, 3) per row; obb: 8 corners per row
+        seen: set[int] = set()  # the value counts of the rows read (task=None: 9 everywhere is obb)
+        before = len(problems)
+        rows = [
+            _read_labels(path, limit, named, problems, found_polygons, task, shape, extras, seen)
+            for path in label_files
+        ]
+        if task is None and not masks and seen == {8} and not _all_rectangles(found_polygons):
+            # Every line is "class x1 y1 ... x4 y4": Ultralytics' OBB layout. Read again as such (the
+            # corners' checks differ from a polygon's).
+            task = self.task = "obb"
+            del problems[before:]
+            found_polygons, extras = [], []
+            rows = [
+                _read_labels(path, limit, named, problems, found_polygons, task, shape, extras, seen)
+                for path in label_files
+            ]
+        self.keypoint_names, self.flip_pairs = None, None
+        self.skeleton = _index_pairs(skeleton, "skeleton", source) if skeleton is not None else None
+        if task == "pose":
+            assert shape is not None
+            self.keypoint_names = _kpt_names(spec.get("kpt_names"), shape[0], source)
+            self.flip_pairs = (
+                _index_pairs(flip_pairs, "flip_pairs", source, shape[0])
+                if flip_pairs is not None
+                else _flip_pairs(spec.get("flip_idx"), shape[0], source)
+            )
+        elif flip_pairs is not None:
+            self.flip_pairs = _index_pairs(flip_pairs, "flip_pairs", source)
+        #: ``[K, D]`` of pose labels (``None`` for the other tasks).
+        self.kpt_shape = list(shape) if task == "pose" and shape is not None else None
         if names is None:
             largest = max((int(row[0]) for found in rows for row in found), default=-1)
             names = [str(index) for index in range(largest + 1)]
@@ -274,6 +357,12 @@ class YOLODataset(ShapeDetectionDataset):
             table[:, 1:5].clip(0, 1),
             (table[:, 0].astype(np.int64) + offset).astype(smallest_int_type(max(len(self.classes) - 1, 0))),
             normalized=True,
+            corners=np.array(extras, dtype=np.float32).reshape(-1, 8) if task == "obb" else None,
+            keypoints=(
+                np.array(extras, dtype=np.float32).reshape(-1, shape[0], 3)
+                if task == "pose" and shape is not None
+                else None
+            ),
         )
         self._settle(str(data_yaml or darknet or root), problems)
 
@@ -304,6 +393,100 @@ class YOLODataset(ShapeDetectionDataset):
                 raise
 
 
+#: The Ultralytics tasks ``YOLODataset`` and ``to_yolo`` take.
+YOLO_TASKS = ("detect", "segment", "pose", "obb")
+
+
+def _all_rectangles(polygons: list[list[float] | None]) -> bool:
+    """Whether every 4-point polygon is an axis-aligned rectangle (as ``to_yolo`` writes boxes as segments).
+
+    Such files hold boxes written as segment lines, not oriented boxes: they stay segments.
+    """
+    points = np.array([polygon for polygon in polygons if polygon is not None], dtype=np.float64).reshape(
+        -1, 8
+    )
+    rectangle = np.ones(len(points), dtype=bool)
+    for values in (points[:, 0::2], points[:, 1::2]):
+        low, high = values.min(axis=1, keepdims=True), values.max(axis=1, keepdims=True)
+        rectangle &= (np.isclose(values, low, atol=1e-6) | np.isclose(values, high, atol=1e-6)).all(axis=1)
+    return bool(rectangle.all())
+
+
+def _kpt_shape(value: Any, source: object, given: Any = None) -> tuple[int, int] | None:
+    """``kpt_shape`` (``[K, D]``, ``D`` 2 or 3) checked, or ``None`` when there is none."""
+    if value is None:
+        return None
+    where = "kpt_shape=" if given is not None else f"{source}: kpt_shape"
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or any(isinstance(item, bool) or not isinstance(item, int) for item in value)
+        or value[0] < 1
+        or value[1] not in (2, 3)
+    ):
+        raise DatasetFormatError(
+            f"{where}: expected [K, 2] or [K, 3] (K >= 1 keypoints of x y, or x y visibility), got {value!r}"
+        )
+    return int(value[0]), int(value[1])
+
+
+def _kpt_names(value: Any, count: int, source: object) -> list[str] | None:
+    """The ``kpt_names`` of a data.yaml: a list, or Ultralytics' ``{class id: [names]}`` (the first class's)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping) and value:
+        value = value[sorted(value, key=str)[0]]
+    if not isinstance(value, list) or len(value) != count or not all(isinstance(name, str) for name in value):
+        raise DatasetFormatError(
+            f"{source}: kpt_names: expected {count} keypoint names (one per keypoint of kpt_shape), as a list or "
+            f"a mapping class id: [names], got {_yaml_kind(value)}"
+        )
+    return list(value)
+
+
+def _flip_pairs(value: Any, count: int, source: object) -> list[tuple[int, int]] | None:
+    """The pairs a data.yaml's ``flip_idx`` swaps: it is the permutation of keypoints a horizontal flip applies."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != count
+        or any(isinstance(item, bool) or not isinstance(item, int) for item in value)
+        or sorted(value) != list(range(count))
+        or any(value[value[index]] != index for index in range(count))
+    ):
+        raise DatasetFormatError(
+            f"{source}: flip_idx: expected a permutation of 0..{count - 1} that swaps pairs (flip_idx[i] is the "
+            f"keypoint i becomes under a horizontal flip, e.g. [0, 2, 1] for nose, left_eye, right_eye), got "
+            f"{_yaml_kind(value)}"
+        )
+    return [(index, other) for index, other in enumerate(value) if index < other]
+
+
+def _index_pairs(
+    value: Any, argument: str, source: object, count: int | None = None
+) -> list[tuple[int, int]]:
+    """``flip_pairs=`` / ``skeleton=``: pairs of keypoint indices (below ``count`` when known)."""
+    pairs = []
+    for pair in value:
+        items = list(pair) if isinstance(pair, (list, tuple)) else None
+        if (
+            items is None
+            or len(items) != 2
+            or any(
+                isinstance(item, bool) or not isinstance(item, (int, np.integer)) or item < 0
+                for item in items
+            )
+            or (count is not None and max(items) >= count)
+        ):
+            bound = f" below {count}" if count is not None else ""
+            raise ValueError(
+                f"{argument}: expected pairs of keypoint indices{bound}, got {pair!r} ({source})"
+            )
+        pairs.append((int(items[0]), int(items[1])))
+    return pairs
+
+
 def _scan(folder: Path, problems: list[str]) -> list[str]:
     """Image files under ``folder`` (recursively, sorted), relative to it.
 
@@ -322,7 +505,15 @@ def _scan(folder: Path, problems: list[str]) -> list[str]:
 
 
 def _read_labels(
-    path: Path, limit: int, named: bool, problems: list[str], polygons: list[list[float] | None]
+    path: Path,
+    limit: int,
+    named: bool,
+    problems: list[str],
+    polygons: list[list[float] | None],
+    task: str | None = None,
+    kpt_shape: tuple[int, int] | None = None,
+    extras: list[Any] | None = None,
+    seen: set[int] | None = None,
 ) -> list[tuple[float, ...]]:
     """The valid ``(class, x0, y0, x1, y1)`` rows (normalised) of one label file; problems are appended.
 
@@ -337,6 +528,11 @@ def _read_labels(
         named: Whether ``limit`` is the number of names (for the message).
         problems: Where problems are appended, one line each, naming the file (and line).
         polygons: Where each returned row's polygon (or ``None``) is appended.
+        task: ``"pose"``: ``class cx cy w h`` + keypoints (``kpt_shape``); ``"obb"``: ``class`` + 4 corners;
+            otherwise box and polygon lines.
+        kpt_shape: ``(K, D)`` of pose lines.
+        extras: Pose: each returned row's ``(K, 3)`` keypoints; OBB: its 8 corners.
+        seen: Where the value count (after the class) of each returned row is added.
     """
     try:
         # One stat before opening: a FIFO would block, /dev/zero never ends, a folder cannot be read.
@@ -358,7 +554,24 @@ def _read_labels(
             continue
         where = f"{path}:{number}"
         count = len(fields) - 1  # values after the class
-        if count != 4 and (count < 6 or count % 2):
+        if task == "pose":
+            assert kpt_shape is not None
+            expected = 4 + kpt_shape[0] * kpt_shape[1]
+            if count != expected:
+                problems.append(
+                    f"{where}: expected {expected + 1} values 'class cx cy w h' then {kpt_shape[0]} keypoints of "
+                    f"{'x y v' if kpt_shape[1] == 3 else 'x y'} (kpt_shape {list(kpt_shape)}), got {count + 1}: "
+                    f"{_shown(line)}"
+                )
+                continue
+        elif task == "obb":
+            if count != 8:
+                problems.append(
+                    f"{where}: expected 9 values 'class x1 y1 x2 y2 x3 y3 x4 y4' (an oriented box), got "
+                    f"{count + 1}: {_shown(line)}"
+                )
+                continue
+        elif count != 4 and (count < 6 or count % 2):
             problems.append(f"{where}: {_shape_problem(count)}: {_shown(line)}")
             continue
         if _CLASS_ID.fullmatch(fields[0]) is None:
@@ -380,6 +593,8 @@ def _read_labels(
             )
             continue
         shape = "'class cx cy w h'" if count == 4 else "'class x1 y1 ... xn yn'"
+        if task == "pose":
+            shape = "'class cx cy w h px1 py1 ...'"
         try:
             values = [float(field) for field in fields[1:]]
         except ValueError:
@@ -388,7 +603,20 @@ def _read_labels(
         if not all(map(math.isfinite, values)):
             problems.append(f"{where}: expected finite numbers {shape}, got {_shown(line)}")
             continue
-        if count == 4:
+        extra: Any = None
+        if task == "pose":
+            assert kpt_shape is not None
+            extra, problem = _keypoints_of(values[4:], kpt_shape)
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
+                continue
+            values = values[:4]
+        elif task == "obb":
+            extra, problem = _corners_of(values)
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
+                continue
+        if task == "pose" or count == 4:
             centre_x, centre_y, width, height = values
             corners = (
                 centre_x - width / 2,
@@ -429,9 +657,65 @@ def _read_labels(
                     "expected an extent with area (the points lie on one line)"
                 )
                 continue
+        if task == "obb":
+            polygon = None  # an oriented box: its corners are kept apart (extras)
         rows.append((float(category), *corners))
         polygons.append(polygon)
+        if extras is not None and extra is not None:
+            extras.append(extra)
+        if seen is not None:
+            seen.add(count)
     return rows
+
+
+def _keypoints_of(values: list[float], kpt_shape: tuple[int, int]) -> tuple[Any, str | None]:
+    """A pose line's keypoints as ``(K, 3)`` ``x y visibility`` (normalised), or a problem.
+
+    Without a visibility column (``kpt_shape [K, 2]``), a point is visible (2) unless it is ``0 0``:
+    Ultralytics' converters write a point that was not labelled as zeros.
+    """
+    count, dims = kpt_shape
+    points = np.asarray(values, dtype=np.float64).reshape(count, dims)
+    if dims == 2:
+        visibility = np.where((points[:, 0] == 0) & (points[:, 1] == 0), 0.0, 2.0)
+        points = np.concatenate([points, visibility[:, None]], axis=1)
+    else:
+        wrong = np.flatnonzero(~np.isin(points[:, 2], (0.0, 1.0, 2.0)))
+        if len(wrong):
+            index = int(wrong[0])
+            return None, (
+                f"keypoint {index}: visibility {points[index, 2]:g}: expected 0 (not labelled), 1 (labelled but "
+                "hidden) or 2 (visible)"
+            )
+    labelled = points[:, 2] > 0
+    xy = points[:, :2]
+    outside = labelled & ((xy < -_TOLERANCE) | (xy > 1 + _TOLERANCE)).any(axis=1)
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
+        return None, (
+            f"keypoint {index} ({xy[index, 0]:g}, {xy[index, 1]:g}) is outside its image: expected coordinates in "
+            "[0, 1], normalised by the image size (a point that was not labelled is 0 0 with visibility 0)"
+        )
+    points[:, :2] = np.where(labelled[:, None], np.clip(xy, 0.0, 1.0), xy)
+    return points.tolist(), None
+
+
+def _corners_of(values: list[float]) -> tuple[list[float] | None, str | None]:
+    """An OBB line's 8 corner values (normalised, snapped onto the border within the tolerance), or a problem."""
+    from visiondata.boxes import validate_boxes
+
+    quad = np.asarray(values, dtype=np.float64).reshape(1, 8)
+    result = validate_boxes(quad, "xyxyxyxy", image_size=(1.0, 1.0), policy="drop", eps=_TOLERANCE)
+    if result.changes:
+        reason = result.changes[0]["reason"]
+        shown = [round(value, 4) for value in values]
+        what = {
+            "out_of_bounds": "reaches outside the image: expected corners in [0, 1], normalised by the image size",
+            "inverted": "is twisted: expected its corners in order round the box (its sides cross)",
+            "zero_area": "has no area: expected four corners enclosing an area",
+        }.get(reason, f"is not a valid oriented box ({reason})")
+        return None, f"oriented box {shown} {what}"
+    return np.clip(quad, 0.0, 1.0).reshape(-1).tolist(), None
 
 
 def _shape_problem(count: int) -> str:
@@ -452,11 +736,11 @@ def _shown(text: str, limit: int = 80) -> str:
 
 def _from_yaml(
     path: Path, split: str, allow_outside_root: bool, check_files: bool, max_classes: int, problems: list[str]
-) -> tuple[Path, list[str], list[str] | None, tuple[str, ...]]:
+) -> tuple[Path, list[str], list[str] | None, tuple[str, ...], Mapping[str, Any]]:
     """Read a ``data.yaml``: root, the images of ``split`` (relative to it), class names, outside split folders.
 
-    The last item holds the resolved split folders that lie outside the root (see
-    ``YOLODataset._check_inside_root``).
+    The fourth item holds the resolved split folders that lie outside the root (see
+    ``YOLODataset._check_inside_root``); the last is the YAML's mapping (``kpt_shape``, ``flip_idx``...).
     """
     spec = _load_yaml(path)
     location_of_root = spec.get("path")
@@ -521,7 +805,7 @@ def _from_yaml(
                 f"there); {key} entries are absolute or relative to the dataset folder {root}"
             )
     names = _yaml_names(path, spec, max_classes)
-    return root.resolve(), images, names, tuple(outside)
+    return root.resolve(), images, names, tuple(outside), spec
 
 
 def _darknet_file(path: Path) -> Path | None:
@@ -785,7 +1069,7 @@ def _yaml_kind(value: Any) -> str:
     return f"{kind} {text if len(text) <= 60 else text[:60] + '...'}"
 
 
-def _data_yaml(split: str, names: list[str]) -> dict[str, Any]:
+def _data_yaml(split: str, names: list[str], pose: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``data.yaml`` mapping of a YOLO folder holding the one split ``split`` (see ``to_yolo``).
 
     Examples:
@@ -796,7 +1080,7 @@ def _data_yaml(split: str, names: list[str]) -> dict[str, Any]:
     spec: dict[str, Any] = {"train": folder, "val": folder}
     if split not in spec:
         spec[split] = folder
-    return {**spec, "nc": len(names), "names": dict(enumerate(names))}
+    return {**spec, "nc": len(names), "names": dict(enumerate(names)), **(pose or {})}
 
 
 def to_yolo(
@@ -809,6 +1093,7 @@ def to_yolo(
     include_crowd: bool = False,
     segments: bool | None = None,
     layout: str = "ultralytics",
+    task: str | None = None,
 ) -> ConversionReport:
     """Write a detection dataset as YOLO: Ultralytics' ``images/`` + ``labels/`` + ``data.yaml``, or Darknet's.
 
@@ -860,6 +1145,29 @@ def to_yolo(
     the export as ``data/``). The subset is ``split``, with ``val`` written as
     CVAT's ``valid``. Boxes only: polygons count in ``masks_left_out``.
 
+    Tasks (``task``; Ultralytics' label layouts):
+
+    - ``"detect"``: box lines, or segment lines as ``segments`` says (above).
+    - ``"segment"``: segment lines (``segments=True``).
+    - ``"pose"``: ``class cx cy w h`` then the source's ``K`` keypoints ``px py v`` (normalised, 6
+      decimals; visibility 0, 1 or 2 as in COCO), with ``kpt_shape: [K, 3]`` in ``data.yaml``,
+      ``flip_idx`` (the permutation a horizontal flip applies, from the source's ``flip_pairs``;
+      without them the identity) and ``kpt_names`` (Ultralytics' ``{class id: [names]}``) when the
+      source names its keypoints. The keypoints come from the samples' ``"keypoints"`` (``(N, K, 3)``
+      pixels); a source without keypoints is refused. Polygons and masks are counted in
+      ``masks_left_out``.
+    - ``"obb"``: ``class x1 y1 x2 y2 x3 y3 x4 y4`` (normalised, 6 decimals): the source's oriented
+      boxes (its ``oriented_boxes(index)``: DOTA, YOLO-OBB) in their corner order, an axis-aligned box
+      as its 4 corners (top left, top right, bottom right, bottom left).
+    - ``None`` (default): ``"obb"`` for a source of oriented boxes, ``"pose"`` for one with
+      keypoints, else ``"detect"``.
+
+    What a task cannot hold is counted in the report and its box written: keypoints under
+    ``"detect"``, ``"segment"`` and ``"obb"`` (``fields_left_out["keypoints"]``), oriented boxes
+    under ``"detect"`` (box lines) and ``"pose"`` (their enclosing box is written;
+    ``fields_left_out["oriented_boxes"]`` counts those not already axis-aligned); segment lines hold an
+    oriented box's four corners as its polygon.
+
     The output is built beside ``out_dir`` and renamed into place when complete, with
     ``visiondata-conversion.json`` written last (see the module's description).
 
@@ -874,6 +1182,7 @@ def to_yolo(
         segments: ``None``: segment lines when the source has polygons; ``False``: boxes only;
             ``True``: segment lines always (rectangles as their 4 corners).
         layout: ``"ultralytics"`` or ``"darknet"``.
+        task: ``"detect"``, ``"segment"``, ``"pose"``, ``"obb"`` or ``None`` (see "Tasks" above).
 
     Returns:
         A [`ConversionReport`][visiondata.formats.ConversionReport].
@@ -882,8 +1191,9 @@ def to_yolo(
         OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
             files and ``overwrite`` is false. Nothing is written.
         DatasetFormatError: ``split`` is not a plain name.
-        ValueError: ``layout`` or ``segments`` is not one of the values above (``segments=True`` with
-            ``layout="darknet"``, which holds boxes only).
+        ValueError: ``layout``, ``segments`` or ``task`` is not one of the values above (``segments=True``
+            with ``layout="darknet"``, which holds boxes only; ``task="pose"``/``"obb"`` with the Darknet
+            layout or with ``segments``; ``task="pose"`` for a source without keypoints).
     """
     import yaml
 
@@ -897,10 +1207,34 @@ def to_yolo(
             "segments=True: the Darknet layout holds boxes only (class cx cy w h); write segments with "
             "layout='ultralytics'"
         )
+    if task is not None and task not in YOLO_TASKS:
+        raise ValueError(f"task: expected one of {', '.join(map(repr, YOLO_TASKS))} or None, got {task!r}")
+    if task is None:
+        task = _source_task(dataset) if segments is None else "detect"
+        if task != "detect" and layout == "darknet":
+            task = "detect"  # the Darknet layout holds boxes: write them (what is lost is counted)
+    if task == "segment":
+        if segments is False:
+            raise ValueError("task='segment' writes segment lines: leave segments out (or True)")
+        segments = True
+    if task in ("pose", "obb"):
+        if layout == "darknet":
+            raise ValueError(
+                f"task={task!r}: the Darknet layout holds boxes only; write it with layout='ultralytics'"
+            )
+        if segments:
+            raise ValueError(f"task={task!r} writes {task} lines, not segments: leave segments out")
+    kpt_count = _keypoint_count(dataset) if task == "pose" else 0
+    if task == "pose" and kpt_count is None:
+        raise ValueError(
+            f"task='pose': {type(dataset).__name__} has no keypoints (expected samples with \"keypoints\" "
+            "(N, K, 3), as YOLODataset(task='pose') and COCO keypoint files give)"
+        )
     names, first, out, report, inputs = start_writing(dataset, out_dir, "yolo", images)
-    write_segments = (
+    write_segments = task in ("detect", "segment") and (
         bool(segments) if segments is not None else layout == "ultralytics" and _has_polygons(dataset)
     )
+    oriented_of = getattr(dataset, "oriented_boxes", None) if has_files(dataset) else None
     polygons_of = getattr(dataset, "polygons", None) if has_files(dataset) else None
     mask_only_of = getattr(dataset, "mask_only", None) if has_files(dataset) else None
     subset = "valid" if layout == "darknet" and split == "val" else split
@@ -916,11 +1250,27 @@ def to_yolo(
             masks = source_record.fields.get("masks")
             if masks is not None and getattr(masks, "ndim", 0) == 3 and len(masks) == count:
                 raster = [True] * count  # masks in the samples: no outline to write
-            record = without_crowd(source_record, include_crowd, report)
+            quads = oriented_of(index) if callable(oriented_of) else None
+            if quads is not None and len(quads) != count:
+                quads = None
+            record = without_crowd(source_record, include_crowd, report, note=False)
             if record is not source_record:  # crowd regions left out: keep the shapes of the boxes kept
                 keep = np.asarray(source_record.fields["iscrowd"]).reshape(-1) == 0
                 polygons = [value for value, kept in zip(polygons, keep, strict=True) if kept]
                 raster = [value for value, kept in zip(raster, keep, strict=True) if kept]
+                quads = None if quads is None else quads[keep]
+            keypoints = record.fields.pop("keypoints", None) if task == "pose" else None
+            note_losses(record, report)
+            if quads is not None and write_segments:
+                # A segment line holds the quadrilateral itself: nothing is lost.
+                polygons = [
+                    np.asarray(quad, dtype=np.float64).reshape(4, 2) if polygon is None else polygon
+                    for quad, polygon in zip(quads, polygons, strict=True)
+                ]
+            elif quads is not None and task != "obb":
+                report.fields_left_out["oriented_boxes"] = report.fields_left_out.get(
+                    "oriented_boxes", 0
+                ) + _count_rotated(quads)
             # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
             # turning the last "images" of an image's path into "labels", so those folders are left out.
             name = unique_key(safe_name(record.name, drop=("images", "labels")), taken)
@@ -933,7 +1283,13 @@ def to_yolo(
                 image_path, label_path = f"{folder}/{name}", f"{folder}/{name.with_suffix('.txt')}"
                 listed.append(f"data/{folder}/{name.as_posix()}")
             place_image(record, output.path(image_path), images, report)
-            lines = _label_lines(record, first, polygons, raster, write_segments, report)
+            if task == "pose":
+                assert kpt_count is not None
+                lines = _pose_lines(record, first, keypoints, kpt_count, polygons, raster, report)
+            elif task == "obb":
+                lines = _obb_lines(record, first, quads, polygons, raster, report)
+            else:
+                lines = _label_lines(record, first, polygons, raster, write_segments, report)
             output.write_text(label_path, "".join(lines))
             report.images += 1
             report.boxes += len(record.boxes)
@@ -946,10 +1302,131 @@ def to_yolo(
                 "backup = backup/\n",
             )
         else:
-            spec = _data_yaml(split, names[first:])
+            spec = _data_yaml(
+                split,
+                names[first:],
+                _pose_spec(dataset, kpt_count, len(names) - first) if task == "pose" else None,
+            )
             output.write_text("data.yaml", yaml.safe_dump(spec, sort_keys=False))
         write_manifest(output, report, dataset, inputs)
     return report
+
+
+def _source_task(dataset: Any) -> str:
+    """The task a source's labels fit: ``"obb"`` (oriented boxes), ``"pose"`` (keypoints) or ``"detect"``."""
+    index = getattr(dataset, "index", None)
+    if isinstance(index, DetectionIndex) and index.corners is not None:
+        return "obb"
+    if _keypoint_count(dataset) is not None:
+        return "pose"
+    return "detect"
+
+
+def _keypoint_count(dataset: Any) -> int | None:
+    """K, the number of keypoints per box of a source, or ``None`` when it has none."""
+    index = getattr(dataset, "index", None)
+    if isinstance(index, DetectionIndex) and index.keypoints is not None:
+        return int(index.keypoints.shape[1])
+    names = getattr(dataset, "keypoint_names", None)
+    if names:
+        return len(names)
+    if not has_files(dataset):
+        # Samples without files (a transformed or in-memory dataset): the first one tells.
+        target = dataset[0][1] if len(dataset) else None
+        points = target.get("keypoints") if isinstance(target, dict) else None
+        if points is not None and getattr(points, "ndim", 0) == 3:
+            return int(points.shape[1])
+    return None
+
+
+def _pose_spec(dataset: Any, count: int | None, classes: int) -> dict[str, Any]:
+    """``kpt_shape``, ``flip_idx`` and ``kpt_names`` of a pose ``data.yaml``, from the source."""
+    assert count is not None
+    flip = list(range(count))
+    for first, second in getattr(dataset, "flip_pairs", None) or []:
+        if max(first, second) < count:
+            flip[first], flip[second] = second, first
+    spec: dict[str, Any] = {"kpt_shape": [count, 3], "flip_idx": flip}
+    names = getattr(dataset, "keypoint_names", None)
+    if names and len(names) == count:
+        spec["kpt_names"] = {label: [str(name) for name in names] for label in range(max(classes, 1))}
+    return spec
+
+
+def _count_rotated(quads: np.ndarray) -> int:
+    """How many ``(N, 8)`` quadrilaterals are not axis-aligned rectangles (their enclosing box loses them)."""
+    from visiondata.boxes import convert_boxes
+
+    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 8)
+    if not len(quads):
+        return 0
+    enclosing = np.stack(
+        [quads[:, 0::2].min(1), quads[:, 1::2].min(1), quads[:, 0::2].max(1), quads[:, 1::2].max(1)], axis=1
+    )
+    area = np.asarray(convert_boxes(enclosing, "xyxy", "xywh"))[:, 2:].prod(1)
+    from visiondata.boxes import box_area
+
+    kept = np.abs(np.asarray(box_area(quads, "xyxyxyxy")))
+    return int(np.count_nonzero(kept < area * (1 - 1e-6)))
+
+
+def _pose_lines(
+    record: WriteRecord,
+    first: int,
+    keypoints: np.ndarray | None,
+    count: int,
+    polygons: list[np.ndarray | None],
+    raster: list[bool],
+    report: ConversionReport,
+) -> list[str]:
+    """Pose lines: ``class cx cy w h`` then ``count`` keypoints ``px py v``, normalised."""
+    report.masks_left_out += sum(
+        1 for polygon, mask in zip(polygons, raster, strict=True) if polygon is not None or mask
+    )
+    boxes = len(record.boxes)
+    size = np.array([record.width, record.height], dtype=np.float64)
+    points = np.zeros((boxes, count, 3), dtype=np.float64)
+    if keypoints is not None and len(keypoints) == boxes:
+        given = np.asarray(keypoints, dtype=np.float64).reshape(boxes, -1, 3)[:, :count]
+        points[:, : given.shape[1]] = given
+    xy = np.clip(points[..., :2] / size, 0.0, 1.0)
+    visibility = np.clip(np.rint(points[..., 2]), 0, 2).astype(np.int64)
+    scale = np.array([record.width, record.height, record.width, record.height], dtype=np.float64)
+    corners = record.boxes / scale
+    centres = (corners[:, :2] + corners[:, 2:]) / 2
+    sides = corners[:, 2:] - corners[:, :2]
+    lines = []
+    for row, label in enumerate((record.labels - first).tolist()):
+        values = [*centres[row].tolist(), *sides[row].tolist()]
+        text = " ".join(f"{value:.6f}" for value in values)
+        text += "".join(
+            f" {x:.6f} {y:.6f} {v}"
+            for (x, y), v in zip(xy[row].tolist(), visibility[row].tolist(), strict=True)
+        )
+        lines.append(f"{label} {text}\n")
+    return lines
+
+
+def _obb_lines(
+    record: WriteRecord,
+    first: int,
+    quads: np.ndarray | None,
+    polygons: list[np.ndarray | None],
+    raster: list[bool],
+    report: ConversionReport,
+) -> list[str]:
+    """OBB lines: ``class x1 y1 x2 y2 x3 y3 x4 y4`` normalised (axis-aligned boxes as their 4 corners)."""
+    from visiondata.formats._dota import box_corners
+
+    report.masks_left_out += sum(
+        1 for polygon, mask in zip(polygons, raster, strict=True) if polygon is not None or mask
+    )
+    corners = box_corners(record.boxes) if quads is None else np.asarray(quads, dtype=np.float64)
+    values = np.clip(corners / np.tile([record.width, record.height], 4), 0.0, 1.0)
+    return [
+        f"{label} " + " ".join(f"{value:.6f}" for value in row) + "\n"
+        for label, row in zip((record.labels - first).tolist(), values.tolist(), strict=True)
+    ]
 
 
 def _has_polygons(dataset: Any) -> bool:
