@@ -209,7 +209,7 @@ def test_labelme_shape_problems_name_file_and_shape_and_follow_on_error(tmp_path
     for number in range(1, 7):
         assert f"a.json shape {number} " in message
     assert "a rectangle has 2 corners (or 4), got 3 points" in message
-    assert "expected a number, got 'x'" in message
+    assert "expected a finite number, got 'x'" in message
     assert "outside the 40x30 image" in message and "has no area" in message
     assert "label 'eel' is not one of the classes" in message
     skipped = LabelMeDataset(tmp_path, classes=["cat"], on_error="skip")

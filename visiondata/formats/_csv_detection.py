@@ -16,6 +16,7 @@ from torch.utils.data import Subset
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional
 
+from visiondata._arguments import check_choice
 from visiondata.datasets._base import (
     BACKGROUND,
     ImageFileDataset,
@@ -97,10 +98,7 @@ class CSVDetectionDataset(ImageFileDataset):
     ) -> None:
         super().__init__(root, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
-        if box_format not in BOX_FORMATS:
-            raise ValueError(
-                f"box_format: expected one of {', '.join(map(repr, BOX_FORMATS))}, got {box_format!r}"
-            )
+        box_format = check_choice("box_format", box_format, BOX_FORMATS)
         if len(box_cols) != 4:
             raise ValueError(f"box_cols: expected 4 column names, got {len(box_cols)}: {list(box_cols)}")
         self.csv_file = str(csv_file)

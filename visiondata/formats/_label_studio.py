@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from visiondata._arguments import check_bool, is_finite_number, is_int
 from visiondata._files import MAX_DATASET_FILE_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import DetectionIndex, box_problems
@@ -121,8 +122,7 @@ class LabelStudioDataset(ShapeDetectionDataset):
         background: bool = True,
         strict: bool | None = None,
     ) -> None:
-        if not isinstance(masks, bool):
-            raise TypeError(f"masks: expected True or False, got {masks!r}")
+        check_bool("masks", masks, expected="True or False", error=TypeError)
         annotation_file = Path(annotation_file).expanduser()
         if not os.path.lexists(annotation_file):
             raise DatasetNotFoundError(
@@ -246,7 +246,7 @@ class LabelStudioDataset(ShapeDetectionDataset):
                     labels.append(label_of[label])
                     shapes_kept.append((kind, points))
             paths.append(path)
-            ids.append(task_id if isinstance(task_id, int) and not isinstance(task_id, bool) else position)
+            ids.append(task_id if is_int(task_id) else position)
             sizes.append((height, width))
         index = DetectionIndex.build(
             paths,
@@ -261,7 +261,7 @@ class LabelStudioDataset(ShapeDetectionDataset):
 
 
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"{what}: expected a finite number, got {value!r}")
     return float(value)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._arguments import check_bool, check_int, is_finite_number, is_int
 from visiondata._files import MAX_ANNOTATION_BYTES, read_regular_file
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import DetectionIndex, box_problems
@@ -122,8 +123,7 @@ class LabelMeDataset(ShapeDetectionDataset):
         background: bool = True,
         strict: bool | None = None,
     ) -> None:
-        if not isinstance(masks, bool):
-            raise TypeError(f"masks: expected True or False, got {masks!r}")
+        check_bool("masks", masks, expected="True or False", error=TypeError)
         given = Path(root).expanduser()
         if given.is_file():
             folder, files = given.parent, [given]
@@ -248,8 +248,10 @@ class LabelMeDataset(ShapeDetectionDataset):
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number, got {value!r}")
+    # Finite only: Python's json reads NaN and Infinity, and min()/max() of the points skip a NaN that
+    # is not first, so the box would look whole while the polygon kept a NaN vertex.
+    if not is_finite_number(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
     return float(value)
 
 
@@ -276,7 +278,7 @@ def labelme_shape(shape: Any) -> tuple[str, int | None, list[float] | str, int |
     label = label if isinstance(label, str) else str(label)
     shape_type = shape.get("shape_type") or "polygon"  # LabelMe's default
     group_id = shape.get("group_id")
-    if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int)):
+    if group_id is not None and not is_int(group_id):
         return label, KIND_BOX, f"group_id: expected a whole number or null, got {group_id!r}", None, None
     if shape_type not in LABELME_BOX_SHAPES:
         return label, None, "", None, str(shape_type)
@@ -332,12 +334,19 @@ def _read_labelme(path: Path, problems: list[str]) -> tuple[str, bool, int, int,
         value = document.get(key)
         if value is None:
             value = 0  # unknown: boxes are checked against the decoded image
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
-            problems.append(
-                f"{path}: LabelMe annotation: {key}: expected a whole number of pixels, got {value!r}"
+        try:
+            sizes.append(
+                check_int(
+                    f"{path}: LabelMe annotation: {key}",
+                    value,
+                    minimum=0,
+                    maximum=2**31 - 1,
+                    expected="a whole number of pixels",
+                )
             )
+        except ValueError as error:
+            problems.append(str(error))
             return None
-        sizes.append(value)
     image_data = document.get("imageData")
     has_data = isinstance(image_data, str) and bool(image_data)
     shapes = [labelme_shape(shape) for shape in document["shapes"]]

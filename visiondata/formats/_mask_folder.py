@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._arguments import check_int, is_int
 from visiondata._files import MAX_SPEC_BYTES, read_text_file, staged_output_dir
 from visiondata.datasets._base import ImageFileDataset, class_names, refuse_duplicate_classes
 from visiondata.datasets._index import PathIndex
@@ -61,6 +62,11 @@ MAX_MASK_ID = 65535
 Colour = tuple[int, int, int]
 
 
+def _plain(value: Any) -> Any:
+    """A numpy integer as a Python ``int`` (ids read from arrays are numpy's); anything else as it is."""
+    return int(value) if isinstance(value, np.integer) else value
+
+
 def voc_palette(count: int = 256) -> list[Colour]:
     """The Pascal VOC colour map: the colour of class id ``i`` for ``i < count``.
 
@@ -73,8 +79,7 @@ def voc_palette(count: int = 256) -> list[Colour]:
         >>> palette[0], palette[1], palette[15], palette[255]
         ((0, 0, 0), (128, 0, 0), (192, 128, 128), (224, 224, 192))
     """
-    if not isinstance(count, int) or not 0 <= count <= 256:
-        raise ValueError(f"count: expected a whole number from 0 to 256, got {count!r}")
+    count = check_int("count", _plain(count), minimum=0, maximum=256, expected="a whole number from 0 to 256")
     colours = []
     for index in range(count):
         red = green = blue = 0
@@ -96,7 +101,7 @@ class _ColourLookup:
         pairs: list[tuple[Colour, int]] = []
         if isinstance(palette, Mapping):
             for colour, class_id in palette.items():
-                if isinstance(class_id, bool) or not isinstance(class_id, (int, np.integer)):
+                if not is_int(_plain(class_id)):
                     raise TypeError(
                         f"palette: expected a class id (a whole number) for colour {colour!r}, got {class_id!r}"
                     )
@@ -162,9 +167,7 @@ def _colour(value: Any, where: str) -> Colour:
     """``value`` as an ``(r, g, b)`` tuple of 0..255 ints, or a named error."""
     try:
         channels = tuple(value)
-        ok = len(channels) == 3 and all(
-            isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c <= 255 for c in channels
-        )
+        ok = len(channels) == 3 and all(is_int(_plain(c)) and 0 <= c <= 255 for c in channels)
     except TypeError:
         ok = False
     if not ok:
@@ -350,17 +353,16 @@ class SegmentationFolderDataset(ImageFileDataset):
         super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
         self.masks_dir = str(Path(masks_dir).expanduser())
-        if ignore_index is not None and (
-            isinstance(ignore_index, bool)
-            or not isinstance(ignore_index, (int, np.integer))
-            or not 0 <= ignore_index <= MAX_MASK_ID
-        ):
-            raise ValueError(
-                f"ignore_index: expected None or the id of void pixels in the mask files (0..{MAX_MASK_ID}, "
-                f"255 for VOC), got {ignore_index!r}"
+        if ignore_index is not None:
+            ignore_index = check_int(
+                "ignore_index",
+                _plain(ignore_index),
+                minimum=0,
+                maximum=MAX_MASK_ID,
+                expected=f"None or the id of void pixels in the mask files (0..{MAX_MASK_ID}, 255 for VOC)",
             )
         #: The id of void pixels, kept as it is in the masks; ``None``: none.
-        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        self.ignore_index = ignore_index
         #: The RGB palette given (``None`` when masks hold ids).
         self.palette = palette
         self._lookup = None if palette is None else _ColourLookup(palette)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from visiondata._arguments import check_choice
 from visiondata._files import refuse_special_output
 from visiondata.datasets._base import BACKGROUND
 from visiondata.exceptions import DatasetFormatError
@@ -517,9 +518,13 @@ def _encode_png(image: Any, destination: Path) -> None:
     destination.write_bytes(buffer.getvalue())
 
 
-def check_images_mode(images: str) -> None:
-    if images not in IMAGE_MODES:
-        raise ValueError(f"images: expected one of {', '.join(map(repr, IMAGE_MODES))}, got {images!r}")
+def check_images_mode(images: str) -> str:
+    """``images`` (a writer's ``images=`` argument) if it is one of `IMAGE_MODES`.
+
+    Raises:
+        ValueError: It is not; the message lists the modes.
+    """
+    return check_choice("images", images, IMAGE_MODES)
 
 
 def check_split_name(split: object, argument: str = "split") -> str:

@@ -36,6 +36,7 @@ import simplejpeg
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from visiondata._arguments import check_bool, check_choice
 from visiondata._files import file_kind
 from visiondata.exceptions import ImageReadError, VisionDataError
 from visiondata.io._header import ImageHeader, jpeg_orientation, read_header
@@ -89,10 +90,16 @@ def set_strict_decode(strict: bool) -> bool:
         >>> _ = set_strict_decode(previous)
     """
     global _strict_default
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict: expected True or False, got {strict!r}")
+    check_bool("strict", strict, expected="True or False", error=TypeError)
     previous, _strict_default = _strict_default, strict
     return previous
+
+
+def _strict_or_default(strict: Any) -> bool:
+    """A ``strict=`` argument: ``None`` follows `set_strict_decode`; anything but a bool is refused (``"no"`` is truthy)."""
+    if strict is None:
+        return _strict_default
+    return check_bool("strict", strict, expected="True, False or None", error=TypeError)
 
 
 def strict_decode() -> bool:
@@ -158,7 +165,9 @@ def read_image(
             only in part, see ``strict``), not an image, too large, not a
             regular file, or in a layout that cannot give ``mode``; the
             message names the file and the cause. Also an ``OSError``.
-        TypeError: ``path`` is neither a path, bytes nor a binary file object.
+        TypeError: ``path`` is neither a path, bytes nor a binary file object, or ``strict`` is not
+            ``True``, ``False`` or ``None`` (``"no"`` would otherwise count as true).
+        ValueError: ``mode`` or ``output`` is none of the values above.
 
     Examples:
         >>> import tempfile, pathlib
@@ -170,12 +179,9 @@ def read_image(
         >>> read_image(path, mode="L", output="numpy")[0, 0]
         np.uint8(76)
     """
-    if mode not in _MODES:
-        raise ValueError(f"mode: expected one of {', '.join(map(repr, _MODES))}, got {mode!r}")
-    if output not in _OUTPUTS:
-        raise ValueError(f"output: expected one of {', '.join(map(repr, _OUTPUTS))}, got {output!r}")
-    if strict is None:
-        strict = _strict_default
+    mode = check_choice("mode", mode, _MODES)
+    output = check_choice("output", output, _OUTPUTS)
+    strict = _strict_or_default(strict)
     data, path = _encoded_bytes(path, max_bytes)
     header = read_header(data)
     limit = _PIXEL_LIMIT.current() if max_pixels is None else max_pixels
@@ -460,7 +466,7 @@ def decode_with_pil(
         >>> decode_with_pil(path, lambda image: np.asarray(image)).tolist()
         [[7, 7, 7], [7, 7, 7]]
     """
-    strict = _strict_default if strict is None else strict
+    strict = _strict_or_default(strict)
     data = read_file(path)
     header = read_header(data)
     limit = _PIXEL_LIMIT.current() if max_pixels is None else max_pixels

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from visiondata.training._jobs import positive_int
+from visiondata._arguments import check_int, check_positive_int, parse_option
 
 _SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
@@ -34,19 +34,43 @@ def split_name(text: str) -> str:
     return text
 
 
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (``--max-count``, ``--max-size``).
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such an integer.
+
+    Examples:
+        >>> positive_int("3")
+        3
+        >>> positive_int("0")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected a positive integer, got '0'
+    """
+    return parse_option(text, int, check_positive_int, quote_text=True)
+
+
 def non_negative_int(text: str) -> int:
     """An integer of at least 0 (``--num-workers``).
 
     Raises:
         argparse.ArgumentTypeError: ``text`` is not such an integer.
+
+    Examples:
+        >>> non_negative_int("0")
+        0
+        >>> non_negative_int("-1")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected an integer >= 0, got '-1'
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return parse_option(
+        text,
+        int,
+        lambda name, value: check_int(name, value, minimum=0, expected="an integer >= 0"),
+        quote_text=True,
+    )
 
 
 def jpeg_quality(text: str) -> int:
@@ -54,14 +78,23 @@ def jpeg_quality(text: str) -> int:
 
     Raises:
         argparse.ArgumentTypeError: ``text`` is not such an integer.
+
+    Examples:
+        >>> jpeg_quality("95")
+        95
+        >>> jpeg_quality("101")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected an integer from 1 to 100, got '101'
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 100, got {text!r}")
-    return value
+    return parse_option(
+        text,
+        int,
+        lambda name, value: check_int(
+            name, value, minimum=1, maximum=100, expected="an integer from 1 to 100"
+        ),
+        quote_text=True,
+    )
 
 
 # The detection formats of `visiondata convert` (csv-boxes being its "csv"), plus catalog names, folders and CSV labels.

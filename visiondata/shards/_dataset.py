@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from visiondata._arguments import check_choice, check_int, check_positive_int
 from visiondata.shards._manifest import (
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
@@ -147,19 +148,12 @@ class ShardDataset(IterableDataset):
         on_error: str = "raise",
         max_member_bytes: int | None = None,
     ) -> None:
-        if decode not in DECODES:
-            raise ValueError(f"decode: expected one of {', '.join(map(repr, DECODES))}, got {decode!r}")
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error: expected one of {', '.join(map(repr, ON_ERROR))}, got {on_error!r}")
-        if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 0:
-            raise ValueError(f"shuffle_buffer: expected an integer >= 0, got {shuffle_buffer!r}")
-        if max_member_bytes is not None and (
-            isinstance(max_member_bytes, bool)
-            or not isinstance(max_member_bytes, int)
-            or max_member_bytes < 1
-        ):
-            raise ValueError(
-                f"max_member_bytes: expected a positive integer or None, got {max_member_bytes!r}"
+        decode = check_choice("decode", decode, DECODES)
+        on_error = check_choice("on_error", on_error, ON_ERROR)
+        shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer, minimum=0, expected="an integer >= 0")
+        if max_member_bytes is not None:
+            max_member_bytes = check_positive_int(
+                "max_member_bytes", max_member_bytes, expected="a positive integer or None"
             )
         webdataset_module()
         self.urls, manifest_location = _locate(urls, split, manifest)

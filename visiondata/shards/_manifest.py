@@ -19,6 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from visiondata._arguments import is_int
 from visiondata._files import MAX_ANNOTATION_BYTES
 
 #: Version of the sample layout inside the shards; a reader refuses a newer one.
@@ -165,7 +166,7 @@ class Manifest:
             names.add(shard.name)
             for key in ("count", "bytes"):
                 value = getattr(shard, key)
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if not is_int(value) or value < 0:
                     raise bad(f"{label}.{key}", "an integer >= 0", value)
             if shard.sha256 is not None and not (
                 isinstance(shard.sha256, str) and _SHA256.fullmatch(shard.sha256)

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 from torchvision import tv_tensors
 
+from visiondata._arguments import is_int
 from visiondata.exceptions import ImageReadError
 
 #: Tensors with more elements than this go into their own ``.npy`` member instead of the JSON.
@@ -251,9 +252,7 @@ def _from_json(value: Any, sample: dict[str, bytes], canvas: tuple[int, int]) ->
             tensor = _load_npy(sample[value["member"]], value["member"])
         else:
             shape = value["shape"]
-            if not isinstance(shape, list) or not all(
-                isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in shape
-            ):
+            if not isinstance(shape, list) or not all(is_int(size) and size >= 0 for size in shape):
                 raise ValueError(f"expected a shape of sizes >= 0, got {shape!r}")
             tensor = torch.tensor(value["values"], dtype=dtype).reshape(shape)
         if "__boxes__" in value:

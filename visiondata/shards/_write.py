@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visiondata._arguments import check_choice, check_int, check_positive_int
 from visiondata._files import atomic_path, refuse_special_output, write_text_atomic
 from visiondata.exceptions import DatasetFormatError, OutputConflictError
 from visiondata.shards._manifest import (
@@ -307,15 +308,11 @@ def _check_arguments(
         raise ValueError(
             f"out_pattern: expected a path with one shard-number field such as 'out/train-%06d.tar', got {pattern!r}"
         )
-    for name, value in (("max_count", max_count), ("max_size", max_size), ("quality", quality)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    if quality > 100:
-        raise ValueError(f"quality: expected 1 to 100, got {quality}")
-    if encode not in ENCODINGS:
-        raise ValueError(f"encode: expected one of {', '.join(map(repr, ENCODINGS))}, got {encode!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ValueError(f"num_workers: expected an integer >= 0, got {workers!r}")
+    check_positive_int("max_count", max_count)
+    check_positive_int("max_size", max_size)
+    check_int("quality", quality, minimum=1, maximum=100, expected="an integer from 1 to 100")
+    check_choice("encode", encode, ENCODINGS)
+    check_int("num_workers", workers, minimum=0, expected="an integer >= 0")
 
 
 def _new_manifest(given: Any, image_type: str, image_mode: str, encode: str) -> Manifest:
