@@ -368,8 +368,8 @@ def to_dota(
             if record is not source_record:
                 quads = quads[np.asarray(source_record.fields["iscrowd"]).reshape(-1) == 0]
             shapes_left_out(record, report)
-            difficult = record.fields.pop("difficult", None)  # DOTA keeps it: not a loss
             note_losses(record, report)
+            difficult = record.fields.get("difficult")
             flags = (
                 np.zeros(len(record.boxes), dtype=np.int64)
                 if difficult is None

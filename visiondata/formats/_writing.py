@@ -52,7 +52,12 @@ EMPTY_IMAGE_WRITTEN_AS = {
 
 #: The per-box fields each target format holds (``masks`` and ``iscrowd`` aside: see `ConversionReport`).
 #: Any other field of the source's boxes is left out and counted in ``fields_left_out``.
-KEPT_FIELDS = {"coco": ("iscrowd", "area"), "voc": ("difficult", "truncated"), "yolo": ()}
+KEPT_FIELDS = {
+    "coco": ("iscrowd", "area"),
+    "voc": ("difficult", "truncated"),
+    "yolo": (),
+    "dota": ("difficult",),
+}
 
 #: Where instance masks and polygons are kept, when a target format cannot hold them.
 _SHAPES_KEPT_BY = "COCO (to_coco writes them as segmentation) or YOLO segment lines (to_yolo) keep them"
