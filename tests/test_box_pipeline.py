@@ -358,15 +358,16 @@ def test_box_fields_names_exactly_the_fields_that_follow(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_multi_dimensional_per_box_field_needs_box_fields(backend: str) -> None:
-    keypoints = torch.rand(2, 17, 3)
+    # Keypoints have their own handling (tests/test_keypoint_pipeline.py); any other 2-D+ field has not.
+    embeddings = torch.rand(2, 17, 3)
     sample = {
         "image": random_image(),
         "boxes": torch.tensor([[0.0, 0.0, 4.0, 4.0], [10.0, 0.0, 14.0, 4.0]]),
         "labels": torch.tensor([1, 2]),
-        "keypoints": keypoints,
+        "embeddings": embeddings,
     }
     pipeline = BoxPipeline(crop(16, 8), out_of_bounds="drop", backend=backend)
-    with pytest.raises(ValueError, match="keypoints") as error:
+    with pytest.raises(ValueError, match="embeddings") as error:
         pipeline(sample)
     message = str(error.value)
     assert "(2, 17, 3)" in message and "box_fields=" in message
@@ -374,11 +375,11 @@ def test_multi_dimensional_per_box_field_needs_box_fields(backend: str) -> None:
     left_alone = BoxPipeline(crop(16, 8), out_of_bounds="drop", backend=backend, box_fields=["labels"])(
         sample
     )
-    assert left_alone["keypoints"] is keypoints and left_alone["labels"].tolist() == [1]
+    assert left_alone["embeddings"] is embeddings and left_alone["labels"].tolist() == [1]
     filtered = BoxPipeline(
-        crop(16, 8), out_of_bounds="drop", backend=backend, box_fields=["labels", "keypoints"]
+        crop(16, 8), out_of_bounds="drop", backend=backend, box_fields=["labels", "embeddings"]
     )(sample)
-    assert torch.equal(filtered["keypoints"], keypoints[:1])
+    assert torch.equal(filtered["embeddings"], embeddings[:1])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -753,7 +754,9 @@ def test_invalid_boxes_message_suggests_a_fix_the_pipeline_accepts() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_boxes_that_are_not_n_by_4_raise(backend: str) -> None:
-    with pytest.raises(InvalidBoxesError, match=r"boxes: expected shape \(N, 4\) for 'xyxy' boxes, got \(1, 3\)"):
+    with pytest.raises(
+        InvalidBoxesError, match=r"boxes: expected shape \(N, 4\) for 'xyxy' boxes, got \(1, 3\)"
+    ):
         BoxPipeline(FLIP, backend=backend)({"image": random_image(), "boxes": [[0, 0, 4]]})
 
 
@@ -1079,6 +1082,7 @@ def test_to_dict_holds_every_setting_with_defaults_filled_in(backend: str) -> No
         "out_of_bounds": "drop",
         "seed": 7,
         "box_fields": ["labels"],
+        "flip_pairs": None,
         "transforms": [
             {
                 "name": "RandomResizedCrop",

@@ -152,6 +152,13 @@ class AlbumentationsStep:
         if work.mask is not None:
             data["mask"] = work.mask[0]
         data["bboxes"] = stacked
+        if work.keypoints is not None:
+            self._check_keypoints()
+            # albumentations' layout (x, y, z, angle, scale), in its pixel-index convention, which is
+            # ours, plus each point's row: a distortion drops the points it cannot place.
+            points = work.points_with_probe(height, width)
+            rows = np.arange(len(points), dtype=np.float64)[:, None]
+            data["keypoints"] = np.concatenate([points, np.zeros((len(points), 3)), rows], axis=1)
         params = transform.update_transform_params(transform.get_params(), data)
         # Parameters that look at boxes (a box-safe crop) see the visible boxes only.
         params.update(transform.get_params_dependent_on_data(params, {**data, "bboxes": stacked[:count]}))
@@ -166,6 +173,21 @@ class AlbumentationsStep:
             )
         if work.mask is not None:
             work.mask = result["mask"][None]
+        if work.keypoints is not None:
+            # Outside Compose, albumentations' KeypointsProcessor drops nothing, but a few functions
+            # (GridDistortion, ElasticTransform) drop the points they cannot place: those get
+            # visibility 0 (their coordinates NaN) instead of shifting the rows after them.
+            given = data["keypoints"]
+            returned = np.asarray(result["keypoints"], dtype=np.float64).reshape(-1, given.shape[1])
+            moved = np.full((len(given), 2), np.nan)
+            moved[returned[:, 5].astype(np.int64)] = returned[:, :2]
+            if np.isnan(moved[-3:]).any():
+                raise TransformSpecError(
+                    f"albumentations.{type(transform).__name__} lost points at the image centre, so whether "
+                    "it mirrored the image (and the flip_pairs) cannot be told; leave it out of pipelines "
+                    "for keypoint samples"
+                )
+            work.points_moved(moved, new_height, new_width)
         if not count:
             return
         moved = np.zeros((2 * count, 4))
@@ -184,6 +206,21 @@ class AlbumentationsStep:
         work.remove(gone, "out_of_bounds")
         kept = ~gone
         work.moved(np.concatenate([moved[:count][kept], moved[count:][kept]]), new_height, new_width)
+
+    def _check_keypoints(self) -> None:
+        """Refuse, by name, a transform that moves pixels but whose class does not move keypoints."""
+        albumentations = import_albumentations()
+        cls = type(self.transform)
+        targets = getattr(self.transform, "_targets", ())
+        targets = targets if isinstance(targets, tuple) else (targets,)
+        if (
+            albumentations.core.type_definitions.Targets.KEYPOINTS not in targets
+            or cls.apply_to_keypoints is albumentations.DualTransform.apply_to_keypoints
+        ):
+            raise TransformSpecError(
+                f"albumentations.{cls.__name__} moves pixels but does not move keypoints, so the sample's "
+                "keypoints would be left where they were; leave it out of pipelines for keypoint samples"
+            )
 
 
 class NumpyStep:

@@ -28,6 +28,7 @@ from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import (
     Sample,
     check_box_counts,
+    keypoints_out,
     parse,
     safe_box_dtype,
     surviving_indices,
@@ -116,11 +117,13 @@ class _MultiImage(Dataset):
         placed: list[tuple[np.ndarray, np.ndarray]],
         masks: list[torch.Tensor] | None,
         mask: torch.Tensor | None,
+        points: list[np.ndarray | None] | None = None,
     ) -> tuple[Any, Any, list[tuple[int, int, int]]]:
         """One detection sample from the placed boxes of each source sample; filters and reports drops.
 
         Args:
             placed: Per sample, ``(whole boxes, visible boxes)`` on the new canvas.
+            points: Per sample, its ``(N, K, 3)`` keypoints on the new canvas (or ``None`` without).
         """
         height, width = image.shape[-2:]
         full = np.concatenate([whole for whole, _ in placed])
@@ -136,7 +139,10 @@ class _MultiImage(Dataset):
             for box in range(len(sample.boxes))
         ]
         instance_masks = torch.cat([m.to(torch.float32) for m in masks]) if masks else None
-        work = Work(image, full, instance_masks, mask, "clip", height, width, visible=visible)
+        keypoints = _join_keypoints(indices, points)
+        work = Work(
+            image, full, instance_masks, mask, "clip", height, width, visible=visible, keypoints=keypoints
+        )
         work.filter(self.min_visibility, self.min_area, self.min_size)
         target = _concatenate_targets(samples, work.ids)
         first = samples[0]
@@ -148,6 +154,10 @@ class _MultiImage(Dataset):
         target["boxes"] = tv_tensors.BoundingBoxes(
             torch.from_numpy(work.visible).to(dtype), format="XYXY", canvas_size=(int(height), int(width))
         )
+        if work.keypoints is not None:
+            target["keypoints"] = keypoints_out(
+                first.keypoints_given, work.keypoints, int(height), int(width)
+            )
         if work.masks is not None:
             target["masks"] = tv_tensors.Mask(work.masks.to(_dtype_of(first.masks)))
         if work.mask is not None:
@@ -197,7 +207,9 @@ def _concatenate_targets(samples: list[Sample], ids: np.ndarray) -> dict[str, An
                 f"{sorted(sample.fields)} in sample {position}; give every sample the same fields (or pass box_fields=)"
             )
     target = {
-        key: value for key, value in samples[0].container.items() if key not in ("boxes", "masks", "mask")
+        key: value
+        for key, value in samples[0].container.items()
+        if key not in ("boxes", "masks", "mask", "keypoints")
     }
     for key in fields:
         values = [sample.container[key] for sample in samples]
@@ -210,6 +222,50 @@ def _concatenate_targets(samples: list[Sample], ids: np.ndarray) -> dict[str, An
             joined_list = [item for value in values for item in value]
             target[key] = [joined_list[int(row)] for row in ids]
     return target
+
+
+def _join_keypoints(indices: list[int], points: list[np.ndarray | None] | None) -> np.ndarray | None:
+    """The samples' placed keypoints as one ``(N, K, 3)`` array, or ``None`` when none has keypoints."""
+    if points is None or all(value is None for value in points):
+        return None
+    counts = {None if value is None else value.shape[1] for value in points}
+    if len(counts) > 1:
+        found = ", ".join(
+            f"dataset[{index}]: {'none' if value is None else value.shape[1]}"
+            for index, value in zip(indices, points, strict=True)
+        )
+        raise ValueError(
+            f"expected the same number of keypoints per instance in every combined sample, got {found}; "
+            "combine samples of one keypoint layout (one dataset)"
+        )
+    return np.concatenate(points)
+
+
+def _place_points(
+    sample: Sample,
+    x_scale: float,
+    y_scale: float,
+    left: float,
+    top: float,
+    region: tuple[float, float, float, float] | None = None,
+) -> np.ndarray | None:
+    """A sample's keypoints resized by ``(x_scale, y_scale)`` and moved by ``(left, top)`` (pixel centres).
+
+    Points outside ``region`` (``x0, y0, x1, y1`` on the canvas, the part of
+    the tile that shows) get visibility 0: another tile covers them.
+    """
+    if sample.keypoints is None:
+        return None
+    points = sample.keypoints.copy()
+    points[..., 0] = (points[..., 0] + 0.5) * x_scale + left - 0.5
+    points[..., 1] = (points[..., 1] + 0.5) * y_scale + top - 0.5
+    if region is not None:
+        x0, y0, x1, y1 = region
+        x, y = points[..., 0] + 0.5, points[..., 1] + 0.5
+        with np.errstate(invalid="ignore"):
+            outside = ~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        points[..., 2][outside] = 0.0
+    return points
 
 
 def _check_channels(samples: list[Sample], indices: list[int]) -> torch.Tensor:
@@ -327,6 +383,7 @@ class Mosaic(_MultiImage):
         masks: list[torch.Tensor] = []
         semantic = torch.zeros((1, size, size), dtype=torch.float32) if with_mask else None
         placed = []
+        points: list[np.ndarray | None] = []
         for quadrant, (sample, image) in enumerate(zip(samples, images, strict=True)):
             height, width = image.shape[-2:]
             # The tile covers its quadrant (cut on its outer sides), its corner at the centre.
@@ -352,6 +409,7 @@ class Mosaic(_MultiImage):
             low, high = (x0, y0, x0, y0), (max(x1, x0), max(y1, y0), max(x1, x0), max(y1, y0))
             seen = np.clip(whole, low, high)
             placed.append((whole, seen))
+            points.append(_place_points(sample, x_scale, y_scale, left, top, (x0, y0, x1, y1)))
             if with_masks:
                 masks.append(
                     self._place(
@@ -365,7 +423,7 @@ class Mosaic(_MultiImage):
                     :, y0:y1, x0:x1
                 ]
         image, target, kept = self._combine(
-            indices, samples, canvas, placed, masks if with_masks else None, semantic
+            indices, samples, canvas, placed, masks if with_masks else None, semantic, points
         )
         return image, target, kept, {"mosaic_indices": indices}
 
@@ -458,7 +516,11 @@ class MixUp(_MultiImage):
                 warpable_masks(as_tensor(samples[0].masks)),
                 _resize(warpable_masks(as_tensor(samples[1].masks)), (int(height), int(width)), mask=True),
             ]
-        image, target, kept = self._combine(indices, samples, image, placed, masks, None)
+        points = [
+            _place_points(samples[0], 1.0, 1.0, 0.0, 0.0),
+            _place_points(samples[1], scale[0], scale[1], 0.0, 0.0),
+        ]
+        image, target, kept = self._combine(indices, samples, image, placed, masks, None, points)
         return image, target, kept, {"mixup_ratio": ratio, "mixup_indices": indices}
 
 

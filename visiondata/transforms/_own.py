@@ -618,6 +618,8 @@ class TorchvisionOwnStep:
             work.masks = self._masks(work.masks, params, new_height, new_width)
         if work.mask is not None:
             work.mask = self._masks(work.mask, params, new_height, new_width)
+        if work.keypoints is not None:
+            self._keypoints(work, params, (int(height), int(width)), (int(new_height), int(new_width)))
         if not count:
             return
         stacked = tv_tensors.BoundingBoxes(
@@ -632,6 +634,26 @@ class TorchvisionOwnStep:
         )
         new_height, new_width = int(new_height), int(new_width)
         work.moved(_snap_to_border(moved, new_height, new_width), new_height, new_width)
+
+    def _keypoints(
+        self, work: Work, params: dict[str, Any], size: tuple[int, int], new_size: tuple[int, int]
+    ) -> None:
+        """Move the keypoints as ``tv_tensors.KeyPoints`` (torchvision's pixel-index convention, which is ours)."""
+        from torchvision import tv_tensors
+
+        points = tv_tensors.KeyPoints(torch.from_numpy(work.points_with_probe(*size)), canvas_size=size)
+        try:
+            moved = self.transform.transform(points, params)
+        except TypeError:
+            moved = None
+        if moved is points or not isinstance(moved, tv_tensors.KeyPoints):
+            # No kernel for KeyPoints (or one that passes them through): the points would stay behind.
+            raise TransformSpecError(
+                f"{self.qualified} moves pixels but torchvision does not move keypoints for it, so the "
+                "sample's keypoints would be left where they were; leave it out of pipelines for keypoint "
+                "samples"
+            )
+        work.points_moved(as_numpy(moved.as_subclass(torch.Tensor)).astype(np.float64), *new_size)
 
     def _masks(self, masks: torch.Tensor, params: dict[str, Any], height: int, width: int) -> torch.Tensor:
         from torchvision import tv_tensors

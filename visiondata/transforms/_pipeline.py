@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from visiondata._arguments import check_choice, check_finite_number, check_probability, check_seed
+from visiondata._arguments import check_choice, check_finite_number, check_probability, check_seed, is_int
 from visiondata._files import MAX_SPEC_BYTES, read_regular_file, refuse_non_file_output, write_text_atomic
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import check_format
@@ -71,6 +71,21 @@ class BoxPipeline:
     ``"masks"`` (N, H, W) and a semantic ``"mask"`` (H, W) move with the image;
     an instance mask leaves with its box.
 
+    Keypoints ``"keypoints"`` ``(N, K, 3)`` (``x, y, visibility`` with COCO's
+    meaning: 0 not labelled, 1 labelled but hidden, 2 visible), ``(N, K, 2)``
+    or ``tv_tensors.KeyPoints``, one row per box, move with every geometric
+    step on both backends and leave with their box. Coordinates are pixel
+    indices (the centre of pixel ``i`` at ``i``), as in COCO, torchvision's
+    ``KeyPoints`` and albumentations. A point that leaves the image gets
+    visibility 0 and never gets it back; points of visibility 0 come back as
+    ``(0, 0, 0)``, COCO's "not labelled" (without a visibility column they
+    keep their moved coordinates). A step that mirrors the image (a
+    horizontal or vertical flip, a transposition: any map that reverses
+    orientation) swaps each pair of ``flip_pairs``, so that ``left_eye``
+    stays the left eye; rotations swap nothing. ultralytics swaps its
+    ``flip_idx`` on horizontal flips only; a vertical flip is a horizontal one
+    and a half-turn, so it mirrors the person too.
+
     After the transforms, a box is dropped when too little of it is visible
     (``min_visibility``: the fraction of the whole object's box inside the
     image, measured across all steps), when its visible area is below
@@ -106,6 +121,8 @@ class BoxPipeline:
             state; in DataLoader workers each worker then draws its own stream
             derived from the seed and torch's per-worker seed, on both backends.
         box_fields: The per-box fields; ``None`` finds the 1-D ones by their length.
+        flip_pairs: Pairs ``(i, j)`` of keypoint indices swapped by a mirroring step
+            (a dataset's ``.flip_pairs``), e.g. ``[(1, 2), (3, 4)]`` for COCO's eyes and ears.
 
     Raises:
         UnknownNameError: An unknown transform or parameter name (with close matches).
@@ -136,6 +153,7 @@ class BoxPipeline:
         backend: str = "torchvision",
         seed: int | None = None,
         box_fields: Sequence[str] | None = None,
+        flip_pairs: Sequence[Sequence[int]] | None = None,
     ) -> None:
         if isinstance(transforms, (str, Mapping)) or not isinstance(transforms, Sequence):
             raise TransformSpecError(
@@ -166,6 +184,8 @@ class BoxPipeline:
         ):
             raise TransformSpecError(f"box_fields: expected a list of field names, got {box_fields!r}")
         self.box_fields = None if box_fields is None else list(box_fields)
+        self.flip_pairs = check_flip_pairs(flip_pairs)
+        self._flip_array = None if self.flip_pairs is None else np.array(self.flip_pairs, dtype=np.int64)
         self._streams = RandomStreams(check_seed("seed", seed, error=TransformSpecError))
         self.specs = [
             normalize_spec(spec, position, self.backend) for position, spec in enumerate(transforms)
@@ -269,7 +289,26 @@ class BoxPipeline:
             mask = mask[None] if mask.ndim == 2 else mask
         boxes = sample.boxes if sample.boxes is not None else np.zeros((0, 4))
         height, width = sample.size()
-        return Work(image, boxes, masks, mask, self.out_of_bounds, height, width)
+        flip_pairs = self._flip_array
+        if sample.keypoints is not None and flip_pairs is not None and len(flip_pairs):
+            count = sample.keypoints.shape[1]
+            if int(flip_pairs.max()) >= count:
+                raise TransformSpecError(
+                    f"flip_pairs: expected keypoint indices below {count} (the sample has {count} keypoints "
+                    f"per instance), got {self.flip_pairs}; pass the flip_pairs of the dataset the samples "
+                    "come from"
+                )
+        return Work(
+            image,
+            boxes,
+            masks,
+            mask,
+            self.out_of_bounds,
+            height,
+            width,
+            keypoints=sample.keypoints,
+            flip_pairs=flip_pairs,
+        )
 
     # -- serialisation -------------------------------------------------------------
 
@@ -291,6 +330,7 @@ class BoxPipeline:
             "out_of_bounds": self.out_of_bounds,
             "seed": self.seed,
             "box_fields": None if self.box_fields is None else list(self.box_fields),
+            "flip_pairs": None if self.flip_pairs is None else [list(pair) for pair in self.flip_pairs],
             # Deep copies: a composition's child specs must not be shared with the running pipeline.
             "transforms": [copy.deepcopy(spec) for spec in self.specs],
         }
@@ -430,3 +470,37 @@ def _pixels(value: Any, name: str) -> float:
     return check_finite_number(
         name, value, minimum=0, expected="a number >= 0 (pixels)", error=TransformSpecError
     )
+
+
+def check_flip_pairs(flip_pairs: Any) -> list[tuple[int, int]] | None:
+    """``flip_pairs`` as a list of ``(i, j)`` int pairs, each index in at most one pair.
+
+    Examples:
+        >>> check_flip_pairs([[1, 2], (3, 4)])
+        [(1, 2), (3, 4)]
+
+    Raises:
+        TransformSpecError: Not a list of pairs of distinct non-negative ints, or an index in two pairs.
+    """
+    if flip_pairs is None:
+        return None
+    expected = "a list of (i, j) pairs of keypoint indices, such as [(1, 2), (3, 4)]"
+    if isinstance(flip_pairs, (str, Mapping)) or not isinstance(flip_pairs, Sequence):
+        raise TransformSpecError(f"flip_pairs: expected {expected}, got {flip_pairs!r}")
+    pairs = []
+    for pair in flip_pairs:
+        if (
+            isinstance(pair, (str, Mapping))
+            or not isinstance(pair, Sequence)
+            or len(pair) != 2
+            or not all(is_int(v) and v >= 0 for v in pair)
+            or pair[0] == pair[1]
+        ):
+            raise TransformSpecError(f"flip_pairs: expected {expected}, got the pair {pair!r}")
+        pairs.append((int(pair[0]), int(pair[1])))
+    indices = [index for pair in pairs for index in pair]
+    if len(set(indices)) != len(indices):
+        raise TransformSpecError(
+            f"flip_pairs: expected each keypoint index in at most one pair, got {flip_pairs!r}"
+        )
+    return pairs

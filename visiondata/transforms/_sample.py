@@ -44,6 +44,8 @@ class Sample:
         self.target_is_mask = False
         self.target_is_none = False
         self.previous_dropped: list[dict[str, Any]] | None = None
+        self.keypoints_given: Any = None
+        self.keypoints: np.ndarray | None = None  # (N, K, 3) x, y, visibility; float64
 
     # -- reading -----------------------------------------------------------------
 
@@ -83,6 +85,8 @@ class Sample:
                 container[key] = _select(container[key], ids)
         if self.masks is not None:
             container["masks"] = _like(self.masks, work.masks)
+        if self.keypoints is not None:
+            container["keypoints"] = keypoints_out(self.keypoints_given, work.keypoints, height, width)
         if self.mask is not None and self.mask_key is not None:
             container[self.mask_key] = _like(self.mask, _squeeze_mask(work.mask, self.mask))
         dropped = sorted(work.dropped, key=lambda entry: entry["index"])
@@ -151,6 +155,8 @@ def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | 
             ``labels``, another per-box field (`PER_BOX_KEYS`, or those named in ``box_fields``) or
             instance masks without exactly one row per box (the message names the field and both counts).
         ValueError: Masks of another size than the image.
+        InvalidBoxesError: Keypoints not ``(N, K, 3)`` or ``(N, K, 2)``, without boxes or with
+            another instance count than the boxes, or with a visibility other than 0, 1 or 2.
     """
     sample = Sample()
     if len(inputs) == 1 and isinstance(inputs[0], Mapping):
@@ -185,6 +191,7 @@ def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | 
         sample.previous_dropped = list(previous)
     _read_boxes(sample, box_format, eps)
     _read_masks(sample)
+    _read_keypoints(sample)
     _find_fields(sample, box_fields)
     return sample
 
@@ -285,6 +292,96 @@ def _read_masks(sample: Sample) -> None:
         sample.mask, sample.mask_key = mask, "mask"
 
 
+def _read_keypoints(sample: Sample) -> None:
+    if "keypoints" not in sample.container:
+        return
+    given = sample.container["keypoints"]
+    sample.keypoints_given = given
+    sample.keypoints = read_keypoints(given, None if sample.boxes is None else len(sample.boxes))
+
+
+def read_keypoints(given: Any, count: int | None) -> np.ndarray:
+    """``(N, K, 3)`` float64 ``x, y, visibility`` from keypoints given as ``(N, K, 3)`` or ``(N, K, 2)``.
+
+    Points given without visibility are visible (2). ``count`` is the number
+    of boxes, one keypoint row per box.
+
+    Raises:
+        InvalidBoxesError: Another shape, no boxes (``count`` None), another row count, a
+            visibility other than 0, 1 or 2, or a labelled point with a NaN or infinite coordinate.
+    """
+    values = given.detach().cpu().numpy() if isinstance(given, torch.Tensor) else given
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidBoxesError(
+            f"keypoints: expected an (N, K, 3) array of x, y, visibility, got {type(given).__name__} ({error})"
+        ) from None
+    if array.ndim != 3 or array.shape[2] not in (2, 3):
+        raise InvalidBoxesError(
+            f"keypoints: expected shape (N, K, 3) (x, y, visibility) or (N, K, 2), one row per box, got shape "
+            f"{tuple(array.shape)}"
+        )
+    if count is None:
+        raise InvalidBoxesError(
+            "keypoints: expected 'boxes' with them (one box per instance, as Keypoint R-CNN takes), got "
+            "keypoints without boxes; add each instance's box (the box around its labelled points will do)"
+        )
+    if array.shape[0] != count:
+        raise InvalidBoxesError(
+            f"keypoints: expected one row of keypoints per box ({count} boxes), got {array.shape[0]} rows "
+            f"(shape {tuple(array.shape)}); boxes and keypoints must describe the same instances in the same "
+            "order: fix the annotation so that each box has its own keypoints"
+        )
+    if array.shape[2] == 2:
+        array = np.concatenate([array, np.full((*array.shape[:2], 1), 2.0)], axis=2)
+    visibility = array[..., 2]
+    bad = ~np.isin(visibility, (0.0, 1.0, 2.0))
+    if bad.any():
+        instance, point = (int(v) for v in np.argwhere(bad)[0])
+        raise InvalidBoxesError(
+            f"keypoints[{instance}, {point}]: expected visibility 0 (not labelled), 1 (labelled, hidden) or 2 "
+            f"(visible), got {visibility[instance, point]!r}; fix the annotation"
+        )
+    bad = (visibility > 0) & ~np.isfinite(array[..., :2]).all(axis=2)
+    if bad.any():
+        instance, point = (int(v) for v in np.argwhere(bad)[0])
+        raise InvalidBoxesError(
+            f"keypoints[{instance}, {point}]: expected finite x, y for a labelled point, got "
+            f"{array[instance, point, :2].tolist()}; give it visibility 0 if it is not labelled"
+        )
+    return array
+
+
+def keypoints_out(given: Any, keypoints: np.ndarray, height: int, width: int) -> Any:
+    """Transformed ``(M, K, 3)`` keypoints in the type, dtype and column count ``given`` had.
+
+    Points of visibility 0 come back as ``(0, 0, 0)``, COCO's encoding of a
+    point not labelled. Keypoints given as ``(N, K, 2)`` (``tv_tensors.KeyPoints``
+    included) have no visibility column: their points come back where the
+    steps moved them, possibly outside the image (NaN for a point an
+    albumentations distortion could not place).
+    """
+    if isinstance(given, (torch.Tensor, np.ndarray)):
+        columns = int(given.shape[-1])
+    else:
+        columns = 3 if np.asarray(given, dtype=np.float64).shape[-1] == 3 else 2
+    values = keypoints.copy()
+    if columns == 3:
+        values[values[..., 2] == 0] = 0.0
+    else:
+        values = values[..., :2]
+    if isinstance(given, torch.Tensor):
+        dtype = given.dtype if given.is_floating_point() else torch.float32
+        tensor = torch.from_numpy(np.ascontiguousarray(values)).to(dtype=dtype, device=given.device)
+        if isinstance(given, tv_tensors.KeyPoints):
+            return tv_tensors.KeyPoints(tensor, canvas_size=(height, width))
+        return tv_tensors.wrap(tensor, like=given) if isinstance(given, tv_tensors.TVTensor) else tensor
+    if isinstance(given, np.ndarray):
+        return values.astype(given.dtype if given.dtype.kind == "f" else np.float32)
+    return values.tolist()
+
+
 def _check_mask_size(sample: Sample, size: Any, key: str) -> None:
     if tuple(int(side) for side in size) != sample.size():
         raise ValueError(f"{key}: expected the image's height x width {sample.size()}, got {tuple(size)}")
@@ -294,7 +391,7 @@ def _find_fields(sample: Sample, box_fields: Sequence[str] | None) -> None:
     if sample.boxes is None:
         return
     count = len(sample.boxes)
-    reserved = {"boxes", "masks", "mask"}
+    reserved = {"boxes", "masks", "mask", "keypoints"}
     if box_fields is not None:
         for key in box_fields:
             if key in sample.container:  # fields are optional per sample
@@ -330,8 +427,14 @@ def check_box_counts(target: Any, box_fields: Sequence[str] | None = None) -> No
         return  # not an (N, 4) array: the parser names it when the sample is transformed
     keys = PER_BOX_KEYS if box_fields is None else box_fields
     for key in keys:
-        if key in target and key not in ("boxes", "masks", "mask"):
+        if key in target and key not in ("boxes", "masks", "mask", "keypoints"):
             _check_rows(key, target[key], count, "a per-box field, so")
+    keypoints = target.get("keypoints")
+    if keypoints is not None and _rows(keypoints) != count:
+        raise InvalidBoxesError(
+            f"keypoints: expected one row of keypoints per box ({count} boxes), got {_rows(keypoints)}; fix "
+            "the annotation so that each box has its own keypoints"
+        )
     masks = target.get("masks")
     if masks is not None and _rows(masks) != count:
         raise InvalidBoxesError(

@@ -57,8 +57,9 @@ class BoxTransform:
     The pipeline calls `get_params` once per sample (with its random
     generator), then `apply_image`; for a ``geometric`` transform also
     `apply_boxes` on every box (never clipped: the pipeline clips and
-    filters) and `apply_masks` on instance and semantic masks, and
-    takes the new image size from `output_size`.
+    filters), `apply_points` on keypoints (by default through `apply_boxes`)
+    and `apply_masks` on instance and semantic masks, and takes the new
+    image size from `output_size`.
 
     ``__init__``'s keyword arguments are the parameters a spec may give.
     Implement ``apply_image_numpy`` (and ``apply_masks_numpy`` if geometric)
@@ -117,6 +118,17 @@ class BoxTransform:
     def apply_boxes(self, boxes: np.ndarray, params: dict[str, Any], height: int, width: int) -> np.ndarray:
         """The transformed ``(M, 4)`` ``xyxy`` pixel boxes (float64), not clipped."""
         return boxes
+
+    def apply_points(self, points: np.ndarray, params: dict[str, Any], height: int, width: int) -> np.ndarray:
+        """The transformed ``(P, 2)`` ``x, y`` points (float64, on the boxes' scale: a pixel centre at ``i + 0.5``).
+
+        The default moves each point as a box without size through
+        `apply_boxes`, which is exact for every map that takes points to
+        points (flips, crops, pads, resizes, affine and projective warps), so
+        a transform gains keypoints by moving boxes. Override it where
+        ``apply_boxes`` does more than map corners.
+        """
+        return self.apply_boxes(np.concatenate([points, points], axis=1), params, height, width)[:, :2]
 
     def output_size(self, params: dict[str, Any], height: int, width: int) -> tuple[int, int]:
         """``(height, width)`` after this step."""

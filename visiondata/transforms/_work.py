@@ -5,6 +5,14 @@ still present, its visible part, the whole object (both ``xyxy`` pixels,
 float64; the whole box may reach beyond the image, so that visibility can be
 measured at the end) and its index in the input. Boxes that leave are
 recorded with their reason, so none goes unreported.
+
+Keypoints, when the sample has them, are one ``(K, 3)`` row per box
+(``x, y, visibility``, float64), removed with their box. Their coordinates
+are pixel indices, as torchvision's ``KeyPoints``, albumentations and COCO
+have them: pixel ``i`` has its centre at ``i`` (boxes put it at ``i + 0.5``).
+A point that leaves the image gets visibility 0 and never gets it back; a
+step that mirrors the image (its map reverses orientation: a horizontal or
+vertical flip, a transposition) swaps the ``flip_pairs``.
 """
 
 from __future__ import annotations
@@ -31,7 +39,18 @@ class Work:
     ``visible`` defaults to ``boxes``; Mosaic passes each box cut to the tile it lies in.
     """
 
-    __slots__ = ("dropped", "full", "ids", "image", "mask", "masks", "out_of_bounds", "visible")
+    __slots__ = (
+        "dropped",
+        "flip_pairs",
+        "full",
+        "ids",
+        "image",
+        "keypoints",
+        "mask",
+        "masks",
+        "out_of_bounds",
+        "visible",
+    )
 
     def __init__(
         self,
@@ -43,8 +62,12 @@ class Work:
         height: int,
         width: int,
         visible: np.ndarray | None = None,
+        keypoints: np.ndarray | None = None,
+        flip_pairs: np.ndarray | None = None,
     ) -> None:
         self.image = image
+        self.keypoints = None if keypoints is None else np.array(keypoints, dtype=np.float64)
+        self.flip_pairs = flip_pairs
         self.masks = masks
         self.mask = mask
         self.out_of_bounds = out_of_bounds
@@ -52,7 +75,9 @@ class Work:
         self.ids = np.arange(len(boxes))
         self.full = boxes
         self.visible = boxes if visible is None else visible
-        # Input boxes that reach beyond the image start out clipped (or dropped).
+        # Input boxes that reach beyond the image start out clipped (or dropped), points outside it hidden.
+        if self.keypoints is not None:
+            self.keypoints[..., 2][~inside_image(self.keypoints, height, width)] = 0.0
         self.moved(self.stacked(), height, width)
 
     def remove(self, gone: np.ndarray, reason: str | np.ndarray) -> None:
@@ -68,6 +93,44 @@ class Work:
         self.visible, self.full, self.ids = self.visible[keep], self.full[keep], self.ids[keep]
         if self.masks is not None:
             self.masks = self.masks[torch.from_numpy(keep) if isinstance(self.masks, torch.Tensor) else keep]
+        if self.keypoints is not None:
+            self.keypoints = self.keypoints[keep]
+
+    def points_with_probe(self, height: int, width: int) -> np.ndarray:
+        """Every keypoint as a ``(P + 3, 2)`` array of pixel indices, then a probe triangle at the centre.
+
+        The three probe points tell `points_moved` whether the step mirrored the image.
+        """
+        centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+        # A quarter of the shorter side apart: albumentations' distortions move points as small
+        # discs of a mask, which points a pixel apart would overwrite.
+        step = max(1.0, min(height, width) / 4)
+        probe = np.array([[centre_x, centre_y], [centre_x + step, centre_y], [centre_x, centre_y + step]])
+        return np.concatenate([self.keypoints[..., :2].reshape(-1, 2), probe])
+
+    def points_moved(self, moved: np.ndarray, height: int, width: int) -> None:
+        """Take `points_with_probe`'s points after a step into a ``height`` x ``width`` image.
+
+        Points outside the image get visibility 0 (kept at 0 afterwards); a
+        mirroring step swaps each pair of ``flip_pairs``.
+        """
+        keypoints = self.keypoints
+        count = keypoints.shape[0] * keypoints.shape[1]
+        if len(moved) != count + 3:
+            raise TransformSpecError(
+                f"the step returned {len(moved) - 3} keypoints for {count}; a transform must move every point "
+                "and keep their order"
+            )
+        centre, along_x, along_y = moved[count:]
+        first, second = along_x - centre, along_y - centre
+        mirrored = first[0] * second[1] - first[1] * second[0] < 0
+        keypoints = keypoints.copy()
+        keypoints[..., :2] = moved[:count].reshape(keypoints.shape[0], keypoints.shape[1], 2)
+        keypoints[..., 2][~inside_image(keypoints, height, width)] = 0.0
+        if mirrored and self.flip_pairs is not None and len(self.flip_pairs):
+            left, right = self.flip_pairs[:, 0], self.flip_pairs[:, 1]
+            keypoints[:, np.concatenate([left, right])] = keypoints[:, np.concatenate([right, left])]
+        self.keypoints = keypoints
 
     def stacked(self) -> np.ndarray:
         """Visible boxes, then whole boxes: ``(2M, 4)``, moved by one geometric step together."""
@@ -110,6 +173,26 @@ class Work:
         self.remove(reasons != "", reasons)
 
 
+def inside_image(keypoints: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Which points of ``(..., 2+)`` pixel-index ``keypoints`` lie on a ``height`` x ``width`` image.
+
+    Pixel ``i`` spans ``i - 0.5`` to ``i + 0.5``; the border itself counts as
+    inside (with float noise), NaN as outside.
+
+    Examples:
+        >>> inside_image(np.array([[0.0, 0.0], [9.5, 2.0], [9.6, 2.0], [-0.5, -0.5]]), 5, 10).tolist()
+        [True, True, False, True]
+    """
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    with np.errstate(invalid="ignore"):
+        return (
+            (x >= -0.5 - _NOISE)
+            & (x <= width - 0.5 + _NOISE)
+            & (y >= -0.5 - _NOISE)
+            & (y <= height - 0.5 + _NOISE)
+        )
+
+
 def run_transform(
     transform: Any,
     work: Work,
@@ -143,6 +226,11 @@ def run_transform(
         work.masks = _warp_masks(work.masks, params, masks_kernel, new_size)
     if work.mask is not None:
         work.mask = _warp_masks(work.mask, params, masks_kernel, new_size)
+    if work.keypoints is not None:
+        # Points move as the centres of their pixels (index + 0.5 on the boxes' scale), so a resize
+        # maps pixel centres to pixel centres, as the image's resampling does.
+        points = work.points_with_probe(height, width) + 0.5
+        work.points_moved(transform.apply_points(points, params, height, width) - 0.5, *new_size)
     if len(work.ids):
         work.moved(transform.apply_boxes(work.stacked(), params, height, width), *new_size)
     return new_size
