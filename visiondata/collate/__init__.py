@@ -1,9 +1,13 @@
 """Batching detection samples, whatever their number of boxes, in the layout each model family takes.
 
-- [`detection_collate`][visiondata.collate.detection_collate]: lists of images and target dicts (torchvision's detection models);
-- [`padded_collate`][visiondata.collate.padded_collate]: one padded image tensor and a padding mask (DETR);
-- [`yolo_collate`][visiondata.collate.yolo_collate]: stacked images and one ``(N, 6)`` box table (YOLO losses);
-- [`padded_boxes_collate`][visiondata.collate.padded_boxes_collate]: dense ``(B, M, 4)`` boxes with a validity mask;
+- [`detection_collate`][visiondata.collate.detection_collate]: lists of images and target dicts (torchvision's detection
+  models, Keypoint R-CNN's ``keypoints`` included; oriented boxes kept as they are);
+- [`padded_collate`][visiondata.collate.padded_collate]: one padded image tensor and a padding mask (DETR), and semantic
+  masks padded with ``ignore_index`` (segmentation models);
+- [`yolo_collate`][visiondata.collate.yolo_collate]: stacked images and one box table (YOLO losses): ``(N, 6)``, pose
+  ``(N, 6 + 3K)`` or OBB ``(N, 7)``, as ultralytics' losses take them;
+- [`padded_boxes_collate`][visiondata.collate.padded_boxes_collate]: dense ``(B, M, 4)`` boxes (or oriented ones) with a
+  validity mask, keypoints ``(B, M, K, 3)``;
 - [`to_device`][visiondata.collate.to_device]: any of these on a device.
 
 Examples:

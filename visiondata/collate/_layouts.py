@@ -110,7 +110,15 @@ def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layo
     """
     height, width = image.shape[-2:]
     boxes = target.get("boxes")
-    if boxes is not None and not isinstance(boxes, torch.Tensor):
+    if _rotated_format(boxes) is not None:
+        # Oriented boxes are kept as they are (format and all): their angle is not ours to drop.
+        columns = 8 if _rotated_format(boxes) == "xyxyxyxy" else 5
+        if boxes.ndim != 2 or boxes.shape[-1] != columns:
+            raise InvalidBoxesError(
+                f"{layout}: sample {position} of the batch: boxes: expected shape (N, {columns}) for format "
+                f"{boxes.format.name}, got {tuple(boxes.shape)}"
+            )
+    elif boxes is not None and not isinstance(boxes, torch.Tensor):
         try:
             boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
         except (TypeError, ValueError) as error:
@@ -119,11 +127,22 @@ def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layo
                 f"{boxes!r} ({error})"
             ) from None
         target["boxes"] = boxes
-    if boxes is not None and (boxes.ndim != 2 or boxes.shape[-1] != 4) and boxes.numel():
-        raise InvalidBoxesError(
-            f"{layout}: sample {position} of the batch: boxes: expected shape (N, 4), got {tuple(boxes.shape)}"
+    if (
+        boxes is not None
+        and _rotated_format(boxes) is None
+        and (boxes.ndim != 2 or boxes.shape[-1] != 4)
+        and boxes.numel()
+    ):
+        hint = (
+            "; oriented boxes travel as a tv_tensors.BoundingBoxes of format XYWHR, CXCYWHR or XYXYXYXY"
+            if boxes.ndim == 2 and boxes.shape[-1] in (5, 8)
+            else ""
         )
-    if boxes is None or boxes.numel() == 0:
+        raise InvalidBoxesError(
+            f"{layout}: sample {position} of the batch: boxes: expected shape (N, 4), got "
+            f"{tuple(boxes.shape)}{hint}"
+        )
+    if boxes is None or (boxes.numel() == 0 and _rotated_format(boxes) is None):
         target["boxes"] = tv_tensors.BoundingBoxes(
             torch.zeros((0, 4), device=image.device), format="XYXY", canvas_size=(int(height), int(width))
         )
@@ -151,12 +170,129 @@ def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layo
                 f"in the same order: fix the sample's annotation (or the transform that changed one without the "
                 "other)"
             )
+    if target.get("keypoints") is not None:
+        target["keypoints"] = _checked_keypoints(target["keypoints"], count, position, layout)
     labels = target["labels"]
     if not isinstance(labels, torch.Tensor):
         target["labels"] = torch.as_tensor(labels, dtype=torch.int64)
     elif len(labels) == 0 and labels.dtype != torch.int64:
         target["labels"] = labels.to(torch.int64)
     return target
+
+
+def _rotated_format(boxes: Any) -> str | None:
+    """Our name of the oriented format of a ``BoundingBoxes`` (``"xywhr"``...), or None for anything else."""
+    if not isinstance(boxes, tv_tensors.BoundingBoxes):
+        return None
+    from visiondata.boxes._convert import ROTATED_TORCHVISION_FORMATS
+
+    return ROTATED_TORCHVISION_FORMATS.get(boxes.format.name)
+
+
+def _checked_keypoints(keypoints: Any, count: int, position: int, layout: str) -> torch.Tensor:
+    """``keypoints`` as a float ``(N, K, 3)`` tensor with one row per box, or a named error.
+
+    Raises:
+        InvalidBoxesError: Not ``(N, K, 3)`` numbers, or not one row per box.
+    """
+    if not isinstance(keypoints, torch.Tensor):
+        try:
+            keypoints = torch.as_tensor(np.asarray(keypoints, dtype=np.float32))
+        except (TypeError, ValueError) as error:
+            raise InvalidBoxesError(
+                f"{layout}: sample {position} of the batch: keypoints: expected an (N, K, 3) array of numbers "
+                f"(x, y, visibility per keypoint), got {keypoints!r} ({error})"
+            ) from None
+        if keypoints.numel() == 0 and count == 0:
+            keypoints = keypoints.reshape(0, 0, 3)
+    if keypoints.ndim != 3 or keypoints.shape[-1] != 3:
+        raise InvalidBoxesError(
+            f"{layout}: sample {position} of the batch: keypoints: expected shape (N, K, 3) (x, y, visibility "
+            f"per keypoint of each box), got {tuple(keypoints.shape)}"
+        )
+    if keypoints.shape[0] != count:
+        raise InvalidBoxesError(
+            f"{layout}: sample {position} of the batch: keypoints: expected one row per box ({count} boxes), "
+            f"got {keypoints.shape[0]}; boxes and keypoints must describe the same objects in the same order: "
+            "fix the sample's annotation (or the transform that changed one without the other)"
+        )
+    if not keypoints.is_floating_point():
+        keypoints = keypoints.to(torch.float32)
+    return keypoints
+
+
+def _keypoint_count(targets: list[dict[str, Any]], layout: str) -> int | None:
+    """``K`` of the batch's keypoints, or None when no target has keypoints.
+
+    Raises:
+        InvalidBoxesError: Targets with different ``K``, or a target with boxes but no keypoints among
+            targets with keypoints (its boxes would get no keypoints, silently).
+    """
+    counts = {
+        position: int(target["keypoints"].shape[1])
+        for position, target in enumerate(targets)
+        if target.get("keypoints") is not None and len(target["keypoints"])
+    }
+    if not counts:
+        return None
+    if len(set(counts.values())) > 1:
+        found = ", ".join(f"sample {position}: {k}" for position, k in counts.items())
+        raise InvalidBoxesError(
+            f"{layout}: keypoints: expected the same number of keypoints per box in every sample, got {found}"
+        )
+    for position, target in enumerate(targets):
+        if target.get("keypoints") is None and len(target["labels"]):
+            raise InvalidBoxesError(
+                f"{layout}: sample {position} of the batch: keypoints: expected an (N, K, 3) 'keypoints' like "
+                f"the other samples of the batch, got none for its {len(target['labels'])} boxes; give every "
+                "sample keypoints (visibility 0 for unlabelled ones)"
+            )
+    return next(iter(counts.values()))
+
+
+def _semantic_masks(
+    targets: list[dict[str, Any]],
+    sizes: list[tuple[int, int]],
+    shape: tuple[int, int],
+    ignore_index: int,
+    device: torch.device,
+    layout: str,
+) -> torch.Tensor | None:
+    """The targets' ``mask`` (class ids, ``(h, w)``) in one ``(B, H, W)`` int64 tensor padded with
+    ``ignore_index``, or None when no target has one.
+
+    Raises:
+        ValueError: A mask that is not an integer ``(h, w)`` of its image's size, or a batch where only
+            some samples have a mask.
+    """
+    present = [target.get("mask") is not None for target in targets]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = ", ".join(str(position) for position, has in enumerate(present) if not has)
+        raise ValueError(
+            f"{layout}: samples {missing} of the batch: mask: expected an (H, W) class-id mask like the other "
+            "samples, got none; give every sample its mask (ignore_index for unlabelled pixels)"
+        )
+    out = torch.full((len(targets), *shape), ignore_index, dtype=torch.int64, device=device)
+    for position, (target, (height, width)) in enumerate(zip(targets, sizes, strict=True)):
+        mask = target["mask"]
+        mask = torch.as_tensor(mask) if not isinstance(mask, torch.Tensor) else mask.as_subclass(torch.Tensor)
+        if mask.ndim == 3 and mask.shape[0] == 1:
+            mask = mask[0]
+        if mask.ndim != 2 or tuple(mask.shape) != (height, width):
+            raise ValueError(
+                f"{layout}: sample {position} of the batch: mask: expected shape ({height}, {width}) (its "
+                f"image's height and width), got {tuple(mask.shape)}; a semantic mask has one class id per "
+                "pixel of its image: resize it with the image (BoxPipeline moves target['mask'] with it)"
+            )
+        if mask.is_floating_point() or mask.is_complex():
+            raise ValueError(
+                f"{layout}: sample {position} of the batch: mask: expected integer class ids, got {mask.dtype}; "
+                "read masks as indices (SegmentationFolderDataset), not as colours or probabilities"
+            )
+        out[position, :height, :width] = mask.to(device=device, dtype=torch.int64)
+    return out
 
 
 def _xyxy(boxes: torch.Tensor) -> torch.Tensor:
@@ -173,7 +309,15 @@ def detection_collate(batch: Sequence[Any], *, skip_none: bool = False) -> Colla
 
     Images keep their sizes and types (``tv_tensors.Image`` stays one); targets
     keep every key. Every target has ``boxes`` (``(0, 4)`` for an image
-    without objects) and ``int64`` ``labels``.
+    without objects) and ``int64`` ``labels``. Oriented boxes (a
+    ``BoundingBoxes`` of format ``XYWHR``, ``CXCYWHR`` or ``XYXYXYXY``) are kept
+    as they are; ``keypoints`` (``(N, K, 3)`` ``x, y, visibility``, what
+    torchvision's Keypoint R-CNN takes) pass through, checked for one row per
+    box; a semantic ``mask`` passes through unchanged.
+
+    Raises:
+        InvalidBoxesError: ``labels``, another per-box field, the instance masks or the keypoints have not
+            one row per box; keypoints that are not ``(N, K, 3)``.
 
     Args:
         batch: The samples.
@@ -193,23 +337,41 @@ def detection_collate(batch: Sequence[Any], *, skip_none: bool = False) -> Colla
 
 
 def padded_collate(
-    batch: Sequence[Any], size_divisor: int = 32, pad_value: float = 0, *, skip_none: bool = False
+    batch: Sequence[Any],
+    size_divisor: int = 32,
+    pad_value: float = 0,
+    *,
+    skip_none: bool = False,
+    ignore_index: int = 255,
 ) -> dict[str, Any]:
     """One ``(B, C, H, W)`` tensor, padded bottom and right, and a mask that is True on the padding (DETR).
 
     ``H`` and ``W`` are the largest height and width in the batch, rounded up
     to a multiple of ``size_divisor``; each image sits at the top left, so
-    boxes need no change.
+    boxes and keypoints need no change.
+
+    Semantic segmentation: when the samples carry ``target["mask"]`` (``(h, w)``
+    integer class ids, as ``SegmentationFolderDataset`` gives), the batch also
+    has ``"semantic_masks"``: ``(B, H, W)`` int64, each mask at the top left of
+    its image and the padding set to ``ignore_index``, so that
+    ``cross_entropy(logits, batch["semantic_masks"], ignore_index=255)`` learns
+    nothing from padded pixels.
 
     Args:
         batch: The samples (all images with the same channels and dtype).
         size_divisor: ``H`` and ``W`` are multiples of it (1 for no rounding).
         pad_value: Value of padding pixels.
         skip_none: Leave out ``None`` samples (counted) instead of raising.
+        ignore_index: Class id of the padding of semantic masks (the loss's ``ignore_index``).
 
     Returns:
         ``{"images": (B, C, H, W), "mask": (B, H, W) bool, "image_sizes": [(h, w), ...],
-        "targets": [dict, ...], "skipped": int}``.
+        "targets": [dict, ...], "skipped": int}``, plus ``"semantic_masks": (B, H, W) int64``
+        when the samples have a ``mask``.
+
+    Raises:
+        ValueError: A ``mask`` that is not integer ``(h, w)`` of its image's size, or only some samples with
+            one; ``ignore_index`` not an int.
 
     Examples:
         >>> import torch
@@ -218,9 +380,16 @@ def padded_collate(
         (torch.Size([2, 3, 64, 64]), False, True)
     """
     check_positive_int("size_divisor", size_divisor, expected="a positive int")
+    check_int("ignore_index", ignore_index, expected="an int (the class id of void pixels, 255 by default)")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_collate")
     padded, mask, sizes = _pad(images, size_divisor, pad_value, "padded_collate")
-    return {"images": padded, "mask": mask, "image_sizes": sizes, "targets": targets, "skipped": skipped}
+    out = {"images": padded, "mask": mask, "image_sizes": sizes, "targets": targets, "skipped": skipped}
+    semantic = _semantic_masks(
+        targets, sizes, tuple(mask.shape[-2:]), ignore_index, padded.device, "padded_collate"
+    )
+    if semantic is not None:
+        out["semantic_masks"] = semantic
+    return out
 
 
 def _pad(
@@ -246,11 +415,28 @@ def _pad(
 
 
 def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool = False) -> CollatedBatch:
-    """``(images, targets)``: stacked images and one ``(N, 6)`` table ``[batch_index, class, cx, cy, w, h]``.
+    """``(images, targets)``: stacked images and one table of rows ``[batch_index, class, cx, cy, w, h, ...]``.
 
     Box coordinates are normalised by their image's size, as YOLO losses
     expect; ``class`` is ``label - first_label`` (``first_label=1`` for
     datasets with ``"__background__"`` at label 0, visiondata's default).
+    The table has the layout ultralytics' losses build from their batches
+    (``batch_idx``, ``cls``, ``bboxes`` and ``keypoints`` side by side):
+
+    - detection: ``(M, 6)``: ``image_index, class, cx, cy, w, h``;
+    - pose (samples with ``keypoints``): ``(M, 6 + 3K)``: the six columns, then
+      ``x, y, visibility`` of each keypoint, ``x`` divided by the image width and
+      ``y`` by its height, visibility as given (0, 1, 2). ``table[:, 6:].view(M, K, 3)``
+      is ultralytics' ``batch["keypoints"]`` (what ``v8PoseLoss`` takes);
+    - oriented boxes (a ``BoundingBoxes`` of format ``XYWHR``, ``CXCYWHR`` or
+      ``XYXYXYXY``): ``(M, 7)``: ``image_index, class, cx, cy, w, h, angle``:
+      ultralytics' ``xywhr`` (what ``v8OBBLoss`` takes): ``cx`` and ``w`` divided by
+      the image width, ``cy`` and ``h`` by its height (after the angle is
+      settled, as ultralytics' ``Format`` does), and ``angle`` in **radians,
+      clockwise on screen** (the width side runs along ``(cos a, sin a)`` with y
+      pointing down), which is minus torchvision's counter-clockwise degrees.
+      As ultralytics' ``xyxyxyxy2xywhr``, ``w`` is the longer side and the angle
+      lies in ``[-pi/4, 3pi/4)``.
 
     Args:
         batch: The samples; all images must have one size.
@@ -258,10 +444,13 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
         skip_none: Leave out ``None`` samples (counted in ``.skipped``) instead of raising.
 
     Returns:
-        A [`CollatedBatch`][visiondata.collate.CollatedBatch] ``(images (B, C, H, W), targets (N, 6) float32)``.
+        A [`CollatedBatch`][visiondata.collate.CollatedBatch] ``(images (B, C, H, W), targets)``,
+        ``targets`` float32 ``(M, 6)``, ``(M, 6 + 3K)`` or ``(M, 7)`` as above.
 
     Raises:
         ValueError: Images of different sizes (the message names them and the fix).
+        InvalidBoxesError: Keypoints with oriented boxes (no YOLO layout has both), samples with different
+            numbers of keypoints, or a sample without keypoints among samples with them.
 
     Examples:
         >>> import torch
@@ -269,6 +458,9 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
         >>> images, targets = yolo_collate([sample, sample], first_label=1)
         >>> targets.tolist()
         [[0.0, 1.0, 0.25, 0.5, 0.5, 1.0], [1.0, 1.0, 0.25, 0.5, 0.5, 1.0]]
+        >>> pose = {**sample[1], "keypoints": torch.tensor([[[5.0, 5.0, 2.0]]])}
+        >>> yolo_collate([(sample[0], pose)], first_label=1)[1].tolist()
+        [[0.0, 1.0, 0.25, 0.5, 0.5, 1.0, 0.25, 0.5, 2.0]]
     """
     images, targets, skipped = _split_samples(batch, skip_none, "yolo_collate")
     sizes = sorted({(int(image.shape[-2]), int(image.shape[-1])) for image in images})
@@ -278,24 +470,90 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
             f"{', '.join(f'{h}x{w}' for h, w in sizes[:8])}; end the augmentation pipeline with a fixed size "
             "(Resize to (h, w), or LongestMaxSize + PadIfNeeded as presets.detection_train does)"
         )
+    oriented = _oriented_positions(targets, "yolo_collate")
+    keypoint_count = _keypoint_count(targets, "yolo_collate")
+    if oriented and keypoint_count is not None:
+        raise InvalidBoxesError(
+            "yolo_collate: expected keypoints (pose) or oriented boxes (OBB), got both; no YOLO layout has "
+            "both: drop target['keypoints'] or convert the boxes to an axis-aligned format"
+        )
+    columns = 7 if oriented else 6 if keypoint_count is None else 6 + 3 * keypoint_count
     rows = []
     for position, (image, target) in enumerate(zip(images, targets, strict=True)):
-        boxes = _xyxy(target["boxes"]).to(torch.float32)
         height, width = image.shape[-2:]
+        classes = target["labels"].to(torch.float32).reshape(-1, 1) - first_label
+        if len(classes) == 0:
+            continue
+        index = torch.full_like(classes, position)
+        if oriented:
+            boxes = _ultralytics_xywhr(target["boxes"], int(height), int(width))
+            rows.append(torch.cat([index, classes.to(boxes.device), boxes], dim=1))
+            continue
+        boxes = _xyxy(target["boxes"]).to(torch.float32)
         scale = boxes.new_tensor([width, height, width, height])
         corners = boxes / scale
         centres = (corners[:, :2] + corners[:, 2:]) / 2
         sides = corners[:, 2:] - corners[:, :2]
-        classes = target["labels"].to(torch.float32).reshape(-1, 1) - first_label
-        index = torch.full_like(classes, position)
-        rows.append(torch.cat([index, classes, centres, sides], dim=1))
-    table = torch.cat(rows) if rows else torch.zeros((0, 6))
+        parts = [index.to(boxes.device), classes.to(boxes.device), centres, sides]
+        if keypoint_count is not None:
+            points = target["keypoints"].to(device=boxes.device, dtype=torch.float32)
+            points = points / points.new_tensor([width, height, 1.0])
+            parts.append(points.reshape(len(points), -1))
+        rows.append(torch.cat(parts, dim=1))
+    table = torch.cat(rows) if rows else torch.zeros((0, columns))
     stacked = torch.stack([image.as_subclass(torch.Tensor) for image in images]) if images else torch.zeros(0)
     return CollatedBatch((stacked, table), skipped)
 
 
+def _oriented_positions(targets: list[dict[str, Any]], layout: str) -> list[int]:
+    """Positions of the targets with oriented boxes; raises if others have axis-aligned boxes.
+
+    Images without boxes fit either kind (they add no rows).
+    """
+    oriented = [position for position, target in enumerate(targets) if _rotated_format(target["boxes"])]
+    if oriented:
+        upright = [
+            position
+            for position, target in enumerate(targets)
+            if _rotated_format(target["boxes"]) is None and len(target["boxes"])
+        ]
+        if upright:
+            raise InvalidBoxesError(
+                f"{layout}: expected one kind of boxes in a batch, got oriented boxes in samples "
+                f"{oriented[:8]} and axis-aligned ones in samples {upright[:8]}; convert one kind to the "
+                "other (visiondata.boxes.convert_boxes) before batching"
+            )
+    return oriented
+
+
+def _ultralytics_xywhr(boxes: tv_tensors.BoundingBoxes, height: int, width: int) -> torch.Tensor:
+    """Oriented boxes as ultralytics' normalised ``xywhr`` ``(N, 5)`` float32 (see ``yolo_collate``)."""
+    from visiondata.boxes import convert_boxes
+
+    if _rotated_format(boxes) is None:  # an image without boxes
+        return torch.zeros((0, 5), dtype=torch.float32, device=boxes.device)
+    values = convert_boxes(
+        boxes.as_subclass(torch.Tensor).to(torch.float64), _rotated_format(boxes), "cxcywhr"
+    )
+    cx, cy, w, h, degrees = values.unbind(-1)
+    # torchvision turns counter-clockwise on screen, ultralytics' (cos a, sin a) width side clockwise.
+    theta = -torch.deg2rad(degrees)
+    # As ultralytics' xyxyxyxy2xywhr: the longer side is w, and the angle is taken into [-pi/4, 3pi/4).
+    swap = w < h
+    w, h = torch.where(swap, h, w), torch.where(swap, w, h)
+    theta = torch.where(swap, theta + math.pi / 2, theta)
+    theta = torch.remainder(theta + math.pi / 4, math.pi) - math.pi / 4
+    table = torch.stack([cx / width, cy / height, w / width, h / height, theta], dim=-1)
+    return table.to(torch.float32)
+
+
 def padded_boxes_collate(
-    batch: Sequence[Any], max_boxes: int | None = None, pad_value: float = 0, *, skip_none: bool = False
+    batch: Sequence[Any],
+    max_boxes: int | None = None,
+    pad_value: float = 0,
+    *,
+    skip_none: bool = False,
+    ignore_index: int = 255,
 ) -> dict[str, Any]:
     """Dense boxes: ``(B, M, 4)`` boxes, ``(B, M)`` labels (-1 on padding) and a ``(B, M)`` validity mask.
 
@@ -305,15 +563,30 @@ def padded_boxes_collate(
     "kept": max_boxes}``) and a [`SkippedSampleWarning`][visiondata.exceptions.SkippedSampleWarning] is issued. Images
     of different sizes are padded bottom and right, as [`padded_collate`][visiondata.collate.padded_collate].
 
+    Boxes are ``xyxy``, except oriented ones (a ``BoundingBoxes`` of format
+    ``XYWHR``, ``CXCYWHR`` or ``XYXYXYXY``), which keep their angle: ``(B, M, 5)``
+    or ``(B, M, 8)`` in the first oriented sample's format, named in
+    ``"box_format"`` (never their enclosing boxes). Samples with ``keypoints``
+    add ``"keypoints"``: ``(B, M, K, 3)``, zeros on padding (visibility 0:
+    not labelled). Samples with a semantic ``mask`` add ``"semantic_masks"``:
+    ``(B, H, W)`` int64 padded with ``ignore_index``, as in ``padded_collate``.
+
     Args:
         batch: The samples.
         max_boxes: Fixed ``M``, or ``None`` for the batch's largest count.
         pad_value: Value of padding pixels.
         skip_none: Leave out ``None`` samples (counted) instead of raising.
+        ignore_index: Class id of the padding of semantic masks.
 
     Returns:
-        ``{"images": (B, C, H, W), "image_sizes": [(h, w), ...], "boxes": (B, M, 4) xyxy, "labels": (B, M)
-        int64, "valid": (B, M) bool, "truncated": [...], "skipped": int}``.
+        ``{"images": (B, C, H, W), "image_sizes": [(h, w), ...], "boxes": (B, M, 4) xyxy, "box_format":
+        "xyxy", "labels": (B, M) int64, "valid": (B, M) bool, "truncated": [...], "skipped": int}``, plus
+        ``"keypoints"`` and ``"semantic_masks"`` as above.
+
+    Raises:
+        InvalidBoxesError: Oriented and axis-aligned boxes in one batch, samples with different numbers of
+            keypoints, or a sample without keypoints among samples with them.
+        ValueError: A ``mask`` that is not integer ``(h, w)`` of its image's size, or only some samples with one.
 
     Examples:
         >>> import torch
@@ -325,22 +598,34 @@ def padded_boxes_collate(
     """
     if max_boxes is not None:
         check_int("max_boxes", max_boxes, minimum=0, expected="an int >= 0 or None")
+    check_int("ignore_index", ignore_index, expected="an int (the class id of void pixels, 255 by default)")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_boxes_collate")
     padded, _, sizes = _pad(images, 1, pad_value, "padded_boxes_collate")
+    oriented = _oriented_positions(targets, "padded_boxes_collate")
+    box_format = _rotated_format(targets[oriented[0]]["boxes"]) if oriented else "xyxy"
+    keypoint_count = _keypoint_count(targets, "padded_boxes_collate")
     counts = [len(target["labels"]) for target in targets]
     slots = max(counts, default=0) if max_boxes is None else max_boxes
     device = padded.device
-    boxes = torch.zeros((len(targets), slots, 4), dtype=torch.float32, device=device)
+    columns = {"xyxy": 4, "xyxyxyxy": 8}.get(box_format, 5)
+    boxes = torch.zeros((len(targets), slots, columns), dtype=torch.float32, device=device)
     labels = torch.full((len(targets), slots), -1, dtype=torch.int64, device=device)
     valid = torch.zeros((len(targets), slots), dtype=torch.bool, device=device)
+    keypoints = None
+    if keypoint_count is not None:
+        keypoints = torch.zeros((len(targets), slots, keypoint_count, 3), dtype=torch.float32, device=device)
     truncated = []
     for position, (target, count) in enumerate(zip(targets, counts, strict=True)):
         kept = min(count, slots)
         if kept < count:
             truncated.append({"sample": position, "boxes": count, "kept": kept})
-        boxes[position, :kept] = _xyxy(target["boxes"])[:kept].to(torch.float32)
+        if kept == 0:
+            continue
+        boxes[position, :kept] = _in_format(target["boxes"], box_format)[:kept].to(torch.float32)
         labels[position, :kept] = target["labels"][:kept]
         valid[position, :kept] = True
+        if keypoints is not None:
+            keypoints[position, :kept] = target["keypoints"][:kept].to(torch.float32)
     if truncated:
         cut = sum(entry["boxes"] - entry["kept"] for entry in truncated)
         warnings.warn(
@@ -349,15 +634,34 @@ def padded_boxes_collate(
             SkippedSampleWarning,
             stacklevel=2,
         )
-    return {
+    out = {
         "images": padded,
         "image_sizes": sizes,
         "boxes": boxes,
+        "box_format": box_format,
         "labels": labels,
         "valid": valid,
         "truncated": truncated,
         "skipped": skipped,
     }
+    if keypoints is not None:
+        out["keypoints"] = keypoints
+    shape = (padded.shape[-2], padded.shape[-1]) if images else (0, 0)
+    semantic = _semantic_masks(targets, sizes, shape, ignore_index, device, "padded_boxes_collate")
+    if semantic is not None:
+        out["semantic_masks"] = semantic
+    return out
+
+
+def _in_format(boxes: torch.Tensor, box_format: str) -> torch.Tensor:
+    """Plain ``(N, C)`` boxes in ``box_format``: ``xyxy`` for axis-aligned, or one oriented format."""
+    if box_format == "xyxy":
+        return _xyxy(boxes)
+    from visiondata.boxes import convert_boxes
+
+    source = _rotated_format(boxes)
+    plain = boxes.as_subclass(torch.Tensor)
+    return plain if source == box_format else convert_boxes(plain, source, box_format)
 
 
 def to_device(batch: Any, device: torch.device | str, non_blocking: bool = True) -> Any:

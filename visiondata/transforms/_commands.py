@@ -1,4 +1,8 @@
-"""``visiondata preview``: a PNG grid of augmented samples with their boxes, to see a pipeline before training."""
+"""``visiondata preview``: a PNG grid of augmented samples with their labels, to see a pipeline before training.
+
+Boxes (oriented ones as their outline), keypoints with the dataset's ``skeleton`` and masks (tinted) are
+drawn as ``visiondata.viz.draw_boxes`` draws them.
+"""
 
 from __future__ import annotations
 
@@ -250,8 +254,18 @@ def _preview(options: argparse.Namespace) -> int:
             boxes += len(target["boxes"])
         samples.append((image, target))
     classes = getattr(dataset, "classes", None)
+    # Keypoints are joined as the dataset's annotations say (COCO's skeleton); void mask pixels stay untinted.
+    skeleton = getattr(dataset, "skeleton", None)
+    ignore_index = getattr(dataset, "ignore_index", 255)
     try:
-        path = save_grid(samples, options.out, ncols=options.ncols, class_names=classes)
+        path = save_grid(
+            samples,
+            options.out,
+            ncols=options.ncols,
+            class_names=classes,
+            skeleton=skeleton,
+            ignore_index=ignore_index if isinstance(ignore_index, int) else 255,
+        )
     except OSError as error:
         raise OutputConflictError(
             f"{options.out}: --out: cannot write the preview: {error.strerror or error}"

@@ -1,4 +1,4 @@
-"""Looking at samples: boxes drawn on images, and grids of samples saved as PNG.
+"""Looking at samples: boxes (oriented ones too), keypoints and masks drawn on images, and grids saved as PNG.
 
 Examples:
     >>> import torch
