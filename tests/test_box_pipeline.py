@@ -1334,3 +1334,16 @@ def test_a_pipeline_plugs_into_a_detection_dataset(tmp_path: Path) -> None:
     _, empty = dataset[1]
     assert empty["boxes"].shape == (0, 4) and empty["labels"].shape == (0,)
     assert empty["dropped"] == [{"index": 0, "reason": "out_of_bounds"}]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(8))
+def test_box_safe_crop_of_a_box_under_a_pixel_tall_is_never_empty(backend: str, seed: int) -> None:
+    # albumentations rounded the crop's bottom down to row 0 for a box 0.125 px tall at the top and its
+    # crop kernel raised "expected y_min < y_max" (found by hypothesis after a fixed Crop).
+    pipeline = BoxPipeline(
+        [{"name": "RandomSizedBBoxSafeCrop", "size": 8, "erosion_rate": 0.0}], backend=backend, seed=seed
+    )
+    out = pipeline({"image": random_image(8, 8), "boxes": [[0.0, 0.0, 1.0, 0.125]]})
+    assert tuple(out["image"].shape) == (3, 8, 8)
+    assert len(out["boxes"]) + len(out["dropped"]) == 1

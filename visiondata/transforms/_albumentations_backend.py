@@ -26,6 +26,7 @@ side (torchvision truncates, albumentations rounds), the fixed ``Crop``
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,29 @@ def import_albumentations() -> Any:
             f"({error})"
         ) from error
     return albumentations
+
+
+@functools.cache
+def _box_safe_crop_class() -> type:
+    """albumentations' ``RandomSizedBBoxSafeCrop`` whose crop is never empty.
+
+    It rounds the crop's far corner down from the union of the boxes, so boxes less than a pixel tall
+    or wide in all (a thin box after an earlier crop) give a crop of no height, on which its crop
+    kernel raises; the crop is widened to one pixel there, as the torchvision backend's draw does.
+    """
+
+    class RandomSizedBBoxSafeCrop(import_albumentations().RandomSizedBBoxSafeCrop):
+        def get_params_dependent_on_data(
+            self, params: dict[str, Any], data: dict[str, Any]
+        ) -> dict[str, Any]:
+            found = super().get_params_dependent_on_data(params, data)
+            x_min, y_min, x_max, y_max = found["crop_coords"]
+            height, width = params["shape"][:2]
+            x_min, y_min = min(x_min, width - 1), min(y_min, height - 1)
+            found["crop_coords"] = (x_min, y_min, max(x_max, x_min + 1), max(y_max, y_min + 1))
+            return found
+
+    return RandomSizedBBoxSafeCrop
 
 
 def _fill(value: float | list[float]) -> Any:
@@ -96,7 +120,7 @@ def _builders() -> dict[str, Callable[[Any], Any]]:
         "RandomResizedCrop": lambda t: module().RandomResizedCrop(
             size=t.size, scale=t.scale, ratio=t.ratio, interpolation=interpolation(t), p=1.0
         ),
-        "RandomSizedBBoxSafeCrop": lambda t: module().RandomSizedBBoxSafeCrop(
+        "RandomSizedBBoxSafeCrop": lambda t: _box_safe_crop_class()(
             *t.size, erosion_rate=t.erosion_rate, interpolation=interpolation(t), p=1.0
         ),
         "Rotate": lambda t: module().Rotate(
