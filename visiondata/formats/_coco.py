@@ -1,7 +1,8 @@
 """COCO: ``CocoDetectionDataset`` reads an annotation file into a flat index; ``to_coco`` writes one.
 
 The JSON file is decoded by msgspec straight into typed records of the few
-fields a detector needs (segmentations only with ``masks=True``), then
+fields a detector needs (segmentations only with ``masks=True``, keypoints
+as JSON text decoded together for the annotations kept), then
 into numpy arrays; no Python dict per annotation survives construction.
 On a file of COCO train2017's shape this builds several times faster than
 pycocotools and holds a small fraction of its memory (``docs/performance.md``).
@@ -30,6 +31,7 @@ from visiondata._files import (
 )
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
+    BORDER_TOLERANCE,
     DetectionFileDataset,
     DetectionIndex,
     box_problems,
@@ -70,6 +72,9 @@ class _Image(msgspec.Struct):
 class _Category(msgspec.Struct):
     id: _Id
     name: str
+    # A keypoints file's (person_keypoints_*.json): checked only when keypoints are read.
+    keypoints: Any = None
+    skeleton: Any = None
 
 
 _NAN = float("nan")
@@ -92,6 +97,18 @@ class _AnnotationWithSegmentation(_Annotation):
     segmentation: msgspec.Raw = msgspec.Raw(b"null")
 
 
+class _AnnotationWithKeypoints(_Annotation):
+    # Kept as JSON text until the kept annotations' keypoints are decoded together into one array
+    # (a list of 51 Python floats per annotation would hold hundreds of MB on COCO train2017).
+    keypoints: msgspec.Raw = msgspec.Raw(b"null")
+    num_keypoints: int | None = None
+
+
+class _AnnotationWithSegmentationAndKeypoints(_AnnotationWithSegmentation):
+    keypoints: msgspec.Raw = msgspec.Raw(b"null")
+    num_keypoints: int | None = None
+
+
 class _File(msgspec.Struct):
     images: list[_Image]
     categories: list[_Category] = []
@@ -102,6 +119,27 @@ class _FileWithSegmentation(msgspec.Struct):
     images: list[_Image]
     categories: list[_Category] = []
     annotations: list[_AnnotationWithSegmentation] = []
+
+
+class _FileWithKeypoints(msgspec.Struct):
+    images: list[_Image]
+    categories: list[_Category] = []
+    annotations: list[_AnnotationWithKeypoints] = []
+
+
+class _FileWithSegmentationAndKeypoints(msgspec.Struct):
+    images: list[_Image]
+    categories: list[_Category] = []
+    annotations: list[_AnnotationWithSegmentationAndKeypoints] = []
+
+
+#: (with segmentation, with keypoints) -> (the file's schema, an annotation's schema).
+_SCHEMAS: dict[tuple[bool, bool], tuple[type, type]] = {
+    (False, False): (_File, _Annotation),
+    (True, False): (_FileWithSegmentation, _AnnotationWithSegmentation),
+    (False, True): (_FileWithKeypoints, _AnnotationWithKeypoints),
+    (True, True): (_FileWithSegmentationAndKeypoints, _AnnotationWithSegmentationAndKeypoints),
+}
 
 
 class _LooseFile(msgspec.Struct):
@@ -163,6 +201,27 @@ class CocoDetectionDataset(DetectionFileDataset):
     ``"raise"`` a [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError], otherwise the box and
     its mask are left out of the sample and recorded.
 
+    Keypoints (a ``person_keypoints_*.json``): with ``keypoints=True``, or by
+    default when a category read lists ``keypoints`` names, samples add
+    ``"keypoints"``: ``float32`` ``(N, K, 3)`` ``x y visibility`` in pixels,
+    one row per box (visibility as COCO: 0 not labelled, 1 labelled but
+    hidden, 2 visible), as torchvision's Keypoint R-CNN takes them; also
+    `keypoints(index)`. `keypoint_names` is the category's ``keypoints``
+    list, `skeleton` its ``skeleton`` converted from COCO's 1-based indices
+    to 0-based pairs, and `flip_pairs` (the pairs a horizontal flip swaps)
+    come from ``flip_pairs=`` or from the names (``left_x`` with
+    ``right_x``, ``x_left`` with ``x_right``). The categories read must
+    share one keypoint list (else `DatasetFormatError`: select the
+    categories of one list with ``classes=``); boxes of a category without
+    one, and annotations without ``keypoints``, get all-zero keypoints (as
+    COCO writes an unlabelled person; pycocotools' ``COCOeval`` ignores a
+    ground truth whose ``num_keypoints`` is 0). Problems of their annotation:
+    ``keypoints`` that are not ``3 K`` numbers, a point not finite, a
+    visibility other than 0, 1 or 2, a labelled point outside its image
+    (beyond the boxes' tolerance; within it the point is snapped onto the
+    border), and a ``num_keypoints`` other than the count of labelled points.
+    The keypoints are held as one ``float32`` array aligned with the boxes.
+
     Problems of the file itself raise
     [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] whatever ``on_error`` says: not a
     regular file (a FIFO or a device is refused before opening), not JSON,
@@ -192,6 +251,11 @@ class CocoDetectionDataset(DetectionFileDataset):
         strict: For the default loader: ``True`` refuses an image that decodes only with a
             warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
+        keypoints: Read the annotations' keypoints: ``None`` (default) when a category read lists
+            keypoint names (a ``person_keypoints_*.json``), ``True`` always (without names, ``K`` is
+            the first annotation's count), ``False`` never (boxes only).
+        flip_pairs: Pairs of 0-based keypoint indices a horizontal flip swaps; by default derived from
+            the keypoint names.
 
     Examples:
         >>> import json, tempfile, pathlib
@@ -226,6 +290,8 @@ class CocoDetectionDataset(DetectionFileDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         strict: bool | None = None,
+        keypoints: bool | None = None,
+        flip_pairs: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
@@ -233,7 +299,14 @@ class CocoDetectionDataset(DetectionFileDataset):
         self.masks = bool(masks)
         if self.masks:
             _import_pycocotools()
-        parsed, problems, file_rows = _decode(Path(annotation_file), self.masks)
+        if keypoints not in (None, True, False):
+            raise ValueError(
+                f"keypoints: expected True, False or None (read them when the file's categories name "
+                f"keypoints), got {keypoints!r}"
+            )
+        # Per box, (K, 3) x y visibility in pixels, aligned with the index's rows; None: no keypoints read.
+        self._keypoints: np.ndarray | None = None
+        parsed, problems, file_rows = _decode(Path(annotation_file), self.masks, keypoints is not False)
         # What the file was when read: to_coco re-reads its records (segmentation, extra keys) only if
         # it is still that file.
         self._file_stamp = _stamp(self.annotation_file)
@@ -241,6 +314,9 @@ class CocoDetectionDataset(DetectionFileDataset):
         _refuse_repeated_categories(parsed.categories, classes, background, self.annotation_file)
         self.classes, self.category_ids, category_to_label = _classes(parsed.categories, classes, background)
         refuse_duplicate_classes(self.classes, self.annotation_file)
+        self._keypoints_on, self.keypoint_names, self.skeleton = _keypoint_spec(
+            parsed.categories, set(category_to_label), keypoints, self.annotation_file
+        )
         #: Crowd regions (``iscrowd`` not 0) left out because ``include_crowd`` is false.
         self.crowd_left_out = 0
         self.include_crowd = bool(include_crowd)
@@ -255,6 +331,19 @@ class CocoDetectionDataset(DetectionFileDataset):
                 self.index, np.diff(self.index.offsets) > 0, segmentations
             )
         self._segmentations = None if segmentations is None else PathIndex(segmentations)
+        self.flip_pairs = None
+        if self._keypoints is not None:
+            count = int(self._keypoints.shape[1])
+            self.flip_pairs = (
+                _given_flip_pairs(flip_pairs, count, self.keypoint_names)
+                if flip_pairs is not None
+                else _derived_flip_pairs(self.keypoint_names)
+            )
+        elif flip_pairs is not None:
+            raise ValueError(
+                f"flip_pairs: given, but {self.annotation_file} is read without keypoints (keypoints=False, or "
+                "no category lists keypoints): expected keypoints=True or a keypoints file, or no flip_pairs"
+            )
         self._settle(self.annotation_file, problems)
 
     def _build(
@@ -376,6 +465,25 @@ class CocoDetectionDataset(DetectionFileDataset):
                         f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
                     )
                     keep[row] = False
+        points = slot = None
+        if self._keypoints_on:
+            # Only kept annotations, as for the masks: the others are problems already.
+            rows = np.flatnonzero(keep)
+            points, issues = _keypoint_rows(
+                [annotations[row] for row in rows.tolist()],
+                sizes[position[rows]],
+                self.keypoint_names,
+                self.annotation_file,
+            )
+            for row, issue in zip(rows.tolist(), issues, strict=True):
+                if issue is not None:
+                    image = images[int(position[row])]
+                    problems.append(
+                        f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
+                    )
+                    keep[row] = False
+            slot = np.full(len(annotations), -1, dtype=np.int64)
+            slot[rows] = np.arange(len(rows))
         area = np.where(np.isnan(area), xywh[:, 2] * xywh[:, 3], area)
         index = DetectionIndex.build(
             paths,
@@ -399,6 +507,8 @@ class CocoDetectionDataset(DetectionFileDataset):
         )
         if self.masks:
             segmentations = [bytes(annotations[row].segmentation).decode("utf-8") for row in grouped.tolist()]
+        if points is not None and slot is not None:
+            self._keypoints = np.ascontiguousarray(points[slot[grouped]])
         if not good_image.all():
             index, segmentations = self._without_images(index, good_image, segmentations)
         return index, segmentations
@@ -436,9 +546,46 @@ class CocoDetectionDataset(DetectionFileDataset):
         rows = np.repeat(keep, np.diff(index.offsets))
         self._annotation_ids = self._annotation_ids[rows]
         self._annotation_rows = self._annotation_rows[rows]
+        if self._keypoints is not None:
+            self._keypoints = self._keypoints[rows]
         if segmentations is not None:
             segmentations = [value for value, kept in zip(segmentations, rows.tolist(), strict=True) if kept]
         return index.select(keep), segmentations
+
+    def _target(self, index: int) -> dict[str, Any]:
+        target = super()._target(index)
+        if self._keypoints is not None:
+            start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
+            target["keypoints"] = torch.from_numpy(self._keypoints[start:end].copy())
+        return target
+
+    def keypoints(self, index: int) -> np.ndarray:
+        """The keypoints of image ``index``: ``(N, K, 3)`` ``float32`` ``x y visibility`` in pixels, one row per box.
+
+        ``(N, 0, 3)`` when the dataset reads no keypoints.
+
+        Examples:
+            >>> import json, tempfile, pathlib
+            >>> from PIL import Image
+            >>> root = pathlib.Path(tempfile.mkdtemp())
+            >>> Image.new("RGB", (20, 10)).save(root / "a.png")
+            >>> _ = (root / "ann.json").write_text(json.dumps({
+            ...     "images": [{"id": 7, "file_name": "a.png", "width": 20, "height": 10}],
+            ...     "categories": [{"id": 1, "name": "person", "keypoints": ["left_eye", "right_eye"],
+            ...                     "skeleton": [[1, 2]]}],
+            ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [2, 1, 5, 4],
+            ...                      "keypoints": [3, 2, 2, 6, 2, 1], "num_keypoints": 2}]}))
+            >>> dataset = CocoDetectionDataset(root, root / "ann.json")
+            >>> dataset.keypoints(0).tolist()
+            [[[3.0, 2.0, 2.0], [6.0, 2.0, 1.0]]]
+            >>> dataset.keypoint_names, dataset.skeleton, dataset.flip_pairs
+            (['left_eye', 'right_eye'], [(0, 1)], [(0, 1)])
+        """
+        index = self._position(index)
+        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
+        if self._keypoints is None:
+            return np.zeros((end - start, 0, 3), dtype=np.float32)
+        return self._keypoints[start:end].copy()
 
     def __repr__(self) -> str:
         text = super().__repr__()
@@ -565,6 +712,306 @@ class CocoDetectionDataset(DetectionFileDataset):
         return keep
 
 
+def _keypoint_spec(
+    categories: list[_Category], selected: set[int], keypoints: bool | None, source: str
+) -> tuple[bool, list[str] | None, list[tuple[int, int]] | None]:
+    """Whether keypoints are read, their names and the skeleton (0-based), from the categories read.
+
+    ``keypoints=None`` reads them when a category read (of ``selected``, the ids of the classes)
+    lists keypoint names; ``True`` reads them anyway (without names: the count comes from the
+    annotations). The categories read must list one keypoint list (the samples hold ``(N, K, 3)``);
+    those that list none get all-zero keypoints for their boxes. The skeleton is the first listing
+    category's, converted from COCO's 1-based indices.
+    """
+    if keypoints is False:
+        return False, None, None
+    listing = [c for c in categories if c.id in selected and c.keypoints is not None and c.keypoints != []]
+    if not listing:
+        return bool(keypoints), None, None
+    for category in listing:
+        names = category.keypoints
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise DatasetFormatError(
+                f"{source}: category {category.id} ({category.name!r}): keypoints: expected a list of keypoint "
+                f"names (strings), as COCO's person category has, got {_kind(names)}; fix the category, or pass "
+                "keypoints=False to read the boxes only"
+            )
+    lists: dict[tuple[str, ...], list[_Category]] = {}
+    for category in listing:
+        lists.setdefault(tuple(category.keypoints), []).append(category)
+    if len(lists) > 1:
+        shown = "; ".join(
+            f"{', '.join(f'{c.id} ({c.name!r})' for c in members[:3])}: {len(names)} keypoints "
+            f"{list(names)[:4]}{'...' if len(names) > 4 else ''}"
+            for names, members in lists.items()
+        )
+        raise DatasetFormatError(
+            f"{source}: the categories read name different keypoints ({shown}): expected one keypoint list, as "
+            "every sample holds (N, K, 3) keypoints; select the categories of one list with classes=[...], or "
+            "pass keypoints=False to read the boxes only"
+        )
+    names = list(listing[0].keypoints)
+    return True, names, _zero_based_skeleton(listing[0], len(names), source)
+
+
+def _zero_based_skeleton(category: _Category, count: int, source: str) -> list[tuple[int, int]] | None:
+    """A category's ``skeleton`` (COCO: pairs of 1-based keypoint indices) as 0-based pairs; None if absent."""
+    value = category.skeleton
+    if value is None:
+        return None
+    pairs = []
+    for pair in value if isinstance(value, list) else [value]:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or any(
+                isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= count for item in pair
+            )
+        ):
+            zero = isinstance(pair, list) and 0 in pair
+            raise DatasetFormatError(
+                f"{source}: category {category.id} ({category.name!r}): skeleton: expected pairs of keypoint "
+                f"indices from 1 to {count} (COCO's skeleton is 1-based), got {_kind(pair)}"
+                f"{': 0 is not an index in COCO, whose first keypoint is 1' if zero else ''}; fix the skeleton, "
+                "or pass keypoints=False to read the boxes only"
+            )
+        pairs.append((pair[0] - 1, pair[1] - 1))
+    return pairs
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _given_flip_pairs(value: Any, count: int, names: list[str] | None) -> list[tuple[int, int]]:
+    """``flip_pairs=``: pairs of distinct keypoint indices below ``count``, each index in one pair at most."""
+    pairs: list[tuple[int, int]] = []
+    used: set[int] = set()
+    for pair in value:
+        items = list(pair) if isinstance(pair, (list, tuple)) else None
+        if (
+            items is None
+            or len(items) != 2
+            or any(
+                isinstance(item, bool) or not isinstance(item, (int, np.integer)) or not 0 <= item < count
+                for item in items
+            )
+            or items[0] == items[1]
+            or used & {int(items[0]), int(items[1])}
+        ):
+            raise ValueError(
+                f"flip_pairs: expected pairs (i, j) of distinct keypoint indices from 0 to {count - 1} (0-based, "
+                f"{'of ' + str(names[:4])[:-1] + ', ...]' if names else 'the keypoints'}), each index in one pair "
+                f"at most, got {pair!r}"
+            )
+        used |= {int(items[0]), int(items[1])}
+        pairs.append((int(items[0]), int(items[1])))
+    return pairs
+
+
+def _derived_flip_pairs(names: list[str] | None) -> list[tuple[int, int]] | None:
+    """Pairs of keypoints a horizontal flip swaps, from their names: ``left_x`` with ``right_x`` (also ``x_left``).
+
+    Examples:
+        >>> _derived_flip_pairs(["nose", "left_eye", "right_eye", "Hip_Right", "hip_left"])
+        [(1, 2), (3, 4)]
+        >>> _derived_flip_pairs(None) is None
+        True
+    """
+    if names is None:
+        return None
+    position = {name.lower(): index for index, name in enumerate(names)}
+    pairs = []
+    for index, name in enumerate(names):
+        lower = name.lower()
+        if lower.startswith("left_"):
+            other = position.get("right_" + lower[5:])
+        elif lower.endswith("_left"):
+            other = position.get(lower[:-5] + "_right")
+        else:
+            continue
+        if other is not None and other != index:
+            pairs.append((min(index, other), max(index, other)))
+    return sorted(set(pairs))
+
+
+_KEYPOINT_LISTS = msgspec.json.Decoder(list[list[float] | None])
+_KEYPOINT_LIST = msgspec.json.Decoder(list[float] | None)
+#: Annotations whose keypoints are decoded together (bounds the Python floats alive at once).
+_KEYPOINT_CHUNK = 4096
+
+
+def _keypoint_list(raw: bytes | msgspec.Raw) -> list[float] | None:
+    """One annotation's ``keypoints`` (None when absent or null); ValueError saying what does not fit."""
+    raw = bytes(raw)
+    try:
+        try:
+            return _KEYPOINT_LIST.decode(raw)
+        except msgspec.ValidationError:
+            raise
+        except msgspec.DecodeError:  # NaN or Infinity, as Python's json writes them: named by the checks
+            return msgspec.convert(json.loads(raw), list[float] | None)
+    except (msgspec.ValidationError, ValueError, RecursionError):
+        shown = raw[:60].decode("utf-8", "replace") + ("..." if len(raw) > 60 else "")
+        raise ValueError(
+            f"keypoints: expected a list of numbers [x1, y1, v1, x2, y2, v2, ...], got {shown}"
+        ) from None
+
+
+def _keypoint_rows(
+    records: list[Any], sizes: np.ndarray, names: list[str] | None, source: str
+) -> tuple[np.ndarray, list[str | None]]:
+    """The keypoints of each annotation of ``records`` as ``(n, K, 3)`` ``float32``, and each one's problem.
+
+    ``sizes`` is each one's image ``(height, width)`` (0: unknown). An annotation without
+    ``keypoints`` (absent or null) gets all-zero keypoints, as COCO writes the unlabelled ones:
+    pycocotools' ``COCOeval`` ignores a ground truth whose ``num_keypoints`` is 0. Problems: not a
+    list of ``3 K`` numbers, a point not finite (or beyond float32), a visibility other than 0, 1 or
+    2, a labelled point (visibility 1 or 2) outside its image by more than `BORDER_TOLERANCE` of the
+    side (less is snapped onto the border, as boxes are), and a ``num_keypoints`` other than the
+    count of labelled points. ``K`` is ``len(names)``, or without names the first annotation's.
+    """
+    raws = [record.keypoints for record in records]  # msgspec.Raw: buffers, joined without copies
+    count = len(names) if names is not None else _first_keypoint_count(raws, source)
+    # float32 as the index stores them, and checked as stored (1e39 becomes inf: not finite).
+    points = np.zeros((len(raws), count, 3), dtype=np.float32)
+    issues: list[str | None] = [None] * len(raws)
+    for first in range(0, len(raws), _KEYPOINT_CHUNK):
+        chunk = raws[first : first + _KEYPOINT_CHUNK]
+        lists: list[Any]
+        try:
+            lists = _KEYPOINT_LISTS.decode(b"[" + b",".join(chunk) + b"]")
+        except (msgspec.DecodeError, RecursionError):  # a malformed one, or NaN, among them
+            lists = []
+            for offset, raw in enumerate(chunk):
+                try:
+                    lists.append(_keypoint_list(raw))
+                except ValueError as error:
+                    lists.append(None)
+                    issues[first + offset] = str(error)
+        good = []
+        for offset, values_of in enumerate(lists):
+            if values_of is None:
+                continue
+            if len(values_of) != 3 * count:
+                issues[first + offset] = (
+                    f"keypoints: expected {3 * count} numbers ({count} keypoints x, y, visibility"
+                    f"{' as the category names them' if names is not None else ', as the first annotation has'}), "
+                    f"got {len(values_of)}"
+                )
+            else:
+                good.append(offset)
+        if good:
+            flat = np.fromiter(
+                chain.from_iterable([lists[offset] for offset in good]),
+                dtype=np.float64,
+                count=len(good) * 3 * count,
+            )
+            with np.errstate(over="ignore"):
+                points[first + np.array(good)] = flat.reshape(-1, count, 3)
+        del lists
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(points).all(axis=2)
+        visibility = points[..., 2]
+        valid = np.isin(visibility, (0, 1, 2))
+        labelled = finite & valid & (visibility > 0)
+        xy = points[..., :2]
+        limits = sizes[:, ::-1].astype(np.float64)[:, None, :]  # (n, 1, 2) width, height
+        known = (limits > 0).all(axis=2)  # (n, 1)
+        tolerance = np.where(known[..., None], limits * BORDER_TOLERANCE, 0.5)
+        top = np.where(known[..., None], limits, np.inf)
+        outside = labelled[..., None] & ((xy < -tolerance) | (xy > top + tolerance))
+        # Within the tolerance: snapped onto the border, as the boxes are.
+        snap = labelled[..., None] & ~outside
+        xy[snap & (xy < 0)] = 0
+        beyond = snap & (xy > top)
+        xy[beyond] = np.broadcast_to(top, xy.shape)[beyond]
+    outside_point = outside.any(axis=2)
+    labelled_count = labelled.sum(axis=1)
+    declared = np.array(
+        [-1 if record.num_keypoints is None else record.num_keypoints for record in records], dtype=np.float64
+    )
+    wrong_count = (declared >= 0) & (declared != labelled_count)
+    bad = (~finite | ~valid | outside_point).any(axis=1) | wrong_count
+    for row in np.flatnonzero(bad).tolist():
+        if issues[row] is not None:
+            continue
+        try:  # the numbers as written, for the message (the stored float32 may have overflowed)
+            written = np.asarray(_keypoint_list(raws[row]), dtype=np.float64).reshape(count, 3)
+        except (ValueError, TypeError):
+            written = points[row].astype(np.float64)
+        issues[row] = _keypoint_issue(
+            written,
+            finite[row],
+            valid[row],
+            outside_point[row],
+            sizes[row],
+            names,
+            int(declared[row]),
+            int(labelled_count[row]),
+        )
+    return points, issues
+
+
+def _keypoint_issue(
+    values: np.ndarray,
+    finite: np.ndarray,
+    valid: np.ndarray,
+    outside: np.ndarray,
+    size: np.ndarray,
+    names: list[str] | None,
+    declared: int,
+    labelled: int,
+) -> str:
+    """The first problem of one annotation's keypoints (see `_keypoint_rows`)."""
+
+    def point(index: int) -> str:
+        return f"keypoint {index}{f' ({names[index]})' if names is not None else ''}"
+
+    if not finite.all():
+        index = int(np.flatnonzero(~finite)[0])
+        return (
+            f"{point(index)}: expected finite numbers within float32's range, got {values[index].tolist()} "
+            "(x, y, visibility)"
+        )
+    if not valid.all():
+        index = int(np.flatnonzero(~valid)[0])
+        return (
+            f"{point(index)}: visibility {values[index, 2]:g}: expected 0 (not labelled), 1 (labelled but "
+            "hidden) or 2 (visible)"
+        )
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
+        x, y = (float(value) for value in values[index, :2])
+        height, width = (int(side) for side in size)
+        if height > 0 and width > 0:
+            return (
+                f"{point(index)} at ({x:g}, {y:g}) is outside the {width}x{height} image: expected "
+                f"0 <= x <= {width} and 0 <= y <= {height} for a labelled point (visibility 1 or 2)"
+            )
+        return f"{point(index)} at ({x:g}, {y:g}) is below 0: expected coordinates >= 0"
+    return (
+        f"num_keypoints {declared}: expected the count of labelled keypoints (visibility 1 or 2), {labelled}; "
+        "fix num_keypoints or the visibilities"
+    )
+
+
+def _first_keypoint_count(raws: list[msgspec.Raw], source: str) -> int:
+    """K from the first annotation with keypoints (``keypoints=True`` on a file whose categories name none)."""
+    for raw in raws:
+        try:
+            values = _keypoint_list(raw)
+        except ValueError:
+            continue
+        if values and len(values) % 3 == 0:
+            return len(values) // 3
+    raise DatasetFormatError(
+        f"{source}: keypoints=True, but no category read lists keypoint names and no annotation has keypoints "
+        "[x1, y1, v1, ...]: expected a COCO keypoints file (person_keypoints_*.json), or keypoints=False"
+    )
+
+
 def _single_polygon(segmentation: Any) -> np.ndarray | None:
     """``segmentation`` as one ``(K, 2)`` polygon in pixels if it is one polygon of 3 points or more, else None."""
     if not (isinstance(segmentation, list) and len(segmentation) == 1 and isinstance(segmentation[0], list)):
@@ -657,7 +1104,9 @@ def _import_pycocotools() -> Any:
     return mask
 
 
-def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str], np.ndarray | None]:
+def _decode(
+    path: Path, with_segmentation: bool, with_keypoints: bool = False
+) -> tuple[Any, list[str], np.ndarray | None]:
     """The file's records, one problem for each annotation that does not fit the schema (left out), and
     the place in the file's annotations list of each record kept (None: all were kept, in order).
 
@@ -673,8 +1122,7 @@ def _decode(path: Path, with_segmentation: bool) -> tuple[Any, list[str], np.nda
         raise DatasetNotFoundError(f"{path}: expected a COCO annotation file, found a folder")
     # Refuses a FIFO, a device or an oversized file before opening it.
     data = read_regular_file(path, "COCO annotation file", MAX_DATASET_FILE_BYTES)
-    schema = _FileWithSegmentation if with_segmentation else _File
-    record = _AnnotationWithSegmentation if with_segmentation else _Annotation
+    schema, record = _SCHEMAS[with_segmentation, with_keypoints]
     try:
         try:
             return msgspec.json.Decoder(schema).decode(data), [], None
@@ -737,11 +1185,13 @@ def _one_by_one(
 
 
 def _convert_annotation(item: Any, record: type) -> Any:
-    """An annotation from ``json.loads``'s objects; its segmentation kept as JSON text, NaN included."""
-    if record is _AnnotationWithSegmentation and isinstance(item, dict) and "segmentation" in item:
-        rest = {key: value for key, value in item.items() if key != "segmentation"}
-        converted = msgspec.convert(rest, record)
-        converted.segmentation = msgspec.Raw(json.dumps(item["segmentation"]).encode())
+    """An annotation from ``json.loads``'s objects; its segmentation and keypoints kept as JSON text, NaN included."""
+    raw = [name for name in ("segmentation", "keypoints") if name in record.__struct_fields__]
+    if raw and isinstance(item, dict) and any(name in item for name in raw):
+        converted = msgspec.convert({key: value for key, value in item.items() if key not in raw}, record)
+        for name in raw:
+            if name in item:
+                setattr(converted, name, msgspec.Raw(json.dumps(item[name]).encode()))
         return converted
     return msgspec.convert(item, record)
 
@@ -1150,6 +1600,8 @@ def to_coco(
     for (VOC's ``difficult`` and ``truncated``, a tool's attributes) are
     counted by name in ``fields_left_out``; images without boxes are
     written as image records with no annotation (``empty_images``).
+    Keypoints are written too (``keypoints`` ``[x1, y1, v1, ...]`` and
+    ``num_keypoints``; see below), never counted as lost.
 
     From a [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]
     the conversion is lossless: the annotation file is read again and each
@@ -1163,7 +1615,13 @@ def to_coco(
     border is written as it holds it, ``file_name``, ``width`` and
     ``height`` are those of the image written, and annotations or images it
     left out (its ``problems``) are not written. Annotations keep the
-    file's order. An annotation file changed since the dataset read it is
+    file's order. With keypoints read, each annotation's ``keypoints`` and
+    ``num_keypoints`` are written as the file has them (integers stay
+    integers) and the categories' ``keypoints`` names and 1-based
+    ``skeleton`` as written; a point the reader snapped onto the border is
+    written as it holds it, and an annotation the file gave no ``keypoints``
+    or ``num_keypoints`` gets them (all zeros; the count of labelled points),
+    as ``COCOeval`` reads both. An annotation file changed since the dataset read it is
     refused (build the dataset again).
 
     From other sources: category ids are the labels themselves when label
@@ -1179,6 +1637,12 @@ def to_coco(
     ``segmentation``. ``iscrowd`` and ``area`` come from the source's
     fields when it has them. Two images that would take the same name (a
     path leaving the root, made relative) are kept apart as ``a_2.jpg``.
+    A source's keypoints (its samples' ``"keypoints"``, ``(N, K, 3)`` pixels)
+    become ``keypoints`` (whole numbers written as integers, others as the
+    shortest decimal of the float32) and ``num_keypoints`` (the points of
+    visibility 1 or 2); each category gets the source's `keypoint_names`
+    (else ``keypoint_0``, ``keypoint_1``...) and its ``skeleton`` 1-based,
+    as COCO has it (else ``[]``).
 
     The output is built beside ``out_dir`` and renamed into place when complete, with
     ``visiondata-conversion.json`` written last (see the module's description).
@@ -1220,6 +1684,7 @@ def to_coco(
     if source is not None and len(dataset._annotation_ids):
         next_id = max(int(dataset._annotation_ids.max()), 0) + 1  # for annotations the file gave no id
     taken: set[str] = set()
+    keypoint_count: int | None = None  # K of the source's keypoints, once a sample shows them
     with staged_output_dir(out, inputs, overwrite) as staging:
         output = StagedOutput(staging)
         for index, record in write_records(dataset, progress, report, names, first):
@@ -1229,8 +1694,14 @@ def to_coco(
             image = dict(source.images.get(image_id, {})) if source is not None else {}
             image.update({"id": image_id, "file_name": name, "width": record.width, "height": record.height})
             coco_images.append(image)
+            # COCO holds keypoints (written below): taken out so that they are not counted as lost.
+            keypoints = record.fields.pop("keypoints", None)
+            if keypoints is not None and (keypoints.ndim != 3 or keypoints.shape[2] != 3):
+                keypoints = None
+            if keypoints is not None and keypoint_count is None:
+                keypoint_count = int(keypoints.shape[1])
             note_losses(record, report)  # COCO holds crowds and areas: difficult, truncated... are counted
-            written = _coco_annotations(dataset, index, record, source, report)
+            written = _coco_annotations(dataset, index, record, source, report, keypoints)
             for box, (order, annotation) in enumerate(written):
                 if annotation.get("id", -1) == -1:
                     annotation["id"] = next_id
@@ -1244,6 +1715,14 @@ def to_coco(
         for label in range(first, len(names)):
             category = dict(source.categories.get(category_of[label], {})) if source is not None else {}
             category.update({"id": category_of[label], "name": names[label]})
+            # A COCO source's categories keep their own keypoint names; names are added only where the
+            # file gave none (keypoints=True on a file without names) or the source is not COCO.
+            if (
+                keypoint_count is not None
+                and not isinstance(category.get("keypoints"), list)
+                and (source is None or getattr(dataset, "keypoint_names", None) is None)
+            ):
+                category.update(_keypoint_category(dataset, keypoint_count))
             categories.append(category)
         written_annotations = [annotation for _, annotation in sorted(annotations, key=lambda item: item[0])]
         content = {"images": coco_images, "annotations": written_annotations, "categories": categories}
@@ -1306,14 +1785,64 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _keypoint_category(dataset: Any, count: int) -> dict[str, Any]:
+    """A category's ``keypoints`` names and 1-based ``skeleton`` from a source's keypoints (``count`` per box).
+
+    The source's `keypoint_names` when it has ``count`` of them, else ``keypoint_0``, ``keypoint_1``...;
+    its ``skeleton`` (0-based pairs) written 1-based as COCO has it, else ``[]``.
+    """
+    names = getattr(dataset, "keypoint_names", None)
+    if not names or len(names) != count:
+        names = [f"keypoint_{index}" for index in range(count)]
+    skeleton = [
+        [int(first) + 1, int(second) + 1]
+        for first, second in getattr(dataset, "skeleton", None) or []
+        if 0 <= int(first) < count and 0 <= int(second) < count
+    ]
+    return {"keypoints": [str(name) for name in names], "skeleton": skeleton}
+
+
+def _keypoint_numbers(points: np.ndarray) -> list[float | int]:
+    """``(K, 3)`` keypoints as COCO's flat ``[x1, y1, v1, ...]``: whole numbers as integers (as COCO writes
+    them), others in the shortest decimals that read back as the stored float32; visibility an integer.
+
+    Examples:
+        >>> _keypoint_numbers(np.array([[12, 7.5, 2], [0, 0, 0]], dtype=np.float32))
+        [12, 7.5, 2, 0, 0, 0]
+    """
+    written: list[float | int] = []
+    for x, y, visibility in np.asarray(points, dtype=np.float32).reshape(-1, 3).tolist():
+        written += [int(x) if x.is_integer() else _short(x), int(y) if y.is_integer() else _short(y)]
+        written.append(int(visibility))
+    return written
+
+
+def _same_keypoints(value: Any, points: np.ndarray) -> bool:
+    """Whether the file's ``keypoints`` are the stored ``(K, 3)`` ``points`` (not snapped by the reader)."""
+    if not isinstance(value, list) or len(value) != points.size:
+        return False
+    if not all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value):
+        return False
+    return bool(np.array_equal(np.asarray(value, dtype=np.float64).astype(np.float32), points.reshape(-1)))
+
+
 def _coco_annotations(
-    dataset: Any, index: int, record: WriteRecord, source: Any, report: ConversionReport
+    dataset: Any,
+    index: int,
+    record: WriteRecord,
+    source: Any,
+    report: ConversionReport,
+    keypoints: np.ndarray | None = None,
 ) -> list[tuple[int, dict[str, Any]]]:
     """``(order, annotation)`` of each box of ``record``, without ``image_id`` and ``category_id``.
 
     From a COCO source (``source``, its `SourceRecords`), each box's annotation as the file has it,
     ``order`` its place in the file; otherwise built from the record (``order`` unused).
+    ``keypoints`` (``(N, K, 3)`` pixels, or None) are the sample's: a COCO source's as written where
+    the reader kept them as they are, others as `_keypoint_numbers` writes them, with ``num_keypoints``.
     """
+    if keypoints is not None and len(keypoints) != len(record.boxes):
+        keypoints = None
     count = len(record.boxes)
     shortest_bbox = [_short_bbox(box) for box in record.boxes.tolist()]
     crowd = record.fields.get("iscrowd", np.zeros(count, dtype=np.int64)).reshape(-1)
@@ -1334,6 +1863,16 @@ def _coco_annotations(
                 annotation["area"] = _short(area[box])
             if "iscrowd" not in annotation:
                 annotation["iscrowd"] = int(crowd[box])
+            if keypoints is not None:
+                # As written, unless the reader snapped a point onto the border or the file gave none
+                # (all-zero then); num_keypoints filled in where missing, as COCOeval needs it.
+                points = np.asarray(keypoints[box], dtype=np.float32)
+                if not _same_keypoints(annotation.get("keypoints"), points):
+                    annotation["keypoints"] = _keypoint_numbers(points)
+                if isinstance(annotation.get("num_keypoints"), bool) or not isinstance(
+                    annotation.get("num_keypoints"), int
+                ):
+                    annotation["num_keypoints"] = int(np.count_nonzero(points[:, 2] > 0))
             written.append((row, annotation))
         return written
     segmentations = _segmentations(dataset, index, record, report)
@@ -1347,6 +1886,10 @@ def _coco_annotations(
         }
         if segmentations[box] is not None:
             annotation["segmentation"] = segmentations[box]
+        if keypoints is not None:
+            points = np.asarray(keypoints[box], dtype=np.float32)
+            annotation["keypoints"] = _keypoint_numbers(points)
+            annotation["num_keypoints"] = int(np.count_nonzero(points[:, 2] > 0))
         written.append((box, annotation))
     return written
 
