@@ -8,10 +8,17 @@ exact duplicates (same bytes), images whose size or pixel format differs
 from the rest, hidden entries that were skipped, class imbalance, and (for a
 CSV) every validation problem of the file.
 
-Detection datasets (COCO, VOC, YOLO, CSV boxes) also get every annotation
-problem (boxes outside the image or without area, unknown classes, images
-or categories an annotation names but the file lacks, malformed lines),
-duplicate boxes, images without boxes and a histogram of boxes per class.
+Detection datasets (COCO, VOC, YOLO, CSV boxes, CVAT, LabelMe, Label Studio,
+DOTA) also get every annotation problem (boxes outside the image or without
+area, unknown classes, images or categories an annotation names but the file
+lacks, malformed lines, keypoints outside their image), duplicate boxes,
+images without boxes, a histogram of boxes per class and the count of
+keypoint instances and oriented boxes.
+
+Mask folders (images + semantic masks of class ids) get every pairing problem
+(an image without a mask, a mask without an image), masks of another size
+than their image, unknown colours, ids beyond the classes, and the number of
+masks each class appears in.
 """
 
 from __future__ import annotations
@@ -110,6 +117,12 @@ class DetectionCheckReport(CheckReport):
     images_without_boxes: list[str] = field(default_factory=list)
     #: Crowd regions (COCO ``iscrowd=1``) the reader left out, as training reads them (``include_crowd=False``).
     crowd_left_out: int = 0
+    #: Boxes with at least one labelled keypoint (visibility 1 or 2): COCO keypoints, YOLO-pose.
+    keypoint_instances: int = 0
+    #: Labelled keypoints (visibility 1 or 2) over all instances.
+    keypoints: int = 0
+    #: Oriented boxes (DOTA, YOLO-OBB); 0 for readers of axis-aligned boxes.
+    oriented_boxes: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -121,6 +134,96 @@ class DetectionCheckReport(CheckReport):
         return found
 
 
+@dataclass
+class SegmentationCheckReport(CheckReport):
+    """What ``visiondata check`` found in a mask folder; ``class_counts`` counts the masks holding each class."""
+
+    format: str = ""
+    #: Image/mask pairs read.
+    masks: int = 0
+    #: Pairing problems, then masks that cannot be read, of another size, with unknown colours or ids.
+    mask_problems: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        found = super().problems
+        if self.mask_problems:
+            found.insert(0, _count(len(self.mask_problems), "mask problem"))
+        return found
+
+
+def check_segmentation(
+    source: str | os.PathLike[str], split: str | None = None, progress: bool = True
+) -> SegmentationCheckReport:
+    """Inspect a mask folder (``images/`` + ``masks/``, ``classes.txt``), as ``visiondata check`` does.
+
+    Every mask is decoded once (class ids, unknown colours, ids that are neither a class nor the
+    ``ignore_index``) and compared with its image's size, read from the image header; every image is
+    decoded once by the file pass the other checks share (unreadable, identical, unusual images).
+
+    Args:
+        source: The mask folder.
+        split: Read ``images/<split>`` and ``masks/<split>``.
+        progress: Show a progress bar.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> (root / "images").mkdir(); (root / "masks").mkdir()
+        >>> Image.new("RGB", (4, 2)).save(root / "images" / "a.png")
+        >>> Image.new("L", (4, 3)).save(root / "masks" / "a.png")
+        >>> report = check_segmentation(root, progress=False)
+        >>> report.masks, report.problems
+        (1, ['1 mask problem'])
+    """
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from visiondata.exceptions import DatasetValidationError
+    from visiondata.formats._open import MASK_FOLDER, open_detection
+    from visiondata.formats._writing import image_size
+
+    report = SegmentationCheckReport(str(source))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the pairing problems are part of the report instead
+            dataset = open_detection(source, MASK_FOLDER, split=split, on_error="skip")
+    except DatasetValidationError as error:
+        report.validation = error.problems
+        return report
+    report.format = type(dataset).__name__
+    report.mask_problems = list(dataset.problems)
+    report.hidden = list(dataset.hidden)
+    report.images = report.masks = len(dataset)
+    names = dataset.classes
+    counts: Counter[int] = Counter()
+    for index in tqdm(
+        range(len(dataset)), desc="masks", unit="mask", disable=None if progress else True, file=sys.stderr
+    ):
+        try:
+            ids = dataset.mask(index)  # unreadable, unknown colours, ids beyond the classes: named errors
+        except (OSError, ValueError) as error:
+            report.mask_problems.append(str(error))
+            continue
+        try:
+            size = image_size(dataset.path(index))
+        except OSError:
+            size = None  # an unreadable image: the file pass below reports it
+        if size is not None and tuple(ids.shape) != size:
+            report.mask_problems.append(dataset.size_problem(index, size, ids.shape))
+        values = np.unique(ids).tolist()
+        counts.update(value for value in values if value != dataset.ignore_index)
+    if names is None:
+        names = [str(value) for value in range(max(counts, default=-1) + 1)]
+    report.class_counts = {name: counts.get(label, 0) for label, name in enumerate(names)}
+    nonzero = [count for count in report.class_counts.values() if count]
+    if nonzero:
+        report.imbalance = max(nonzero) / min(nonzero)
+    _inspect_files(dataset, report, progress)
+    return report
+
+
 def check_detection(
     source: str | os.PathLike[str],
     fmt: str | None = None,
@@ -129,11 +232,16 @@ def check_detection(
     root: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> DetectionCheckReport:
-    """Inspect a detection dataset: a COCO JSON file, a VOC folder, YOLO (``data.yaml`` or images folder), CSV boxes.
+    """Inspect a detection dataset: a COCO JSON file, a VOC folder, YOLO (``data.yaml`` or images folder), CSV boxes,
+    CVAT, LabelMe, Label Studio or DOTA.
+
+    Besides the boxes, the report counts keypoint instances and labelled keypoints (COCO keypoints,
+    YOLO-pose) and oriented boxes (DOTA, YOLO-OBB); the readers' own problems (a keypoint outside its
+    image, a twisted DOTA box...) are annotation problems.
 
     Args:
         source: The annotation file or folder.
-        fmt: ``"coco"``, ``"voc"``, ``"yolo"`` or ``"csv"`` (guessed from ``source`` if left out).
+        fmt: A format of ``open_detection`` (guessed from ``source`` if left out).
         images: COCO: the folder its file names are relative to (default: the JSON's folder).
         split: VOC or YOLO split to read.
         root: CSV: the folder its paths are relative to.
@@ -179,13 +287,15 @@ def check_detection(
     names = dataset.classes
     counts: Counter[int] = Counter()
     for index in range(len(dataset)):
-        labels = dataset.target(index)["labels"].tolist()
+        target = dataset.target(index)
+        labels = target["labels"].tolist()
         boxes = np.round(np.asarray(dataset.boxes(index), dtype=np.float64), 4).tolist()
         counts.update(labels)
         report.boxes += len(labels)
         if not labels:
             report.images_without_boxes.append(dataset.relative_path(index))
         report.annotation_problems += _beyond_the_image(dataset, index, np.asarray(boxes).reshape(-1, 4))
+        _count_shapes(dataset, index, target, report)
         seen = Counter(zip(labels, map(tuple, boxes), strict=True))
         report.duplicate_boxes += [
             f"{dataset.relative_path(index)}: {names[label]} box {list(box)} appears {times} times"
@@ -200,6 +310,26 @@ def check_detection(
         report.imbalance = max(nonzero) / min(nonzero)
     _inspect_files(dataset, report, progress)
     return report
+
+
+def _count_shapes(dataset: Any, index: int, target: Any, report: DetectionCheckReport) -> None:
+    """Add image ``index``'s keypoint instances, labelled keypoints and oriented boxes to ``report``.
+
+    The keypoints are the target's (``(N, K, 3)``, in pixels: YOLO-pose's scaled once, by the target).
+    """
+    import numpy as np
+
+    points = target.get("keypoints") if isinstance(target, dict) else None
+    if points is not None:
+        array = np.asarray(points)
+        if array.ndim == 3 and array.size:  # (N, K, 3); (N, 0, 3) for a reader without keypoints
+            visible = array[..., 2] > 0
+            report.keypoint_instances += int(np.count_nonzero(visible.any(axis=-1)))
+            report.keypoints += int(np.count_nonzero(visible))
+    oriented = getattr(dataset, "oriented_boxes", None)
+    if callable(oriented):
+        corners = oriented(index)
+        report.oriented_boxes += 0 if corners is None else len(corners)
 
 
 def check_dataset(
@@ -394,18 +524,30 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     check.add_argument(
         "path",
         nargs="?",
-        help="image folder with one sub-folder per class, or a detection dataset: COCO JSON file, VOC folder, "
-        "YOLO data.yaml or images folder",
+        help="image folder with one sub-folder per class, a detection dataset (COCO JSON file, VOC folder, "
+        "YOLO data.yaml or images folder, DOTA folder...) or a mask folder (images/ + masks/)",
     )
     check.add_argument(
         "--format",
-        choices=("folder", "coco", "voc", "yolo", "csv", "cvat", "labelme", "label-studio"),
-        help="what PATH is (guessed if left out; 'csv' is a CSV of boxes, --csv a CSV of image labels)",
+        choices=(
+            "folder",
+            "coco",
+            "voc",
+            "yolo",
+            "csv",
+            "cvat",
+            "labelme",
+            "label-studio",
+            "dota",
+            "mask-folder",
+        ),
+        help="what PATH is (guessed if left out; 'csv' is a CSV of boxes, --csv a CSV of image labels; "
+        "'mask-folder' a folder of images/ and masks/ of class ids)",
     )
     check.add_argument(
         "--images", help="COCO: the folder its file names are relative to (default: the JSON's folder)"
     )
-    check.add_argument("--split", help="VOC or YOLO: the split to check")
+    check.add_argument("--split", help="VOC, YOLO or mask folder: the split to check")
     check.add_argument("--csv", help="CSV file with image and label columns")
     check.add_argument(
         "--root", help="folder the CSV's image paths are relative to (default: the CSV's folder)"
@@ -467,11 +609,13 @@ def _special_file(path: str) -> str:
 
 
 def _report(options: argparse.Namespace) -> CheckReport:
-    from visiondata.formats._open import guess_format
+    from visiondata.formats._open import MASK_FOLDER, guess_format
 
     fmt = options.format
     if options.path is not None and fmt is None:
         fmt = guess_format(options.path) or "folder"
+    if options.path is not None and fmt == MASK_FOLDER:
+        return check_segmentation(options.path, options.split, progress=sys.stderr.isatty())
     if options.path is not None and fmt != "folder":
         return check_detection(
             options.path, fmt, options.images, options.split, options.root, progress=sys.stderr.isatty()
@@ -488,18 +632,30 @@ def _report(options: argparse.Namespace) -> CheckReport:
 
 def _human(report: CheckReport) -> str:
     detection = isinstance(report, DetectionCheckReport)
+    segmentation = isinstance(report, SegmentationCheckReport)
     classes = _count(len(report.class_counts), "class", "classes")
     lines = [f"{report.source}: {_count(report.images, 'image')} in {classes}"]
     if detection:
         boxes = _count(report.boxes, "box", "boxes")
+        if report.oriented_boxes:
+            boxes += f" ({report.oriented_boxes} oriented)"
+        if report.keypoint_instances:
+            boxes += (
+                f", {_count(report.keypoint_instances, 'keypoint instance')} "
+                f"({_count(report.keypoints, 'labelled keypoint')})"
+            )
         lines[0] = (
             f"{report.source} ({report.format}): {_count(report.images, 'image')}, {boxes} in {classes}"
         )
+    if segmentation:
+        masks = _count(report.masks, "image/mask pair")
+        lines[0] = f"{report.source} ({report.format}): {masks} in {classes} (masks holding each class)"
     if report.class_counts:
         width = max(len(name) for name in report.class_counts)
         lines += [f"  {name:<{width}}  {number:>8}" for name, number in report.class_counts.items()]
     sections = [
         ("validation problems", report.validation),
+        ("mask problems", report.mask_problems if segmentation else []),
         ("annotation problems", report.annotation_problems if detection else []),
         ("duplicate boxes", report.duplicate_boxes if detection else []),
         ("images without boxes", report.images_without_boxes if detection else []),

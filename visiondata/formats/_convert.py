@@ -1,4 +1,5 @@
-"""`visiondata convert`: read a detection dataset in one format and write it in another."""
+"""`visiondata convert`: read a labelled dataset (boxes, keypoints, oriented boxes, masks) in one format and write
+it in another."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ import argparse
 import json
 import sys
 
-from visiondata.formats._open import DETECTION_FORMATS, guess_format, open_detection, read_class_list
+from visiondata.formats._open import (
+    DETECTION_FORMATS,
+    MASK_FOLDER,
+    guess_format,
+    open_detection,
+    read_class_list,
+)
 
-WRITERS = ("coco", "voc", "yolo", "dota")
+WRITERS = ("coco", "voc", "yolo", "dota", "mask-folder")
+#: Sources whose objects may have shapes (polygons, masks) a semantic mask can be drawn from.
+SHAPED_SOURCES = ("coco", "yolo", "cvat", "labelme", "label-studio", MASK_FOLDER)
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -16,14 +25,19 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     convert = commands.add_parser(
         "convert",
         help="convert a detection dataset between COCO, VOC, YOLO, DOTA (and from CSV, CVAT, LabelMe, Label "
-        "Studio)",
-        description="Read a detection dataset in one format and write it in another, copying (or linking) its images.",
+        "Studio), or to a mask folder",
+        description="Read a detection dataset in one format and write it in another, copying (or linking) its images. "
+        "--to mask-folder writes images/, masks/ (a palette PNG of class ids per image) and classes.txt, from a "
+        "mask folder (re-laid out, RGB masks re-paletted) or from the polygons and masks of COCO, YOLO segment "
+        "lines, CVAT, LabelMe or Label Studio: class id 0 is the background, a later object is drawn over an "
+        "earlier one, crowd regions (iscrowd=1) are void (--ignore-index).",
     )
     convert.add_argument(
         "source",
         metavar="SRC",
         help="COCO JSON file, VOC folder, YOLO data.yaml or images folder, CSV file, CVAT for images XML, "
-        "LabelMe folder, Label Studio JSON export, DOTA folder (images/ + labelTxt/)",
+        "LabelMe folder, Label Studio JSON export, DOTA folder (images/ + labelTxt/), mask folder (images/ + "
+        "masks/)",
     )
     convert.add_argument("out", metavar="OUT", help="output folder")
     convert.add_argument(
@@ -69,6 +83,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="YOLO: the label lines to write: detect (boxes; segments as --segments says), segment, pose "
         "(keypoints, kpt_shape in data.yaml), obb (oriented boxes); auto (default): obb for oriented boxes "
         "(DOTA, YOLO-OBB), pose for keypoints, else detect. What the task cannot hold is counted",
+    )
+    convert.add_argument(
+        "--ignore-index",
+        type=int,
+        default=255,
+        help="mask-folder from objects: the id of void pixels (crowd regions; default: 255, as VOC)",
     )
     convert.add_argument(
         "--link",
@@ -126,13 +146,19 @@ def _run(options: argparse.Namespace) -> int:
         raise DatasetFormatError(
             "--segments always: the darknet layout holds boxes only; use --layout ultralytics for segments"
         )
+    if options.target_format != "mask-folder" and options.ignore_index != 255:
+        raise DatasetFormatError(
+            f"--ignore-index: only --to mask-folder takes it, got --to {options.target_format}; leave it out"
+        )
     refuse_special_output(options.out)
+    fmt = options.source_format or guess_format(options.source)
+    _refuse_unfit(options, fmt)
     classes = None
     if options.classes is not None:
-        fmt = options.source_format or guess_format(options.source)
-        if fmt not in ("yolo", "dota"):
+        if fmt not in ("yolo", "dota", MASK_FOLDER):
             raise DatasetFormatError(
-                f"--classes: only YOLO and DOTA sources take class names (the others name their classes), got "
+                f"--classes: only YOLO sources (and DOTA, mask folders) take class names (the others name their "
+                "classes), got "
                 f"{fmt or 'an unknown format'} for {options.source}; leave --classes out"
             )
         classes = read_class_list(options.classes)
@@ -157,7 +183,25 @@ def _run(options: argparse.Namespace) -> int:
     progress = sys.stderr.isatty()
     common = {"images": options.link, "progress": progress, "overwrite": options.overwrite}
     try:
-        if options.target_format == "coco":
+        if options.target_format == "mask-folder":
+            from visiondata.formats._mask_folder import (
+                SegmentationFolderDataset,
+                _drawn_source,
+                to_mask_folder,
+            )
+
+            if not isinstance(dataset, SegmentationFolderDataset) and not _drawn_source(dataset):
+                raise DatasetFormatError(
+                    f"{options.source}: --to mask-folder: expected a mask folder or a dataset whose objects have "
+                    f"polygons or masks, got {type(dataset).__name__}, which holds boxes only"
+                )
+            try:
+                report = to_mask_folder(dataset, options.out, ignore_index=options.ignore_index, **common)
+            except VisionDataError:
+                raise
+            except ValueError as error:  # an --ignore-index among the class ids, or out of range
+                raise DatasetFormatError(f"{options.source}: --to mask-folder: {error}") from error
+        elif options.target_format == "coco":
             report = to_coco(dataset, options.out, **common)
         elif options.target_format == "dota":
             report = to_dota(dataset, options.out, include_crowd=options.include_crowd, **common)
@@ -183,3 +227,26 @@ def _run(options: argparse.Namespace) -> int:
         return 1
     print(json.dumps(report.as_dict(), indent=2) if options.json else report.summary())
     return 0
+
+
+def _refuse_unfit(options: argparse.Namespace, fmt: str | None) -> None:
+    """Refuse, before reading anything, a conversion whose target cannot be made from the source's labels."""
+    from visiondata.exceptions import DatasetFormatError
+
+    if fmt == MASK_FOLDER and options.target_format != "mask-folder":
+        raise DatasetFormatError(
+            f"{options.source}: --to {options.target_format}: expected a source of objects, got a mask folder "
+            "(semantic masks: a class id per pixel, with no objects: two touching cars are one region, so "
+            "boxes or instances cannot be told apart); --to mask-folder re-lays it out, or convert the instance "
+            "annotations it was made from (COCO, YOLO segment, CVAT, LabelMe)"
+        )
+    if options.target_format == "mask-folder" and fmt is not None and fmt not in SHAPED_SOURCES:
+        raise DatasetFormatError(
+            f"{options.source}: --to mask-folder: expected a mask folder or a source whose objects have polygons "
+            f"or masks ({', '.join(SHAPED_SOURCES)}), got {fmt}, which holds boxes only: a box is no mask"
+        )
+    if options.target_format == "mask-folder" and (options.include_crowd or options.out_split != "train"):
+        raise DatasetFormatError(
+            "--include-crowd/--out-split: --to mask-folder writes crowd regions as void pixels (--ignore-index) "
+            "and one split (images/, masks/); leave them out"
+        )

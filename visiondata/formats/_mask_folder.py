@@ -310,6 +310,9 @@ class SegmentationFolderDataset(ImageFileDataset):
         allow_outside_root: Follow symbolic links that lead out of ``images_dir`` / ``masks_dir``.
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         strict: Strict decoding of images and masks (``None``: the process default).
+        stems: Only these names (relative paths without the extension and suffixes, as Pascal VOC's
+            ``ImageSets/Segmentation/<split>.txt`` lists them) are read, in the folders' order; the other
+            files are not looked at. A listed name without an image is a problem, as is one without a mask.
 
     Raises:
         DatasetNotFoundError: A folder does not exist.
@@ -349,9 +352,17 @@ class SegmentationFolderDataset(ImageFileDataset):
         allow_outside_root: bool = False,
         loader: Callable[[str], Any] | None = None,
         strict: bool | None = None,
+        stems: Sequence[str] | None = None,
     ) -> None:
         super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
         self.allow_outside_root = allow_outside_root
+        if stems is not None and (isinstance(stems, str) or not all(isinstance(stem, str) for stem in stems)):
+            raise TypeError(
+                f"stems: expected a list of names (relative paths without the extension, as VOC's "
+                f"ImageSets/Segmentation/<split>.txt lists them), got {stems!r}"
+            )
+        #: The names read (``None``: every pair of the folders).
+        self.stems: list[str] | None = None if stems is None else list(dict.fromkeys(stems))
         self.masks_dir = str(Path(masks_dir).expanduser())
         if ignore_index is not None:
             ignore_index = check_int(
@@ -406,6 +417,7 @@ class SegmentationFolderDataset(ImageFileDataset):
                 f"{self.root}: images_dir and masks_dir are the same folder; expected mask_suffix= to tell the "
                 "masks from the images (a.jpg <-> a_mask.png needs mask_suffix='_mask'), or separate folders"
             )
+        wanted = None if self.stems is None else set(self.stems)
         mask_walk = FolderWalk(self.masks_dir)
         mask_keys: dict[str, list[str]] = {}
         for relative in mask_walk.files(
@@ -416,6 +428,8 @@ class SegmentationFolderDataset(ImageFileDataset):
                 if not stem.endswith(self.mask_suffix):
                     continue  # another kind of file (Cityscapes' *_color.png): not a mask of this dataset
                 stem = stem[: -len(self.mask_suffix)]
+            if wanted is not None and stem not in wanted:
+                continue  # not in the split listed
             mask_keys.setdefault(stem, []).append(relative)
         walk = FolderWalk(self.root)
         image_keys: dict[str, list[str]] = {}
@@ -434,6 +448,8 @@ class SegmentationFolderDataset(ImageFileDataset):
                     )
                     continue
                 stem = stem[: -len(self.image_suffix)]
+            if wanted is not None and stem not in wanted:
+                continue
             if stem not in image_keys:
                 order.append(stem)
             image_keys.setdefault(stem, []).append(relative)
@@ -464,6 +480,13 @@ class SegmentationFolderDataset(ImageFileDataset):
                 continue
             images.append(found[0])
             masks.append(candidates[0])
+        for stem in self.stems or ():
+            if stem not in image_keys and stem not in mask_keys:
+                problems.append(
+                    f"{self.root}: {stem!r} is listed, but has no image and no mask: expected an image "
+                    f"{stem}{self.image_suffix}.<{'|'.join(ext.lstrip('.') for ext in self.extensions[:4])}...> "
+                    "and its mask; add them or remove the name from the list"
+                )
         for stem, paths in mask_keys.items():
             if stem not in image_keys:
                 for path in paths:
@@ -603,11 +626,19 @@ class SegmentationFolderDataset(ImageFileDataset):
     def _check_size(self, index: int, image: Any, mask: Any) -> None:
         size = tuple(image.size[::-1]) if hasattr(image, "getpixel") else tuple(image.shape[-2:])
         if tuple(mask.shape[-2:]) != size:
-            raise DatasetFormatError(
-                f"{self.mask_path(index)}: mask: expected the size of its image {self.path(index)}, "
-                f"{size[1]}x{size[0]} (width x height), got {mask.shape[-1]}x{mask.shape[-2]}; the mask must "
-                "cover the image pixel for pixel"
-            )
+            raise DatasetFormatError(self.size_problem(index, size, tuple(mask.shape[-2:])))
+
+    def size_problem(self, index: int, image_size: Sequence[int], mask_size: Sequence[int]) -> str:
+        """The message for pair ``index`` whose mask (``mask_size``, height x width) differs from its image's.
+
+        ``visiondata check`` compares the mask with the image's header size (no image decode) and
+        reports this line, as reading the sample raises it.
+        """
+        return (
+            f"{self.mask_path(index)}: mask: expected the size of its image {self.path(index)}, "
+            f"{image_size[1]}x{image_size[0]} (width x height), got {mask_size[-1]}x{mask_size[-2]}; the mask "
+            "must cover the image pixel for pixel"
+        )
 
     def _sample(self, image: Any, index: int, target: Any = None) -> tuple[Any, Any]:  # type: ignore[override]
         from torchvision import tv_tensors
@@ -664,14 +695,18 @@ def to_mask_folder(
     palette: Sequence[Sequence[int]] | Mapping[Any, int] | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    ignore_index: int = 255,
 ) -> ConversionReport:
     """Write a segmentation dataset as a mask folder: ``images/``, ``masks/`` and ``classes.txt``.
 
     The source is a [`SegmentationFolderDataset`][visiondata.formats.SegmentationFolderDataset]
-    (its image files copied byte for byte, or linked) or any dataset of
+    (its image files copied byte for byte, or linked), any dataset of
     ``(image, {"mask": ...})`` or ``(image, mask)`` samples (the catalog's
-    ``voc_segmentation``), whose images are written as PNG. Each mask is
-    written under ``masks/`` with its image's relative path and ``.png``:
+    ``voc_segmentation``), whose images are written as PNG, or a detection
+    reader of files whose objects have shapes (COCO polygons and RLE, YOLO
+    segment lines, CVAT, LabelMe, Label Studio): each image's semantic mask
+    is drawn from its objects (see below). Each mask is written under
+    ``masks/`` with its image's relative path and ``.png``:
 
     - ids up to 255 (``ignore_index`` 255 included) as a palette PNG whose
       *indices* are the ids, coloured by ``palette`` (default: the source's
@@ -686,6 +721,19 @@ def to_mask_folder(
     size than its image, negative or too large ids) is left out and listed
     in the report's ``skipped``.
 
+    From a detection reader: class id 0 is the background (``classes.txt``
+    starts with ``background``), each class of the source follows in label
+    order (the source's label ``first + k`` becomes id ``k + 1``; ``first`` is 1
+    when its label 0 is ``__background__``). Crowd regions (``iscrowd=1``) are
+    drawn first, as ``ignore_index`` (void: a loss leaves them out), then the
+    other objects in the source's order, a later object over an earlier one
+    where they overlap. An object's shape is its polygon (a pixel belongs to
+    it when its centre is inside), a COCO segmentation in parts or RLE, or a
+    CVAT raster mask; an object with a box only (no shape) is not drawn and is
+    counted in ``fields_left_out["box without polygon or mask"]``. An image
+    without objects gets an all-background mask (counted in ``empty_images``).
+    ``boxes`` counts the objects drawn, crowd regions included.
+
     The output is built beside ``out_dir`` and renamed into place when
     complete, with ``visiondata-conversion.json`` written last.
 
@@ -697,14 +745,18 @@ def to_mask_folder(
             ids it leaves out take the VOC colours.
         overwrite: Replace an ``out_dir`` that holds files (whole, once the new output is complete).
         progress: Show a progress bar.
+        ignore_index: From a detection reader: the id of crowd regions (void pixels), 0..65535 and
+            above the last class id.
 
     Returns:
-        A [`ConversionReport`][visiondata.formats.ConversionReport] (format ``"mask_folder"``, ``boxes`` 0).
+        A [`ConversionReport`][visiondata.formats.ConversionReport] (format ``"mask_folder"``; ``boxes``:
+        the objects drawn from a detection reader, else 0).
 
     Raises:
         OutputConflictError: ``out_dir`` is, holds or lies inside an input, is not a folder, or holds
             files and ``overwrite`` is false. Nothing is written.
-        ValueError: A source of files with a ``transform`` (the files are copied as they are).
+        ValueError: A source of files with a ``transform`` (the files are copied as they are), or an
+            ``ignore_index`` that is a class id of a detection source.
 
     Examples:
         >>> import tempfile, pathlib, torch
@@ -721,6 +773,10 @@ def to_mask_folder(
     from tqdm.auto import tqdm
 
     check_images_mode(images)
+    if _drawn_source(dataset):
+        return _objects_to_mask_folder(
+            dataset, Path(out_dir), images, palette, overwrite, progress, ignore_index
+        )
     files = _file_source(dataset)
     if files is not None and files[0].transform is not None:
         raise ValueError(
@@ -754,6 +810,190 @@ def to_mask_folder(
             output.write_text(CLASSES_FILE, "".join(f"{name}\n" for name in names))
         write_manifest(output, report, dataset, inputs)
     return report
+
+
+def _drawn_source(dataset: Any) -> bool:
+    """Whether ``dataset`` is a detection reader of files whose objects give shapes (``polygons``)."""
+    from visiondata.formats._writing import has_files
+
+    return (
+        not isinstance(dataset, SegmentationFolderDataset)
+        and has_files(dataset)
+        and callable(getattr(dataset, "polygons", None))
+    )
+
+
+#: The ``fields_left_out`` name of the objects drawn nowhere: a box without a polygon or mask has no pixels.
+NO_SHAPE = "box without polygon or mask"
+
+
+def _objects_to_mask_folder(
+    dataset: Any,
+    out: Path,
+    images: str,
+    palette: Any,
+    overwrite: bool,
+    progress: bool,
+    ignore_index: int,
+) -> ConversionReport:
+    """`to_mask_folder` of a detection reader: one semantic mask per image, drawn from its objects' shapes."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    from visiondata.formats._writing import (
+        _file_record,
+        _refuse_transform,
+        check_labels,
+        note_losses,
+        writer_class_names,
+    )
+
+    _refuse_transform(dataset)
+    names, first = writer_class_names(dataset)
+    classes = ["background", *names[first:]]
+    ignore_index = check_int(
+        "ignore_index",
+        _plain(ignore_index),
+        minimum=0,
+        maximum=MAX_MASK_ID,
+        expected=f"the id of void pixels (crowd regions), 0..{MAX_MASK_ID}",
+    )
+    if ignore_index < len(classes):
+        raise ValueError(
+            f"ignore_index: expected an id above the {len(classes)} class ids (0 background, 1..{len(classes) - 1} "
+            f"the classes), got {ignore_index}; pass a larger ignore_index (the masks become 16-bit above 255)"
+        )
+    colours = _write_palette(palette, dataset)
+    report = ConversionReport(str(out), "mask_folder", classes=classes)
+    report.source_problems = list(getattr(dataset, "problems", []) or [])
+    report.source_crowd_left_out = int(getattr(dataset, "crowd_left_out", 0) or 0)
+    inputs = source_inputs(dataset)
+    taken: set[str] = set()
+    dtype = np.uint8 if ignore_index <= 255 else np.uint16
+    with staged_output_dir(out, inputs, overwrite) as staging:
+        output = StagedOutput(staging)
+        for index in tqdm(
+            range(len(dataset)), desc="converting", unit="image", disable=not progress, file=sys.stderr
+        ):
+            try:
+                record = _file_record(dataset, index)
+                check_labels(record, names, first)
+                ids = _draw_objects(dataset, index, record, first, ignore_index, dtype, report)
+                encoded = _encode_mask(record.name, ids, colours)
+            except (OSError, ValueError) as error:
+                report.skipped.append(f"sample {index}: {error}")
+                continue
+            # What a mask cannot hold (keypoints, difficult...); crowds are void pixels, areas are the pixels.
+            kept = {"iscrowd", "area"}
+            note_losses(
+                WriteRecord(
+                    record.name,
+                    record.source,
+                    None,
+                    record.height,
+                    record.width,
+                    record.boxes,
+                    record.labels,
+                    {key: value for key, value in record.fields.items() if key not in kept},
+                    record.image_id,
+                ),
+                report,
+            )
+            name = unique_key(safe_name(record.name), taken)
+            place_image(record, output.path(f"images/{name.as_posix()}"), images, report)
+            mask_path = output.path(f"masks/{name.with_suffix('.png').as_posix()}")
+            mask_path.parent.mkdir(parents=True, exist_ok=True)
+            mask_path.write_bytes(encoded)
+            report.images += 1
+        output.write_text(CLASSES_FILE, "".join(f"{name}\n" for name in classes))
+        write_manifest(output, report, dataset, inputs)
+    return report
+
+
+def _draw_objects(
+    dataset: Any,
+    index: int,
+    record: WriteRecord,
+    first: int,
+    ignore_index: int,
+    dtype: Any,
+    report: ConversionReport,
+) -> np.ndarray:
+    """The semantic mask of image ``index``: crowd regions as ``ignore_index``, then each object over the earlier."""
+    height, width = record.height, record.width
+    count = len(record.boxes)
+    ids = np.zeros((height, width), dtype=dtype)
+    if count == 0:
+        return ids
+    polygons = list(dataset.polygons(index))[:count]
+    mask_only = getattr(dataset, "mask_only", None)
+    raster = list(mask_only(index))[:count] if callable(mask_only) else [False] * count
+    crowd = np.asarray(record.fields.get("iscrowd", np.zeros(count))).reshape(-1)[:count] != 0
+    # Crowd regions first: an object drawn later keeps its pixels where a crowd region overlaps it.
+    order = [*np.flatnonzero(crowd).tolist(), *np.flatnonzero(~crowd).tolist()]
+    for box in order:
+        pixels = _object_pixels(dataset, index, box, polygons[box], raster[box], height, width)
+        if pixels is None:
+            report.fields_left_out[NO_SHAPE] = report.fields_left_out.get(NO_SHAPE, 0) + 1
+            continue
+        ids[pixels] = ignore_index if crowd[box] else int(record.labels[box]) - first + 1
+        report.boxes += 1
+    return ids
+
+
+def _object_pixels(
+    dataset: Any, index: int, box: int, polygon: Any, raster: bool, height: int, width: int
+) -> np.ndarray | None:
+    """A boolean ``(height, width)`` mask of object ``box`` of image ``index``, or ``None`` when it has no shape."""
+    from visiondata.datasets._detection import rasterize_polygon
+
+    if polygon is not None and len(polygon) >= 3:
+        return rasterize_polygon(np.asarray(polygon, dtype=np.float64), height, width).astype(bool)
+    if not raster:
+        return None
+    segmentations = getattr(dataset, "_box_segmentations", None)
+    if callable(segmentations):  # COCO: a polygon in parts, or RLE
+        return _coco_pixels(segmentations(index)[box], height, width)
+    points = getattr(dataset, "_shape_points", None)
+    offsets = getattr(dataset, "_shape_offsets", None)
+    if points is not None and offsets is not None:  # CVAT <mask>: a region's runs (ShapeDetectionDataset)
+        from visiondata.formats._shapes import _rle
+
+        row = int(dataset.index.offsets[dataset._position(index)]) + box
+        return _rle(points[offsets[row] : offsets[row + 1]], height, width).astype(bool)
+    return None
+
+
+def _coco_pixels(segmentation: Any, height: int, width: int) -> np.ndarray | None:
+    """The pixels of a COCO ``segmentation``: polygons (drawn here) or RLE (decoded by pycocotools)."""
+    from visiondata.datasets._detection import rasterize_polygon
+
+    if isinstance(segmentation, list):
+        pixels = np.zeros((height, width), dtype=bool)
+        for part in segmentation:
+            flat = np.asarray(part, dtype=np.float64).reshape(-1, 2)
+            pixels |= rasterize_polygon(flat, height, width).astype(bool)
+        return pixels
+    if not isinstance(segmentation, Mapping):
+        return None
+    try:
+        from pycocotools import mask as coco_mask
+    except ImportError as error:
+        raise ValueError(
+            "a COCO RLE segmentation needs pycocotools to be drawn: install it (pip install pycocotools)"
+        ) from error
+    if isinstance(segmentation.get("counts"), list):
+        rle = coco_mask.frPyObjects(dict(segmentation), height, width)
+    else:
+        rle = {"size": segmentation["size"], "counts": str(segmentation["counts"]).encode("ascii")}
+    pixels = coco_mask.decode(rle)
+    if pixels.shape[:2] != (height, width):
+        raise ValueError(
+            f"COCO RLE segmentation: expected the image's size {width}x{height} (width x height), got "
+            f"{pixels.shape[1]}x{pixels.shape[0]}; fix its size or the image"
+        )
+    return pixels.astype(bool)
 
 
 def _file_source(dataset: Any) -> tuple[SegmentationFolderDataset, list[int] | None] | None:

@@ -48,6 +48,8 @@ EMPTY_IMAGE_WRITTEN_AS = {
     "coco": "an image record with no annotations",
     "voc": "an XML file with no <object>",
     "yolo": "an empty label file",
+    "dota": "an empty label file",
+    "mask_folder": "an all-background mask",
 }
 
 #: The per-box fields each target format holds (``masks`` and ``iscrowd`` aside: see `ConversionReport`).

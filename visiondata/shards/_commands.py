@@ -109,6 +109,8 @@ SOURCE_FORMATS = (
     "cvat",
     "labelme",
     "label-studio",
+    "dota",
+    "mask-folder",
 )
 
 
@@ -126,7 +128,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "source",
         metavar="DATASET_OR_PATH",
         help="a catalog name (mnist, cifar10...), an image folder, a CSV file, a COCO JSON file, a VOC folder, "
-        "a YOLO data.yaml or images folder",
+        "a YOLO data.yaml or images folder, a DOTA folder, a mask folder (images/ + masks/)",
     )
     export.add_argument("out", metavar="OUT", help="folder for the shards and the manifest")
     export.add_argument(
