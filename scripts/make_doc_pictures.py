@@ -8,7 +8,12 @@ the command line's ``preview`` as a reader would (in this process, through
 ``visiondata.cli.main``): the pictures of docs/augmentation.md and
 docs/detection.md. The boxes cut out of the photos make a class folder for
 docs/own-data.md: its ``preview``, and the report of ``visiondata check`` on
-a spoilt copy of it, drawn as text. docs/models.md gets the printout of
+a spoilt copy of it, drawn as text. The label pages get a ``preview`` each,
+of labels placed by hand on the photos: docs/keypoints.md a COCO keypoints
+file of the pagoda (with its skeleton), docs/oriented-boxes.md a YOLO-OBB
+folder of its roofs (the photo, and a copy turned by ``TILT`` degrees with
+the box corners turned by the same formula), docs/segmentation.md a mask
+folder of palette PNGs (``--from mask-folder``). docs/models.md gets the printout of
 ``trainable_summary``, and docs/index.md a grid of real MNIST digits with
 their labels, read from ``--mnist-root`` (by default the first of
 ``$VISIONDATA_TEST_DATA``, ``$VISIONDATA_HOME`` and ``../shared/data`` beside
@@ -194,6 +199,156 @@ def trainable_summary_picture(out: Path) -> None:
     text_picture(lines, out / "trainable-summary.png")
 
 
+#: docs/keypoints.md: hand-placed keypoints of the pagoda of ``china.jpg`` (pixels; visibility 2 visible, 1
+#: labelled but hidden: its left foot is behind the trees). Names with ``left_``/``right_`` give the flip pairs.
+PAGODA_KEYPOINTS = (
+    ("finial", 205, 30, 2),
+    ("left_top_eave", 95, 110, 2),
+    ("right_top_eave", 317, 122, 2),
+    ("left_middle_eave", 85, 172, 2),
+    ("right_middle_eave", 329, 170, 2),
+    ("left_lower_eave", 62, 265, 2),
+    ("right_lower_eave", 351, 250, 2),
+    ("left_base", 85, 365, 1),
+    ("right_base", 345, 345, 2),
+)
+#: COCO's ``skeleton``: 1-based pairs of keypoints joined by a line.
+PAGODA_SKELETON = ((1, 2), (1, 3), (2, 3), (2, 4), (3, 5), (4, 5), (4, 6), (5, 7), (6, 7), (6, 8), (7, 9))
+KEYPOINT_PIPELINE = """transforms:
+- {name: Rotate, degrees: [-20, 20]}
+- {name: RandomResizedCrop, size: [256, 256], scale: [0.5, 1.0]}
+- {name: HorizontalFlip, p: 0.5}
+flip_pairs: [[1, 2], [3, 4], [5, 6], [7, 8]]
+seed: 0
+"""
+
+#: docs/oriented-boxes.md: the roof tiers and the island of ``china.jpg`` placed by hand as upright boxes
+#: (x_min, y_min, x_max, y_max, YOLO class id); the photo is also turned by ``TILT`` degrees, and the corners
+#: with it.
+ROOF_BOXES = ((95, 60, 322, 138, 0), (84, 156, 330, 190, 0), (62, 245, 352, 282, 0), (420, 222, 500, 243, 1))
+TILT = 25.0
+
+#: docs/segmentation.md: the pagoda of ``china.jpg`` outlined by hand (x,y pixel corners of a polygon).
+PAGODA_OUTLINE = (
+    "198,28 212,28 212,60 322,120 300,140 330,170 310,195 330,240 352,255 345,280 345,330 370,340 360,380 "
+    "300,395 200,390 90,360 75,300 62,270 80,240 100,195 84,172 105,150 95,110 190,60"
+)
+#: The hand-drawn masks: per photo, (class id, "ellipse" and its box, or "polygon" and its corners), filled
+#: into palette PNGs with a void (255) border around each object, as VOC's ``SegmentationClass`` has.
+MASK_SHAPES = {
+    "flower": ((1, "ellipse", (170, 85, 446, 360)), (1, "ellipse", (288, 372, 472, 470))),
+    "china": ((2, "polygon", tuple(tuple(map(int, xy.split(","))) for xy in PAGODA_OUTLINE.split())),),
+}
+MASK_CLASSES = ("background", "flower", "pagoda")
+MASK_PIPELINE = """transforms:
+- {name: RandomResizedCrop, size: [256, 256], scale: [0.4, 1.0]}
+- {name: HorizontalFlip, p: 0.5}
+seed: 0
+"""
+
+
+def preview(argv: list[str], folder: Path) -> None:
+    """``visiondata preview ARGV`` run in ``folder``, as a reader would type it."""
+    from visiondata.cli import main as command_line
+
+    with docs_cli.working_directory(folder):
+        if command_line(["preview", *argv]) != 0:
+            raise SystemExit(f"visiondata preview {' '.join(argv)} failed")
+
+
+def keypoints_picture(photos: Path, folder: Path, out: Path) -> None:
+    """docs/keypoints.md: a COCO keypoints file of the pagoda through a rotate-crop-flip pipeline."""
+    import json
+
+    folder.mkdir()
+    shutil.copy(photos / "china.jpg", folder / "china.jpg")
+    points = [value for _, x, y, visibility in PAGODA_KEYPOINTS for value in (x, y, visibility)]
+    coco = {
+        "images": [{"id": 1, "file_name": "china.jpg", "width": 640, "height": 427}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [60, 28, 312, 367],
+                "area": 312 * 367,
+                "iscrowd": 0,
+                "keypoints": points,
+                "num_keypoints": sum(visibility > 0 for *_, visibility in PAGODA_KEYPOINTS),
+            }
+        ],
+        "categories": [
+            {
+                "id": 1,
+                "name": "pagoda",
+                "keypoints": [name for name, *_ in PAGODA_KEYPOINTS],
+                "skeleton": [list(pair) for pair in PAGODA_SKELETON],
+            }
+        ],
+    }
+    (folder / "person_keypoints_pagoda.json").write_text(json.dumps(coco))
+    (folder / "pose.yaml").write_text(KEYPOINT_PIPELINE)
+    argv = ["person_keypoints_pagoda.json", "--pipeline", "pose.yaml", "-n", "4", "--ncols", "4"]
+    preview([*argv, "--out", str(out / "keypoints-pagoda.jpg")], folder)
+
+
+def oriented_boxes_picture(photos: Path, folder: Path, out: Path) -> None:
+    """docs/oriented-boxes.md: a YOLO-OBB dataset of the photo and of a copy turned by ``TILT`` degrees."""
+    import math
+
+    from PIL import Image
+
+    (folder / "images").mkdir(parents=True)
+    (folder / "labels").mkdir()
+    (folder / "data.yaml").write_text("path: .\ntrain: images\nnames:\n  0: roof\n  1: island\n")
+    with Image.open(photos / "china.jpg") as photo:
+        photo = photo.convert("RGB")
+    tilted = photo.rotate(TILT, resample=Image.Resampling.BICUBIC, expand=True)  # counter-clockwise on screen
+    (width, height), (new_width, new_height) = photo.size, tilted.size
+    cos, sin = math.cos(math.radians(TILT)), math.sin(math.radians(TILT))
+
+    def turned(x: float, y: float) -> tuple[float, float]:
+        # Where PIL's rotation about the centre (then centred on the larger canvas) takes (x, y).
+        dx, dy = x - width / 2, y - height / 2
+        return new_width / 2 + dx * cos + dy * sin, new_height / 2 - dx * sin + dy * cos
+
+    for stem, image, move in (("china", photo, lambda x, y: (x, y)), ("china-tilted", tilted, turned)):
+        image.save(folder / "images" / f"{stem}.jpg", quality=92)
+        lines = []
+        for x_min, y_min, x_max, y_max, class_id in ROOF_BOXES:
+            corners = [
+                move(x, y) for x, y in ((x_min, y_min), (x_max, y_min), (x_max, y_max), (x_min, y_max))
+            ]
+            values = [f"{x / image.width:.6f} {y / image.height:.6f}" for x, y in corners]
+            lines.append(" ".join([str(class_id), *values]))
+        (folder / "labels" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
+    preview(["data.yaml", "-n", "2", "--ncols", "2", "--out", str(out / "oriented-boxes.jpg")], folder)
+
+
+def segmentation_picture(photos: Path, folder: Path, out: Path) -> None:
+    """docs/segmentation.md: a mask folder of both photos (palette PNGs) through a crop-flip pipeline."""
+    from PIL import Image, ImageDraw
+
+    from visiondata.formats import voc_palette
+
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    (folder / "classes.txt").write_text("".join(f"{name}\n" for name in MASK_CLASSES))
+    colours = [channel for colour in voc_palette() for channel in colour]
+    for stem, shapes in MASK_SHAPES.items():
+        shutil.copy(photos / f"{stem}.jpg", folder / "images" / f"{stem}.jpg")
+        mask = Image.new("P", (640, 427), 0)
+        draw = ImageDraw.Draw(mask)
+        for class_id, kind, where in shapes:
+            shape = draw.ellipse if kind == "ellipse" else draw.polygon
+            shape(where, fill=class_id, outline=255, width=3)  # VOC's void border around each object
+        mask.putpalette(colours)
+        mask.save(folder / "masks" / f"{stem}.png")
+    (folder / "crop.yaml").write_text(MASK_PIPELINE)
+    argv = [".", "--from", "mask-folder", "--pipeline", "crop.yaml", "-n", "4", "--ncols", "4"]
+    preview([*argv, "--out", str(out / "segmentation-masks.jpg")], folder)
+
+
 def find_mnist(given: str | None = None) -> Path | None:
     """The folder holding the real ``MNIST/raw``: ``given``, else the first of the usual places that has it."""
     candidates = [given] if given else []
@@ -262,6 +417,9 @@ def main() -> None:
                 raise SystemExit(f"visiondata {' '.join(command)} failed")
         padded_batch_picture(folder, out)
         own_data_pictures(photos, folder, out)
+        keypoints_picture(photos, folder / "keypoints", out)
+        oriented_boxes_picture(photos, folder / "oriented", out)
+        segmentation_picture(photos, folder / "segmentation", out)
     trainable_summary_picture(out)
     mnist = find_mnist(options.mnist_root)
     if mnist is None:

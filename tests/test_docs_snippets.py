@@ -1,5 +1,6 @@
-"""Every Python snippet of the augmentation, detection and scaling pages runs as written; pictures come from a script
-(scripts/make_doc_pictures.py) and every picture a page shows is one it draws."""
+"""Every Python snippet of the augmentation, detection, scaling, keypoint and oriented-box pages runs as
+written; pictures come from a script (scripts/make_doc_pictures.py) and every picture a page shows is one it
+draws."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["augmentation.md", "detection-data.md", "detection.md", "scaling.md"]
+PAGES = [
+    "augmentation.md",
+    "detection-data.md",
+    "detection.md",
+    "scaling.md",
+    "keypoints.md",
+    "oriented-boxes.md",
+]
 
 
 def snippets(page: str) -> list[str]:
@@ -71,3 +79,17 @@ def test_pipeline_file_on_the_own_data_page_is_the_one_drawn() -> None:
     shown = re.search(r"```yaml\n# crop.yaml\n(.*?)```", page, flags=re.DOTALL)
     assert shown is not None
     assert shown.group(1) == script["FOLDER_PIPELINE"]
+
+
+@pytest.mark.parametrize(
+    ("page", "name", "variable"),
+    [("keypoints.md", "pose.yaml", "KEYPOINT_PIPELINE"), ("segmentation.md", "crop.yaml", "MASK_PIPELINE")],
+)
+def test_pipeline_file_on_a_label_page_is_the_one_drawn(page: str, name: str, variable: str) -> None:
+    # The keypoint and segmentation pages show the pipeline file of their picture; the script is what draws it.
+    script = runpy.run_path(str(REPO / "scripts" / "make_doc_pictures.py"))
+    shown = re.search(
+        rf"```yaml\n# {re.escape(name)}\n(.*?)```", (REPO / "docs" / page).read_text(), re.DOTALL
+    )
+    assert shown is not None, f"docs/{page} does not show {name}"
+    assert shown.group(1) == script[variable]
