@@ -162,15 +162,18 @@ def test_wrong_column_counts_name_the_format() -> None:
     assert convert_boxes([], "xyxyxyxy", "xywhr").shape == (0, 5)
 
 
-def test_the_pipeline_refuses_rotated_formats_instead_of_dropping_the_angle() -> None:
-    # Until the pipeline moves oriented boxes, it must refuse them by name: it used to accept the format
-    # and return the enclosing box at angle 0 (a silently different box).
+def test_the_pipeline_keeps_the_angle_of_rotated_formats() -> None:
+    # The pipeline used to accept the format and return the enclosing box at angle 0 (a silently
+    # different box), then refused it; it now moves oriented boxes (tests/test_oriented_pipeline.py).
     from visiondata.transforms import BoxPipeline
 
-    with pytest.raises(
-        ValueError, match=r"box_format: expected one of 'xyxy'.* got 'cxcywhr'; oriented boxes"
-    ):
-        BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}], box_format="cxcywhr")
+    out = BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}], box_format="cxcywhr")(
+        {
+            "image": torch.zeros(3, 20, 40, dtype=torch.uint8),
+            "boxes": torch.tensor([[10.0, 10.0, 8.0, 4.0, 30.0]]),
+        }
+    )
+    assert out["boxes"].tolist() == [[30.0, 10.0, 8.0, 4.0, pytest.approx(-30.0, abs=1e-4)]]
 
 
 def test_conversions_never_share_memory_and_integers_become_floats() -> None:

@@ -176,11 +176,14 @@ class AlbumentationsStep:
         if work.mask is not None:
             data["mask"] = work.mask[0]
         data["bboxes"] = stacked
-        if work.keypoints is not None:
+        if work.keypoints is not None or work.rotated is not None:
             self._check_keypoints()
             # albumentations' layout (x, y, z, angle, scale), in its pixel-index convention, which is
             # ours, plus each point's row: a distortion drops the points it cannot place.
-            points = work.points_with_probe(height, width)
+            # Each distinct point once: distortions move points as small discs of a mask, and a copy (an
+            # oriented box's visible corners equal its whole ones until a crop cuts it) would overwrite
+            # its twin and lose both.
+            points, copies = np.unique(work.points_with_probe(height, width), axis=0, return_inverse=True)
             rows = np.arange(len(points), dtype=np.float64)[:, None]
             data["keypoints"] = np.concatenate([points, np.zeros((len(points), 3)), rows], axis=1)
         params = transform.update_transform_params(transform.get_params(), data)
@@ -197,7 +200,8 @@ class AlbumentationsStep:
             )
         if work.mask is not None:
             work.mask = result["mask"][None]
-        if work.keypoints is not None:
+        if work.keypoints is not None or work.rotated is not None:
+            # Oriented boxes' corners are among the points (albumentations has no oriented boxes).
             # Outside Compose, albumentations' KeypointsProcessor drops nothing, but a few functions
             # (GridDistortion, ElasticTransform) drop the points they cannot place: those get
             # visibility 0 (their coordinates NaN) instead of shifting the rows after them.
@@ -205,6 +209,7 @@ class AlbumentationsStep:
             returned = np.asarray(result["keypoints"], dtype=np.float64).reshape(-1, given.shape[1])
             moved = np.full((len(given), 2), np.nan)
             moved[returned[:, 5].astype(np.int64)] = returned[:, :2]
+            moved = moved[copies.reshape(-1)]
             if np.isnan(moved[-3:]).any():
                 raise TransformSpecError(
                     f"albumentations.{type(transform).__name__} lost points at the image centre, so whether "
@@ -212,7 +217,7 @@ class AlbumentationsStep:
                     "for keypoint samples"
                 )
             work.points_moved(moved, new_height, new_width)
-        if not count:
+        if not count or work.rotated is not None:
             return
         moved = np.zeros((2 * count, 4))
         present = np.zeros(2 * count, dtype=bool)
@@ -243,7 +248,8 @@ class AlbumentationsStep:
         ):
             raise TransformSpecError(
                 f"albumentations.{cls.__name__} moves pixels but does not move keypoints, so the sample's "
-                "keypoints would be left where they were; leave it out of pipelines for keypoint samples"
+                "keypoints (or oriented boxes' corners, which move as keypoints) would be left where they "
+                "were; leave it out of pipelines for keypoint or oriented-box samples"
             )
 
 

@@ -8,6 +8,12 @@ DataLoader. Boxes are clipped and filtered by the pipeline's rules
 names each dropped box by the dataset index of its sample, the sample's
 position in the mix (a dataset index may be drawn twice) and the box's
 index there: ``{"sample": 12, "part": 1, "index": 3, "reason": "visibility"}``.
+
+Oriented boxes (``tv_tensors.BoundingBoxes`` in ``XYWHR``, ``CXCYWHR`` or
+``XYXYXYXY``, as ``DOTADataset`` and ``YOLODataset(task="obb")`` yield) are
+placed by their corners, cut to their tile as the pipeline clips them
+(torchvision's soft clamp) and come back in the first sample's format; a mix
+of oriented and axis-aligned samples is an error naming both.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional
 
 from visiondata._arguments import check_finite_number, check_positive_int, check_probability, is_finite_number
+from visiondata.boxes._convert import convert_boxes
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import (
@@ -34,7 +41,7 @@ from visiondata.transforms._sample import (
     surviving_indices,
 )
 from visiondata.transforms._spec import MAX_SIDE
-from visiondata.transforms._work import Work, as_tensor, warpable_masks
+from visiondata.transforms._work import Work, as_tensor, clamp_corners, warpable_masks
 
 _EPS = 1e-3
 
@@ -118,12 +125,15 @@ class _MultiImage(Dataset):
         masks: list[torch.Tensor] | None,
         mask: torch.Tensor | None,
         points: list[np.ndarray | None] | None = None,
+        corners: list[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[Any, Any, list[tuple[int, int, int]]]:
         """One detection sample from the placed boxes of each source sample; filters and reports drops.
 
         Args:
             placed: Per sample, ``(whole boxes, visible boxes)`` on the new canvas.
             points: Per sample, its ``(N, K, 3)`` keypoints on the new canvas (or ``None`` without).
+            corners: Per sample, ``(whole, visible)`` ``(N, 8)`` corners of its oriented boxes on
+                the new canvas, when the samples have oriented boxes.
         """
         height, width = image.shape[-2:]
         full = np.concatenate([whole for whole, _ in placed])
@@ -140,8 +150,20 @@ class _MultiImage(Dataset):
         ]
         instance_masks = torch.cat([m.to(torch.float32) for m in masks]) if masks else None
         keypoints = _join_keypoints(indices, points)
+        rotated = samples[0].box_format if corners is not None else None
         work = Work(
-            image, full, instance_masks, mask, "clip", height, width, visible=visible, keypoints=keypoints
+            image,
+            full,
+            instance_masks,
+            mask,
+            "clip",
+            height,
+            width,
+            visible=visible,
+            keypoints=keypoints,
+            corners=None if corners is None else np.concatenate([whole for whole, _ in corners]),
+            rotated=rotated,
+            visible_corners=None if corners is None else np.concatenate([seen for _, seen in corners]),
         )
         work.filter(self.min_visibility, self.min_area, self.min_size)
         target = _concatenate_targets(samples, work.ids)
@@ -150,10 +172,18 @@ class _MultiImage(Dataset):
         dtype = (
             given.dtype if isinstance(given, torch.Tensor) and given.is_floating_point() else torch.float32
         )
-        dtype = safe_box_dtype(dtype, work.visible)
-        target["boxes"] = tv_tensors.BoundingBoxes(
-            torch.from_numpy(work.visible).to(dtype), format="XYXY", canvas_size=(int(height), int(width))
-        )
+        if rotated is not None:
+            boxes = convert_boxes(work.visible_corners, "xyxyxyxy", rotated)
+            target["boxes"] = tv_tensors.BoundingBoxes(
+                torch.from_numpy(boxes).to(safe_box_dtype(dtype, boxes)),
+                format=rotated.upper(),
+                canvas_size=(int(height), int(width)),
+            )
+        else:
+            dtype = safe_box_dtype(dtype, work.visible)
+            target["boxes"] = tv_tensors.BoundingBoxes(
+                torch.from_numpy(work.visible).to(dtype), format="XYXY", canvas_size=(int(height), int(width))
+            )
         if work.keypoints is not None:
             target["keypoints"] = keypoints_out(
                 first.keypoints_given, work.keypoints, int(height), int(width)
@@ -222,6 +252,27 @@ def _concatenate_targets(samples: list[Sample], ids: np.ndarray) -> dict[str, An
             joined_list = [item for value in values for item in value]
             target[key] = [joined_list[int(row)] for row in ids]
     return target
+
+
+def _oriented(indices: list[int], samples: list[Sample]) -> bool:
+    """Whether the combined samples have oriented boxes (all of them), or axis-aligned ones (all of them)."""
+    kinds = [sample.corners is not None for sample in samples]
+    if all(kinds) or not any(kinds):
+        return kinds[0]
+    found = ", ".join(
+        f"dataset[{index}]: {sample.box_format}" for index, sample in zip(indices, samples, strict=True)
+    )
+    raise ValueError(
+        f"expected oriented boxes in every combined sample or in none, got {found}; combine samples of one "
+        "box kind (one dataset), or convert the oriented boxes to their enclosing boxes first"
+    )
+
+
+def _scale_corners(
+    corners: np.ndarray, x_scale: float, y_scale: float, left: float, top: float
+) -> np.ndarray:
+    """``(N, 8)`` corners resized by ``(x_scale, y_scale)`` and moved by ``(left, top)``."""
+    return corners * np.tile([x_scale, y_scale], 4) + np.tile([left, top], 4)
 
 
 def _join_keypoints(indices: list[int], points: list[np.ndarray | None] | None) -> np.ndarray | None:
@@ -384,6 +435,8 @@ class Mosaic(_MultiImage):
         semantic = torch.zeros((1, size, size), dtype=torch.float32) if with_mask else None
         placed = []
         points: list[np.ndarray | None] = []
+        oriented = _oriented(indices, samples)
+        corners: list[tuple[np.ndarray, np.ndarray]] = []
         for quadrant, (sample, image) in enumerate(zip(samples, images, strict=True)):
             height, width = image.shape[-2:]
             # The tile covers its quadrant (cut on its outer sides), its corner at the centre.
@@ -409,6 +462,11 @@ class Mosaic(_MultiImage):
             low, high = (x0, y0, x0, y0), (max(x1, x0), max(y1, y0), max(x1, x0), max(y1, y0))
             seen = np.clip(whole, low, high)
             placed.append((whole, seen))
+            if oriented:
+                whole_corners = _scale_corners(sample.corners, x_scale, y_scale, left, top)
+                corners.append(
+                    (whole_corners, clamp_corners(whole_corners, x0, y0, max(x1, x0), max(y1, y0)))
+                )
             points.append(_place_points(sample, x_scale, y_scale, left, top, (x0, y0, x1, y1)))
             if with_masks:
                 masks.append(
@@ -423,7 +481,14 @@ class Mosaic(_MultiImage):
                     :, y0:y1, x0:x1
                 ]
         image, target, kept = self._combine(
-            indices, samples, canvas, placed, masks if with_masks else None, semantic, points
+            indices,
+            samples,
+            canvas,
+            placed,
+            masks if with_masks else None,
+            semantic,
+            points,
+            corners if oriented else None,
         )
         return image, target, kept, {"mosaic_indices": indices}
 
@@ -520,7 +585,11 @@ class MixUp(_MultiImage):
             _place_points(samples[0], 1.0, 1.0, 0.0, 0.0),
             _place_points(samples[1], scale[0], scale[1], 0.0, 0.0),
         ]
-        image, target, kept = self._combine(indices, samples, image, placed, masks, None, points)
+        corners = None
+        if _oriented(indices, samples):
+            second_corners = _scale_corners(samples[1].corners, scale[0], scale[1], 0.0, 0.0)
+            corners = [(samples[0].corners, samples[0].corners), (second_corners, second_corners)]
+        image, target, kept = self._combine(indices, samples, image, placed, masks, None, points, corners)
         return image, target, kept, {"mixup_ratio": ratio, "mixup_indices": indices}
 
 

@@ -622,8 +622,15 @@ class TorchvisionOwnStep:
             self._keypoints(work, params, (int(height), int(width)), (int(new_height), int(new_width)))
         if not count:
             return
+        rotated = work.rotated is not None
+        # Oriented boxes move as torchvision's own XYXYXYXY boxes (its kernels reorder mirrored corners and
+        # square parallelograms; `corners_moved` then does what the pipeline does after every step).
+        boxes = np.concatenate([work.visible_corners, work.full_corners]) if rotated else work.stacked()
         stacked = tv_tensors.BoundingBoxes(
-            torch.from_numpy(work.stacked()), format="XYXY", canvas_size=(height, width), clamping_mode=None
+            torch.from_numpy(boxes),
+            format="XYXYXYXY" if rotated else "XYXY",
+            canvas_size=(height, width),
+            clamping_mode=None,
         )
         box_params = params
         for key in self._per_box_params:
@@ -633,6 +640,9 @@ class TorchvisionOwnStep:
             np.float64
         )
         new_height, new_width = int(new_height), int(new_width)
+        if rotated:
+            work.corners_moved(moved, new_height, new_width)
+            return
         work.moved(_snap_to_border(moved, new_height, new_width), new_height, new_width)
 
     def _keypoints(
@@ -641,7 +651,9 @@ class TorchvisionOwnStep:
         """Move the keypoints as ``tv_tensors.KeyPoints`` (torchvision's pixel-index convention, which is ours)."""
         from torchvision import tv_tensors
 
-        points = tv_tensors.KeyPoints(torch.from_numpy(work.points_with_probe(*size)), canvas_size=size)
+        points = tv_tensors.KeyPoints(
+            torch.from_numpy(work.points_with_probe(*size, corners=False)), canvas_size=size
+        )
         try:
             moved = self.transform.transform(points, params)
         except TypeError:
@@ -653,7 +665,9 @@ class TorchvisionOwnStep:
                 "sample's keypoints would be left where they were; leave it out of pipelines for keypoint "
                 "samples"
             )
-        work.points_moved(as_numpy(moved.as_subclass(torch.Tensor)).astype(np.float64), *new_size)
+        work.points_moved(
+            as_numpy(moved.as_subclass(torch.Tensor)).astype(np.float64), *new_size, corners=False
+        )
 
     def _masks(self, masks: torch.Tensor, params: dict[str, Any], height: int, width: int) -> torch.Tensor:
         from torchvision import tv_tensors

@@ -16,7 +16,7 @@ import numpy as np
 from visiondata._arguments import check_choice, check_finite_number, check_probability, check_seed, is_int
 from visiondata._files import MAX_SPEC_BYTES, read_regular_file, refuse_non_file_output, write_text_atomic
 from visiondata._registry import close_matches
-from visiondata.boxes._convert import check_format
+from visiondata.boxes._convert import BOX_FORMATS, check_format
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
@@ -86,6 +86,18 @@ class BoxPipeline:
     ``flip_idx`` on horizontal flips only; a vertical flip is a horizontal one
     and a half-turn, so it mirrors the person too.
 
+    Oriented boxes (``box_format`` ``"xywhr"``, ``"cxcywhr"`` or ``"xyxyxyxy"``, or
+    ``tv_tensors.BoundingBoxes`` in ``XYWHR``, ``CXCYWHR`` or ``XYXYXYXY``) move as
+    their four corners with every geometric step on both backends (on the
+    albumentations backend as keypoints) and come back in the format given:
+    ``xyxyxyxy`` keeps the moved corners; ``xywhr`` / ``cxcywhr`` become
+    rectangles again by torchvision's rule, so that the torchvision backend
+    matches torchvision's own rotated-box kernels. A box cut by the border is
+    clamped as torchvision's soft mode does (the smallest box of the same
+    angle enclosing the part in view); its visibility is the area of its
+    polygon inside the image over the whole box's, and ``min_area`` /
+    ``min_size`` measure the oriented box itself.
+
     After the transforms, a box is dropped when too little of it is visible
     (``min_visibility``: the fraction of the whole object's box inside the
     image, measured across all steps), when its visible area is below
@@ -104,7 +116,7 @@ class BoxPipeline:
     Args:
         transforms: Specs such as ``{"name": "RandomResizedCrop", "size": 512, "p": 1.0}``
             (a bare name stands for its defaults); see [`list_transforms`][visiondata.transforms.list_transforms].
-        box_format: Format of plain box arrays, one of `visiondata.boxes.BOX_FORMATS`.
+        box_format: Format of plain box arrays, one of `visiondata.boxes.BOX_FORMATS` (oriented ones included).
         min_visibility: Smallest visible fraction of a box to keep it (``1.0``
             keeps the boxes wholly in view).
         min_area: Smallest visible box area to keep, in output pixels.
@@ -162,7 +174,7 @@ class BoxPipeline:
         # Every setting is checked here, as a TransformSpecError naming it: a spec file's value reaches the
         # constructor as it was written (a string, a list, 5 for a fraction).
         try:
-            self.box_format = check_format(box_format, "box_format")
+            self.box_format = check_format(box_format, "box_format", formats=BOX_FORMATS)
         except (TypeError, ValueError) as error:
             raise TransformSpecError(str(error)) from None
         self.min_visibility = check_probability(
@@ -308,6 +320,8 @@ class BoxPipeline:
             width,
             keypoints=sample.keypoints,
             flip_pairs=flip_pairs,
+            corners=sample.corners,
+            rotated=sample.box_format if sample.corners is not None else None,
         )
 
     # -- serialisation -------------------------------------------------------------

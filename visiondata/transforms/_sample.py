@@ -15,7 +15,14 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from visiondata.boxes._convert import TORCHVISION_FORMATS, check_format, convert_boxes
+from visiondata.boxes._convert import (
+    BOX_FORMATS,
+    ROTATED_TORCHVISION_FORMATS,
+    TORCHVISION_FORMATS,
+    check_format,
+    convert_boxes,
+)
+from visiondata.boxes._rotated import COLUMNS, corners_to_xyxy, is_rotated, to_corners
 from visiondata.boxes._validate import snap_to_border, validate_boxes
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._work import Work
@@ -36,7 +43,8 @@ class Sample:
         self.image_kind = "tensor"  # "tv_image", "tensor", "numpy", "numpy2d"
         self.boxes_given: Any = None
         self.box_format = "xyxy"
-        self.boxes: np.ndarray | None = None  # xyxy pixels, float64
+        self.boxes: np.ndarray | None = None  # xyxy pixels, float64 (the enclosing boxes of oriented ones)
+        self.corners: np.ndarray | None = None  # oriented boxes' (N, 8) corners, float64
         self.fields: list[str] = []
         self.masks: Any = None
         self.mask: Any = None
@@ -80,7 +88,8 @@ class Sample:
         height, width = int(height), int(width)
         ids = work.ids
         if self.boxes is not None:
-            container["boxes"] = self._boxes_out(work.visible, height, width)
+            visible = work.visible_corners if self.corners is not None else work.visible
+            container["boxes"] = self._boxes_out(visible, height, width)
             for key in self.fields:
                 container[key] = _select(container[key], ids)
         if self.masks is not None:
@@ -115,7 +124,8 @@ class Sample:
 
     def _boxes_out(self, boxes: np.ndarray, height: int, width: int) -> Any:
         given = self.boxes_given
-        boxes = convert_boxes(boxes, "xyxy", self.box_format, image_size=(height, width))
+        source = "xyxyxyxy" if self.corners is not None else "xyxy"
+        boxes = convert_boxes(boxes, source, self.box_format, image_size=(height, width))
         if isinstance(given, tv_tensors.BoundingBoxes):
             dtype = safe_box_dtype(given.dtype if given.is_floating_point() else torch.float32, boxes)
             tensor = torch.from_numpy(boxes).to(dtype=dtype, device=given.device)
@@ -229,15 +239,20 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
     given = sample.container["boxes"]
     sample.boxes_given = given
     if isinstance(given, tv_tensors.BoundingBoxes):
-        fmt = TORCHVISION_FORMATS.get(given.format.name)
+        name = given.format.name
+        fmt = TORCHVISION_FORMATS.get(name) or ROTATED_TORCHVISION_FORMATS.get(name)
         if fmt is None:
             raise InvalidBoxesError(
-                f"boxes: expected BoundingBoxes in XYXY, XYWH or CXCYWH format, got {given.format.name}"
+                "boxes: expected BoundingBoxes in XYXY, XYWH, CXCYWH, XYWHR, CXCYWHR or XYXYXYXY format, got "
+                f"{name}"
             )
         values = given.as_subclass(torch.Tensor).detach().cpu().numpy()
     else:
-        fmt = check_format(box_format, "box_format")
+        fmt = check_format(box_format, "box_format", formats=BOX_FORMATS)
         values = given.detach().cpu().numpy() if isinstance(given, torch.Tensor) else given
+    if is_rotated(fmt):
+        _read_rotated_boxes(sample, fmt, values)
+        return
     sample.box_format = fmt
     height, width = sample.size()
     try:
@@ -265,6 +280,36 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
                 "its keep."
             ) from None
     sample.boxes = snap_to_border(np.ascontiguousarray(boxes, dtype=np.float64), height, width, eps)
+
+
+def _read_rotated_boxes(sample: Sample, fmt: str, values: Any) -> None:
+    """Oriented boxes: their corners, and their enclosing boxes (what box-safe steps and Mosaic read)."""
+    sample.box_format = fmt
+    columns = COLUMNS[fmt]
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidBoxesError(
+            f"boxes: expected an (N, {columns}) array of numbers ({fmt}), got {values!r} ({error})"
+        ) from None
+    if array.size == 0:
+        array = array.reshape(0, columns)
+    if array.ndim != 2 or array.shape[1] != columns:
+        raise InvalidBoxesError(
+            f"boxes: expected an (N, {columns}) array of {fmt} boxes, got shape {tuple(array.shape)}; pass "
+            "box_format= the format of the boxes"
+        )
+    try:
+        validate_boxes(array, fmt, policy="raise")
+    except InvalidBoxesError as error:
+        problems = str(error).rsplit("\n", 1)[0]
+        raise InvalidBoxesError(
+            f"{problems}\nFix the annotations, or remove such boxes before the pipeline with "
+            "visiondata.boxes.validate_boxes(boxes, fmt, policy='drop') and index the per-box fields with "
+            "its keep."
+        ) from None
+    sample.corners = np.ascontiguousarray(to_corners(array, fmt), dtype=np.float64)
+    sample.boxes = corners_to_xyxy(sample.corners)
 
 
 def _read_masks(sample: Sample) -> None:

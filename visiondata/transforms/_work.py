@@ -13,6 +13,18 @@ have them: pixel ``i`` has its centre at ``i`` (boxes put it at ``i + 0.5``).
 A point that leaves the image gets visibility 0 and never gets it back; a
 step that mirrors the image (its map reverses orientation: a horizontal or
 vertical flip, a transposition) swaps the ``flip_pairs``.
+
+Oriented boxes (``rotated`` names their format) are carried as their four
+corners, ``(N, 8)`` float64 on the boxes' scale: ``full_corners`` the whole
+object, ``visible_corners`` its part in view (torchvision's ``"soft"``
+clamp: the smallest box of the same angle enclosing the part inside the
+image). Every geometric step moves them as points, on both backends (the
+same path as keypoints), then `corners_moved` puts their corners back in
+torchvision's order after a mirroring step, makes them rectangles again
+for ``xywhr`` / ``cxcywhr`` (torchvision's parallelogram rule, so that the
+results match its kernels) and clamps them. ``visible`` and ``full`` hold
+their enclosing axis-aligned boxes, which the steps that look at boxes
+(box-safe crops, Mosaic) read.
 """
 
 from __future__ import annotations
@@ -23,6 +35,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from visiondata.boxes._rotated import (
+    _as_float64_points,
+    _hull_area,
+    _intersection_points,
+    clamp_xywhr,
+    corners_to_xywhr,
+    corners_to_xyxy,
+    signed_area,
+    xywhr_to_corners,
+)
 from visiondata.exceptions import TransformSpecError
 from visiondata.transforms._spec import MAX_SIDE
 
@@ -36,20 +58,25 @@ _NOISE = 1e-4
 class Work:
     """The sample while the backends transform it (see the module docstring).
 
-    ``visible`` defaults to ``boxes``; Mosaic passes each box cut to the tile it lies in.
+    ``visible`` defaults to ``boxes``; Mosaic passes each box cut to the tile it lies in
+    (``visible_corners`` likewise for oriented boxes, whose ``corners`` are the whole objects).
     """
 
     __slots__ = (
         "dropped",
         "flip_pairs",
         "full",
+        "full_corners",
         "ids",
         "image",
         "keypoints",
         "mask",
         "masks",
         "out_of_bounds",
+        "rotated",
+        "size",
         "visible",
+        "visible_corners",
     )
 
     def __init__(
@@ -64,6 +91,9 @@ class Work:
         visible: np.ndarray | None = None,
         keypoints: np.ndarray | None = None,
         flip_pairs: np.ndarray | None = None,
+        corners: np.ndarray | None = None,
+        rotated: str | None = None,
+        visible_corners: np.ndarray | None = None,
     ) -> None:
         self.image = image
         self.keypoints = None if keypoints is None else np.array(keypoints, dtype=np.float64)
@@ -75,10 +105,19 @@ class Work:
         self.ids = np.arange(len(boxes))
         self.full = boxes
         self.visible = boxes if visible is None else visible
+        self.size = (height, width)
+        self.rotated = rotated if corners is not None else None
+        self.full_corners = self.visible_corners = None
         # Input boxes that reach beyond the image start out clipped (or dropped), points outside it hidden.
         if self.keypoints is not None:
             self.keypoints[..., 2][~inside_image(self.keypoints, height, width)] = 0.0
-        self.moved(self.stacked(), height, width)
+        if self.rotated is not None:
+            corners = np.array(corners, dtype=np.float64).reshape(-1, 8)
+            seen = corners if visible_corners is None else np.array(visible_corners, dtype=np.float64)
+            self.full_corners, self.visible_corners = corners, seen.reshape(-1, 8)
+            self.corners_moved(np.concatenate([self.visible_corners, corners]), height, width)
+        else:
+            self.moved(self.stacked(), height, width)
 
     def remove(self, gone: np.ndarray, reason: str | np.ndarray) -> None:
         """Drop the boxes marked in ``gone`` (with their masks), reporting each with ``reason`` (one, or one per box)."""
@@ -95,33 +134,54 @@ class Work:
             self.masks = self.masks[torch.from_numpy(keep) if isinstance(self.masks, torch.Tensor) else keep]
         if self.keypoints is not None:
             self.keypoints = self.keypoints[keep]
+        if self.rotated is not None:
+            self.visible_corners, self.full_corners = self.visible_corners[keep], self.full_corners[keep]
 
-    def points_with_probe(self, height: int, width: int) -> np.ndarray:
+    def points_with_probe(self, height: int, width: int, corners: bool = True) -> np.ndarray:
         """Every keypoint as a ``(P + 3, 2)`` array of pixel indices, then a probe triangle at the centre.
 
-        The three probe points tell `points_moved` whether the step mirrored the image.
+        With oriented boxes (and ``corners``), their visible then whole corners
+        follow the keypoints, as pixel indices too (a corner at ``x`` on the
+        boxes' scale is the point ``x - 0.5``), so that every backend moves
+        them as it moves keypoints. The three probe points tell `points_moved`
+        whether the step mirrored the image.
         """
         centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
         # A quarter of the shorter side apart: albumentations' distortions move points as small
         # discs of a mask, which points a pixel apart would overwrite.
         step = max(1.0, min(height, width) / 4)
         probe = np.array([[centre_x, centre_y], [centre_x + step, centre_y], [centre_x, centre_y + step]])
-        return np.concatenate([self.keypoints[..., :2].reshape(-1, 2), probe])
+        parts = [] if self.keypoints is None else [self.keypoints[..., :2].reshape(-1, 2)]
+        if corners and self.rotated is not None:
+            parts.append(np.concatenate([self.visible_corners, self.full_corners]).reshape(-1, 2) - 0.5)
+        return np.concatenate([*parts, probe])
 
-    def points_moved(self, moved: np.ndarray, height: int, width: int) -> None:
+    def points_moved(self, moved: np.ndarray, height: int, width: int, corners: bool = True) -> None:
         """Take `points_with_probe`'s points after a step into a ``height`` x ``width`` image.
 
         Points outside the image get visibility 0 (kept at 0 afterwards); a
-        mirroring step swaps each pair of ``flip_pairs``.
+        mirroring step swaps each pair of ``flip_pairs``. Oriented boxes' corners
+        (when ``corners``) go on to `corners_moved`.
         """
         keypoints = self.keypoints
-        count = keypoints.shape[0] * keypoints.shape[1]
-        if len(moved) != count + 3:
+        count = 0 if keypoints is None else keypoints.shape[0] * keypoints.shape[1]
+        corner_count = 8 * len(self.ids) if corners and self.rotated is not None else 0
+        if len(moved) != count + corner_count + 3:
             raise TransformSpecError(
-                f"the step returned {len(moved) - 3} keypoints for {count}; a transform must move every point "
-                "and keep their order"
+                f"the step returned {len(moved) - 3} points for {count + corner_count} (keypoints and oriented "
+                "boxes' corners); a transform must move every point and keep their order"
             )
-        centre, along_x, along_y = moved[count:]
+        corners_out = moved[count : count + corner_count].reshape(-1, 8) + 0.5
+        if keypoints is not None:
+            self._keypoints_moved(moved[:count], moved[count + corner_count :], height, width)
+        if corner_count:
+            # After the keypoints: dropping a box removes its keypoints' row too.
+            self.corners_moved(corners_out, height, width)
+
+    def _keypoints_moved(self, moved: np.ndarray, probe: np.ndarray, height: int, width: int) -> None:
+        keypoints = self.keypoints
+        count = keypoints.shape[0] * keypoints.shape[1]
+        centre, along_x, along_y = probe
         first, second = along_x - centre, along_y - centre
         mirrored = first[0] * second[1] - first[1] * second[0] < 0
         keypoints = keypoints.copy()
@@ -156,14 +216,79 @@ class Work:
             self.full = np.where(same[:, None], clipped, full)
         self.remove(empty, "out_of_bounds")
 
+    def corners_moved(self, stacked: np.ndarray, height: int, width: int) -> None:
+        """Take oriented boxes' corners (visible, then whole: ``(2M, 8)``) after a step into a new image.
+
+        Corners a mirroring step put in the other order (their signed area
+        changed sign) are reordered as torchvision's flips do (the second corner becomes the
+        first); for ``xywhr`` / ``cxcywhr`` a parallelogram (a shear, a resize
+        by unequal factors) becomes the rectangle torchvision makes of it. The
+        visible boxes are then clamped to the image (torchvision's soft mode);
+        a box with nothing left inside (or moved to NaN) is dropped
+        (``out_of_bounds``), and under ``out_of_bounds="drop"`` so is any box
+        reaching beyond the image.
+        """
+        count = len(self.ids)
+        stacked = np.array(stacked, dtype=np.float64).reshape(-1, 8)
+        # Only a step that turned the corners' order round reorders them: a DOTA quadrilateral listed the
+        # other way round comes back in its own order when nothing mirrors it.
+        before = np.sign(signed_area(np.concatenate([self.visible_corners, self.full_corners])))
+        reverse = np.sign(signed_area(stacked)) * before < 0
+        stacked[reverse] = stacked[reverse][:, [2, 3, 0, 1, 6, 7, 4, 5]]
+        if self.rotated != "xyxyxyxy":
+            stacked = parallelogram_to_rectangle(stacked)
+        stacked = _snap_corners(stacked, height, width)
+        visible, full = stacked[:count], stacked[count:]
+        finite = np.isfinite(stacked).all(1)
+        finite = finite[:count] & finite[count:]
+        inside = corners_inside(full, height, width)
+        if self.out_of_bounds == "clip":
+            clamped, changed = clamp_xywhr(corners_to_xywhr(visible), height, width)
+            changed &= ~corners_inside(visible, height, width)
+            visible = np.where(changed[:, None], xywhr_to_corners(clamped), visible)
+        empty = ~finite | (polygon_area_in_image(visible, height, width) <= 0)
+        if self.out_of_bounds == "drop":
+            empty |= ~inside
+        self.visible_corners, self.full_corners, self.size = visible, full, (height, width)
+        self.visible = np.clip(corners_to_xyxy(visible), 0, (width, height, width, height))
+        self.full = corners_to_xyxy(full)
+        self.remove(empty, "out_of_bounds")
+
     def filter(self, min_visibility: float, min_area: float, min_size: float) -> None:
-        """Drop boxes too little visible, too small in area, or too narrow (or without width or height)."""
+        """Drop boxes too little visible, too small in area, or too narrow (or without width or height).
+
+        An oriented box is measured by its own sides and area; its visibility
+        is the area of its polygon inside the image over the whole object's.
+        """
+        if self.rotated is not None:
+            visible = self.visible_corners.reshape(-1, 4, 2)
+            widths = np.hypot(*(visible[:, 1] - visible[:, 0]).T)
+            heights = np.hypot(*(visible[:, 2] - visible[:, 1]).T)
+            areas = np.abs(signed_area(self.visible_corners))
+            seen = polygon_area_in_image(self.visible_corners, *self.size)
+            full_areas = np.abs(signed_area(self.full_corners))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                visibility = np.where(full_areas > 0, np.minimum(seen / full_areas, 1.0), 0.0)
+            self._drop_failing(widths, heights, areas, visibility, min_visibility, min_area, min_size)
+            return
         widths = self.visible[:, 2] - self.visible[:, 0]
         heights = self.visible[:, 3] - self.visible[:, 1]
         areas = widths * heights
         full_areas = (self.full[:, 2] - self.full[:, 0]) * (self.full[:, 3] - self.full[:, 1])
         with np.errstate(divide="ignore", invalid="ignore"):
             visibility = np.where(full_areas > 0, areas / full_areas, 0.0)
+        self._drop_failing(widths, heights, areas, visibility, min_visibility, min_area, min_size)
+
+    def _drop_failing(
+        self,
+        widths: np.ndarray,
+        heights: np.ndarray,
+        areas: np.ndarray,
+        visibility: np.ndarray,
+        min_visibility: float,
+        min_area: float,
+        min_size: float,
+    ) -> None:
         # Assigned in reverse order of precedence, so that each box reports its first failed rule.
         reasons = np.full(len(self.ids), "", dtype=object)
         reasons[(widths < min_size) | (heights < min_size) | (widths <= 0) | (heights <= 0)] = "size"
@@ -171,6 +296,111 @@ class Work:
         # The tolerance keeps min_visibility=1.0 for boxes wholly in view whatever the rounding.
         reasons[visibility < min_visibility - 1e-6] = "visibility"
         self.remove(reasons != "", reasons)
+
+
+def parallelogram_to_rectangle(corners: np.ndarray) -> np.ndarray:
+    """``(N, 8)`` parallelograms as rectangles, as torchvision's ``_parallelogram_to_bounding_boxes`` makes them.
+
+    The longer diagonal stays fixed; rectangles come back as they are (up to
+    rounding). torchvision applies it after every affine map, resize and crop
+    of an ``XYWHR`` / ``CXCYWHR`` box; doing the same keeps results equal.
+
+    Examples:
+        >>> parallelogram_to_rectangle(np.array([[0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]])).round(6).tolist()
+        [[0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]]
+    """
+    x1, y1, x2, y2, x3, y3, x4, y4 = (corners[:, i] for i in range(8))
+    with np.errstate(invalid="ignore"):
+        cx, cy = (x1 + x3) / 2, (y1 + y3) / 2
+        side_w, side_h = np.hypot(x2 - x1, y2 - y1), np.hypot(x4 - x1, y4 - y1)
+        r12, r14 = np.arctan2(y1 - y2, x2 - x1), np.arctan2(y1 - y4, x4 - x1)
+        between = r12 - r14
+        sign = np.where(between > np.pi / 2, -1.0, 1.0)
+        cos, sin = np.cos(between), np.sin(between)
+        w = np.where(side_w < side_h, side_w * sin, side_w + side_h * cos * sign)
+        h = np.where(side_w > side_h, side_h * sin, side_h + side_w * cos * sign)
+        angle = np.where(side_h > side_w, r14 + np.pi / 2, r12)
+        cos, sin = np.cos(angle), np.sin(angle)
+        out = np.stack(
+            [
+                cx - w / 2 * cos - h / 2 * sin,
+                cy - h / 2 * cos + w / 2 * sin,
+                cx + w / 2 * cos - h / 2 * sin,
+                cy - h / 2 * cos - w / 2 * sin,
+                cx + w / 2 * cos + h / 2 * sin,
+                cy + h / 2 * cos - w / 2 * sin,
+                cx - w / 2 * cos + h / 2 * sin,
+                cy + h / 2 * cos + w / 2 * sin,
+            ],
+            axis=1,
+        )
+    # Rectangles (flips, rotations, crops, uniform resizes) keep their exact corners: no rounding added.
+    rectangle = np.abs(_corner_dot(corners)) <= 1e-9 * np.maximum(side_w * side_h, 1e-300)
+    return np.where(rectangle[:, None], corners, out)
+
+
+def _corner_dot(corners: np.ndarray) -> np.ndarray:
+    """Dot product of the two sides at the first corner: 0 for rectangles."""
+    return (corners[:, 2] - corners[:, 0]) * (corners[:, 6] - corners[:, 0]) + (
+        corners[:, 3] - corners[:, 1]
+    ) * (corners[:, 7] - corners[:, 1])
+
+
+def corners_inside(corners: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Which ``(N, 8)`` corner sets lie wholly in ``[0, width] x [0, height]`` (within float noise)."""
+    xs, ys = corners[:, 0::2], corners[:, 1::2]
+    with np.errstate(invalid="ignore"):
+        return (
+            (xs >= -_NOISE).all(1)
+            & (xs <= width + _NOISE).all(1)
+            & (ys >= -_NOISE).all(1)
+            & (ys <= height + _NOISE).all(1)
+        )
+
+
+def polygon_area_in_image(corners: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area of each ``(N, 8)`` quadrilateral's part inside a ``height`` x ``width`` image (0 for NaN).
+
+    Belongs in ``visiondata.boxes`` (the polygon clipping lives there).
+
+    Examples:
+        >>> polygon_area_in_image(np.array([[-2.0, 0.0, 2.0, 0.0, 2.0, 2.0, -2.0, 2.0]]), 10, 10).tolist()
+        [4.0]
+    """
+    if not len(corners):
+        return np.zeros(0)
+    # A quadrilateral without area counts every point as inside it in the intersection code: skip it.
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(corners).all(1) & (np.abs(signed_area(corners)) > 0)
+    area = np.zeros(len(corners))
+    if finite.any():
+        points = _as_float64_points(corners[finite])
+        canvas = np.array([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            found = _intersection_points(points, np.broadcast_to(canvas, points.shape).copy())
+            # Never more than the polygon itself (rounding in the hull).
+            area[finite] = np.minimum(_hull_area(*found), np.abs(signed_area(corners[finite])))
+    return area
+
+
+def clamp_corners(corners: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """``(N, 8)`` oriented boxes soft-clamped (torchvision's mode) to the region ``[x0, x1] x [y0, y1]``.
+
+    Boxes wholly inside keep their corners; a box wholly outside becomes one without area.
+    """
+    offset = np.tile([x0, y0], 4).astype(np.float64)
+    shifted = corners - offset
+    clamped, changed = clamp_xywhr(corners_to_xywhr(shifted), max(y1 - y0, 0.0), max(x1 - x0, 0.0))
+    changed &= ~corners_inside(shifted, max(y1 - y0, 0.0), max(x1 - x0, 0.0))
+    return np.where(changed[:, None], xywhr_to_corners(clamped), shifted) + offset
+
+
+def _snap_corners(corners: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Corner coordinates within float noise of the image border, put on it."""
+    bounds = np.tile([width, height], 4).astype(np.float64)
+    tolerance = np.maximum(bounds, 1.0) * 1e-9
+    corners = np.where(np.abs(corners) <= tolerance, 0.0, corners)
+    return np.where(np.abs(corners - bounds) <= tolerance, bounds, corners)
 
 
 def inside_image(keypoints: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -226,12 +456,13 @@ def run_transform(
         work.masks = _warp_masks(work.masks, params, masks_kernel, new_size)
     if work.mask is not None:
         work.mask = _warp_masks(work.mask, params, masks_kernel, new_size)
-    if work.keypoints is not None:
+    if work.keypoints is not None or work.rotated is not None:
         # Points move as the centres of their pixels (index + 0.5 on the boxes' scale), so a resize
-        # maps pixel centres to pixel centres, as the image's resampling does.
+        # maps pixel centres to pixel centres, as the image's resampling does. Oriented boxes' corners
+        # travel with them (on the boxes' scale once the 0.5 is added back).
         points = work.points_with_probe(height, width) + 0.5
         work.points_moved(transform.apply_points(points, params, height, width) - 0.5, *new_size)
-    if len(work.ids):
+    if len(work.ids) and work.rotated is None:
         work.moved(transform.apply_boxes(work.stacked(), params, height, width), *new_size)
     return new_size
 
