@@ -213,6 +213,124 @@ def box_problems(boxes: np.ndarray, sizes: np.ndarray | None) -> list[str | None
     return problems
 
 
+def keypoint_problems(
+    points: np.ndarray,
+    sizes: np.ndarray | None,
+    names: Sequence[str] | None = None,
+    written: Callable[[int], np.ndarray] | None = None,
+) -> list[str | None]:
+    """Per row of ``(n, K, 3)`` ``x y visibility`` keypoints, its first problem (``None`` for none).
+
+    The one keypoint check of the readers (COCO keypoints, YOLO-pose), beside `box_problems`.
+    ``points`` must be ``float32``, as the index stores them: they are checked as stored (a value
+    beyond float32's range is infinite) and labelled points within the tolerance are snapped onto
+    the border in place. Problems, in this order: a value not finite, a visibility other than 0
+    (not labelled), 1 (labelled but hidden) or 2 (visible), and a labelled point (visibility 1 or
+    2) outside its image by more than `BORDER_TOLERANCE` of the side. A point exactly at the
+    tolerance is snapped, not refused: the bound is rounded to float32 like the value, so float32's
+    rounding of a value written at the bound never makes it a problem. Points that are not labelled
+    are not checked against the image (COCO and Ultralytics write them as ``0 0 0``).
+
+    Args:
+        points: ``(n, K, 3)`` ``float32``, snapped in place.
+        sizes: ``(n, 2)`` ``(height, width)`` of each row's image in pixels (0: unknown, where only
+            coordinates below 0 beyond half a pixel are problems), or ``None`` for normalised points
+            (fractions of the image size, checked against ``[0, 1]``).
+        names: The keypoint names, for the messages (``keypoint 4 (right_ear)``).
+        written: The values of row ``i`` as the file writes them, for the messages (the stored float32
+            may have overflowed); the stored values by default.
+
+    Examples:
+        >>> points = np.array([[[80.05, 3, 2], [81, 3, 1], [90, 3, 0]]], dtype=np.float32)
+        >>> keypoint_problems(points, np.array([[64, 80]]))
+        ['keypoint 1 at (81, 3) is outside the 80x64 image: expected 0 <= x <= 80 and 0 <= y <= 64 for a labelled point (visibility 1 or 2)']
+        >>> points = np.array([[[1.0005, 0.5, 2], [0.5, 0.5, 3]]], dtype=np.float32)
+        >>> keypoint_problems(points, None), points[0, 0].tolist()
+        (['keypoint 1: visibility 3: expected 0 (not labelled), 1 (labelled but hidden) or 2 (visible)'], [1.0, 0.5, 2.0])
+    """
+    problems: list[str | None] = [None] * len(points)
+    if points.size == 0:
+        return problems
+    if points.dtype != np.float32:
+        raise TypeError(f"keypoint_problems: expected float32 points (checked as stored), got {points.dtype}")
+    finite = np.isfinite(points).all(axis=2)  # (n, K)
+    visibility = points[..., 2]
+    valid = (visibility == 0) | (visibility == 1) | (visibility == 2)
+    labelled = (finite & valid & (visibility > 0))[..., None]  # (n, K, 1)
+    xy = points[..., :2]
+    # The bounds are rounded to float32 as the values are: a value written exactly at the tolerance passes.
+    top: float | np.ndarray
+    if sizes is None:  # normalised: [0, 1] for every row
+        top, low, high = 1.0, np.float32(-BORDER_TOLERANCE), np.float32(1 + BORDER_TOLERANCE)
+    else:
+        limits = np.asarray(sizes)[:, ::-1].astype(np.float64)[:, None, :]  # (n, 1, 2) width, height
+        known = (limits > 0).all(axis=2, keepdims=True)
+        low = np.where(known, -limits * BORDER_TOLERANCE, -0.5).astype(np.float32)
+        top = np.where(known, limits, np.inf)
+        high = (top + top * BORDER_TOLERANCE).astype(np.float32)
+    # NaN compares false: only finite labelled points can be outside.
+    outside = labelled & ((xy < low) | (xy > high))
+    under, over = xy < 0, xy > top
+    if under.any() or over.any():
+        # Within the tolerance: snapped onto the border, as the boxes are.
+        snap = labelled & ~outside
+        xy[snap & under] = 0
+        beyond = snap & over
+        xy[beyond] = np.broadcast_to(top, xy.shape)[beyond]
+    outside_point = outside.any(axis=2)
+    for row in np.flatnonzero(~(finite & valid).all(axis=1) | outside_point.any(axis=1)).tolist():
+        problems[row] = _keypoint_problem(
+            points[row] if written is None else np.asarray(written(row), dtype=np.float64),
+            finite[row],
+            valid[row],
+            outside_point[row],
+            None if sizes is None else sizes[row],
+            names,
+        )
+    return problems
+
+
+def _keypoint_problem(
+    values: np.ndarray,
+    finite: np.ndarray,
+    valid: np.ndarray,
+    outside: np.ndarray,
+    size: np.ndarray | None,
+    names: Sequence[str] | None,
+) -> str:
+    """The first problem of one row's keypoints (see `keypoint_problems`)."""
+
+    def point(index: int) -> str:
+        return f"keypoint {index}{f' ({names[index]})' if names is not None else ''}"
+
+    if not finite.all():
+        index = int(np.flatnonzero(~finite)[0])
+        return (
+            f"{point(index)}: expected finite numbers within float32's range, got {values[index].tolist()} "
+            "(x, y, visibility)"
+        )
+    if not valid.all():
+        index = int(np.flatnonzero(~valid)[0])
+        return (
+            f"{point(index)}: visibility {values[index, 2]:g}: expected 0 (not labelled), 1 (labelled but "
+            "hidden) or 2 (visible)"
+        )
+    index = int(np.flatnonzero(outside)[0])
+    x, y = (float(value) for value in values[index, :2])
+    if size is None:
+        return (
+            f"{point(index)} ({x:g}, {y:g}) is outside its image: expected coordinates in [0, 1], normalised by "
+            "the image size (a point that was not labelled is 0 0 with visibility 0)"
+        )
+    height, width = (int(side) for side in size)
+    if height > 0 and width > 0:
+        return (
+            f"{point(index)} at ({x:g}, {y:g}) is outside the {width}x{height} image: expected "
+            f"0 <= x <= {width} and 0 <= y <= {height} for a labelled point (visibility 1 or 2)"
+        )
+    return f"{point(index)} at ({x:g}, {y:g}) is below 0: expected coordinates >= 0"
+
+
 def _fit_decoded(boxes: np.ndarray, height: int, width: int, path: str) -> np.ndarray:
     """Boxes checked against a declared image size, for the decoded size: clipped, or refused if beyond it."""
     limits = np.array([width, height, width, height], dtype=np.float32)

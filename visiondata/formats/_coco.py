@@ -31,10 +31,10 @@ from visiondata._files import (
 )
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import (
-    BORDER_TOLERANCE,
     DetectionFileDataset,
     DetectionIndex,
     box_problems,
+    keypoint_problems,
     release_freed_memory,
 )
 from visiondata.datasets._index import PathIndex, smallest_int_type
@@ -220,7 +220,10 @@ class CocoDetectionDataset(DetectionFileDataset):
     visibility other than 0, 1 or 2, a labelled point outside its image
     (beyond the boxes' tolerance; within it the point is snapped onto the
     border), and a ``num_keypoints`` other than the count of labelled points.
-    The keypoints are held as one ``float32`` array aligned with the boxes.
+    The keypoints are held in the index (``index.keypoints``, one ``float32``
+    ``(M, K, 3)`` array aligned with the boxes), so subsets, ``drop_empty``,
+    the removal of bad images and workers carry them with their boxes, and
+    checked by the readers' one keypoint check (``keypoint_problems``).
 
     Problems of the file itself raise
     [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError] whatever ``on_error`` says: not a
@@ -272,6 +275,20 @@ class CocoDetectionDataset(DetectionFileDataset):
         ([[2.0, 1.0, 7.0, 5.0]], [2], 7, ['__background__', 'car', 'toothbrush'])
         >>> dataset.label_to_category_id
         {1: 3, 2: 90}
+
+        A keypoints file:
+
+        >>> _ = (root / "kp.json").write_text(json.dumps({
+        ...     "images": [{"id": 7, "file_name": "a.png", "width": 20, "height": 10}],
+        ...     "categories": [{"id": 1, "name": "person", "keypoints": ["left_eye", "right_eye"],
+        ...                     "skeleton": [[1, 2]]}],
+        ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [2, 1, 5, 4],
+        ...                      "keypoints": [3, 2, 2, 6, 2, 1], "num_keypoints": 2}]}))
+        >>> dataset = CocoDetectionDataset(root, root / "kp.json")
+        >>> dataset.keypoints(0).tolist()
+        [[[3.0, 2.0, 2.0], [6.0, 2.0, 1.0]]]
+        >>> dataset.keypoint_names, dataset.skeleton, dataset.flip_pairs
+        (['left_eye', 'right_eye'], [(0, 1)], [(0, 1)])
     """
 
     def __init__(
@@ -304,8 +321,6 @@ class CocoDetectionDataset(DetectionFileDataset):
                 f"keypoints: expected True, False or None (read them when the file's categories name "
                 f"keypoints), got {keypoints!r}"
             )
-        # Per box, (K, 3) x y visibility in pixels, aligned with the index's rows; None: no keypoints read.
-        self._keypoints: np.ndarray | None = None
         parsed, problems, file_rows = _decode(Path(annotation_file), self.masks, keypoints is not False)
         # What the file was when read: to_coco re-reads its records (segmentation, extra keys) only if
         # it is still that file.
@@ -332,8 +347,8 @@ class CocoDetectionDataset(DetectionFileDataset):
             )
         self._segmentations = None if segmentations is None else PathIndex(segmentations)
         self.flip_pairs = None
-        if self._keypoints is not None:
-            count = int(self._keypoints.shape[1])
+        if self.index.keypoints is not None:
+            count = int(self.index.keypoints.shape[1])
             self.flip_pairs = (
                 _given_flip_pairs(flip_pairs, count, self.keypoint_names)
                 if flip_pairs is not None
@@ -465,7 +480,7 @@ class CocoDetectionDataset(DetectionFileDataset):
                         f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
                     )
                     keep[row] = False
-        points = slot = None
+        points = None
         if self._keypoints_on:
             # Only kept annotations, as for the masks: the others are problems already.
             rows = np.flatnonzero(keep)
@@ -482,8 +497,8 @@ class CocoDetectionDataset(DetectionFileDataset):
                         f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
                     )
                     keep[row] = False
-            slot = np.full(len(annotations), -1, dtype=np.int64)
-            slot[rows] = np.arange(len(rows))
+            if not keep[rows].all():
+                points = points[keep[rows]]  # aligned with the kept annotations, in file order
         area = np.where(np.isnan(area), xywh[:, 2] * xywh[:, 3], area)
         index = DetectionIndex.build(
             paths,
@@ -493,7 +508,9 @@ class CocoDetectionDataset(DetectionFileDataset):
             boxes[keep],
             labels[keep].astype(smallest_int_type(max(len(self.classes) - 1, 0))),
             {"iscrowd": crowd[keep], "area": area[keep].astype(np.float32)},
+            keypoints=points,
         )
+        del points
         segmentations = None
         kept_rows = np.flatnonzero(keep)
         # In the order the index holds the boxes: grouped by image, file order within each.
@@ -507,8 +524,6 @@ class CocoDetectionDataset(DetectionFileDataset):
         )
         if self.masks:
             segmentations = [bytes(annotations[row].segmentation).decode("utf-8") for row in grouped.tolist()]
-        if points is not None and slot is not None:
-            self._keypoints = np.ascontiguousarray(points[slot[grouped]])
         if not good_image.all():
             index, segmentations = self._without_images(index, good_image, segmentations)
         return index, segmentations
@@ -542,50 +557,16 @@ class CocoDetectionDataset(DetectionFileDataset):
     def _without_images(
         self, index: DetectionIndex, keep: np.ndarray, segmentations: list[str] | None
     ) -> tuple[DetectionIndex, list[str] | None]:
-        """The index without the images not in ``keep``; the per-box segmentations and ids follow."""
+        """The index without the images not in ``keep``; the per-box segmentations and ids follow.
+
+        The index's own per-box arrays (boxes, labels, fields, keypoints) follow in `DetectionIndex.select`.
+        """
         rows = np.repeat(keep, np.diff(index.offsets))
         self._annotation_ids = self._annotation_ids[rows]
         self._annotation_rows = self._annotation_rows[rows]
-        if self._keypoints is not None:
-            self._keypoints = self._keypoints[rows]
         if segmentations is not None:
             segmentations = [value for value, kept in zip(segmentations, rows.tolist(), strict=True) if kept]
         return index.select(keep), segmentations
-
-    def _target(self, index: int) -> dict[str, Any]:
-        target = super()._target(index)
-        if self._keypoints is not None:
-            start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
-            target["keypoints"] = torch.from_numpy(self._keypoints[start:end].copy())
-        return target
-
-    def keypoints(self, index: int) -> np.ndarray:
-        """The keypoints of image ``index``: ``(N, K, 3)`` ``float32`` ``x y visibility`` in pixels, one row per box.
-
-        ``(N, 0, 3)`` when the dataset reads no keypoints.
-
-        Examples:
-            >>> import json, tempfile, pathlib
-            >>> from PIL import Image
-            >>> root = pathlib.Path(tempfile.mkdtemp())
-            >>> Image.new("RGB", (20, 10)).save(root / "a.png")
-            >>> _ = (root / "ann.json").write_text(json.dumps({
-            ...     "images": [{"id": 7, "file_name": "a.png", "width": 20, "height": 10}],
-            ...     "categories": [{"id": 1, "name": "person", "keypoints": ["left_eye", "right_eye"],
-            ...                     "skeleton": [[1, 2]]}],
-            ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [2, 1, 5, 4],
-            ...                      "keypoints": [3, 2, 2, 6, 2, 1], "num_keypoints": 2}]}))
-            >>> dataset = CocoDetectionDataset(root, root / "ann.json")
-            >>> dataset.keypoints(0).tolist()
-            [[[3.0, 2.0, 2.0], [6.0, 2.0, 1.0]]]
-            >>> dataset.keypoint_names, dataset.skeleton, dataset.flip_pairs
-            (['left_eye', 'right_eye'], [(0, 1)], [(0, 1)])
-        """
-        index = self._position(index)
-        start, end = int(self.index.offsets[index]), int(self.index.offsets[index + 1])
-        if self._keypoints is None:
-            return np.zeros((end - start, 0, 3), dtype=np.float32)
-        return self._keypoints[start:end].copy()
 
     def __repr__(self) -> str:
         text = super().__repr__()
@@ -868,7 +849,7 @@ def _keypoint_rows(
     ``keypoints`` (absent or null) gets all-zero keypoints, as COCO writes the unlabelled ones:
     pycocotools' ``COCOeval`` ignores a ground truth whose ``num_keypoints`` is 0. Problems: not a
     list of ``3 K`` numbers, a point not finite (or beyond float32), a visibility other than 0, 1 or
-    2, a labelled point (visibility 1 or 2) outside its image by more than `BORDER_TOLERANCE` of the
+    2, a labelled point (visibility 1 or 2) outside its image by more than ``BORDER_TOLERANCE`` of the
     side (less is snapped onto the border, as boxes are), and a ``num_keypoints`` other than the
     count of labelled points. ``K`` is ``len(names)``, or without names the first annotation's.
     """
@@ -911,90 +892,28 @@ def _keypoint_rows(
             with np.errstate(over="ignore"):
                 points[first + np.array(good)] = flat.reshape(-1, count, 3)
         del lists
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = np.isfinite(points).all(axis=2)
-        visibility = points[..., 2]
-        valid = np.isin(visibility, (0, 1, 2))
-        labelled = finite & valid & (visibility > 0)
-        xy = points[..., :2]
-        limits = sizes[:, ::-1].astype(np.float64)[:, None, :]  # (n, 1, 2) width, height
-        known = (limits > 0).all(axis=2)  # (n, 1)
-        tolerance = np.where(known[..., None], limits * BORDER_TOLERANCE, 0.5)
-        top = np.where(known[..., None], limits, np.inf)
-        outside = labelled[..., None] & ((xy < -tolerance) | (xy > top + tolerance))
-        # Within the tolerance: snapped onto the border, as the boxes are.
-        snap = labelled[..., None] & ~outside
-        xy[snap & (xy < 0)] = 0
-        beyond = snap & (xy > top)
-        xy[beyond] = np.broadcast_to(top, xy.shape)[beyond]
-    outside_point = outside.any(axis=2)
-    labelled_count = labelled.sum(axis=1)
+
+    def written(row: int) -> np.ndarray:
+        # The numbers as written, for the message (the stored float32 may have overflowed).
+        try:
+            return np.asarray(_keypoint_list(raws[row]), dtype=np.float64).reshape(count, 3)
+        except (ValueError, TypeError):
+            return points[row].astype(np.float64)
+
+    # Rows already refused (not 3 K numbers) hold zeros: nothing more to find there.
+    checked = keypoint_problems(points, sizes, names, written)
+    labelled_count = np.count_nonzero(points[..., 2] > 0, axis=1)
     declared = np.array(
         [-1 if record.num_keypoints is None else record.num_keypoints for record in records], dtype=np.float64
     )
-    wrong_count = (declared >= 0) & (declared != labelled_count)
-    bad = (~finite | ~valid | outside_point).any(axis=1) | wrong_count
-    for row in np.flatnonzero(bad).tolist():
-        if issues[row] is not None:
-            continue
-        try:  # the numbers as written, for the message (the stored float32 may have overflowed)
-            written = np.asarray(_keypoint_list(raws[row]), dtype=np.float64).reshape(count, 3)
-        except (ValueError, TypeError):
-            written = points[row].astype(np.float64)
-        issues[row] = _keypoint_issue(
-            written,
-            finite[row],
-            valid[row],
-            outside_point[row],
-            sizes[row],
-            names,
-            int(declared[row]),
-            int(labelled_count[row]),
+    for row in np.flatnonzero((declared >= 0) & (declared != labelled_count)).tolist():
+        checked[row] = checked[row] or (
+            f"num_keypoints {int(declared[row])}: expected the count of labelled keypoints (visibility 1 or 2), "
+            f"{int(labelled_count[row])}; fix num_keypoints or the visibilities"
         )
-    return points, issues
-
-
-def _keypoint_issue(
-    values: np.ndarray,
-    finite: np.ndarray,
-    valid: np.ndarray,
-    outside: np.ndarray,
-    size: np.ndarray,
-    names: list[str] | None,
-    declared: int,
-    labelled: int,
-) -> str:
-    """The first problem of one annotation's keypoints (see `_keypoint_rows`)."""
-
-    def point(index: int) -> str:
-        return f"keypoint {index}{f' ({names[index]})' if names is not None else ''}"
-
-    if not finite.all():
-        index = int(np.flatnonzero(~finite)[0])
-        return (
-            f"{point(index)}: expected finite numbers within float32's range, got {values[index].tolist()} "
-            "(x, y, visibility)"
-        )
-    if not valid.all():
-        index = int(np.flatnonzero(~valid)[0])
-        return (
-            f"{point(index)}: visibility {values[index, 2]:g}: expected 0 (not labelled), 1 (labelled but "
-            "hidden) or 2 (visible)"
-        )
-    if outside.any():
-        index = int(np.flatnonzero(outside)[0])
-        x, y = (float(value) for value in values[index, :2])
-        height, width = (int(side) for side in size)
-        if height > 0 and width > 0:
-            return (
-                f"{point(index)} at ({x:g}, {y:g}) is outside the {width}x{height} image: expected "
-                f"0 <= x <= {width} and 0 <= y <= {height} for a labelled point (visibility 1 or 2)"
-            )
-        return f"{point(index)} at ({x:g}, {y:g}) is below 0: expected coordinates >= 0"
-    return (
-        f"num_keypoints {declared}: expected the count of labelled keypoints (visibility 1 or 2), {labelled}; "
-        "fix num_keypoints or the visibilities"
-    )
+    return points, [
+        issue if issue is not None else check for issue, check in zip(issues, checked, strict=True)
+    ]
 
 
 def _first_keypoint_count(raws: list[msgspec.Raw], source: str) -> int:

@@ -21,7 +21,7 @@ from visiondata._files import (
     staged_output_dir,
 )
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
-from visiondata.datasets._detection import DetectionIndex
+from visiondata.datasets._detection import DetectionIndex, keypoint_problems
 from visiondata.datasets._index import smallest_int_type
 from visiondata.datasets._walk import FolderWalk
 from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError, ImageReadError
@@ -159,8 +159,11 @@ class YOLODataset(ShapeDetectionDataset):
       in pixels of the decoded image, visibility as COCO's (0 not labelled, 1 labelled but hidden, 2
       visible). Without a visibility column a point is visible (2) unless it is ``0 0``, which is
       how Ultralytics' converters write a point that was not labelled (it becomes ``0 0 0``). A
-      visibility other than 0, 1 or 2, a line of another length, and a labelled point outside the
-      image (beyond 0.001) are problems naming the file, line (and point). `keypoint_names` come
+      visibility other than 0, 1 or 2, a line of another length, a point beyond float32's range
+      (also one not labelled: the index stores float32), and a labelled point outside the image
+      (beyond 0.001; within it the point is snapped onto the border) are problems naming the file,
+      line (and point), found by the readers' one keypoint check (``keypoint_problems``, as COCO's);
+      the keypoints are held in the index (``index.keypoints``). `keypoint_names` come
       from the YAML's ``kpt_names`` (a list, or Ultralytics' mapping ``class id: [names]``),
       `flip_pairs` from its ``flip_idx`` (the permutation a horizontal flip applies, turned into
       the pairs it swaps; ``flip_pairs=`` overrides it), `skeleton` only from ``skeleton=``.
@@ -531,7 +534,7 @@ def _read_labels(
         task: ``"pose"``: ``class cx cy w h`` + keypoints (``kpt_shape``); ``"obb"``: ``class`` + 4 corners;
             otherwise box and polygon lines.
         kpt_shape: ``(K, D)`` of pose lines.
-        extras: Pose: each returned row's ``(K, 3)`` keypoints; OBB: its 8 corners.
+        extras: Pose: each returned row's ``(K, 3)`` ``float32`` keypoints; OBB: its 8 corners.
         seen: Where the value count (after the class) of each returned row is added.
     """
     try:
@@ -547,7 +550,11 @@ def _read_labels(
     except DatasetFormatError as error:
         problems.append(f"{error}; its boxes are left out")
         return []
-    rows = []
+    rows: list[tuple[float, ...]] = []
+    # Problems with their line numbers: pose lines are finished after the loop (their keypoints are
+    # checked in one batch per file), and the file's problems still come in line order.
+    found: list[tuple[int, str]] = []
+    pose: list[tuple[int, str, list[str], int, list[float]]] = []  # lines whose keypoints are to check
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:
@@ -558,38 +565,50 @@ def _read_labels(
             assert kpt_shape is not None
             expected = 4 + kpt_shape[0] * kpt_shape[1]
             if count != expected:
-                problems.append(
-                    f"{where}: expected {expected + 1} values 'class cx cy w h' then {kpt_shape[0]} keypoints of "
-                    f"{'x y v' if kpt_shape[1] == 3 else 'x y'} (kpt_shape {list(kpt_shape)}), got {count + 1}: "
-                    f"{_shown(line)}"
+                found.append(
+                    (
+                        number,
+                        f"{where}: expected {expected + 1} values 'class cx cy w h' then {kpt_shape[0]} keypoints "
+                        f"of {'x y v' if kpt_shape[1] == 3 else 'x y'} (kpt_shape {list(kpt_shape)}), got "
+                        f"{count + 1}: {_shown(line)}",
+                    )
                 )
                 continue
         elif task == "obb":
             if count != 8:
-                problems.append(
-                    f"{where}: expected 9 values 'class x1 y1 x2 y2 x3 y3 x4 y4' (an oriented box), got "
-                    f"{count + 1}: {_shown(line)}"
+                found.append(
+                    (
+                        number,
+                        f"{where}: expected 9 values 'class x1 y1 x2 y2 x3 y3 x4 y4' (an oriented box), got "
+                        f"{count + 1}: {_shown(line)}",
+                    )
                 )
                 continue
         elif count != 4 and (count < 6 or count % 2):
-            problems.append(f"{where}: {_shape_problem(count)}: {_shown(line)}")
+            found.append((number, f"{where}: {_shape_problem(count)}: {_shown(line)}"))
             continue
         if _CLASS_ID.fullmatch(fields[0]) is None:
-            problems.append(
-                f"{where}: class {_shown(fields[0])}: expected an integer id >= 0 (digits only, as in "
-                f"'3'), got {_shown(line)}"
+            found.append(
+                (
+                    number,
+                    f"{where}: class {_shown(fields[0])}: expected an integer id >= 0 (digits only, as in "
+                    f"'3'), got {_shown(line)}",
+                )
             )
             continue
         digits = fields[0].split(".")[0]
         category = int(digits) if len(digits) <= _MAX_ID_DIGITS else None  # None: beyond any limit
         if category is None or category >= limit:
             shown_id = digits if len(digits) <= 40 else f"{digits[:20]}...({len(digits)} digits)"
-            problems.append(
-                f"{where}: class {shown_id} is out of range: {limit} names, ids 0..{limit - 1}"
-                if named
-                else f"{where}: class {shown_id} is beyond the limit of {limit:,} classes without names: expected "
-                f"an id below {limit:,}; give the class names (classes= or the data.yaml's names) or raise "
-                "max_classes="
+            found.append(
+                (
+                    number,
+                    f"{where}: class {shown_id} is out of range: {limit} names, ids 0..{limit - 1}"
+                    if named
+                    else f"{where}: class {shown_id} is beyond the limit of {limit:,} classes without names: "
+                    f"expected an id below {limit:,}; give the class names (classes= or the data.yaml's names) "
+                    "or raise max_classes=",
+                )
             )
             continue
         shape = "'class cx cy w h'" if count == 4 else "'class x1 y1 ... xn yn'"
@@ -598,106 +617,124 @@ def _read_labels(
         try:
             values = [float(field) for field in fields[1:]]
         except ValueError:
-            problems.append(f"{where}: expected numbers {shape}, got {_shown(line)}")
+            found.append((number, f"{where}: expected numbers {shape}, got {_shown(line)}"))
             continue
         if not all(map(math.isfinite, values)):
-            problems.append(f"{where}: expected finite numbers {shape}, got {_shown(line)}")
+            found.append((number, f"{where}: expected finite numbers {shape}, got {_shown(line)}"))
             continue
         extra: Any = None
         if task == "pose":
-            assert kpt_shape is not None
-            extra, problem = _keypoints_of(values[4:], kpt_shape)
-            if problem is not None:
-                problems.append(f"{where}: {problem}")
-                continue
-            values = values[:4]
-        elif task == "obb":
+            pose.append((number, where, fields, category, values))
+            continue
+        if task == "obb":
             extra, problem = _corners_of(values)
             if problem is not None:
-                problems.append(f"{where}: {problem}")
+                found.append((number, f"{where}: {problem}"))
                 continue
-        if task == "pose" or count == 4:
-            centre_x, centre_y, width, height = values
-            corners = (
-                centre_x - width / 2,
-                centre_y - height / 2,
-                centre_x + width / 2,
-                centre_y + height / 2,
-            )
-            stored = np.asarray(corners, dtype=np.float32)  # boxes are kept as float32
-            if width <= 0 or height <= 0 or stored[2] <= stored[0] or stored[3] <= stored[1]:
-                problems.append(
-                    f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0 (also once stored as "
-                    "float32)"
-                )
-                continue
-            if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
-                problems.append(
-                    f"{where}: box {fields[1:]} reaches {[round(c, 4) for c in corners]} (xyxy): expected "
-                    "coordinates in [0, 1], normalised by the image size"
-                )
-                continue
-            polygon = None
-        else:
-            xs, ys = values[0::2], values[1::2]
-            low, high = min(min(xs), min(ys)), max(max(xs), max(ys))
-            if low < -_TOLERANCE or high > 1 + _TOLERANCE:
-                problems.append(
-                    f"{where}: polygon of {count // 2} points reaches {round(low if low < -_TOLERANCE else high, 4)}: "
-                    "expected coordinates in [0, 1], normalised by the image size"
-                )
-                continue
-            # Within the tolerance: float noise, snapped onto the border (the box is clipped likewise).
-            polygon = [min(max(value, 0.0), 1.0) for value in values]
-            corners = (min(polygon[0::2]), min(polygon[1::2]), max(polygon[0::2]), max(polygon[1::2]))
-            stored = np.asarray(corners, dtype=np.float32)
-            if stored[2] <= stored[0] or stored[3] <= stored[1]:
-                problems.append(
-                    f"{where}: polygon of {count // 2} points spans {[round(c, 4) for c in corners]} (xyxy): "
-                    "expected an extent with area (the points lie on one line)"
-                )
-                continue
-        if task == "obb":
-            polygon = None  # an oriented box: its corners are kept apart (extras)
-        rows.append((float(category), *corners))
-        polygons.append(polygon)
-        if extras is not None and extra is not None:
-            extras.append(extra)
-        if seen is not None:
+        problem = _add_row(rows, polygons, where, fields, category, values, task, extras, extra)
+        if problem is not None:
+            found.append((number, problem))
+        elif seen is not None:
             seen.add(count)
+    if pose:
+        assert kpt_shape is not None
+        points, issues = _keypoints_of([values[4:] for *_, values in pose], kpt_shape)
+        for (number, where, fields, category, values), point, issue in zip(pose, points, issues, strict=True):
+            if issue is not None:
+                found.append((number, f"{where}: {issue}"))
+                continue
+            problem = _add_row(rows, polygons, where, fields, category, values[:4], task, extras, point)
+            if problem is not None:
+                found.append((number, problem))
+            elif seen is not None:
+                seen.add(len(fields) - 1)
+        found.sort(key=lambda item: item[0])  # stable: one problem per line, in line order
+    problems.extend(problem for _, problem in found)
     return rows
 
 
-def _keypoints_of(values: list[float], kpt_shape: tuple[int, int]) -> tuple[Any, str | None]:
-    """A pose line's keypoints as ``(K, 3)`` ``x y visibility`` (normalised), or a problem.
+def _add_row(
+    rows: list[tuple[float, ...]],
+    polygons: list[list[float] | None],
+    where: str,
+    fields: list[str],
+    category: int,
+    values: list[float],
+    task: str | None,
+    extras: list[Any] | None,
+    extra: Any,
+) -> str | None:
+    """Check one parsed line's box (``cx cy w h``) or polygon and add its row, or return its problem.
 
-    Without a visibility column (``kpt_shape [K, 2]``), a point is visible (2) unless it is ``0 0``:
-    Ultralytics' converters write a point that was not labelled as zeros.
+    ``values`` are the line's numbers after the class (a pose line's box only); ``extra`` (its
+    keypoints or corners) goes to ``extras`` with the row.
+    """
+    count = len(values)
+    if task == "pose" or count == 4:
+        centre_x, centre_y, width, height = values
+        corners = (
+            centre_x - width / 2,
+            centre_y - height / 2,
+            centre_x + width / 2,
+            centre_y + height / 2,
+        )
+        stored = np.asarray(corners, dtype=np.float32)  # boxes are kept as float32
+        if width <= 0 or height <= 0 or stored[2] <= stored[0] or stored[3] <= stored[1]:
+            return (
+                f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0 (also once stored as "
+                "float32)"
+            )
+        if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
+            return (
+                f"{where}: box {fields[1:]} reaches {[round(c, 4) for c in corners]} (xyxy): expected "
+                "coordinates in [0, 1], normalised by the image size"
+            )
+        polygon = None
+    else:
+        xs, ys = values[0::2], values[1::2]
+        low, high = min(min(xs), min(ys)), max(max(xs), max(ys))
+        if low < -_TOLERANCE or high > 1 + _TOLERANCE:
+            return (
+                f"{where}: polygon of {count // 2} points reaches {round(low if low < -_TOLERANCE else high, 4)}: "
+                "expected coordinates in [0, 1], normalised by the image size"
+            )
+        # Within the tolerance: float noise, snapped onto the border (the box is clipped likewise).
+        polygon = [min(max(value, 0.0), 1.0) for value in values]
+        corners = (min(polygon[0::2]), min(polygon[1::2]), max(polygon[0::2]), max(polygon[1::2]))
+        stored = np.asarray(corners, dtype=np.float32)
+        if stored[2] <= stored[0] or stored[3] <= stored[1]:
+            return (
+                f"{where}: polygon of {count // 2} points spans {[round(c, 4) for c in corners]} (xyxy): "
+                "expected an extent with area (the points lie on one line)"
+            )
+    if task == "obb":
+        polygon = None  # an oriented box: its corners are kept apart (extras)
+    rows.append((float(category), *corners))
+    polygons.append(polygon)
+    if extras is not None and extra is not None:
+        extras.append(extra)
+    return None
+
+
+def _keypoints_of(
+    lines: list[list[float]], kpt_shape: tuple[int, int]
+) -> tuple[np.ndarray, list[str | None]]:
+    """Pose lines' keypoints as ``(n, K, 3)`` ``float32`` ``x y visibility`` (normalised), and each one's problem.
+
+    ``lines`` are the lines' keypoint values (``K * D`` each). Without a visibility column
+    (``kpt_shape [K, 2]``), a point is visible (2) unless it is ``0 0``: Ultralytics' converters
+    write a point that was not labelled as zeros. The points are checked by the readers' one
+    keypoint check, `keypoint_problems`, in one batch (as stored, in float32; labelled points
+    within the tolerance snapped onto the border).
     """
     count, dims = kpt_shape
-    points = np.asarray(values, dtype=np.float64).reshape(count, dims)
+    written = np.array(lines, dtype=np.float64).reshape(len(lines), count, dims)
     if dims == 2:
-        visibility = np.where((points[:, 0] == 0) & (points[:, 1] == 0), 0.0, 2.0)
-        points = np.concatenate([points, visibility[:, None]], axis=1)
-    else:
-        wrong = np.flatnonzero(~np.isin(points[:, 2], (0.0, 1.0, 2.0)))
-        if len(wrong):
-            index = int(wrong[0])
-            return None, (
-                f"keypoint {index}: visibility {points[index, 2]:g}: expected 0 (not labelled), 1 (labelled but "
-                "hidden) or 2 (visible)"
-            )
-    labelled = points[:, 2] > 0
-    xy = points[:, :2]
-    outside = labelled & ((xy < -_TOLERANCE) | (xy > 1 + _TOLERANCE)).any(axis=1)
-    if outside.any():
-        index = int(np.flatnonzero(outside)[0])
-        return None, (
-            f"keypoint {index} ({xy[index, 0]:g}, {xy[index, 1]:g}) is outside its image: expected coordinates in "
-            "[0, 1], normalised by the image size (a point that was not labelled is 0 0 with visibility 0)"
-        )
-    points[:, :2] = np.where(labelled[:, None], np.clip(xy, 0.0, 1.0), xy)
-    return points.tolist(), None
+        visibility = np.where((written[..., 0] == 0) & (written[..., 1] == 0), 0.0, 2.0)
+        written = np.concatenate([written, visibility[..., None]], axis=2)
+    with np.errstate(over="ignore"):
+        points = written.astype(np.float32)
+    return points, keypoint_problems(points, None, written=written.__getitem__)
 
 
 def _corners_of(values: list[float]) -> tuple[list[float] | None, str | None]:
