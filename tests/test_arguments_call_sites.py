@@ -16,12 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from visiondata._arguments import non_negative_int_option as non_negative_int
+from visiondata._arguments import positive_int_option as positive_int
 from visiondata.exceptions import DatasetValidationError
 from visiondata.formats import LabelMeDataset, voc_palette
 from visiondata.formats._mask_folder import SegmentationFolderDataset
 from visiondata.io import read_image
 from visiondata.io._read import decode_with_pil
-from visiondata.shards._commands import jpeg_quality, non_negative_int, positive_int
+from visiondata.shards._commands import jpeg_quality
 
 
 def _png(path: Path, size: tuple[int, int] = (40, 30), mode: str = "RGB") -> Path:

@@ -410,3 +410,77 @@ def check_choice(
     if expected is None:
         expected = "one of " + ", ".join(map(repr, choices))
     refuse(name, expected, value, fix=fix, error=error)
+
+
+# argparse ``type=`` functions for command-line options: a bad value then exits with status 2 and the
+# usage line, naming the option, instead of failing with a traceback once the command has begun.
+def positive_int_option(text: str) -> int:
+    """An integer of at least 1 (``--epochs``, ``--max-count``).
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such an integer.
+
+    Examples:
+        >>> positive_int_option("3")
+        3
+        >>> positive_int_option("0")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected a positive integer, got '0'
+    """
+    return parse_option(text, int, check_positive_int, quote_text=True)
+
+
+def non_negative_int_option(text: str) -> int:
+    """An integer of at least 0 (``--num-workers``).
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such an integer.
+
+    Examples:
+        >>> non_negative_int_option("-1")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected an integer >= 0, got '-1'
+    """
+    return parse_option(
+        text,
+        int,
+        lambda name, value: check_int(name, value, minimum=0, expected="an integer >= 0"),
+        quote_text=True,
+    )
+
+
+def positive_float_option(text: str) -> float:
+    """A finite number above 0, for ``--lr``-like options (``nan`` and ``inf`` are refused).
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such a number.
+
+    Examples:
+        >>> positive_float_option("3e-4")
+        0.0003
+    """
+    return parse_option(
+        text,
+        float,
+        lambda name, value: check_finite_number(
+            name, value, minimum=0, inclusive=False, expected="a positive finite number"
+        ),
+        quote_text=True,
+    )
+
+
+def non_negative_float_option(text: str) -> float:
+    """A finite number of at least 0, for ``--weight-decay``-like options.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not such a number.
+
+    Examples:
+        >>> non_negative_float_option("0")
+        0.0
+    """
+    return parse_option(
+        text, float, lambda name, value: check_finite_number(name, value, minimum=0), quote_text=True
+    )

@@ -12,7 +12,12 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from visiondata._arguments import check_int, check_positive_int, parse_option
+from visiondata._arguments import (
+    check_int,
+    non_negative_int_option,
+    parse_option,
+    positive_int_option,
+)
 
 _SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
@@ -32,45 +37,6 @@ def split_name(text: str) -> str:
             f"expected a split name of letters, digits and _ . + - (it names the shard files), got {text!r}"
         )
     return text
-
-
-def positive_int(text: str) -> int:
-    """An integer of at least 1 (``--max-count``, ``--max-size``).
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not such an integer.
-
-    Examples:
-        >>> positive_int("3")
-        3
-        >>> positive_int("0")
-        Traceback (most recent call last):
-        ...
-        argparse.ArgumentTypeError: expected a positive integer, got '0'
-    """
-    return parse_option(text, int, check_positive_int, quote_text=True)
-
-
-def non_negative_int(text: str) -> int:
-    """An integer of at least 0 (``--num-workers``).
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not such an integer.
-
-    Examples:
-        >>> non_negative_int("0")
-        0
-        >>> non_negative_int("-1")
-        Traceback (most recent call last):
-        ...
-        argparse.ArgumentTypeError: expected an integer >= 0, got '-1'
-    """
-    return parse_option(
-        text,
-        int,
-        lambda name, value: check_int(name, value, minimum=0, expected="an integer >= 0"),
-        quote_text=True,
-    )
 
 
 def jpeg_quality(text: str) -> int:
@@ -152,13 +118,13 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--label-col", default="label", help="CSV: the label column (default: %(default)s)")
     export.add_argument(
         "--max-count",
-        type=positive_int,
+        type=positive_int_option,
         default=10_000,
         help="samples per shard at most (default: %(default)s)",
     )
     export.add_argument(
         "--max-size",
-        type=positive_int,
+        type=positive_int_option,
         default=1 << 30,
         help="bytes per shard at most (default: %(default)s, 1 GiB)",
     )
@@ -173,7 +139,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     export.add_argument(
         "--num-workers",
-        type=non_negative_int,
+        type=non_negative_int_option,
         default=0,
         help="worker processes preparing samples (default: %(default)s)",
     )

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from visiondata._arguments import check_finite_number, check_positive_int, parse_option
 from visiondata._registry import Registry
 
 
@@ -53,57 +52,3 @@ def list_jobs(pattern: str | None = None) -> list[str]:
 def get_job(name: str) -> TrainingJob:
     """The job registered as ``name``; unknown names suggest close matches."""
     return _JOBS.get(name)
-
-
-# argparse ``type=`` functions for job options: a bad value then exits with status 2 and the
-# usage line, naming the option, instead of failing with a traceback once training has begun.
-def positive_int(text: str) -> int:
-    """An integer of at least 1, for ``--epochs``-like options.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not such an integer.
-
-    Examples:
-        >>> positive_int("3")
-        3
-        >>> positive_int("0")
-        Traceback (most recent call last):
-        ...
-        argparse.ArgumentTypeError: expected a positive integer, got '0'
-    """
-    return parse_option(text, int, check_positive_int, quote_text=True)
-
-
-def positive_float(text: str) -> float:
-    """A finite number above 0, for ``--lr``-like options (``nan`` and ``inf`` are refused).
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not such a number.
-
-    Examples:
-        >>> positive_float("3e-4")
-        0.0003
-    """
-    return parse_option(
-        text,
-        float,
-        lambda name, value: check_finite_number(
-            name, value, minimum=0, inclusive=False, expected="a positive finite number"
-        ),
-        quote_text=True,
-    )
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number of at least 0, for ``--weight-decay``-like options.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not such a number.
-
-    Examples:
-        >>> non_negative_float("0")
-        0.0
-    """
-    return parse_option(
-        text, float, lambda name, value: check_finite_number(name, value, minimum=0), quote_text=True
-    )

@@ -10,13 +10,8 @@ import argparse
 import os
 from typing import Any
 
-from visiondata.training._jobs import (
-    TrainingJob,
-    non_negative_float,
-    positive_float,
-    positive_int,
-    register_job,
-)
+from visiondata._arguments import non_negative_float_option, positive_float_option, positive_int_option
+from visiondata.training._jobs import TrainingJob, register_job
 from visiondata.training._mnist_training import MNISTTrainingConfig, train_mnist_cnn
 
 
@@ -24,22 +19,22 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = MNISTTrainingConfig()
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=positive_int_option,
         default=defaults.epochs,
         help="passes over the training set (default: %(default)s)",
     )
     parser.add_argument(
-        "--batch-size", type=positive_int, default=defaults.batch_size, help="default: %(default)s"
+        "--batch-size", type=positive_int_option, default=defaults.batch_size, help="default: %(default)s"
     )
     parser.add_argument(
         "--lr",
-        type=positive_float,
+        type=positive_float_option,
         default=defaults.lr,
         help="peak learning rate of the one-cycle schedule (default: %(default)s)",
     )
     parser.add_argument(
         "--weight-decay",
-        type=non_negative_float,
+        type=non_negative_float_option,
         default=defaults.weight_decay,
         help="AdamW weight decay (default: %(default)s)",
     )
@@ -57,7 +52,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--limit",
-        type=positive_int,
+        type=positive_int_option,
         default=None,
         help="train on the first N training images only (quick checks)",
     )
