@@ -17,7 +17,10 @@ and ``XYXYXYXY``, 0.23 and later), so that boxes pass between the two unchanged:
 
 Conversions run in the input's own type (tensor or array) and dtype. The polygon
 work (IoU, clamping) runs in float64 numpy and returns the input's type, dtype and
-device: it is exact up to rounding and needs no extra dependency.
+device: it is exact up to rounding and needs no extra dependency. A collapsed box
+(a point, a segment: no area) intersects nothing. The pipeline's corner helpers
+(`polygon_area_in_image`, `clamp_corners`, `parallelogram_to_rectangle`,
+`corners_inside`) live here too and take float64 ``(N, 8)`` arrays.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ import numpy as np
 ROTATED_FORMATS = ("xywhr", "cxcywhr", "xyxyxyxy")
 #: How many numbers one box of each format has.
 COLUMNS = {"xywhr": 5, "cxcywhr": 5, "xyxyxyxy": 8}
+#: A polygon whose area is at most this times its longest side times its coordinates' magnitude has no
+#: area: it is narrower than 1e-10 of its coordinates, a hundred times the inside test's rounding allowance.
+_DEGENERATE = 1e-10
+#: Coordinates beyond a border by less than this many pixels are rounding, not leaving.
+_BORDER_NOISE = 1e-4
 #: Pairs handled at once by the polygon code: bounds the memory to a few tens of MB.
 _CHUNK = 32768
 
@@ -172,11 +180,32 @@ def _as_float64_points(corners: Any) -> np.ndarray:
     return points
 
 
+def _shoelace(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Signed area of each row's polygon through the points ``(xs[i, k], ys[i, k])``."""
+    return (xs * np.roll(ys, -1, axis=1) - np.roll(xs, -1, axis=1) * ys).sum(1) / 2
+
+
+def _flat(points: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Which ``(P, 4, 2)`` quadrilaterals have no area: a collapsed box (a point, a segment) or a sliver.
+
+    A quadrilateral is flat when its area is at most `_DEGENERATE` times its
+    longest side times ``scale`` (by default the magnitude of its own
+    coordinates, at least 1): it is narrower than rounding can tell apart.
+    """
+    xs, ys = points[..., 0], points[..., 1]
+    if scale is None:
+        scale = np.maximum(np.abs(points).max(axis=(1, 2)), 1.0)
+    longest = np.hypot(np.roll(xs, -1, axis=1) - xs, np.roll(ys, -1, axis=1) - ys).max(1)
+    return np.abs(_shoelace(xs, ys)) <= _DEGENERATE * scale * longest
+
+
 def _intersection_points(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate vertices of the intersection of convex quadrilaterals ``a[i]`` and ``b[i]``.
 
     The intersection of two convex polygons is the convex hull of the corners
     of each that lie inside the other and the points where their sides cross.
+    A quadrilateral without area (a collapsed box) contains none of the
+    other's corners, so that its intersection has no area either.
     x and y are kept in separate contiguous arrays: numpy is several times
     faster on those than on strided ``[..., 0]`` views.
 
@@ -194,6 +223,11 @@ def _intersection_points(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.n
     rx, ry = np.roll(ax, -1, axis=1) - ax, np.roll(ay, -1, axis=1) - ay
     sx, sy = np.roll(bx, -1, axis=1) - bx, np.roll(by, -1, axis=1) - by
     length_r, length_s = np.hypot(rx, ry), np.hypot(sx, sy)
+    # A polygon without area (a collapsed box: one point, or a segment with sides of length 0) passes the
+    # inside test below for every point on its line or everywhere: it contains no corner of the other. Its
+    # own corners inside the other and the crossings still count, so its intersection is the part of it
+    # inside the other (a point, a segment), of area 0.
+    flat_a, flat_b = _flat(a, scale[:, 0, 0]), _flat(b, scale[:, 0, 0])
     # A point on a side (identical or touching boxes) counts as inside: rounding must not drop it. The
     # cross products below carry a rounding error of a few float steps of |side| * |coordinates|.
     tolerance_s = 1e-12 * scale * length_s[:, None, :]
@@ -202,9 +236,9 @@ def _intersection_points(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.n
     ox = bx[:, None, :] - ax[:, :, None]
     oy = by[:, None, :] - ay[:, :, None]
     # cross(side j of b, corner i of a - start of side j) >= 0 for every j: corner i is inside b.
-    a_in_b = (sx[:, None, :] * -oy - sy[:, None, :] * -ox >= -tolerance_s).all(2)
+    a_in_b = (sx[:, None, :] * -oy - sy[:, None, :] * -ox >= -tolerance_s).all(2) & ~flat_b[:, None]
     # cross(side i of a, corner j of b - start of side i) >= 0 for every i: corner j is inside a.
-    b_in_a = (rx[:, :, None] * oy - ry[:, :, None] * ox >= -tolerance_r).all(1)
+    b_in_a = (rx[:, :, None] * oy - ry[:, :, None] * ox >= -tolerance_r).all(1) & ~flat_a[:, None]
     # Side i of a (p + t r) against side j of b (q + u s), with q - p = (ox, oy).
     rxi, ryi, sxj, syj = rx[:, :, None], ry[:, :, None], sx[:, None, :], sy[:, None, :]
     denominator = rxi * syj - ryi * sxj
@@ -247,6 +281,8 @@ def rotated_iou(corners1: Any, corners2: Any) -> np.ndarray:
     area1 = np.abs(signed_area(first.reshape(-1, 8)))
     area2 = np.abs(signed_area(second.reshape(-1, 8)))
     box1, box2 = corners_to_xyxy(first.reshape(-1, 8)), corners_to_xyxy(second.reshape(-1, 8))
+    with np.errstate(invalid="ignore"):
+        flat1, flat2 = _flat(first), _flat(second)
     iou = np.zeros((len(first), len(second)), dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         touching = (
@@ -259,6 +295,8 @@ def rotated_iou(corners1: Any, corners2: Any) -> np.ndarray:
         for start in range(0, len(rows), _CHUNK):
             i, j = rows[start : start + _CHUNK], columns[start : start + _CHUNK]
             intersection = _hull_area(*_intersection_points(first[i], second[j]))
+            # A collapsed box meets nothing (its intersection's area is only rounding).
+            intersection = np.where(flat1[i] | flat2[j], 0.0, intersection)
             # Rounding can leave the intersection a hair above the smaller area: never above the union.
             intersection = np.minimum(intersection, np.minimum(area1[i], area2[j]))
             union = area1[i] + area2[j] - intersection
@@ -314,3 +352,101 @@ def clamp_xywhr(boxes: Any, height: float, width: float) -> tuple[np.ndarray, np
                 np.column_stack([start_point, s_high - s_low, t_high - t_low, boxes[index, 4]]),
             )
     return result, ~inside & finite
+
+
+def parallelogram_to_rectangle(corners: np.ndarray) -> np.ndarray:
+    """``(N, 8)`` parallelograms as rectangles, as torchvision's ``_parallelogram_to_bounding_boxes`` makes them.
+
+    The longer diagonal stays fixed; rectangles come back as they are (up to
+    rounding). torchvision applies it after every affine map, resize and crop
+    of an ``XYWHR`` / ``CXCYWHR`` box; doing the same keeps results equal.
+
+    Examples:
+        >>> parallelogram_to_rectangle(np.array([[0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]])).round(6).tolist()
+        [[0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]]
+    """
+    x1, y1, x2, y2, x3, y3, x4, y4 = (corners[:, i] for i in range(8))
+    with np.errstate(invalid="ignore"):
+        cx, cy = (x1 + x3) / 2, (y1 + y3) / 2
+        side_w, side_h = np.hypot(x2 - x1, y2 - y1), np.hypot(x4 - x1, y4 - y1)
+        r12, r14 = np.arctan2(y1 - y2, x2 - x1), np.arctan2(y1 - y4, x4 - x1)
+        between = r12 - r14
+        sign = np.where(between > np.pi / 2, -1.0, 1.0)
+        cos, sin = np.cos(between), np.sin(between)
+        w = np.where(side_w < side_h, side_w * sin, side_w + side_h * cos * sign)
+        h = np.where(side_w > side_h, side_h * sin, side_h + side_w * cos * sign)
+        angle = np.where(side_h > side_w, r14 + np.pi / 2, r12)
+        cos, sin = np.cos(angle), np.sin(angle)
+        out = np.stack(
+            [
+                cx - w / 2 * cos - h / 2 * sin,
+                cy - h / 2 * cos + w / 2 * sin,
+                cx + w / 2 * cos - h / 2 * sin,
+                cy - h / 2 * cos - w / 2 * sin,
+                cx + w / 2 * cos + h / 2 * sin,
+                cy + h / 2 * cos - w / 2 * sin,
+                cx - w / 2 * cos + h / 2 * sin,
+                cy + h / 2 * cos + w / 2 * sin,
+            ],
+            axis=1,
+        )
+    # Rectangles (flips, rotations, crops, uniform resizes) keep their exact corners: no rounding added.
+    rectangle = np.abs(_corner_dot(corners)) <= 1e-9 * np.maximum(side_w * side_h, 1e-300)
+    return np.where(rectangle[:, None], corners, out)
+
+
+def _corner_dot(corners: np.ndarray) -> np.ndarray:
+    """Dot product of the two sides at the first corner: 0 for rectangles."""
+    return (corners[:, 2] - corners[:, 0]) * (corners[:, 6] - corners[:, 0]) + (
+        corners[:, 3] - corners[:, 1]
+    ) * (corners[:, 7] - corners[:, 1])
+
+
+def corners_inside(corners: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Which ``(N, 8)`` corner sets lie wholly in ``[0, width] x [0, height]`` (within float noise)."""
+    xs, ys = corners[:, 0::2], corners[:, 1::2]
+    with np.errstate(invalid="ignore"):
+        return (
+            (xs >= -_BORDER_NOISE).all(1)
+            & (xs <= width + _BORDER_NOISE).all(1)
+            & (ys >= -_BORDER_NOISE).all(1)
+            & (ys <= height + _BORDER_NOISE).all(1)
+        )
+
+
+def polygon_area_in_image(corners: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area of each ``(N, 8)`` quadrilateral's part inside a ``height`` x ``width`` image (0 for NaN).
+
+    A quadrilateral without area (a collapsed box) has none inside.
+
+    Examples:
+        >>> polygon_area_in_image(np.array([[-2.0, 0.0, 2.0, 0.0, 2.0, 2.0, -2.0, 2.0]]), 10, 10).tolist()
+        [4.0]
+    """
+    if not len(corners):
+        return np.zeros(0)
+    finite = np.isfinite(corners).all(1)
+    with np.errstate(invalid="ignore"):
+        # A collapsed box's intersection with the image has no area but for rounding: exactly 0 here.
+        finite &= ~_flat(np.asarray(corners, dtype=np.float64).reshape(-1, 4, 2))
+    area = np.zeros(len(corners))
+    if finite.any():
+        points = _as_float64_points(corners[finite])
+        canvas = np.array([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            found = _intersection_points(points, np.broadcast_to(canvas, points.shape).copy())
+            # Never more than the polygon itself (rounding in the hull).
+            area[finite] = np.minimum(_hull_area(*found), np.abs(signed_area(corners[finite])))
+    return area
+
+
+def clamp_corners(corners: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """``(N, 8)`` oriented boxes soft-clamped (torchvision's mode) to the region ``[x0, x1] x [y0, y1]``.
+
+    Boxes wholly inside keep their corners; a box wholly outside becomes one without area.
+    """
+    offset = np.tile([x0, y0], 4).astype(np.float64)
+    shifted = corners - offset
+    clamped, changed = clamp_xywhr(corners_to_xywhr(shifted), max(y1 - y0, 0.0), max(x1 - x0, 0.0))
+    changed &= ~corners_inside(shifted, max(y1 - y0, 0.0), max(x1 - x0, 0.0))
+    return np.where(changed[:, None], xywhr_to_corners(clamped), shifted) + offset

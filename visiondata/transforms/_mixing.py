@@ -30,6 +30,7 @@ from torchvision.transforms.v2 import functional
 
 from visiondata._arguments import check_finite_number, check_positive_int, check_probability, is_finite_number
 from visiondata.boxes._convert import convert_boxes
+from visiondata.boxes._rotated import clamp_corners
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import (
@@ -41,7 +42,7 @@ from visiondata.transforms._sample import (
     surviving_indices,
 )
 from visiondata.transforms._spec import MAX_SIDE
-from visiondata.transforms._work import Work, as_tensor, clamp_corners, warpable_masks
+from visiondata.transforms._work import Work, as_tensor, warpable_masks
 
 _EPS = 1e-3
 

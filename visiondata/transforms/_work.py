@@ -36,12 +36,12 @@ import numpy as np
 import torch
 
 from visiondata.boxes._rotated import (
-    _as_float64_points,
-    _hull_area,
-    _intersection_points,
     clamp_xywhr,
+    corners_inside,
     corners_to_xywhr,
     corners_to_xyxy,
+    parallelogram_to_rectangle,
+    polygon_area_in_image,
     signed_area,
     xywhr_to_corners,
 )
@@ -296,103 +296,6 @@ class Work:
         # The tolerance keeps min_visibility=1.0 for boxes wholly in view whatever the rounding.
         reasons[visibility < min_visibility - 1e-6] = "visibility"
         self.remove(reasons != "", reasons)
-
-
-def parallelogram_to_rectangle(corners: np.ndarray) -> np.ndarray:
-    """``(N, 8)`` parallelograms as rectangles, as torchvision's ``_parallelogram_to_bounding_boxes`` makes them.
-
-    The longer diagonal stays fixed; rectangles come back as they are (up to
-    rounding). torchvision applies it after every affine map, resize and crop
-    of an ``XYWHR`` / ``CXCYWHR`` box; doing the same keeps results equal.
-
-    Examples:
-        >>> parallelogram_to_rectangle(np.array([[0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]])).round(6).tolist()
-        [[0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]]
-    """
-    x1, y1, x2, y2, x3, y3, x4, y4 = (corners[:, i] for i in range(8))
-    with np.errstate(invalid="ignore"):
-        cx, cy = (x1 + x3) / 2, (y1 + y3) / 2
-        side_w, side_h = np.hypot(x2 - x1, y2 - y1), np.hypot(x4 - x1, y4 - y1)
-        r12, r14 = np.arctan2(y1 - y2, x2 - x1), np.arctan2(y1 - y4, x4 - x1)
-        between = r12 - r14
-        sign = np.where(between > np.pi / 2, -1.0, 1.0)
-        cos, sin = np.cos(between), np.sin(between)
-        w = np.where(side_w < side_h, side_w * sin, side_w + side_h * cos * sign)
-        h = np.where(side_w > side_h, side_h * sin, side_h + side_w * cos * sign)
-        angle = np.where(side_h > side_w, r14 + np.pi / 2, r12)
-        cos, sin = np.cos(angle), np.sin(angle)
-        out = np.stack(
-            [
-                cx - w / 2 * cos - h / 2 * sin,
-                cy - h / 2 * cos + w / 2 * sin,
-                cx + w / 2 * cos - h / 2 * sin,
-                cy - h / 2 * cos - w / 2 * sin,
-                cx + w / 2 * cos + h / 2 * sin,
-                cy + h / 2 * cos - w / 2 * sin,
-                cx - w / 2 * cos + h / 2 * sin,
-                cy + h / 2 * cos + w / 2 * sin,
-            ],
-            axis=1,
-        )
-    # Rectangles (flips, rotations, crops, uniform resizes) keep their exact corners: no rounding added.
-    rectangle = np.abs(_corner_dot(corners)) <= 1e-9 * np.maximum(side_w * side_h, 1e-300)
-    return np.where(rectangle[:, None], corners, out)
-
-
-def _corner_dot(corners: np.ndarray) -> np.ndarray:
-    """Dot product of the two sides at the first corner: 0 for rectangles."""
-    return (corners[:, 2] - corners[:, 0]) * (corners[:, 6] - corners[:, 0]) + (
-        corners[:, 3] - corners[:, 1]
-    ) * (corners[:, 7] - corners[:, 1])
-
-
-def corners_inside(corners: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Which ``(N, 8)`` corner sets lie wholly in ``[0, width] x [0, height]`` (within float noise)."""
-    xs, ys = corners[:, 0::2], corners[:, 1::2]
-    with np.errstate(invalid="ignore"):
-        return (
-            (xs >= -_NOISE).all(1)
-            & (xs <= width + _NOISE).all(1)
-            & (ys >= -_NOISE).all(1)
-            & (ys <= height + _NOISE).all(1)
-        )
-
-
-def polygon_area_in_image(corners: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Area of each ``(N, 8)`` quadrilateral's part inside a ``height`` x ``width`` image (0 for NaN).
-
-    Belongs in ``visiondata.boxes`` (the polygon clipping lives there).
-
-    Examples:
-        >>> polygon_area_in_image(np.array([[-2.0, 0.0, 2.0, 0.0, 2.0, 2.0, -2.0, 2.0]]), 10, 10).tolist()
-        [4.0]
-    """
-    if not len(corners):
-        return np.zeros(0)
-    # A quadrilateral without area counts every point as inside it in the intersection code: skip it.
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(corners).all(1) & (np.abs(signed_area(corners)) > 0)
-    area = np.zeros(len(corners))
-    if finite.any():
-        points = _as_float64_points(corners[finite])
-        canvas = np.array([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=np.float64)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            found = _intersection_points(points, np.broadcast_to(canvas, points.shape).copy())
-            # Never more than the polygon itself (rounding in the hull).
-            area[finite] = np.minimum(_hull_area(*found), np.abs(signed_area(corners[finite])))
-    return area
-
-
-def clamp_corners(corners: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
-    """``(N, 8)`` oriented boxes soft-clamped (torchvision's mode) to the region ``[x0, x1] x [y0, y1]``.
-
-    Boxes wholly inside keep their corners; a box wholly outside becomes one without area.
-    """
-    offset = np.tile([x0, y0], 4).astype(np.float64)
-    shifted = corners - offset
-    clamped, changed = clamp_xywhr(corners_to_xywhr(shifted), max(y1 - y0, 0.0), max(x1 - x0, 0.0))
-    changed &= ~corners_inside(shifted, max(y1 - y0, 0.0), max(x1 - x0, 0.0))
-    return np.where(changed[:, None], xywhr_to_corners(clamped), shifted) + offset
 
 
 def _snap_corners(corners: np.ndarray, height: int, width: int) -> np.ndarray:
