@@ -296,14 +296,17 @@ def test_voc_segmentation_masks_keep_the_palette_indices(tmp_path: Path, year: s
     assert len(dataset) == len(stems)
     for index, stem in enumerate(stems):
         height, width = VOC_SIZES[stem]
-        image, mask = dataset[index]
+        image, target = dataset[index]
         assert isinstance(image, tv_tensors.Image) and image.dtype == torch.uint8
         assert tuple(image.shape) == (3, height, width)
         assert torch.equal(
             image.as_subclass(torch.Tensor),
             decoded(base / "JPEGImages" / f"{voc_file_id(year, stem)}.jpg"),
         )
-        assert isinstance(mask, tv_tensors.Mask) and mask.dtype == torch.uint8
+        # The pinned segmentation schema (issue 20): a dict with an int64 (H, W) mask of class ids.
+        assert set(target) == {"mask", "image_id"} and target["image_id"] == index
+        mask = target["mask"]
+        assert isinstance(mask, tv_tensors.Mask) and mask.dtype == torch.int64
         assert tuple(mask.shape[-2:]) == (height, width)
         expected = torch.from_numpy(voc_mask(stem))
         assert mask.shape == (height, width)
@@ -316,7 +319,8 @@ def test_voc_segmentation_flip_moves_image_and_mask_together(tmp_path: Path) -> 
     dataset = vd.get_dataset(
         "voc_segmentation", root=tmp_path, split="val", transform=v2.RandomHorizontalFlip(p=1.0)
     )
-    image, mask = dataset[0]
+    image, target = dataset[0]
+    mask = target["mask"]
     height, width = VOC_SIZES["000009"]
     assert isinstance(mask, tv_tensors.Mask) and isinstance(image, tv_tensors.Image)
     expected = torch.from_numpy(voc_mask("000009")).flip(-1)

@@ -97,13 +97,15 @@ COCO_CATEGORY_IDS = (
     None,
     *(category for category, name in enumerate(COCO_CATEGORY_TABLE) if category and name != "N/A"),
 )
+# Cityscapes' label ids 0-33 (cityscapesScripts' labels.py; torchvision.datasets.Cityscapes.classes): the values
+# of its *_labelIds.png masks. License plate (-1) is not a value of those files.
+CITYSCAPES_CLASSES = (
+    "unlabeled", "ego vehicle", "rectification border", "out of roi", "static", "dynamic", "ground", "road",
+    "sidewalk", "parking", "rail track", "building", "wall", "fence", "guard rail", "bridge", "tunnel", "pole",
+    "polegroup", "traffic light", "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car",
+    "truck", "bus", "caravan", "trailer", "train", "motorcycle", "bicycle",
+)  # fmt: skip
 KITTI_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc", "DontCare")
-
-# VOC published test annotations for 2007 only, so the test split is VOC 2007's.
-VOC_SPLITS = {
-    **keyed("image_set", train="train", val="val", trainval="trainval"),
-    "test": {"image_set": "test", "year": "2007"},
-}
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -734,50 +736,57 @@ torchvision(
 )
 
 # ---------------------------------------------------------------- segmentation
-torchvision(
+# Every segmentation entry yields SegmentationFolderDataset's dict: (tv_tensors.Image, {"mask": tv_tensors.Mask
+# int64 (H, W), "image_id": int}), void pixels kept as ignore_index 255. VOC and Cityscapes are read by that
+# reader; SBD's .mat masks by torchvision's SBDataset behind an adapter (visiondata.datasets._segmentation_catalog).
+register_dataset(
     "voc_segmentation",
-    "VOCSegmentation",
-    VOC_SPLITS,
+    "visiondata.datasets._segmentation_catalog:voc_segmentation",
     task="segmentation",
-    schema="segmentation",
+    splits=("train", "val", "trainval", "test"),
+    source="visiondata.formats.SegmentationFolderDataset",
+    wraps="torchvision.datasets.VOCSegmentation",
     classes=VOC_CLASSES,
     image_size=(375, 500),
     channels=3,
     download=True,
     license="Flickr terms of use",
     homepage="http://host.robots.ox.ac.uk/pascal/VOC/",
-    description="PASCAL VOC semantic segmentation: 20 classes plus background (0); 255 marks borders. "
-    "year= 2007 to 2012 (default 2012; the test split is 2007's).",
+    description="PASCAL VOC semantic segmentation, read by SegmentationFolderDataset: masks of class ids, 0 "
+    "background, 1-20 the classes, 255 (ignore_index) VOC's void borders. year= 2007 to 2012 (default 2012; "
+    "the test split is 2007's).",
 )
-torchvision(
+register_dataset(
     "cityscapes",
-    "Cityscapes",
-    split_values("train", "val", "test", train_extra="train_extra"),
+    "visiondata.datasets._segmentation_catalog:cityscapes",
     task="segmentation",
-    schema="segmentation",
-    defaults={"target_type": "semantic"},
-    num_classes=34,
+    splits=("train", "val", "test", "train_extra"),
+    source="visiondata.formats.SegmentationFolderDataset",
+    wraps="torchvision.datasets.Cityscapes",
+    classes=CITYSCAPES_CLASSES,
     image_size=(1024, 2048),
     channels=3,
     license="Cityscapes terms (non-commercial)",
     homepage="https://www.cityscapes-dataset.com/",
-    description="Urban street scenes with pixel labels (ids 0-33). No download: register on the homepage. "
-    "mode= fine (default) or coarse; train_extra is for coarse.",
+    description="Urban street scenes, read by SegmentationFolderDataset from leftImg8bit/ and the "
+    "*_gtFine_labelIds.png masks (label ids 0-33). No download: register on the homepage. mode= fine "
+    "(default) or coarse; train_extra is for coarse.",
 )
-torchvision(
+register_dataset(
     "sbd",
-    "SBDataset",
-    keyed("image_set", train="train", val="val", train_noval="train_noval"),
-    requires=(("scipy", "scipy"),),
+    "visiondata.datasets._segmentation_catalog:sbd",
     task="segmentation",
-    schema="segmentation",
-    defaults={"mode": "segmentation"},
+    splits=("train", "val", "train_noval"),
+    source="visiondata.datasets._segmentation_catalog.SBDSegmentation",
+    wraps="torchvision.datasets.SBDataset",
     classes=VOC_CLASSES,
     image_size=(375, 500),
     channels=3,
     download=True,
+    license=SEE_HOMEPAGE,
     homepage="http://home.bharathh.info/pubs/codes/SBD/download.html",
-    description="Semantic Boundaries Dataset: VOC 2011 images with segmentation masks (needs scipy).",
+    description="Semantic Boundaries Dataset: VOC 2011 images with class masks of VOC's classes, read by "
+    "torchvision's SBDataset (needs scipy) and given as the segmentation dict.",
 )
 
 # ---------------------------------------------------------------- captioning

@@ -147,17 +147,21 @@ def voc_detection(
     )
 
 
-def _download_voc(root: str, year: str, split: str, url: str) -> None:
-    """Fetch and unpack VOC ``year`` through torchvision (its checksums, its layout)."""
-    from torchvision.datasets import VOCDetection
+def _download_voc(root: str, year: str, split: str, url: str, kind: str = "VOCDetection") -> None:
+    """Fetch and unpack VOC ``year`` through torchvision's ``kind`` class (its checksums, its layout).
+
+    ``kind`` is ``"VOCDetection"`` or ``"VOCSegmentation"`` (one archive per year holds both; each class
+    checks the files it reads).
+    """
+    import torchvision.datasets
 
     try:
-        VOCDetection(root, year=year, image_set=split, download=True)
+        getattr(torchvision.datasets, kind)(root, year=year, image_set=split, download=True)
     except (RuntimeError, OSError, ValueError) as error:
         cause = str(error).strip().rstrip(".") or type(error).__name__
         raise DownloadError(
             f"could not download VOC {year} ({split}) into {root}: {cause}. Download the files on a machine "
-            f"with network access ({url}) and place them under {root} as torchvision.datasets.VOCDetection "
+            f"with network access ({url}) and place them under {root} as torchvision.datasets.{kind} "
             f"expects ({voc_root(root, year)})"
         ) from error
 
