@@ -393,7 +393,7 @@ def test_voc_segmentation_tree_reads_the_split_list_and_only_images_with_masks(
     assert guess_format(root) == "mask-folder"
     train = open_detection(root, split="train")
     assert [train.relative_path(i) for i in range(len(train))] == ["2007_000032.jpg"]
-    assert train.classes[:2] == ["background", "aeroplane"] and len(train.classes) == 21
+    assert train.classes[:2] == ["__background__", "aeroplane"] and len(train.classes) == 21
     assert train[0][1]["mask"][KIWI[1], KIWI[0]] == 1
     every = open_detection(root)  # every mask with its image; the image without a mask is no problem
     assert len(every) == 2 and every.problems == []

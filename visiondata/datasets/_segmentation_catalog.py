@@ -33,6 +33,7 @@ from visiondata.datasets._detection_catalog import (
 from visiondata.exceptions import (
     DatasetFormatError,
     DatasetNotFoundError,
+    DatasetValidationError,
     DownloadError,
     ImageReadError,
     MissingDependencyError,
@@ -93,11 +94,13 @@ def voc_segmentation(
             f"and {masks}. Pass download=True to fetch {url}, or download it on a machine with network access "
             f"and extract it into {root}"
         )
-    from visiondata._files import MAX_ANNOTATION_BYTES, read_text_file
+    from visiondata.formats._voc import split_list_ids
 
-    # As torchvision's VOCSegmentation: one name a line (read_text_file refuses a FIFO or a folder there).
-    text = read_text_file(listing, "VOC split list", MAX_ANNOTATION_BYTES)
-    stems = [line.split()[0] for line in text.splitlines() if line.strip()]
+    # As torchvision's VOCSegmentation: one name a line; a name leading outside the tree is refused.
+    problems: list[str] = []
+    stems = split_list_ids(listing, os.path.join(folder, "JPEGImages"), problems)
+    if problems:
+        raise DatasetValidationError(listing, problems)
     return SegmentationFolderDataset(
         os.path.join(folder, "JPEGImages"),
         masks,

@@ -179,7 +179,7 @@ def open_detection(
     else unnamed ids. Pascal VOC's tree (the folder holding ``JPEGImages/`` and ``SegmentationClass/``, or a
     ``VOCdevkit`` / ``VOC20xx`` folder above it): ``split`` reads the names of
     ``ImageSets/Segmentation/<split>.txt``; without it, every mask in ``SegmentationClass`` with its image
-    (most VOC images have no mask: they are not problems). Class names: VOC's 20 after ``background``.
+    (most VOC images have no mask: they are not problems). Class names: VOC's 20 after ``__background__``.
 
     ``include_crowd`` is passed to a COCO reader: ``visiondata convert`` reads crowd regions so that
     COCO -> COCO keeps them and each writer's own ``include_crowd`` decides; ``check``, ``preview`` and
@@ -303,10 +303,10 @@ def _voc_segmentation_root(path: Path) -> Path | None:
 
 def _open_voc_segmentation(root: Path, split: str | None, on_error: str, classes: list[str] | None) -> Any:
     """VOC's segmentation tree: the names of ``ImageSets/Segmentation/<split>.txt``, or every mask's."""
-    from visiondata._files import MAX_ANNOTATION_BYTES, read_text_file
-    from visiondata.exceptions import DatasetFormatError
+    from visiondata.datasets._base import BACKGROUND
+    from visiondata.exceptions import DatasetFormatError, DatasetValidationError
     from visiondata.formats._mask_folder import SegmentationFolderDataset
-    from visiondata.formats._voc import VOC_CLASSES
+    from visiondata.formats._voc import VOC_CLASSES, split_list_ids
 
     masks = root / "SegmentationClass"
     if split is None:
@@ -321,9 +321,12 @@ def _open_voc_segmentation(root: Path, split: str | None, on_error: str, classes
                 f"{root}: split {split!r}: expected {listing} (one image name a line), got no such file; pass "
                 "a split the tree lists (train, val, trainval), or leave it out to read every mask"
             )
-        text = read_text_file(listing, "VOC split list", MAX_ANNOTATION_BYTES)
-        stems = [line.split()[0] for line in text.splitlines() if line.strip()]
-    names = classes if classes is not None else ["background", *VOC_CLASSES]
+        problems: list[str] = []
+        stems = split_list_ids(listing, root / "JPEGImages", problems)
+        if problems:
+            raise DatasetValidationError(str(listing), problems)
+    # The catalog's voc_segmentation names them so too: one class list whichever way VOC is opened.
+    names = classes if classes is not None else [BACKGROUND, *VOC_CLASSES]
     return SegmentationFolderDataset(
         root / "JPEGImages", masks, classes=names, on_error=on_error, stems=stems
     )

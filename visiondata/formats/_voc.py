@@ -343,13 +343,29 @@ def _locate(
 
 
 def _listed(listing: Path, annotations: Path, problems: list[str]) -> list[Path]:
-    """The XML files a split list names (one id a line, first word), inside ``annotations``.
+    """The XML files a split list names, inside ``annotations`` (see `split_list_ids`)."""
+    return [annotations / f"{name}.xml" for name in split_list_ids(listing, annotations, problems)]
 
-    The list is read as a regular file of bounded size (a FIFO or a device is
-    refused before opening); an id that leaves the folder is a problem.
+
+def split_list_ids(
+    listing: str | os.PathLike[str], folder: str | os.PathLike[str], problems: list[str]
+) -> list[str]:
+    """The image ids a VOC split list names (``ImageSets/*/<split>.txt``: one id a line, its first word).
+
+    The list is read as a regular file of bounded size (a FIFO or a device is refused before
+    opening); an id that would lead outside ``folder`` (absolute, ``..``, a NUL) is left out and
+    recorded in ``problems`` with its line.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> listing = pathlib.Path(tempfile.mkdtemp()) / "train.txt"
+        >>> _ = listing.write_text("2007_000032\\n\\n../../etc/passwd\\n2007_000039 1\\n")
+        >>> problems = []
+        >>> split_list_ids(listing, "Annotations", problems), len(problems)
+        (['2007_000032', '2007_000039'], 1)
     """
     text = read_text_file(listing, "VOC split list", MAX_ANNOTATION_BYTES)
-    files = []
+    ids = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -363,12 +379,12 @@ def _listed(listing: Path, annotations: Path, problems: list[str]) -> list[Path]
             or (os.altsep is not None and os.path.isabs(name.replace(os.altsep, os.sep)))
         ):
             problems.append(
-                f"{listing} line {number}: id {name!r} names a file outside {annotations}: expected an image "
-                "id (a file name without .xml) inside the annotations folder"
+                f"{listing} line {number}: id {name!r} names a file outside {folder}: expected an image "
+                "id (a file name without its extension) inside that folder"
             )
             continue
-        files.append(annotations / f"{name}.xml")
-    return files
+        ids.append(name)
+    return ids
 
 
 def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]] | None:
