@@ -484,3 +484,20 @@ def test_two_ranks_shard_reshuffle_and_train_in_step(tmp_path: Path) -> None:
     assert results[0]["loss"] != results[1]["loss"], "the ranks must see different data"
     assert torch.equal(results[0]["after"], results[1]["after"]), "DDP must keep the ranks' parameters equal"
     assert not torch.equal(results[0]["after"], results[0]["initial"]), "the step must change the parameters"
+
+
+def test_segmentation_datasets_get_padded_batches_with_their_ignore_index(tmp_path: Path) -> None:
+    from visiondata.formats import SegmentationFolderDataset
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for name, (width, height) in {"a": (6, 4), "b": (3, 5)}.items():
+        Image.new("RGB", (width, height), (90, 20, 20)).save(tmp_path / "images" / f"{name}.png")
+        Image.new("L", (width, height), 1).save(tmp_path / "masks" / f"{name}.png")
+    dataset = SegmentationFolderDataset(tmp_path / "images", tmp_path / "masks", ignore_index=250)
+    # Masks of two sizes: PyTorch's default collate would fail to stack them.
+    (batch,) = list(build_loader(dataset, batch_size=2, shuffle=False, num_workers=0))
+    masks = batch["semantic_masks"]
+    assert masks.dtype == torch.int64 and tuple(masks.shape[1:]) == (32, 32)
+    assert masks[0, :4, :6].eq(1).all() and masks[0, 4:, :].eq(250).all() and masks[0, :, 6:].eq(250).all()
+    assert masks[1, :5, :3].eq(1).all() and masks[1, :, 3:].eq(250).all()

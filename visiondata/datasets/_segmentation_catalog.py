@@ -199,6 +199,8 @@ class SBDSegmentation:
         ignore_index: 255, the void id of the schema (SBD's class masks have no void border).
     """
 
+    task = "segmentation"
+
     def __init__(
         self,
         dataset: Any,

@@ -335,6 +335,8 @@ class SegmentationFolderDataset(ImageFileDataset):
         (torch.Size([3, 2, 4]), torch.int64, [[1, 0, 0, 0], [0, 0, 0, 255]])
     """
 
+    task = "segmentation"
+
     def __init__(
         self,
         images_dir: str | os.PathLike[str],

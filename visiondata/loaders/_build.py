@@ -113,7 +113,10 @@ def build_loader(
     - ``collate=None`` picks the collate from the dataset: detection datasets
       (visiondata's COCO, VOC, YOLO and CSV boxes readers, the catalog's
       detection sets, ``Mosaic``, ``MixUp``) get
-      [`detection_collate`][visiondata.collate.detection_collate]; others PyTorch's default.
+      [`detection_collate`][visiondata.collate.detection_collate]; semantic segmentation datasets
+      (``SegmentationFolderDataset``, the catalog's segmentation sets), whose masks differ in size
+      from image to image, get [`padded_collate`][visiondata.collate.padded_collate] with the
+      dataset's ``ignore_index`` (masks padded with it); others PyTorch's default.
     - ``distributed=None`` uses a ``DistributedSampler`` when a
       ``torch.distributed`` process group is initialised (``torchrun``), so
       each rank reads its own shard; ``True`` requires one, ``False`` never
@@ -273,13 +276,31 @@ def _log_order(
 
 
 def default_collate_for(dataset: Any) -> Callable[[list[Any]], Any] | None:
-    """[`detection_collate`][visiondata.collate.detection_collate] for detection datasets, ``None`` (PyTorch's default) for the rest."""
-    from visiondata.collate import detection_collate
+    """The collate a dataset's samples need, or ``None`` (PyTorch's default) for fixed-size samples.
+
+    [`detection_collate`][visiondata.collate.detection_collate] for detection datasets;
+    [`padded_collate`][visiondata.collate.padded_collate] with the dataset's ``ignore_index`` (255 when
+    it names none) for semantic segmentation, whose images and masks differ in size.
+    """
+    import functools
+
+    from visiondata.collate import detection_collate, padded_collate
 
     inner = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
     if _is_detection(inner) or getattr(inner, "task", None) == "detection":
         return detection_collate
+    if _is_segmentation(inner):
+        return functools.partial(padded_collate, ignore_index=int(getattr(inner, "ignore_index", 255)))
     return None
+
+
+def _is_segmentation(dataset: Any) -> bool:
+    from visiondata.datasets._catalog_dataset import CatalogDataset
+    from visiondata.formats._mask_folder import SegmentationFolderDataset
+
+    if isinstance(dataset, SegmentationFolderDataset) or getattr(dataset, "task", None) == "segmentation":
+        return True
+    return isinstance(dataset, CatalogDataset) and dataset.schema == "segmentation"
 
 
 def _is_detection(dataset: Any) -> bool:
