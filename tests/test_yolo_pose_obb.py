@@ -19,6 +19,7 @@ from torchvision import tv_tensors
 
 from visiondata.cli import main
 from visiondata.exceptions import DatasetFormatError, DatasetValidationError
+from visiondata.formats import to_coco, to_voc
 from visiondata.formats._dota import DOTADataset, to_dota
 from visiondata.formats._open import open_detection
 from visiondata.formats._yolo import YOLODataset, to_yolo
@@ -217,6 +218,9 @@ def test_what_a_task_cannot_hold_is_counted(tmp_path: Path) -> None:
     assert report.fields_left_out == {"oriented_boxes": 1}  # the axis-aligned one loses nothing
     written = (tmp_path / "detect" / "labels" / "train" / "a.txt").read_text().splitlines()
     assert [len(line.split()) for line in written] == [5, 5]
+    # COCO and VOC hold the enclosing box of the rotated one too, and say so.
+    assert to_coco(obb, tmp_path / "coco").fields_left_out == {"oriented_boxes": 1}
+    assert to_voc(obb, tmp_path / "voc").fields_left_out == {"oriented_boxes": 1}
     segments = to_yolo(obb, tmp_path / "segment", task="segment")
     assert segments.fields_left_out == {}  # a segment line holds the quadrilateral
     lines = (tmp_path / "segment" / "labels" / "train" / "a.txt").read_text().splitlines()

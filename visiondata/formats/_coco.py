@@ -45,6 +45,7 @@ from visiondata.formats._writing import (
     WriteRecord,
     has_files,
     note_losses,
+    note_oriented_left_out,
     place_image,
     safe_name,
     start_writing,
@@ -1613,6 +1614,7 @@ def to_coco(
             image = dict(source.images.get(image_id, {})) if source is not None else {}
             image.update({"id": image_id, "file_name": name, "width": record.width, "height": record.height})
             coco_images.append(image)
+            note_oriented_left_out(dataset, index, len(record.boxes), report)
             # COCO holds keypoints (written below): taken out so that they are not counted as lost.
             keypoints = record.fields.pop("keypoints", None)
             if keypoints is not None and (keypoints.ndim != 3 or keypoints.shape[2] != 3):

@@ -36,6 +36,7 @@ from visiondata.formats._writing import (
     check_split_name,
     mark_shapes,
     note_losses,
+    note_oriented_left_out,
     place_image,
     safe_name,
     shapes_left_out,
@@ -587,6 +588,7 @@ def to_voc(
             # Counted once the sample is sure to be written: VOC XML holds boxes, difficult and truncated.
             shapes_left_out(record, report)
             note_losses(record, report)
+            note_oriented_left_out(dataset, index, len(record.boxes), report)
             # VOC keeps one folder of images and names annotations by stem: a/b.jpg becomes a_b.jpg, and
             # a.jpg beside a.png gets annotation a_2.xml (its <filename> still says a.png).
             safe = re.sub(r"\s", "_", safe_name(record.name).as_posix().replace("/", "_"))

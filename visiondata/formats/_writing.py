@@ -624,3 +624,33 @@ def start_writing(
     left_out = getattr(dataset, "crowd_left_out", 0)
     report.source_crowd_left_out = int(left_out) if isinstance(left_out, (int, np.integer)) else 0
     return names, first, out, report, source_inputs(dataset)
+
+
+def count_rotated(quads: np.ndarray) -> int:
+    """How many ``(N, 8)`` quadrilaterals are not axis-aligned rectangles (their enclosing box loses them)."""
+    from visiondata.boxes import box_area
+
+    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 8)
+    if not len(quads):
+        return 0
+    sides = np.stack([np.ptp(quads[:, 0::2], axis=1), np.ptp(quads[:, 1::2], axis=1)], axis=1)
+    kept = np.abs(np.asarray(box_area(quads, "xyxyxyxy")))
+    return int(np.count_nonzero(kept < sides.prod(1) * (1 - 1e-6)))
+
+
+def note_oriented_left_out(dataset: Any, index: int, written: int, report: ConversionReport) -> None:
+    """Count, in ``fields_left_out["oriented_boxes"]``, the oriented boxes of sample ``index`` (DOTA,
+    YOLO-OBB) that a format of axis-aligned boxes holds only as their enclosing box.
+
+    ``written`` is how many boxes the sample writes; when crowd regions were left out the rows no
+    longer match the source's and nothing is counted (oriented sources have no crowd flag).
+    """
+    oriented_of = getattr(dataset, "oriented_boxes", None)
+    if not callable(oriented_of) or not has_files(dataset):
+        return
+    quads = oriented_of(index)
+    if quads is None or len(quads) != written:
+        return
+    lost = count_rotated(quads)
+    if lost:
+        report.fields_left_out["oriented_boxes"] = report.fields_left_out.get("oriented_boxes", 0) + lost

@@ -31,6 +31,7 @@ from visiondata.formats._writing import (
     StagedOutput,
     WriteRecord,
     check_split_name,
+    count_rotated,
     has_files,
     note_losses,
     place_image,
@@ -1307,7 +1308,7 @@ def to_yolo(
             elif quads is not None and task != "obb":
                 report.fields_left_out["oriented_boxes"] = report.fields_left_out.get(
                     "oriented_boxes", 0
-                ) + _count_rotated(quads)
+                ) + count_rotated(quads)
             # A YOLO source's paths hold images/ (and labels/) folders of their own; YOLO finds a label file by
             # turning the last "images" of an image's path into "labels", so those folders are left out.
             name = unique_key(safe_name(record.name, drop=("images", "labels")), taken)
@@ -1388,23 +1389,6 @@ def _pose_spec(dataset: Any, count: int | None, classes: int) -> dict[str, Any]:
     if names and len(names) == count:
         spec["kpt_names"] = {label: [str(name) for name in names] for label in range(max(classes, 1))}
     return spec
-
-
-def _count_rotated(quads: np.ndarray) -> int:
-    """How many ``(N, 8)`` quadrilaterals are not axis-aligned rectangles (their enclosing box loses them)."""
-    from visiondata.boxes import convert_boxes
-
-    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 8)
-    if not len(quads):
-        return 0
-    enclosing = np.stack(
-        [quads[:, 0::2].min(1), quads[:, 1::2].min(1), quads[:, 0::2].max(1), quads[:, 1::2].max(1)], axis=1
-    )
-    area = np.asarray(convert_boxes(enclosing, "xyxy", "xywh"))[:, 2:].prod(1)
-    from visiondata.boxes import box_area
-
-    kept = np.abs(np.asarray(box_area(quads, "xyxyxyxy")))
-    return int(np.count_nonzero(kept < area * (1 - 1e-6)))
 
 
 def _pose_lines(
