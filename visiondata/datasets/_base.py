@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, Subset
 from visiondata.datasets._index import PathIndex
 from visiondata.datasets._split import split_dataset
 from visiondata.exceptions import ImageReadError, SkippedSampleWarning
+from visiondata.io._plan import Planner, decode_planner, read_planned, scaled_decode
 from visiondata.io._read import read_image
 
 ON_ERROR = ("raise", "skip", "warn")
@@ -185,6 +186,10 @@ class ImageFileDataset(Dataset):
     #: Strict or tolerant decoding for the default loader (see [`read_image`][visiondata.io.read_image]);
     #: ``None`` follows ``visiondata.io.set_strict_decode`` (strict unless changed).
     strict: bool | None = None
+    #: Decode for the output (see [`read_planned`][visiondata.io.read_planned]): ``None`` decodes each JPEG
+    #: at the smallest DCT scale the transform's plan allows when the transform offers one and
+    #: ``visiondata.io.set_scaled_decode`` is on; ``True`` whenever the transform offers one; ``False`` never.
+    scaled_decode: bool | None = None
 
     def __init__(
         self,
@@ -194,12 +199,22 @@ class ImageFileDataset(Dataset):
         on_error: str,
         loader: Callable[[str], Any] | None,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error: expected one of {', '.join(map(repr, ON_ERROR))}, got {on_error!r}")
         if strict is not None and not isinstance(strict, bool):
             raise TypeError(f"strict: expected True, False or None, got {strict!r}")
+        if scaled_decode is not None and not isinstance(scaled_decode, bool):
+            raise TypeError(f"scaled_decode: expected True, False or None, got {scaled_decode!r}")
+        if scaled_decode and decode_planner(transform) is None:
+            raise TypeError(
+                f"scaled_decode=True: expected a transform that offers a decode plan "
+                f"(presets.classification_train, presets.classification_eval(scaled_decode=True)), got "
+                f"{type(transform).__name__}; pass scaled_decode=None or False, or one of those transforms"
+            )
         self.strict = strict
+        self.scaled_decode = scaled_decode
         self.root = str(Path(root).expanduser())
         if (
             transform is not None
@@ -270,13 +285,17 @@ class ImageFileDataset(Dataset):
         count = len(self)
         if not -count <= index < count:
             raise IndexError(f"index {index} is out of range for {count} samples")
+        planner = self._planner()
         for attempt in range(count):
             current = (index + attempt) % count
             path = self.path(current)
             try:
                 if not self.allow_outside_root:
                     self._check_inside_root(path)
-                image = self.load_image(path)
+                if planner is None:
+                    image = self.load_image(path)
+                else:
+                    image = read_planned(path, planner, strict=self.strict)
             except Exception as error:
                 failure = (
                     error
@@ -289,6 +308,21 @@ class ImageFileDataset(Dataset):
                 continue
             return image, current
         raise ImageReadError(self.root, "no readable image", f"all {count} samples failed; see .errors")
+
+    def _planner(self) -> Planner | None:
+        """The transform's ``decode_plan`` when images are decoded for it (see `scaled_decode`), else ``None``.
+
+        Only for the default reading (no ``loader``, `load_image` not overridden) and datasets that
+        call ``transform(image)``: the planned image goes to the transform that made the plan.
+        """
+        if self.loader is not None or self.scaled_decode is False or self.transform is None:
+            return None
+        if self.scaled_decode is None and not scaled_decode():
+            return None
+        kind = type(self)
+        if kind.load_image is not ImageFileDataset.load_image or kind._sample is not ImageFileDataset._sample:
+            return None
+        return decode_planner(self.transform)
 
     def _check_inside_root(self, path: str) -> None:
         # Resolving every component of every path costs about 40 µs a sample; folders are few, so

@@ -183,7 +183,19 @@ def read_image(
     output = check_choice("output", output, _OUTPUTS)
     strict = _strict_or_default(strict)
     data, path = _encoded_bytes(path, max_bytes)
-    header = read_header(data)
+    return _decode_data(path, data, read_header(data), mode, output, max_pixels, strict)
+
+
+def _decode_data(
+    path: object,
+    data: bytes,
+    header: ImageHeader,
+    mode: str,
+    output: str,
+    max_pixels: int | None,
+    strict: bool,
+) -> Any:
+    """`read_image` of ``data`` (already read, its header parsed; ``path`` names it in errors)."""
     limit = _PIXEL_LIMIT.current() if max_pixels is None else max_pixels
     if limit is not None and header.pixels is not None and header.pixels > limit:
         raise _too_large(path, header.width, header.height, limit)
@@ -327,19 +339,25 @@ def _too_large(path: object, width: int | None, height: int | None, limit: int) 
 
 
 # ---------------------------------------------------------------- the fast path
-def _decode_fast(path: object, data: bytes, header: ImageHeader, strict: bool) -> np.ndarray | None:
+def _decode_fast(
+    path: object, data: bytes, header: ImageHeader, strict: bool, least: tuple[int, int] = (0, 0)
+) -> np.ndarray | None:
     """``H x W x C`` pixels of a JPEG the header calls fast, EXIF orientation applied (PIL's ``exif_transpose``).
 
     ``None`` when TurboJPEG cannot decode the file at all (a damaged header, or a sampling layout it
-    does not handle): PIL then decodes it or names the damage.
+    does not handle): PIL then decodes it or names the damage. ``least``: ``(height, width)`` in the
+    stored (not oriented) frame that the decoded image must at least have; libjpeg-turbo then decodes
+    at the smallest of its DCT scales that gives them (``(0, 0)``: full size, the exact pixels).
     """
     colorspace = "GRAY" if header.channels == 1 else "RGB"
     try:
         # Strict first, tolerant or not: on a clean file that is the only decode; a warning (which
         # TurboJPEG's strict mode raises) is told apart from a fatal error by a second, tolerant decode.
-        hwc = simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=True)
+        hwc = simplejpeg.decode_jpeg(
+            data, colorspace=colorspace, strict=True, min_height=least[0], min_width=least[1]
+        )
     except (ValueError, RuntimeError) as strict_error:
-        hwc = _recover_jpeg(path, data, str(strict_error), strict, colorspace)
+        hwc = _recover_jpeg(path, data, str(strict_error), strict, colorspace, least)
         if hwc is None:
             return None
     if hwc.ndim == 2:
@@ -364,12 +382,14 @@ _ORIENT = {
 
 
 def _recover_jpeg(
-    path: object, data: bytes, warning: str, strict: bool, colorspace: str
+    path: object, data: bytes, warning: str, strict: bool, colorspace: str, least: tuple[int, int] = (0, 0)
 ) -> np.ndarray | None:
     """After a strict decode failed: the tolerant pixels, the ``ImageReadError`` a warning stands for, or
     ``None`` when the failure is fatal (TurboJPEG cannot decode the file at all)."""
     try:
-        recovered = simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=False)
+        recovered = simplejpeg.decode_jpeg(
+            data, colorspace=colorspace, strict=False, min_height=least[0], min_width=least[1]
+        )
     except (ValueError, RuntimeError):
         return None
     damage = _jpeg_warning(path, warning)

@@ -352,6 +352,7 @@ class ShardDataset(IterableDataset):
 
         from visiondata.exceptions import ImageReadError
         from visiondata.io import read_image
+        from visiondata.io._plan import PlannedImage, read_planned
         from visiondata.shards._records import decode_target, image_member
 
         where = f"{sample['__url__']}: key {sample['__key__']}"
@@ -363,12 +364,23 @@ class ShardDataset(IterableDataset):
                     "no image member",
                     f"members: {sorted(k for k in sample if not k.startswith('__'))}",
                 )
+            planner = self._planner()
             try:
-                image = read_image(sample[extension], mode=self.manifest.image_mode)
+                if planner is None:
+                    image = read_image(sample[extension], mode=self.manifest.image_mode)
+                else:
+                    image = read_planned(sample[extension], planner, mode=self.manifest.image_mode)
             except ImageReadError as error:
                 raise ImageReadError(
                     f"{where} ({extension})", error.reason or "unreadable", error.detail
                 ) from error
+            if isinstance(image, PlannedImage):
+                # Decoded for the transform's plan, which finishes it: the target sees the full size.
+                target = decode_target(sample, where, image.full_size)
+                image = self.transform(image)  # type: ignore[misc]
+                if self.target_transform is not None:
+                    target = self.target_transform(target)
+                return image, target
             target = decode_target(sample, where, tuple(image.shape[-2:]))
         except ImageReadError as error:
             if self.on_error == "raise":
@@ -390,6 +402,26 @@ class ShardDataset(IterableDataset):
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target
+
+    #: Decode for the output (see ``visiondata.io.read_planned``): ``None`` (default) decodes each JPEG
+    #: at the smallest DCT scale the transform's plan allows when the transform offers one
+    #: (``presets.classification_train``) and ``visiondata.io.set_scaled_decode`` is on; ``False``
+    #: decodes every image exactly. Classification shards with ``decode="tensor"`` only.
+    scaled_decode: bool | None = None
+
+    def _planner(self) -> Any:
+        """The transform's ``decode_plan`` when images are decoded for it, else ``None``."""
+        from visiondata.io._plan import decode_planner, scaled_decode
+
+        if self.scaled_decode is False or self.transform is None or self.decode != "tensor":
+            return None
+        if self.scaled_decode is None and not scaled_decode():
+            return None
+        if self.task in ("detection", "segmentation") or self.manifest.image_type == "numpy":
+            return None  # the transform takes (image, target), or the source gave arrays
+        if self.manifest.image_mode != "RGB":
+            return None  # the presets' plans are for three channels
+        return decode_planner(self.transform)
 
     def _skip(self, where: str, cause: str) -> None:
         from visiondata.exceptions import SkippedSampleWarning

@@ -19,6 +19,7 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode, v2
 
+from visiondata.io._plan import DecodePlan, PlannedImage
 from visiondata.io._read import _luma
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -69,6 +70,12 @@ def classification_train(
         hflip: Probability of a horizontal flip.
         interpolation: Resampling filter (antialiased).
 
+    The pipeline offers datasets a decode plan: ``ImageFolderDataset``, ``CSVDataset`` and
+    ``ShardDataset`` draw the crop on the JPEG's header and decode it at 1/2, 1/4 or 1/8 scale when
+    the crop keeps at least twice the output's pixels per side at that scale (same crops as
+    without a plan; pixels identical at full scale, PSNR >= 30 dB otherwise). Their
+    ``scaled_decode=False``, or ``visiondata.io.set_scaled_decode(False)``, turns that off.
+
     Examples:
         >>> import torch
         >>> classification_train(size=32)(torch.zeros(3, 60, 80, dtype=torch.uint8)).shape
@@ -98,14 +105,40 @@ class _ClassificationTrain(v2.Compose):
     kernel is faster on it; the pixels are the same), and with ``ToDtype`` and ``Normalize``
     applied in place on one float tensor. Anything else (several inputs, a float or batched
     tensor, a changed ``transforms`` list, hooks) runs the plain ``v2.Compose``.
+
+    It also offers a decode plan (`decode_plan`): datasets draw the crop on the file's header
+    first and decode the JPEG at a DCT scale that keeps the crop's resolution, then hand the
+    `PlannedImage` back, whose region the same steps crop, resize, flip and normalise.
     """
 
     def _get_name(self) -> str:
         return "Compose"  # the repr stays that of the v2.Compose it replaces
 
+    def decode_plan(self, height: int, width: int) -> DecodePlan | None:
+        """Draw the crop on an image of ``height`` x ``width`` before it is decoded (see `visiondata.io.read_planned`).
+
+        ``RandomResizedCrop``'s own ``make_params``, the same random calls as on the decoded image,
+        so the crops are distributed exactly as without a plan; the flip is drawn later, when the
+        `PlannedImage` comes back, as it is now. ``None`` when the steps were changed.
+        """
+        if not self._unchanged(None):
+            return None
+        crop = self.transforms[1]
+        # make_params only asks for the size: an expanded one-element tensor has it, without memory.
+        params = crop.make_params([torch.empty(1, 1, 1, dtype=torch.uint8).expand(1, height, width)])
+        out_height, out_width = crop.size
+        return DecodePlan(
+            params["top"], params["left"], params["height"], params["width"], out_height, out_width
+        )
+
     def forward(self, *inputs: Any) -> Any:
         if len(inputs) == 1:
             image = inputs[0]
+            if isinstance(image, PlannedImage):
+                # Decoded for this transform's plan: the crop was drawn already, scaled with the image.
+                if self._unchanged(image.image.shape[0]):
+                    return self._run(image.image, image.region)
+                return super().forward(_full_size(image))
             if isinstance(image, Image.Image) and self._unchanged(None):
                 image = self.transforms[0](image)  # ToImage: PIL -> uint8 C x H x W
             if (
@@ -132,10 +165,12 @@ class _ClassificationTrain(v2.Compose):
         # Normalize's sub() broadcasts a one-channel image against three means; in place cannot.
         return channels is None or len(normalize.mean) == len(normalize.std) == channels
 
-    def _run(self, image: torch.Tensor) -> torch.Tensor:
+    def _run(self, image: torch.Tensor, region: tuple[int, int, int, int] | None = None) -> torch.Tensor:
         _, crop, flip, _, normalize = self.transforms
-        params = crop.make_params([image])  # RandomResizedCrop's own draw
-        top, left, height, width = params["top"], params["left"], params["height"], params["width"]
+        if region is None:
+            params = crop.make_params([image])  # RandomResizedCrop's own draw
+            region = params["top"], params["left"], params["height"], params["width"]
+        top, left, height, width = region
         region = image[:, top : top + height, left : left + width]  # v2's crop of an in-bounds box
         region = region.permute(1, 2, 0).contiguous().permute(2, 0, 1)  # packed channels-last
         resized = v2.functional.resize_image(
@@ -158,8 +193,20 @@ def classification_eval(
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
     interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+    scaled_decode: bool = False,
 ) -> v2.Compose:
     """Resize the shorter side to ``resize``, centre-crop ``size``, normalise.
+
+    Args:
+        size: Side of the square output.
+        resize: The shorter side after resizing, before the centre crop.
+        mean: Per-channel mean to subtract (values in [0, 1]).
+        std: Per-channel standard deviation to divide by.
+        interpolation: Resampling filter (antialiased).
+        scaled_decode: Offer datasets a decode plan, so that a JPEG is decoded at the smallest DCT
+            scale that still gives the resized image's resolution (faster, within the PSNR stated
+            in docs/performance.md of the exact pixels). Off by default: evaluation scores are
+            computed against the exact pixels.
 
     Examples:
         >>> import torch
@@ -168,15 +215,80 @@ def classification_eval(
     """
     if resize < size:
         raise ValueError(f"resize: expected at least size ({size}), got {resize}")
-    return v2.Compose(
-        [
-            v2.ToImage(),
-            v2.Resize(resize, interpolation=interpolation, antialias=True),
-            v2.CenterCrop(size),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(mean, std),
-        ]
-    )
+    if not isinstance(scaled_decode, bool):
+        raise TypeError(f"scaled_decode: expected True or False, got {scaled_decode!r}")
+    steps = [
+        v2.ToImage(),
+        v2.Resize(resize, interpolation=interpolation, antialias=True),
+        v2.CenterCrop(size),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean, std),
+    ]
+    return _ClassificationEval(steps) if scaled_decode else v2.Compose(steps)
+
+
+_EVAL_STEPS = (v2.ToImage, v2.Resize, v2.CenterCrop, v2.ToDtype, v2.Normalize)
+
+
+class _ClassificationEval(v2.Compose):
+    """``classification_eval(scaled_decode=True)``: the plain ``v2.Compose``, plus a decode plan.
+
+    The plan keeps the whole image at the size ``Resize`` gives it; a `PlannedImage` is resized to
+    exactly that size (so the centre crop is the same), then cropped and normalised as usual.
+    """
+
+    def _get_name(self) -> str:
+        return "Compose"
+
+    def _unchanged(self) -> bool:
+        steps = self.transforms
+        return (
+            len(steps) == len(_EVAL_STEPS)
+            and all(type(step) is kind for step, kind in zip(steps, _EVAL_STEPS, strict=False))
+            and steps[1].max_size is None
+        )
+
+    def decode_plan(self, height: int, width: int) -> DecodePlan | None:
+        """The whole ``height`` x ``width`` image, at the size ``Resize`` makes it (``None`` when the steps changed)."""
+        if not self._unchanged():
+            return None
+        out_height, out_width = _resized_size(height, width, self.transforms[1].size)
+        return DecodePlan(0, 0, height, width, out_height, out_width)
+
+    def forward(self, *inputs: Any) -> Any:
+        if len(inputs) == 1 and isinstance(inputs[0], PlannedImage):
+            planned = inputs[0]
+            if not self._unchanged():
+                return super().forward(_full_size(planned))
+            resize = self.transforms[1]
+            plan = planned.plan
+            image = v2.functional.resize_image(
+                planned.image,
+                [plan.out_height, plan.out_width],
+                interpolation=resize.interpolation,
+                antialias=resize.antialias,
+            )
+            image = tv_tensors.Image(image)  # what ToImage gives the exact path's steps
+            for step in self.transforms[2:]:
+                image = step(image)
+            return image
+        return super().forward(*inputs)
+
+
+def _resized_size(height: int, width: int, size: Sequence[int]) -> tuple[int, int]:
+    """The size ``v2.Resize(size)`` gives a ``height`` x ``width`` image (torchvision's arithmetic)."""
+    if len(size) == 2:
+        return int(size[0]), int(size[1])
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = int(size[0]), int(int(size[0]) * long / short)
+    return (new_long, new_short) if width <= height else (new_short, new_long)
+
+
+def _full_size(planned: PlannedImage) -> torch.Tensor:
+    """A planned image back at its full size, for a transform changed after it made its plan (rare)."""
+    if planned.scale == 1:
+        return planned.image
+    return v2.functional.resize_image(planned.image, list(planned.full_size), antialias=True)
 
 
 def grayscale_normalized(size: int = 64) -> v2.Compose:
