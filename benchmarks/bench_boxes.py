@@ -27,11 +27,27 @@ Pipelines:
    over twice the rounds (18 by default): the differences sought are small.
 4. ``RandomIoUCrop`` (SSD) + ``Resize`` 512 + flip, and the crop alone: torchvision v2
    (+ ``SanitizeBoundingBoxes``) against ``BoxPipeline(backend="torchvision")``.
+5. The kernel-dominated case on the same parameters: 1's pipeline on the torchvision backend, and the
+   same with ``LongestMaxSize`` 640 instead of the crop, against torchvision v2's ``Compose``
+   replaying, photo by photo, the resize and flip that ``BoxPipeline`` drew (v2's own
+   ``RandomResizedCrop`` with its window given, or ``Resize`` to the size ours computed;
+   ``RandomHorizontalFlip(p=1)`` where ours flipped), so that both resize the same windows: the ratio
+   measures the path, not the luck of the draw (in 1, each draws its own crops, and a round's crops
+   decide much of its time). On uint8 photos as decoded (channels-last memory), the same as contiguous
+   ``C x H x W`` tensors, and as float32 in [0, 1]. Before timing, the script checks that both give the
+   same pixels (the largest difference printed: float32 rounding of the fused normalisation) and the
+   same boxes. Timed call by call, alternating, in CPU time (as 3), which leaves out the waits that
+   other work on a shared machine causes. The ratio depends on the memory allocator: each sample's
+   output is freed before the next call here, and whether glibc hands that memory back (or returns it
+   to the system, so that the next sample's buffers fault their pages in again) moves both contenders'
+   times by a third; a ``DataLoader`` keeps a batch of outputs alive, so every large buffer is new
+   there, and the path with fewer buffers gains. ``MALLOC_MMAP_THRESHOLD_=131072`` models that
+   regime, ``MALLOC_TRIM_THRESHOLD_=2000000000 MALLOC_MMAP_THRESHOLD_=1000000000`` the opposite one.
 
 Each round times every contender over all photos; the script prints the
 median images/s, the median ratio and the spread (min-max) of the per-round
 ratios. Targets: albumentations backend >= 0.95x albumentations (portable and
-own transforms); torchvision backend >= 1.2x torchvision v2; composition
+own transforms); torchvision backend >= 1.2x torchvision v2 (in 1, and in 5 on uint8 photos); composition
 within 2% or 20 us per sample of the flat pipeline; IoU crop >= 1.5x
 torchvision's.
 
@@ -141,6 +157,7 @@ def compare(
     pairs: list[tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float | None]],
     per_sample: bool = False,
     controls: frozenset[str] = frozenset(),
+    cpu_time: bool = False,
 ) -> list[str]:
     """Time each (baseline, contender) pair, alternating; print medians, ratios and their spread.
 
@@ -151,7 +168,7 @@ def compare(
     taken for each order of the two calls and averaged, then the median over rounds with its min-max),
     judged against the composition target (`COMPOSITION_FRACTION` or `COMPOSITION_MICROSECONDS`),
     except for the contenders in ``controls``: the same pipeline as their baseline, whose difference
-    is the noise.
+    is the noise. ``cpu_time`` alternates call by call in CPU time too, without the per-sample lines.
     """
     rates: dict[str, list[float]] = {}
     differences: dict[str, list[float]] = {}  # per round: the per-call difference (its median), in us
@@ -159,7 +176,9 @@ def compare(
         call_list[0]()  # warm-up: first calls build caches and import lazily
     for _ in range(rounds):
         for baseline, baseline_calls, contender, contender_calls, _target in pairs:
-            if per_sample:
+            if cpu_time and not per_sample:
+                baseline_rate, contender_rate, _ = timed_pair(baseline_calls, contender_calls)
+            elif per_sample:
                 baseline_rate, contender_rate, paired = timed_pair(baseline_calls, contender_calls)
                 # The call that runs second in a pair finds the photo in cache: the median of each order
                 # separately, averaged, cancels that (one median of both would fall anywhere between them).
@@ -170,7 +189,7 @@ def compare(
                 baseline_rate, contender_rate = timed(baseline_calls), timed(contender_calls)
             rates.setdefault(baseline, []).append(baseline_rate)
             rates.setdefault(contender, []).append(contender_rate)
-    unit = "images per CPU second" if per_sample else "images/s"
+    unit = "images per CPU second" if per_sample or cpu_time else "images/s"
     lines = [f"\n{title}, {unit} (median of {rounds} rounds):"]
     for baseline, _, contender, _, target in pairs:
         lines.append(f"  {baseline:<58} {statistics.median(rates[baseline]):8.1f}")
@@ -292,6 +311,147 @@ def seeded(pipeline: BoxPipeline, samples: list[tuple[object, ...]]) -> list[Cal
         lambda index=index, sample=sample: (generator.manual_seed(index), pipeline(*sample))
         for index, sample in enumerate(samples)
     ]
+
+
+class ReplayedResizedCrop(v2.RandomResizedCrop):
+    """torchvision v2's ``RandomResizedCrop`` cutting a given window: v2's whole per-call path, our draw.
+
+    ``window`` is ``{"top", "left", "height", "width"}`` (what v2's ``make_params`` returns), taken from
+    the crop ``BoxPipeline`` drew for the same photo.
+    """
+
+    def __init__(self, size: int, window: dict[str, int]) -> None:
+        super().__init__(size, antialias=True)
+        self.window = window
+
+    def make_params(self, flat_inputs: list[object]) -> dict[str, int]:
+        return dict(self.window)
+
+
+def replay_draws(
+    pipeline: BoxPipeline, samples: list[tuple[object, ...]], first: Callable[[dict[str, object]], object]
+) -> list[v2.Compose]:
+    """For each sample, a v2 ``Compose`` that resizes and flips as ``pipeline`` does on it through `seeded`.
+
+    ``pipeline`` is a portable resizing step, ``HorizontalFlip`` and ``Normalize``; its two first steps'
+    parameters are recorded (the flip's ``get_params`` runs only when the step does) on one `seeded`
+    pass, which later passes repeat. ``first`` makes v2's transform for the resizing step's parameters.
+    """
+    resizing, flip = (step.transform for step in pipeline._steps[:2])  # the bench knows the pipeline's steps
+    drawn: list[dict[str, object]] = []
+
+    def resizing_params(*args: object) -> dict[str, object]:
+        params = type(resizing).get_params(resizing, *args)
+        drawn.append({"resize": params})
+        return params
+
+    def flip_params(*args: object) -> dict[str, object]:
+        drawn[-1]["flip"] = True
+        return {}
+
+    resizing.get_params, flip.get_params = resizing_params, flip_params  # instance attributes, deleted below
+    try:
+        for call in seeded(pipeline, samples):
+            call()
+    finally:
+        del resizing.get_params, flip.get_params
+    return [
+        v2.Compose(
+            [
+                first(params["resize"]),  # type: ignore[arg-type]
+                *([v2.RandomHorizontalFlip(p=1.0)] if params.get("flip") else []),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+                v2.SanitizeBoundingBoxes(),
+            ]
+        )
+        for params in drawn
+    ]
+
+
+def replayed_crop(params: dict[str, object]) -> v2.Transform:
+    top, left, height, width = params["crop"]  # type: ignore[misc]
+    return ReplayedResizedCrop(512, {"top": top, "left": left, "height": height, "width": width})
+
+
+def replayed_resize(params: dict[str, object]) -> v2.Transform:
+    return v2.Resize(list(params["size"]), antialias=True)  # type: ignore[call-overload]
+
+
+def check_same_output(ours: list[Callable[[], object]], theirs: list[Callable[[], object]], what: str) -> str:
+    """Raise unless both give images of one shape and the same boxes; the largest pixel difference, as text.
+
+    v2's ``SanitizeBoundingBoxes`` also drops boxes under 1 pixel wide or high, which ``BoxPipeline``
+    (``min_size=0``) keeps: ours are compared after the same rule.
+    """
+    largest = 0.0
+    for index, (one, other) in enumerate(zip(ours, theirs, strict=True)):
+        (image, target), (their_image, their_target) = one()[1], other()  # type: ignore[index,misc]
+        if image.shape != their_image.shape:
+            raise RuntimeError(
+                f"{what}: photo {index}: images of shapes {image.shape} and {their_image.shape}"
+            )
+        largest = max(largest, (image - their_image).abs().max().item())
+        boxes = target["boxes"].as_subclass(torch.Tensor)
+        sides = boxes[:, 2:] - boxes[:, :2]
+        boxes = boxes[(sides >= 1).all(dim=1)]
+        their_boxes = their_target["boxes"].as_subclass(torch.Tensor)
+        if boxes.shape != their_boxes.shape or not torch.allclose(boxes, their_boxes, atol=1e-3):
+            raise RuntimeError(f"{what}: photo {index}: the boxes differ from v2's on the same parameters")
+    if largest > 1e-5:
+        raise RuntimeError(f"{what}: the pixels differ from v2's by up to {largest:.3g}")
+    return f"same boxes; pixels within {largest:.1e} of v2's (float32 rounding of the fused normalisation)"
+
+
+def kernel_dominated(rounds: int, tv_samples: list[tuple[object, ...]]) -> list[str]:
+    """Section 5: the torchvision backend against v2 replaying its draws, on three input layouts."""
+    normalize = {"name": "Normalize", "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    flip = {"name": "HorizontalFlip", "p": 0.5}
+    cases = [
+        ("RandomResizedCrop 512", {"name": "RandomResizedCrop", "size": 512}, replayed_crop),
+        ("LongestMaxSize 640", {"name": "LongestMaxSize", "max_size": 640}, replayed_resize),
+    ]
+    variants = {
+        "uint8, channels-last": lambda image: image,
+        "uint8, contiguous": lambda image: image.contiguous(),
+        "float32": functional_to_float,
+    }
+    lines = []
+    for title, resizing, first in cases:
+        ours = BoxPipeline([resizing, flip, normalize], backend="torchvision")
+        pairs: list[
+            tuple[str, list[Callable[[], object]], str, list[Callable[[], object]], float | None]
+        ] = []
+        checks = []
+        for name, convert in variants.items():
+            samples = [
+                (tv_tensors.Image(convert(image.as_subclass(torch.Tensor))), target)
+                for image, target in tv_samples
+            ]
+            ours_calls = seeded(ours, samples)
+            their_calls = [
+                lambda c=c, s=s: c(*s)
+                for c, s in zip(replay_draws(ours, samples, first), samples, strict=True)
+            ]
+            checks.append(f"  {name}: {check_same_output(ours_calls, their_calls, f'{title}, {name}')}")
+            pairs.append(
+                (
+                    f"torchvision v2, same draws ({name})",
+                    their_calls,
+                    f"BoxPipeline(backend='torchvision') ({name})",
+                    ours_calls,
+                    1.2 if name.startswith("uint8") else None,
+                )
+            )
+        print("\n".join([f"\nKernel-dominated, {title}: the same parameters on both sides", *checks]))
+        lines += compare(
+            f"Kernel-dominated: {title} + flip + Normalize, same draws", rounds, pairs, cpu_time=True
+        )
+    return lines
+
+
+def functional_to_float(image: torch.Tensor) -> torch.Tensor:
+    return v2.functional.to_dtype(image, torch.float32, scale=True).contiguous()
 
 
 def main() -> None:
@@ -501,6 +661,7 @@ def main() -> None:
             ),
         ],
     )
+    kernel_dominated(options.rounds, tv_samples)
     print(f"\n{footer()}")
 
 

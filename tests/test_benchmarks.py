@@ -83,12 +83,17 @@ def test_box_augmentation_benchmark_runs(tmp_path: Path) -> None:
         "Composition: the same steps flat",
         "Composition on 96x72 thumbnails",
         "RandomIoUCrop (SSD)",
+        "Kernel-dominated: RandomResizedCrop 512 + flip + Normalize, same draws",
+        "Kernel-dominated: LongestMaxSize 640 + flip + Normalize, same draws",
     ):
         assert heading in output
     assert "BoxPipeline: 'albumentations.<Name>' specs" in output
-    assert output.count("target >= ") == 5  # one ratio per contender pair with a speed target
-    # and the composition pairs' ratios, without one: 2 sizes x 2 backends x (composed, control)
-    assert output.count("x (rounds ") == 5 + 8
+    assert output.count("target >= ") == 9  # one ratio per contender pair with a speed target
+    # and the composition pairs' ratios, without one: 2 sizes x 2 backends x (composed, control),
+    # and the kernel-dominated pairs: 2 pipelines x 3 image layouts
+    assert output.count("x (rounds ") == 5 + 8 + 6
+    # The kernel-dominated pairs are timed only after checking that both give the same output.
+    assert output.count("same boxes; pixels within ") == 6
     # Each composed pipeline's per-sample cost with its verdict, and each control's noise without one.
     assert output.count("cost per sample: ") == 4
     assert output.count("target < 2% or < 20 us: ") == 4

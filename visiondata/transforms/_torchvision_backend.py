@@ -153,9 +153,15 @@ def _resize(tensor: torch.Tensor, size: Sequence[int], interpolation: str, mask:
         and tensor.dtype == torch.uint8
         and tensor.ndim == 3
         and tensor.stride(0) != 1
+        and (size[0] * size[1] >= tensor.shape[-2] * tensor.shape[-1] or size[0] * size[1] == 1)
     ):
-        # torch's antialiased uint8 resize runs about twice as fast on channels-last memory; a
-        # contiguous C x H x W image is first laid out that way (a view when it already is).
+        # torch's antialiased uint8 resize runs faster on channels-last memory, but laying a C x H x W
+        # image out that way is a transposing copy of the input, about as slow per pixel as the resize:
+        # it pays for itself only when the output has at least as many pixels as the input (measured on
+        # 0.4 MP photos, one thread: a 2-6x upscale 1.4-1.7x faster; a whole-image downscale 1.3-1.9x
+        # slower). Images decoded channels-last (read_image's, and their crops) need no copy. A 1 x 1
+        # output always takes the channels-last path: torch 2.x's kernel fails an internal assert on a
+        # contiguous 3-channel image resized to one pixel (torchvision's resize_image too).
         tensor = tensor.permute(1, 2, 0).contiguous().permute(2, 0, 1)
     return functional.resize_image(tensor, list(size), interpolation=_MODES[interpolation], antialias=True)
 
@@ -1034,7 +1040,10 @@ class Normalize(BoxTransform):
 
     The scaling is fused into one multiply-add per pixel (``ToDtype`` then
     ``Normalize`` in torchvision make four passes); albumentations'
-    ``Normalize`` has the same semantics.
+    ``Normalize`` has the same semantics. The result is always a new
+    contiguous tensor (whatever the input's memory layout): a ``float32``
+    image (the caller's own, or a crop that is a view of it) is never changed
+    in place.
     """
 
     def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
@@ -1073,7 +1082,20 @@ class Normalize(BoxTransform):
         elif image.shape[-3] != len(self.mean):
             self._coefficients(image.shape[-3], from_uint8)  # raises, naming the channel counts
         scale, shift = self._torch[key]
-        return image.to(torch.float32).mul_(scale).add_(shift)
+        # The output is always a new C x H x W contiguous tensor. Broadcasting the per-channel (C, 1, 1)
+        # coefficients over a channels-last image (what a resize of a channels-last image returns) takes
+        # torch's slow strided path, about ten times the contiguous one on 512x512: the conversion lays
+        # the pixels out contiguously in the same pass, and the multiply-add runs on contiguous memory.
+        if image.dtype == torch.float32:
+            # ``to`` would return the image itself and the in-place ops would change the caller's tensor
+            # (or the image a crop is a view of): the multiply allocates the output instead.
+            if image.is_contiguous():
+                return torch.mul(image, scale).add_(shift)
+            return image.clone(memory_format=torch.contiguous_format).mul_(scale).add_(shift)
+        # uint8 (and other dtypes): the conversion allocates the output, normalised in place. Measured
+        # against one multiply with type promotion, per-channel ``out=`` writes and row-blocked passes on
+        # 512x512 images: none is faster than these three vectorised passes.
+        return image.to(torch.float32, memory_format=torch.contiguous_format).mul_(scale).add_(shift)
 
     def apply_image_numpy(self, image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         scale, shift = self._coefficients(image.shape[-1], image.dtype == np.uint8)
