@@ -87,7 +87,7 @@ def voc_root(root: str, year: str) -> str:
     return os.path.join(root, *parts)
 
 
-def _voc_url(year: str, split: str) -> str:
+def voc_url(year: str, split: str) -> str:
     from torchvision.datasets.voc import DATASET_YEAR_DICT
 
     return DATASET_YEAR_DICT["2007-test" if split == "test" else year]["url"]
@@ -116,19 +116,12 @@ def voc_detection(
         DatasetNotFoundError: The split is not on disk and ``download`` is false.
         DownloadError: The download failed.
     """
-    if split == "test" and year is not None and str(year) != "2007":
-        raise TypeError(
-            f"get_dataset('voc_detection'): split='test' sets year='2007'; got year={str(year)!r}. VOC "
-            "published test annotations for 2007 only; leave year= out"
-        )
-    year = "2007" if split == "test" else "2012" if year is None else str(year)
-    if year not in VOC_YEARS:
-        raise ValueError(f"voc_detection: year expected one of {', '.join(VOC_YEARS)}, got {year!r}")
+    year = voc_year("voc_detection", split, year)
     folder = voc_root(root, year)
     listing = os.path.join(folder, "ImageSets", "Main", f"{split}.txt")
-    url = _voc_url(year, split)
+    url = voc_url(year, split)
     if download and not os.path.isfile(listing):
-        _download_voc(root, year, split, url)
+        download_voc(root, year, split, url)
     if not (os.path.lexists(listing) and os.path.isdir(os.path.join(folder, "Annotations"))):
         raise DatasetNotFoundError(
             f"voc_detection: no VOC {year} {split!r} split under {root}: expected {listing} and "
@@ -147,7 +140,7 @@ def voc_detection(
     )
 
 
-def _download_voc(root: str, year: str, split: str, url: str, kind: str = "VOCDetection") -> None:
+def download_voc(root: str, year: str, split: str, url: str, kind: str = "VOCDetection") -> None:
     """Fetch and unpack VOC ``year`` through torchvision's ``kind`` class (its checksums, its layout).
 
     ``kind`` is ``"VOCDetection"`` or ``"VOCSegmentation"`` (one archive per year holds both; each class
@@ -166,7 +159,7 @@ def _download_voc(root: str, year: str, split: str, url: str, kind: str = "VOCDe
         ) from error
 
 
-def _with_reader_keywords(
+def with_reader_keywords(
     factory: Callable[..., Any], reader: type, decided: tuple[str, ...]
 ) -> inspect.Signature:
     """``factory``'s own parameters, then the reader's keywords the catalog does not decide.
@@ -188,9 +181,31 @@ def _with_reader_keywords(
     return inspect.Signature([*own, *extra])
 
 
-coco_detection.__signature__ = _with_reader_keywords(  # type: ignore[attr-defined]
+coco_detection.__signature__ = with_reader_keywords(  # type: ignore[attr-defined]
     coco_detection, CocoDetectionDataset, ("images_dir", "annotation_file", "classes")
 )
-voc_detection.__signature__ = _with_reader_keywords(  # type: ignore[attr-defined]
+voc_detection.__signature__ = with_reader_keywords(  # type: ignore[attr-defined]
     voc_detection, VOCDetectionDataset, ("images_dir", "classes")
 )
+
+
+def voc_year(name: str, split: str, year: object) -> str:
+    """The VOC year catalog entry ``name`` reads: 2007 for ``split="test"``, else ``year`` (default 2012).
+
+    Raises:
+        TypeError: ``split="test"`` with another year (VOC published test annotations for 2007 only).
+        ValueError: ``year`` is not 2007 to 2012.
+
+    Examples:
+        >>> voc_year("voc_detection", "test", None), voc_year("voc_detection", "train", 2010)
+        ('2007', '2010')
+    """
+    if split == "test" and year is not None and str(year) != "2007":
+        raise TypeError(
+            f"get_dataset({name!r}): split='test' sets year='2007'; got year={str(year)!r}. VOC "
+            "published test annotations for 2007 only; leave year= out"
+        )
+    chosen = "2007" if split == "test" else "2012" if year is None else str(year)
+    if chosen not in VOC_YEARS:
+        raise ValueError(f"{name}: year expected one of {', '.join(VOC_YEARS)}, got {chosen!r}")
+    return chosen

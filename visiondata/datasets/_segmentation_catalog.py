@@ -24,11 +24,11 @@ from typing import Any
 
 from visiondata.datasets._builtin import CITYSCAPES_CLASSES, VOC_CLASSES
 from visiondata.datasets._detection_catalog import (
-    VOC_YEARS,
-    _download_voc,
-    _voc_url,
-    _with_reader_keywords,
+    download_voc,
     voc_root,
+    voc_url,
+    voc_year,
+    with_reader_keywords,
 )
 from visiondata.exceptions import (
     DatasetFormatError,
@@ -74,20 +74,13 @@ def voc_segmentation(
         DownloadError: The download failed.
         DatasetValidationError: A listed name without its image or mask (under ``on_error="raise"``).
     """
-    if split == "test" and year is not None and str(year) != "2007":
-        raise TypeError(
-            f"get_dataset('voc_segmentation'): split='test' sets year='2007'; got year={str(year)!r}. VOC "
-            "published test annotations for 2007 only; leave year= out"
-        )
-    year = "2007" if split == "test" else "2012" if year is None else str(year)
-    if year not in VOC_YEARS:
-        raise ValueError(f"voc_segmentation: year expected one of {', '.join(VOC_YEARS)}, got {year!r}")
+    year = voc_year("voc_segmentation", split, year)
     folder = voc_root(root, year)
     listing = os.path.join(folder, "ImageSets", "Segmentation", f"{split}.txt")
     masks = os.path.join(folder, "SegmentationClass")
-    url = _voc_url(year, split)
+    url = voc_url(year, split)
     if download and not os.path.isfile(listing):
-        _download_voc(root, year, split, url, "VOCSegmentation")
+        download_voc(root, year, split, url, "VOCSegmentation")
     if not (os.path.lexists(listing) and os.path.isdir(masks)):
         raise DatasetNotFoundError(
             f"voc_segmentation: no VOC {year} {split!r} segmentation split under {root}: expected {listing} "
@@ -304,10 +297,10 @@ def sbd(
     return SBDSegmentation(dataset, transform=transform, target_transform=target_transform)
 
 
-voc_segmentation.__signature__ = _with_reader_keywords(  # type: ignore[attr-defined]
+voc_segmentation.__signature__ = with_reader_keywords(  # type: ignore[attr-defined]
     voc_segmentation, SegmentationFolderDataset, ("images_dir", "masks_dir", "classes", "stems")
 )
-cityscapes.__signature__ = _with_reader_keywords(  # type: ignore[attr-defined]
+cityscapes.__signature__ = with_reader_keywords(  # type: ignore[attr-defined]
     cityscapes,
     SegmentationFolderDataset,
     ("images_dir", "masks_dir", "classes", "stems", "image_suffix", "mask_suffix"),
