@@ -63,9 +63,9 @@ class ImageFolderDataset(ImageFileDataset):
             decode plan (``presets.classification_train``; ``classification_eval``
             with ``scaled_decode=True``) and the default loader reads, the crop is
             drawn on the file's header and the JPEG decoded at the smallest
-            libjpeg-turbo DCT scale (1/2, 1/4, 1/8) that still gives the output's
-            resolution for it: the same crops, within 30 dB PSNR of the exact pixels,
-            several times faster on large photos. Other formats decode as usual.
+            libjpeg-turbo DCT scale (1/2, 1/4, 1/8) that still keeps twice the output's
+            resolution for it: the same crops, at least 30 dB PSNR from the exact
+            pixels, faster on large photos (docs/performance.md). Other formats decode as usual.
             ``None`` (default): on when the transform offers a plan, unless
             ``visiondata.io.set_scaled_decode(False)`` (or ``VISIONDATA_SCALED_DECODE=0``);
             ``True``: on (the transform must offer a plan); ``False``: exact decoding.

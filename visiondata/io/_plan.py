@@ -67,7 +67,7 @@ def set_scaled_decode(enabled: bool) -> bool:
 
     On (the default): a dataset whose transform offers a decode plan (``presets.classification_train``,
     ``presets.classification_eval(scaled_decode=True)``) and that reads with its default loader
-    decodes each JPEG at the smallest DCT scale that still gives the output's resolution for the
+    decodes each JPEG at the smallest DCT scale that still keeps twice the output's resolution for the
     region the transform keeps. Off: every image is decoded at full size, as `read_image` does. A
     dataset's own ``scaled_decode=True`` or ``False`` overrides this setting.
 
