@@ -292,14 +292,11 @@ class ImageFileDataset(Dataset):
             try:
                 if not self.allow_outside_root:
                     self._check_inside_root(path)
-                if planner is None:
-                    image = self.load_image(path)
-                else:
-                    image = read_planned(path, planner, strict=self.strict)
+                image = self._load(current, path, planner)
             except Exception as error:
                 failure = (
                     error
-                    if isinstance(error, ImageReadError)
+                    if isinstance(error, self._sample_errors)
                     else ImageReadError(path, "the loader failed", f"{type(error).__name__}: {error}")
                 )
                 if self.on_error == "raise":
@@ -308,6 +305,14 @@ class ImageFileDataset(Dataset):
                 continue
             return image, current
         raise ImageReadError(self.root, "no readable image", f"all {count} samples failed; see .errors")
+
+    #: The errors of a sample's own files that the on_error policy records as they are; any other error
+    #: is reported as a failing loader.
+    _sample_errors: tuple[type[Exception], ...] = (ImageReadError,)
+
+    def _load(self, index: int, path: str, planner: Planner | None) -> Any:
+        """What sample ``index`` reads from its files: its image (a reader of more files extends it)."""
+        return self.load_image(path) if planner is None else read_planned(path, planner, strict=self.strict)
 
     def _planner(self) -> Planner | None:
         """The transform's ``decode_plan`` when images are decoded for it (see `scaled_decode`), else ``None``.

@@ -599,31 +599,19 @@ class SegmentationFolderDataset(ImageFileDataset):
         ids = self.mask(index)
         return {"mask": tv_tensors.Mask(torch.from_numpy(ids.astype(np.int64))), "image_id": index}
 
+    # A mask that cannot be read, or of another size than its image, is the sample's own problem:
+    # recorded under the on_error policy as an unreadable image is.
+    _sample_errors = (ImageReadError, DatasetFormatError)
+
+    def _load(self, index: int, path: str, planner: Any) -> tuple[Any, Any]:
+        image = self.load_image(path)
+        target = self.target(index)
+        self._check_size(index, image, target["mask"])
+        return image, target
+
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        count = len(self)
-        if not -count <= index < count:
-            raise IndexError(f"index {index} is out of range for {count} samples")
-        for attempt in range(count):
-            current = (index + attempt) % count
-            path = self.path(current)
-            try:
-                if not self.allow_outside_root:
-                    self._check_inside_root(path)
-                image = self.load_image(path)
-                target = self.target(current)
-                self._check_size(current, image, target["mask"])
-            except Exception as error:
-                failure: Exception = (
-                    error
-                    if isinstance(error, (ImageReadError, DatasetFormatError))
-                    else ImageReadError(path, "the loader failed", f"{type(error).__name__}: {error}")
-                )
-                if self.on_error == "raise":
-                    raise failure from (None if failure is error else error)
-                self._record(path, failure)  # type: ignore[arg-type]
-                continue
-            return self._sample(image, current, target)
-        raise ImageReadError(self.root, "no readable image", f"all {count} samples failed; see .errors")
+        (image, target), current = self._read(index)
+        return self._sample(image, current, target)
 
     def _check_size(self, index: int, image: Any, mask: Any) -> None:
         size = tuple(image.size[::-1]) if hasattr(image, "getpixel") else tuple(image.shape[-2:])
