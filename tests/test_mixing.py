@@ -680,3 +680,16 @@ def test_dataloader_workers_repeat_and_draw_differently(kind: str) -> None:
     worker_1 = [draws(sample) for sample in first[1::2]]
     assert worker_0 != worker_1
     assert len({repr(draw) for draw in worker_0 + worker_1}) > 2
+
+
+@pytest.mark.parametrize("centre", [(0.0, 0.0), (1.0, 1.0)])
+def test_mosaic_centre_at_the_canvas_border_keeps_or_reports_every_box(centre: tuple[float, float]) -> None:
+    # A centre on the border leaves a quadrant one pixel wide: its tile was resized to 1 x 1 pixel, where
+    # torch's antialiased kernel failed an internal assert on a contiguous 3-channel image.
+    dataset = general_dataset()
+    counts = [len(target["boxes"]) for _, target in dataset]
+    image, target = Mosaic(dataset, size=64, center_range=centre, seed=0)[0]
+    assert image.shape == (3, 64, 64)
+    kept = target["boxes"]
+    assert len(kept) + len(target["dropped"]) == sum(counts[i] for i in target["mosaic_indices"])
+    assert (kept[:, 2:] > kept[:, :2]).all()  # every box kept has an area on the canvas

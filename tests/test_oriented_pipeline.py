@@ -357,3 +357,14 @@ def test_keypoints_and_oriented_boxes_move_and_leave_together(backend: str) -> N
     assert out["dropped"] == [{"index": 0, "reason": "out_of_bounds"}]
     assert out["boxes"][0].tolist()[:4] == pytest.approx([20.0, 30.0, 10.0, 20.0], abs=1e-3)
     assert out["keypoints"].tolist() == [[[pytest.approx(19.0, abs=0.6), pytest.approx(30.0, abs=0.6), 2.0]]]
+
+
+def test_mosaic_tile_off_the_canvas_drops_its_oriented_boxes() -> None:
+    from visiondata.transforms import Mosaic
+
+    # The centre at the canvas' top-left corner: the top-left tile has no pixel on the canvas. Its boxes
+    # used to be clamped to the empty region as boxes with area, and came back.
+    _, target = Mosaic(_oriented_dataset(), size=96, center_range=(0.0, 0.0), seed=0)[0]
+    assert len(target["boxes"]) + len(target["dropped"]) == 4
+    for corners in convert_boxes(target["boxes"].as_subclass(torch.Tensor), "xywhr", "xyxyxyxy").tolist():
+        assert polygon_mask(corners, 96, 96).any()  # every box kept lies on the canvas

@@ -25,8 +25,6 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional
 
 from visiondata._arguments import check_finite_number, check_positive_int, check_probability, is_finite_number
 from visiondata.boxes._convert import convert_boxes
@@ -42,6 +40,7 @@ from visiondata.transforms._sample import (
     surviving_indices,
 )
 from visiondata.transforms._spec import MAX_SIDE
+from visiondata.transforms._torchvision_backend import resize_tensor
 from visiondata.transforms._work import Work, as_tensor, warpable_masks
 
 _EPS = 1e-3
@@ -334,13 +333,11 @@ def _check_channels(samples: list[Sample], indices: list[int]) -> torch.Tensor:
 
 
 def _resize(tensor: torch.Tensor, size: tuple[int, int], mask: bool) -> torch.Tensor:
+    # The torchvision backend's resize: it also works around torch's kernel failing on a 1 x 1 output
+    # (a tile whose quadrant is one pixel wide when the centre is drawn at the canvas' border).
     if tuple(tensor.shape[-2:]) == size:
         return tensor
-    if mask:
-        return functional.resize_image(
-            tensor, list(size), interpolation=InterpolationMode.NEAREST, antialias=False
-        )
-    return functional.resize_image(tensor, list(size), antialias=True)
+    return resize_tensor(tensor, size, "bilinear", mask)
 
 
 class Mosaic(_MultiImage):
@@ -465,9 +462,13 @@ class Mosaic(_MultiImage):
             placed.append((whole, seen))
             if oriented:
                 whole_corners = _scale_corners(sample.corners, x_scale, y_scale, left, top)
-                corners.append(
-                    (whole_corners, clamp_corners(whole_corners, x0, y0, max(x1, x0), max(y1, y0)))
-                )
+                if x1 > x0 and y1 > y0:
+                    seen_corners = clamp_corners(whole_corners, x0, y0, x1, y1)
+                else:  # a tile with no pixel on the canvas (its centre at the border): none of its boxes is seen
+                    seen_corners = np.tile(
+                        np.asarray([x0, y0], dtype=whole_corners.dtype), (len(whole_corners), 4)
+                    )
+                corners.append((whole_corners, seen_corners))
             points.append(_place_points(sample, x_scale, y_scale, left, top, (x0, y0, x1, y1)))
             if with_masks:
                 masks.append(

@@ -40,8 +40,8 @@ from visiondata.transforms._torchvision_backend import (
     _Geometric,
     _opencv,
     _Padding,
-    _resize,
     _Resizing,
+    resize_tensor,
 )
 from visiondata.transforms._work import check_output_size
 
@@ -285,7 +285,7 @@ class _AspectResizing(_Resizing):
         if tuple(tensor.shape[-2:]) == tuple(size):
             return tensor
         if mask or self.antialias:
-            return _resize(tensor, size, self.interpolation, mask)
+            return resize_tensor(tensor, size, self.interpolation, mask)
         return functional.resize_image(
             tensor, list(size), interpolation=_MODES[self.interpolation], antialias=False
         )
@@ -307,7 +307,7 @@ def _resize_numpy(image: np.ndarray, size: Sequence[int], interpolation: str, an
         # OpenCV has no antialiased bilinear or bicubic shrink (its area filter averages other pixels):
         # torch's kernel on the array's memory, viewed as channels-last C x H x W, gives torchvision's pixels.
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-        resized = _resize(tensor, size, interpolation, mask=False)
+        resized = resize_tensor(tensor, size, interpolation, mask=False)
         return np.ascontiguousarray(resized.permute(1, 2, 0).numpy())
     import cv2
 

@@ -143,7 +143,7 @@ class BoxTransform:
         return f"{type(self).__name__}({fields})"
 
 
-def _resize(tensor: torch.Tensor, size: Sequence[int], interpolation: str, mask: bool) -> torch.Tensor:
+def resize_tensor(tensor: torch.Tensor, size: Sequence[int], interpolation: str, mask: bool) -> torch.Tensor:
     if mask:
         return functional.resize_image(
             tensor, list(size), interpolation=InterpolationMode.NEAREST, antialias=False
@@ -237,7 +237,7 @@ class _Resizing(_Geometric):
             tensor = tensor[..., top : top + height, left : left + width]
         if tuple(tensor.shape[-2:]) == tuple(params["size"]):
             return tensor
-        return _resize(tensor, params["size"], self.interpolation, mask)
+        return resize_tensor(tensor, params["size"], self.interpolation, mask)
 
     def apply_boxes(self, boxes: np.ndarray, params: dict[str, Any], height: int, width: int) -> np.ndarray:
         top, left, height, width = params.get("crop") or (0, 0, height, width)
