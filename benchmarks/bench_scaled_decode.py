@@ -18,6 +18,9 @@ PSNR of the scaled path's output against the exact path's, on the [0, 1] pixel s
 normalisation; printed as min, 5th percentile and median over the crops that decoded scaled
 (crops at scale 1 are identical), and the share of crops per scale. Stated bound: >= 30 dB.
 
+Where the time goes: the CPU milliseconds per image of each stage (reading the file, the full and the
+planned decode, the preset on the full and on the planned image), the same crop on both paths.
+
 Then a ``DataLoader`` with 2 workers (batch 16) over the 2 MP folder: images per second of ours
 (scaled), of torchvision's ``ImageFolder`` + v1, and of a decode-only loop of the same files
 (``read_image``, full size, no transform: the limit a full decode sets), as ratios.
@@ -25,7 +28,8 @@ Then a ``DataLoader`` with 2 workers (batch 16) over the 2 MP folder: images per
 The photos are the two that scikit-learn ships, resized with Lanczos to about 0.4 and 2
 megapixels (as ``bench_pipeline.py`` makes them), JPEG quality 90 (``pip install scikit-learn``).
 
-Usage: ``python benchmarks/bench_scaled_decode.py [--images 48] [--rounds 9] [--crops 64] [--folder DIR]``
+Usage: ``python benchmarks/bench_scaled_decode.py [--images 48] [--rounds 9] [--crops 64] [--stage-rounds 3]
+[--folder DIR]``
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import statistics
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -126,6 +131,45 @@ def loader_rate(dataset: torch.utils.data.Dataset, batch: int = 16) -> float:
     return rate
 
 
+def stage_times(paths: list[str], rounds: int) -> dict[str, float]:
+    """CPU milliseconds per image of each stage, exact and scaled: median over images of the best of ``rounds``.
+
+    The crop parameters are drawn once per image (with the preset's own plan) and used by both paths, so
+    the two columns do the same work apart from the decode scale.
+    """
+    from visiondata.io import read_planned
+    from visiondata.io._read import read_file
+
+    transform = presets.classification_train(224)
+    best: dict[str, list[float]] = {}
+
+    def timed(name: str, call: Any) -> Any:
+        start = time.process_time()
+        value = call()
+        best.setdefault(name, []).append((time.process_time() - start) * 1000)
+        return value
+
+    per_image: dict[str, list[float]] = {}
+    for path in paths:
+        best.clear()
+        for _ in range(rounds):
+            timed("read the file (read_file)", lambda path=path: read_file(path))
+            timed("decode, full size (read_image)", lambda path=path: read_image(path))
+            torch.manual_seed(0)
+            planned = timed(
+                "decode for the output (read_planned)",
+                lambda path=path: read_planned(path, transform.decode_plan),
+            )
+            exact = read_image(path)
+            torch.manual_seed(0)  # from the same seed, the preset draws the crop the plan drew
+            timed("preset on the full image", lambda exact=exact: transform(exact))
+            torch.manual_seed(0)
+            timed("preset on the planned image", lambda planned=planned: transform(planned))
+        for name, values in best.items():
+            per_image.setdefault(name, []).append(min(values))
+    return {name: statistics.median(values) for name, values in per_image.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=48)
@@ -133,6 +177,7 @@ def main() -> None:
     parser.add_argument("--crops", type=int, default=64, help="crops whose PSNR is measured, per size")
     parser.add_argument("--loader-rounds", type=int, default=3)
     parser.add_argument("--folder", default="/tmp/visiondata-bench-scaled")
+    parser.add_argument("--stage-rounds", type=int, default=3, help="rounds of the per-stage CPU times")
     options = parser.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", message=".*hidden entries")  # the photo folders' completion markers
@@ -187,6 +232,19 @@ def main() -> None:
                 f"{statistics.median(values):.1f} dB (stated bound >= 30 dB: "
                 f"{'met' if min(values) >= 30 else 'MISSED'})"
             )
+    print(
+        "\nWhere the time goes, CPU ms per image (median over the photos of the best of "
+        f"{options.stage_rounds} rounds; the same crop on both paths):"
+    )
+    stages = {
+        label: stage_times(
+            [str(path) for path in sorted(folders[label].rglob("*.jpg"))], options.stage_rounds
+        )
+        for label in SIZES
+    }
+    print(f"  {'stage':<40} " + " ".join(f"{label:>8}" for label in SIZES))
+    for name in stages[next(iter(SIZES))]:
+        print(f"  {name:<40} " + " ".join(f"{stages[label][name]:8.2f}" for label in SIZES))
     folder = folders["2MP"]
     scaled = ImageFolderDataset(folder, transform=transform)
     theirs = torchvision.datasets.ImageFolder(str(folder), transform=baseline_transform())

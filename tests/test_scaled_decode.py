@@ -366,7 +366,18 @@ def test_pixels_of_a_scale_one_plan_equal_read_image(photo_folder: Path) -> None
 def test_scaled_decode_benchmark_runs(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scaled_decode.py"
-    arguments = ["--images", "2", "--rounds", "1", "--crops", "4", "--loader-rounds", "1"]
+    arguments = [
+        "--images",
+        "2",
+        "--rounds",
+        "1",
+        "--crops",
+        "4",
+        "--loader-rounds",
+        "1",
+        "--stage-rounds",
+        "1",
+    ]
     result = subprocess.run(
         [sys.executable, str(script), *arguments, "--folder", str(tmp_path / "photos")],
         capture_output=True,
@@ -378,4 +389,8 @@ def test_scaled_decode_benchmark_runs(tmp_path: Path) -> None:
     assert lines[0].startswith("machine: ") and lines[2].startswith("1 round")
     assert "target >= 2.5x" in result.stdout and "target >= 5x" in result.stdout
     assert "crops per decode scale" in result.stdout and "the decode-only loop" in result.stdout
+    # The per-stage table: one line per stage, a figure per photo size.
+    assert "Where the time goes, CPU ms per image" in result.stdout
+    stage = next(line for line in lines if line.strip().startswith("decode for the output (read_planned)"))
+    assert all(float(value) > 0 for value in stage.split()[-2:])  # 0.4 MP and 2 MP
     assert lines[-1].startswith("finished ")
