@@ -412,6 +412,19 @@ def check_choice(
     refuse(name, expected, value, fix=fix, error=error)
 
 
+def switch_from_environment(variable: str) -> bool:
+    """A process-wide switch read from environment variable ``variable``: on unless it says ``0``, ``false``,
+    ``no`` or ``off`` (any case); on when it is not set.
+
+    Examples:
+        >>> switch_from_environment("VISIONDATA_NO_SUCH_SWITCH")
+        True
+    """
+    import os
+
+    return os.environ.get(variable, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 # argparse ``type=`` functions for command-line options: a bad value then exits with status 2 and the
 # usage line, naming the option, instead of failing with a traceback once the command has begun.
 def positive_int_option(text: str) -> int:

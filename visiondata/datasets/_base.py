@@ -329,13 +329,14 @@ class ImageFileDataset(Dataset):
             return None
         return decode_planner(self.transform)
 
-    def _check_inside_root(self, path: str) -> None:
+    def _check_inside_root(self, path: str, root: str | None = None, cache: str = "_real_folders") -> None:
         # Resolving every component of every path costs about 40 µs a sample; folders are few, so
         # each folder is resolved once per process and only the file itself is checked for a link.
-        folders = self.__dict__.setdefault("_real_folders", {})
+        # ``root`` (default: the dataset's) and ``cache`` serve a second tree, such as a masks folder.
+        folders = self.__dict__.setdefault(cache, {})
         folder, name = os.path.split(path)
         if "" not in folders:
-            folders[""] = os.path.realpath(self.root)
+            folders[""] = os.path.realpath(self.root if root is None else root)
         real_root = folders[""]
         if folder not in folders:
             folders[folder] = os.path.realpath(folder)

@@ -543,7 +543,7 @@ class SegmentationFolderDataset(ImageFileDataset):
         """
         path = self.mask_path(index)
         if not self.allow_outside_root:
-            self._check_inside(path, self.masks_dir, "_real_mask_folders")
+            self._check_inside_root(path, self.masks_dir, "_real_mask_folders")
         ids = read_mask(path, self._lookup, strict=self.strict)
         if self.classes is not None:
             self._check_ids(path, ids)
@@ -568,23 +568,6 @@ class SegmentationFolderDataset(ImageFileDataset):
             f"{path}: mask: expected class ids 0..{limit - 1} ({limit} classes){void}, got {listed}"
             f"{' and more' if len(values) > 5 else ''}; fix the mask, or pass classes= naming every id"
         )
-
-    def _check_inside(self, path: str, root: str, cache: str) -> None:
-        # As ImageFileDataset._check_inside_root: each folder resolved once per process, the file only if a link.
-        folders = self.__dict__.setdefault(cache, {})
-        folder, name = os.path.split(path)
-        if "" not in folders:
-            folders[""] = os.path.realpath(root)
-        real_root = folders[""]
-        if folder not in folders:
-            folders[folder] = os.path.realpath(folder)
-        real = os.path.realpath(path) if os.path.islink(path) else os.path.join(folders[folder], name)
-        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
-            raise ImageReadError(
-                path,
-                "outside the dataset root",
-                f"a symbolic link leads to {real}, outside {real_root}; pass allow_outside_root=True to follow it",
-            )
 
     # -- samples
     def target(self, index: int) -> dict[str, Any]:
@@ -827,21 +810,10 @@ def _objects_to_mask_folder(
     ignore_index: int,
 ) -> ConversionReport:
     """`to_mask_folder` of a detection reader: one semantic mask per image, drawn from its objects' shapes."""
-    import sys
+    from visiondata.formats._writing import note_losses, start_writing, write_records
 
-    from tqdm.auto import tqdm
-
-    from visiondata.formats._writing import (
-        _file_record,
-        _refuse_transform,
-        check_labels,
-        note_losses,
-        writer_class_names,
-    )
-
-    _refuse_transform(dataset)
-    names, first = writer_class_names(dataset)
-    classes = ["background", *names[first:]]
+    names, first, out, report, inputs = start_writing(dataset, out, "mask_folder", images)
+    classes = report.classes = ["background", *names[first:]]
     ignore_index = check_int(
         "ignore_index",
         _plain(ignore_index),
@@ -855,41 +827,19 @@ def _objects_to_mask_folder(
             f"the classes), got {ignore_index}; pass a larger ignore_index (the masks become 16-bit above 255)"
         )
     colours = _write_palette(palette, dataset)
-    report = ConversionReport(str(out), "mask_folder", classes=classes)
-    report.source_problems = list(getattr(dataset, "problems", []) or [])
-    report.source_crowd_left_out = int(getattr(dataset, "crowd_left_out", 0) or 0)
-    inputs = source_inputs(dataset)
     taken: set[str] = set()
     dtype = np.uint8 if ignore_index <= 255 else np.uint16
     with staged_output_dir(out, inputs, overwrite) as staging:
         output = StagedOutput(staging)
-        for index in tqdm(
-            range(len(dataset)), desc="converting", unit="image", disable=not progress, file=sys.stderr
-        ):
+        for index, record in write_records(dataset, progress, report, names, first):
             try:
-                record = _file_record(dataset, index)
-                check_labels(record, names, first)
                 ids = _draw_objects(dataset, index, record, first, ignore_index, dtype, report)
                 encoded = _encode_mask(record.name, ids, colours)
             except (OSError, ValueError) as error:
                 report.skipped.append(f"sample {index}: {error}")
                 continue
-            # What a mask cannot hold (keypoints, difficult...); crowds are void pixels, areas are the pixels.
-            kept = {"iscrowd", "area"}
-            note_losses(
-                WriteRecord(
-                    record.name,
-                    record.source,
-                    None,
-                    record.height,
-                    record.width,
-                    record.boxes,
-                    record.labels,
-                    {key: value for key, value in record.fields.items() if key not in kept},
-                    record.image_id,
-                ),
-                report,
-            )
+            # What a mask cannot hold (keypoints, difficult...): crowds are void pixels, areas the pixels.
+            note_losses(record, report)
             name = unique_key(safe_name(record.name), taken)
             place_image(record, output.path(f"images/{name.as_posix()}"), images, report)
             mask_path = output.path(f"masks/{name.with_suffix('.png').as_posix()}")

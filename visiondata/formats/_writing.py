@@ -59,6 +59,8 @@ KEPT_FIELDS = {
     "voc": ("difficult", "truncated"),
     "yolo": (),
     "dota": ("difficult",),
+    # Crowd regions become void pixels and areas are the pixels themselves.
+    "mask_folder": ("iscrowd", "area"),
 }
 
 #: Where instance masks and polygons are kept, when a target format cannot hold them.
@@ -271,14 +273,6 @@ def _file_record(dataset: Any, index: int) -> WriteRecord:
     if index_of_boxes is not None and getattr(index_of_boxes, "normalized", False):
         boxes = boxes * (width, height, width, height)
     target = dataset.target(index)
-    fields = {
-        key: np.asarray(value)
-        for key, value in target.items()
-        if key not in ("labels", "boxes", "image_id")
-        and hasattr(value, "__len__")
-        and len(value) == len(boxes)
-    }
-    image_id = target.get("image_id", index)
     return WriteRecord(
         dataset.relative_path(index),
         source,
@@ -287,9 +281,24 @@ def _file_record(dataset: Any, index: int) -> WriteRecord:
         width,
         boxes,
         np.asarray(target["labels"], dtype=np.int64),
-        fields,
-        int(image_id) if isinstance(image_id, (int, np.integer)) else index,
+        _per_box_fields(target, len(boxes)),
+        _image_id(target, index),
     )
+
+
+def _per_box_fields(target: dict[str, Any], count: int) -> dict[str, np.ndarray]:
+    """The target's fields with one row per box (``masks`` included: ``to_coco`` writes them as RLE)."""
+    return {
+        key: np.asarray(value)
+        for key, value in target.items()
+        if key not in ("labels", "boxes", "image_id") and hasattr(value, "__len__") and len(value) == count
+    }
+
+
+def _image_id(target: dict[str, Any], index: int) -> int:
+    """The target's integer ``image_id``, else the sample's index."""
+    image_id = target.get("image_id", index)
+    return int(image_id) if isinstance(image_id, (int, np.integer)) else index
 
 
 def _decoded_record(dataset: Any, index: int) -> WriteRecord:
@@ -305,15 +314,6 @@ def _decoded_record(dataset: Any, index: int) -> WriteRecord:
         boxes = functional.convert_bounding_box_format(boxes, new_format=tv_tensors.BoundingBoxFormat.XYXY)
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     height, width = (int(side) for side in image.shape[-2:])
-    fields = {
-        key: np.asarray(value)
-        for key, value in target.items()
-        # "masks" included: to_coco writes them (as RLE); the other writers ignore them.
-        if key not in ("labels", "boxes", "image_id")
-        and hasattr(value, "__len__")
-        and len(value) == len(boxes)
-    }
-    image_id = target.get("image_id", index)
     return WriteRecord(
         f"{index:08d}.png",
         None,
@@ -322,8 +322,8 @@ def _decoded_record(dataset: Any, index: int) -> WriteRecord:
         width,
         boxes,
         np.asarray(target["labels"], dtype=np.int64),
-        fields,
-        int(image_id) if isinstance(image_id, (int, np.integer)) else index,
+        _per_box_fields(target, len(boxes)),
+        _image_id(target, index),
     )
 
 

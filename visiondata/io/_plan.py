@@ -30,14 +30,13 @@ and the datasets' ``scaled_decode=`` keyword for one dataset.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from visiondata._arguments import check_bool, check_choice
+from visiondata._arguments import check_bool, check_choice, switch_from_environment
 from visiondata.io._header import jpeg_orientation, read_header
 from visiondata.io._read import (
     _MODES,
@@ -59,7 +58,7 @@ SCALES = (8, 4, 2, 1)
 #: ``no``, ``off``) turns scaled decoding off. Spawned DataLoader workers re-import visiondata, so they
 #: follow the variable, not a call of `set_scaled_decode` made in the parent process.
 SCALED_DECODE_VARIABLE = "VISIONDATA_SCALED_DECODE"
-_enabled = os.environ.get(SCALED_DECODE_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+_enabled = switch_from_environment(SCALED_DECODE_VARIABLE)
 
 
 def set_scaled_decode(enabled: bool) -> bool:

@@ -36,7 +36,7 @@ import simplejpeg
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from visiondata._arguments import check_bool, check_choice
+from visiondata._arguments import check_bool, check_choice, switch_from_environment
 from visiondata._files import file_kind
 from visiondata.exceptions import ImageReadError, VisionDataError
 from visiondata.io._header import ImageHeader, jpeg_orientation, read_header
@@ -59,12 +59,7 @@ Source = str | os.PathLike[str] | bytes | bytearray | memoryview | io.IOBase
 #: ``no``, ``off``) makes decoding tolerant. Spawned DataLoader workers re-import visiondata, so they
 #: follow the variable, not a call of `set_strict_decode` made in the parent process.
 STRICT_DECODE_VARIABLE = "VISIONDATA_STRICT_DECODE"
-_strict_default = os.environ.get(STRICT_DECODE_VARIABLE, "1").strip().lower() not in (
-    "0",
-    "false",
-    "no",
-    "off",
-)
+_strict_default = switch_from_environment(STRICT_DECODE_VARIABLE)
 
 
 def set_strict_decode(strict: bool) -> bool:
