@@ -1083,6 +1083,7 @@ def test_to_dict_holds_every_setting_with_defaults_filled_in(backend: str) -> No
         "seed": 7,
         "box_fields": ["labels"],
         "flip_pairs": None,
+        "scaled_decode": True,
         "transforms": [
             {
                 "name": "RandomResizedCrop",

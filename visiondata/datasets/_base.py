@@ -209,8 +209,8 @@ class ImageFileDataset(Dataset):
             raise TypeError(f"scaled_decode: expected True, False or None, got {scaled_decode!r}")
         if scaled_decode and decode_planner(transform) is None:
             raise TypeError(
-                f"scaled_decode=True: expected a transform that offers a decode plan "
-                f"(presets.classification_train, presets.classification_eval(scaled_decode=True)), got "
+                f"scaled_decode=True: expected a transform that offers a decode plan (presets.classification_train, "
+                f"presets.classification_eval(scaled_decode=True), a BoxPipeline), got "
                 f"{type(transform).__name__}; pass scaled_decode=None or False, or one of those transforms"
             )
         self.strict = strict
@@ -263,6 +263,10 @@ class ImageFileDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         image, current = self._read(index)
         return self._sample(image, current)
+
+    #: Whether this class's `_sample` hands a `PlannedImage` to the transform that made its plan (a
+    #: subclass with its own `_sample` says so too; otherwise its images are decoded exactly).
+    _sample_takes_planned = True
 
     def _sample(self, image: Any, index: int) -> tuple[Any, Any]:
         """Pair the image of sample ``index`` with its target, then apply the transforms."""
@@ -325,7 +329,9 @@ class ImageFileDataset(Dataset):
         if self.scaled_decode is None and not scaled_decode():
             return None
         kind = type(self)
-        if kind.load_image is not ImageFileDataset.load_image or kind._sample is not ImageFileDataset._sample:
+        # The class that defines the _sample in effect must say it passes a PlannedImage on.
+        owner = next(base for base in kind.__mro__ if "_sample" in vars(base))
+        if kind.load_image is not ImageFileDataset.load_image or not vars(owner).get("_sample_takes_planned"):
             return None
         return decode_planner(self.transform)
 

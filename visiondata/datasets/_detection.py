@@ -28,6 +28,7 @@ from torchvision.transforms.v2 import functional
 from visiondata.datasets._base import ImageFileDataset
 from visiondata.datasets._index import PathIndex
 from visiondata.exceptions import DatasetValidationError, InvalidBoxesError, SkippedSampleWarning
+from visiondata.io._plan import PlannedImage
 
 # Boxes beyond the image border by at most this fraction of its side are float noise, snapped onto it.
 BORDER_TOLERANCE = 1e-3
@@ -389,8 +390,9 @@ class DetectionFileDataset(ImageFileDataset):
         on_error: str,
         loader: Callable[[str], Any] | None,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader, strict)
+        super().__init__(root, transform, target_transform, on_error, loader, strict, scaled_decode)
         #: Annotation problems left out under on_error="skip"/"warn", one line each.
         self.problems: list[str] = []
 
@@ -502,9 +504,16 @@ class DetectionFileDataset(ImageFileDataset):
             target[name] = torch.from_numpy(values[start:end].copy())
         return target
 
+    _sample_takes_planned = True
+
     def _sample(self, image: Any, current: int) -> tuple[Any, Any]:
-        image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
-        height, width = image.shape[-2:]
+        if isinstance(image, PlannedImage):
+            # Decoded for the transform's plan: the target is built for the full-size image the plan
+            # was drawn on, and the transform moves it with the pixels.
+            height, width = image.full_size
+        else:
+            image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
+            height, width = image.shape[-2:]
         target = self._target(current)
         index_ = self.index
         boxes = index_.boxes[index_.offsets[current] : index_.offsets[current + 1]]

@@ -255,6 +255,9 @@ class CocoDetectionDataset(DetectionFileDataset):
         strict: For the default loader: ``True`` refuses an image that decodes only with a
             warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
         keypoints: Read the annotations' keypoints: ``None`` (default) when a category read lists
             keypoint names (a ``person_keypoints_*.json``), ``True`` always (without names, ``K`` is
             the first annotation's count), ``False`` never (boxes only).
@@ -310,8 +313,9 @@ class CocoDetectionDataset(DetectionFileDataset):
         strict: bool | None = None,
         keypoints: bool | None = None,
         flip_pairs: Sequence[Sequence[int]] | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
-        super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
+        super().__init__(images_dir, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.allow_outside_root = allow_outside_root
         self.annotation_file = str(annotation_file)
         self.masks = bool(masks)

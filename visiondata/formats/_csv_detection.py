@@ -26,6 +26,7 @@ from visiondata.datasets._base import (
 from visiondata.datasets._csv import csv_line, problems_by_line, read_csv_columns, resolve_paths, sorted_names
 from visiondata.datasets._index import PathIndex
 from visiondata.exceptions import DatasetValidationError, InvalidBoxesError
+from visiondata.io._plan import PlannedImage
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 
@@ -66,6 +67,9 @@ class CSVDetectionDataset(ImageFileDataset):
         strict: For the default loader: refuse (``True``) or decode as libjpeg
             recovers it (``False``) a file that decodes only with a warning;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
 
     Examples:
         >>> import tempfile, pathlib
@@ -95,8 +99,9 @@ class CSVDetectionDataset(ImageFileDataset):
         check_files: bool = True,
         loader: Callable[[str], Any] | None = None,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
-        super().__init__(root, transform, target_transform, on_error, loader, strict)
+        super().__init__(root, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.allow_outside_root = allow_outside_root
         box_format = check_choice("box_format", box_format, BOX_FORMATS)
         if len(box_cols) != 4:
@@ -192,10 +197,15 @@ class CSVDetectionDataset(ImageFileDataset):
         start, end = self._offsets[index], self._offsets[index + 1]
         return {"labels": torch.from_numpy(self._labels[start:end].copy()), "image_id": index}
 
+    _sample_takes_planned = True
+
     def _sample(self, image: Any, current: int) -> tuple[Any, Any]:
-        image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
+        if isinstance(image, PlannedImage):  # decoded for the transform's plan: boxes at the full size
+            height, width = image.full_size
+        else:
+            image = image if isinstance(image, tv_tensors.Image) else functional.to_image(image)
+            height, width = image.shape[-2:]
         target = self.target(current)
-        height, width = image.shape[-2:]
         boxes = self.boxes(current)
         outside = (boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > width) | (boxes[:, 3] > height)
         if outside.any():

@@ -109,6 +109,9 @@ class CVATDataset(ShapeDetectionDataset):
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
         strict: For the default loader (see [`CocoDetectionDataset`][visiondata.formats.CocoDetectionDataset]).
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
 
     Examples:
         >>> import tempfile, pathlib
@@ -142,6 +145,7 @@ class CVATDataset(ShapeDetectionDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         path = Path(annotation_file).expanduser()
         if not os.path.lexists(path):
@@ -151,7 +155,7 @@ class CVATDataset(ShapeDetectionDataset):
         self._tracks = root_element.findall("track")
         if images_dir is None:
             images_dir = _default_images_dir(path, images)
-        super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
+        super().__init__(images_dir, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.annotation_file = str(path)
         self.allow_outside_root = allow_outside_root
         self.masks = bool(masks)

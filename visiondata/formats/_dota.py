@@ -108,6 +108,9 @@ class DOTADataset(DetectionFileDataset):
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
         strict: For the default loader, as in [`YOLODataset`][visiondata.formats.YOLODataset].
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
 
     Examples:
         >>> import tempfile, pathlib
@@ -134,6 +137,7 @@ class DOTADataset(DetectionFileDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         from visiondata.formats._yolo import _scan
 
@@ -142,7 +146,7 @@ class DOTADataset(DetectionFileDataset):
             raise DatasetNotFoundError(
                 f"{root}: expected a folder of images, found {'a file' if root.exists() else 'nothing'}"
             )
-        super().__init__(root, transform, target_transform, on_error, loader, strict)
+        super().__init__(root, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.labels_dir = str(
             Path(labels_dir).expanduser() if labels_dir is not None else root.parent / "labelTxt"
         )

@@ -90,6 +90,9 @@ class LabelStudioDataset(ShapeDetectionDataset):
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
         strict: Strict decoding for the default loader (see ``VOCDetectionDataset``).
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
 
     Examples:
         >>> import json, tempfile, pathlib
@@ -121,6 +124,7 @@ class LabelStudioDataset(ShapeDetectionDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         check_bool("masks", masks, expected="True or False", error=TypeError)
         annotation_file = Path(annotation_file).expanduser()
@@ -129,7 +133,7 @@ class LabelStudioDataset(ShapeDetectionDataset):
                 f"{annotation_file}: expected a Label Studio JSON export, found nothing"
             )
         images = Path(images_dir).expanduser() if images_dir is not None else annotation_file.parent
-        super().__init__(images, transform, target_transform, on_error, loader, strict)
+        super().__init__(images, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.masks = masks
         self.allow_outside_root = allow_outside_root
         self.annotation_file = str(annotation_file)

@@ -91,6 +91,9 @@ class LabelMeDataset(ShapeDetectionDataset):
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         background: Put ``"__background__"`` at label 0.
         strict: Strict decoding for the default loader (see ``VOCDetectionDataset``).
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
 
     Examples:
         >>> import json, tempfile, pathlib
@@ -122,6 +125,7 @@ class LabelMeDataset(ShapeDetectionDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         check_bool("masks", masks, expected="True or False", error=TypeError)
         given = Path(root).expanduser()
@@ -136,7 +140,7 @@ class LabelMeDataset(ShapeDetectionDataset):
                 )
         else:
             raise DatasetNotFoundError(f"{given}: expected a folder of LabelMe JSON files, found nothing")
-        super().__init__(folder, transform, target_transform, on_error, loader, strict)
+        super().__init__(folder, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.masks = masks
         self.allow_outside_root = allow_outside_root
         problems: list[str] = []

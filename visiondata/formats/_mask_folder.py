@@ -52,6 +52,7 @@ from visiondata.formats._writing import (
     unique_key,
     write_manifest,
 )
+from visiondata.io._plan import PlannedImage, read_planned
 from visiondata.io._read import IMAGE_EXTENSIONS
 
 #: The file beside ``masks_dir`` (in its parent folder) that names the class ids, one name a line.
@@ -310,6 +311,9 @@ class SegmentationFolderDataset(ImageFileDataset):
         allow_outside_root: Follow symbolic links that lead out of ``images_dir`` / ``masks_dir``.
         loader: Reads one image path; defaults to [`visiondata.io.read_image`][visiondata.io.read_image].
         strict: Strict decoding of images and masks (``None``: the process default).
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
         stems: Only these names (relative paths without the extension and suffixes, as Pascal VOC's
             ``ImageSets/Segmentation/<split>.txt`` lists them) are read, in the folders' order; the other
             files are not looked at. A listed name without an image is a problem, as is one without a mask.
@@ -355,8 +359,9 @@ class SegmentationFolderDataset(ImageFileDataset):
         loader: Callable[[str], Any] | None = None,
         strict: bool | None = None,
         stems: Sequence[str] | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
-        super().__init__(images_dir, transform, target_transform, on_error, loader, strict)
+        super().__init__(images_dir, transform, target_transform, on_error, loader, strict, scaled_decode)
         self.allow_outside_root = allow_outside_root
         if stems is not None and (isinstance(stems, str) or not all(isinstance(stem, str) for stem in stems)):
             raise TypeError(
@@ -587,7 +592,7 @@ class SegmentationFolderDataset(ImageFileDataset):
     _sample_errors = (ImageReadError, DatasetFormatError)
 
     def _load(self, index: int, path: str, planner: Any) -> tuple[Any, Any]:
-        image = self.load_image(path)
+        image = self.load_image(path) if planner is None else read_planned(path, planner, strict=self.strict)
         target = self.target(index)
         self._check_size(index, image, target["mask"])
         return image, target
@@ -597,7 +602,10 @@ class SegmentationFolderDataset(ImageFileDataset):
         return self._sample(image, current, target)
 
     def _check_size(self, index: int, image: Any, mask: Any) -> None:
-        size = tuple(image.size[::-1]) if hasattr(image, "getpixel") else tuple(image.shape[-2:])
+        if isinstance(image, PlannedImage):  # decoded for the transform's plan: the mask is at full size
+            size = image.full_size
+        else:
+            size = tuple(image.size[::-1]) if hasattr(image, "getpixel") else tuple(image.shape[-2:])
         if tuple(mask.shape[-2:]) != size:
             raise DatasetFormatError(self.size_problem(index, size, tuple(mask.shape[-2:])))
 
@@ -613,13 +621,15 @@ class SegmentationFolderDataset(ImageFileDataset):
             "must cover the image pixel for pixel"
         )
 
+    _sample_takes_planned = True
+
     def _sample(self, image: Any, index: int, target: Any = None) -> tuple[Any, Any]:  # type: ignore[override]
         from torchvision import tv_tensors
         from torchvision.transforms.v2 import functional
 
         if target is None:
             target = self.target(index)
-        if not isinstance(image, tv_tensors.Image):
+        if not isinstance(image, (tv_tensors.Image, PlannedImage)):
             image = functional.to_image(image) if hasattr(image, "getpixel") else tv_tensors.Image(image)
         if self.transform is not None:
             image, target = self.transform(image, target)

@@ -128,6 +128,9 @@ class VOCDetectionDataset(DetectionFileDataset):
         strict: For the default loader: ``True`` refuses an image that decodes only with a
             warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
 
     Examples:
         >>> import tempfile, pathlib
@@ -159,10 +162,13 @@ class VOCDetectionDataset(DetectionFileDataset):
         loader: Callable[[str], Any] | None = None,
         background: bool = True,
         strict: bool | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         problems: list[str] = []
         annotations_dir, default_images, files = _locate(Path(root).expanduser(), split, year, problems)
-        super().__init__(images_dir or default_images, transform, target_transform, on_error, loader, strict)
+        super().__init__(
+            images_dir or default_images, transform, target_transform, on_error, loader, strict, scaled_decode
+        )
         self.allow_outside_root = allow_outside_root
         self.annotations_dir = str(annotations_dir)
         #: The image list read (``None``: every annotation file).

@@ -199,6 +199,9 @@ class YOLODataset(ShapeDetectionDataset):
         strict: For the default loader: ``True`` refuses an image that decodes only with a
             warning (a JPEG with corrupt data), ``False`` decodes it as libjpeg recovers it;
             ``None`` (default) follows ``visiondata.io.set_strict_decode``.
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan (a
+            ``BoxPipeline`` starting with a resize or resized crop, ``presets.detection_train``): ``None``
+            (default) follows ``visiondata.io.set_scaled_decode``, ``False`` decodes every image exactly.
         masks: Add ``"masks"`` to each sample: the polygons rasterised, the box for a box line.
         task: ``"detect"``, ``"segment"``, ``"pose"`` or ``"obb"``; ``None`` (default) guesses it
             (see "Tasks" above).
@@ -247,6 +250,7 @@ class YOLODataset(ShapeDetectionDataset):
         kpt_shape: Sequence[int] | None = None,
         flip_pairs: Sequence[Sequence[int]] | None = None,
         skeleton: Sequence[Sequence[int]] | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         if not isinstance(masks, bool):
             raise TypeError(f"masks: expected True or False, got {masks!r}")
@@ -284,7 +288,7 @@ class YOLODataset(ShapeDetectionDataset):
             images = _scan(root, problems)
         else:
             raise ValueError("YOLODataset: expected images_dir= or data_yaml=, got neither")
-        super().__init__(root, transform, target_transform, on_error, loader, strict)
+        super().__init__(root, transform, target_transform, on_error, loader, strict, scaled_decode)
         # Paths a data.yaml names are confined like annotation paths; a scanned folder follows its links.
         self.allow_outside_root = allow_outside_root or (data_yaml is None and darknet is None)
         #: The ``data.yaml`` entry read.

@@ -178,6 +178,18 @@ class PlannedImage:
         left, right = _edges(plan.left, plan.width, columns / full_width, columns)
         return top, left, bottom - top, right - left
 
+    def full_resolution(self) -> torch.Tensor:
+        """The image at `full_size`: the decoded pixels at scale 1, else resized up (antialiased bilinear).
+
+        For a transform that did not make the plan (or was changed since): it sees the image at the
+        size the plan was drawn on, as without scaled decoding, with the detail the decode left out.
+        """
+        if self.scale == 1:
+            return self.image
+        from torchvision.transforms.v2 import functional
+
+        return functional.resize_image(self.image, list(self.full_size), antialias=True)
+
 
 def _edges(start: int, length: int, ratio: float, limit: int) -> tuple[int, int]:
     """Start and end of ``[start, start + length)`` scaled by ``ratio``, rounded, at least one pixel, within ``limit``."""

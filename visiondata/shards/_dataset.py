@@ -377,7 +377,12 @@ class ShardDataset(IterableDataset):
             if isinstance(image, PlannedImage):
                 # Decoded for the transform's plan, which finishes it: the target sees the full size.
                 target = decode_target(sample, where, image.full_size)
-                image = self.transform(image)  # type: ignore[misc]
+                if self.task in ("detection", "segmentation"):
+                    image, target = self.transform(image, target)  # type: ignore[misc]
+                    if self.manifest.image_type == "tensor":
+                        image = image.as_subclass(torch.Tensor)  # the pipeline gives what datasets give
+                else:
+                    image = self.transform(image)  # type: ignore[misc]
                 if self.target_transform is not None:
                     target = self.target_transform(target)
                 return image, target
@@ -405,8 +410,9 @@ class ShardDataset(IterableDataset):
 
     #: Decode for the output (see ``visiondata.io.read_planned``): ``None`` (default) decodes each JPEG
     #: at the smallest DCT scale the transform's plan allows when the transform offers one
-    #: (``presets.classification_train``) and ``visiondata.io.set_scaled_decode`` is on; ``False``
-    #: decodes every image exactly. Classification shards with ``decode="tensor"`` only.
+    #: (``presets.classification_train``; for detection and segmentation shards a ``BoxPipeline``
+    #: starting with a resize, ``presets.detection_train``) and ``visiondata.io.set_scaled_decode`` is
+    #: on; ``False`` decodes every image exactly. Shards with ``decode="tensor"`` of tensor images only.
     scaled_decode: bool | None = None
 
     def _planner(self) -> Any:
@@ -417,8 +423,8 @@ class ShardDataset(IterableDataset):
             return None
         if self.scaled_decode is None and not scaled_decode():
             return None
-        if self.task in ("detection", "segmentation") or self.manifest.image_type == "numpy":
-            return None  # the transform takes (image, target), or the source gave arrays
+        if self.manifest.image_type == "numpy":
+            return None  # the source gave arrays, which the transform keeps
         if self.manifest.image_mode != "RGB":
             return None  # the presets' plans are for three channels
         return decode_planner(self.transform)

@@ -13,11 +13,25 @@ from typing import Any
 
 import numpy as np
 
-from visiondata._arguments import check_choice, check_finite_number, check_probability, check_seed, is_int
+from visiondata._arguments import (
+    check_bool,
+    check_choice,
+    check_finite_number,
+    check_probability,
+    check_seed,
+    is_int,
+)
 from visiondata._files import MAX_SPEC_BYTES, read_regular_file, refuse_non_file_output, write_text_atomic
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import BOX_FORMATS, check_format
 from visiondata.exceptions import TransformSpecError, UnknownNameError
+from visiondata.io._plan import DecodePlan
+from visiondata.transforms._planned import (
+    PendingPlan,
+    plan_first_step,
+    plannable_transform,
+    run_planned_first_step,
+)
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec, spec_kind
@@ -135,6 +149,10 @@ class BoxPipeline:
         box_fields: The per-box fields; ``None`` finds the 1-D ones by their length.
         flip_pairs: Pairs ``(i, j)`` of keypoint indices swapped by a mirroring step
             (a dataset's ``.flip_pairs``), e.g. ``[(1, 2), (3, 4)]`` for COCO's eyes and ears.
+        scaled_decode: Offer datasets a decode plan (`decode_plan`) when the first step is a
+            resize or a resized crop applied always: a dataset reading JPEG files then decodes each
+            at the smallest DCT scale that keeps twice the output's resolution for the region the
+            step keeps. ``False`` for evaluation, whose scores count against the exact pixels.
 
     Raises:
         UnknownNameError: An unknown transform or parameter name (with close matches).
@@ -166,6 +184,7 @@ class BoxPipeline:
         seed: int | None = None,
         box_fields: Sequence[str] | None = None,
         flip_pairs: Sequence[Sequence[int]] | None = None,
+        scaled_decode: bool = True,
     ) -> None:
         if isinstance(transforms, (str, Mapping)) or not isinstance(transforms, Sequence):
             raise TransformSpecError(
@@ -203,6 +222,14 @@ class BoxPipeline:
             normalize_spec(spec, position, self.backend) for position, spec in enumerate(transforms)
         ]
         self._steps = [self._build(spec, position) for position, spec in enumerate(self.specs)]
+        self.scaled_decode = check_bool(
+            "scaled_decode", scaled_decode, expected="True or False", error=TransformSpecError
+        )
+        # The first step, when datasets may draw its parameters on the file's header (see decode_plan).
+        self._plan_transform = (
+            plannable_transform(self._steps[0], self.backend) if self._steps and scaled_decode else None
+        )
+        self._pending: PendingPlan | None = None
 
     @property
     def seed(self) -> int | None:
@@ -269,15 +296,57 @@ class BoxPipeline:
         except TransformSpecError as error:
             raise TransformSpecError(f"{where}: {error}") from None
 
+    def decode_plan(self, height: int, width: int) -> DecodePlan | None:
+        """Draw the first step's parameters on a ``height`` x ``width`` image before it is decoded.
+
+        Datasets call it with the size a JPEG's header gives (see [`read_planned`][visiondata.io.read_planned]),
+        then pass the [`PlannedImage`][visiondata.io.PlannedImage] they decode, with the target in the
+        full image's coordinates, to this pipeline's next call. The draw is the one the step makes on
+        the decoded image, from the same generators, so every step draws as without a plan; boxes,
+        keypoints, oriented boxes and masks move exactly as on the exact path, and only the image's
+        pixels come from the smaller decode.
+
+        Returns:
+            The region the first step keeps and its output size; ``None`` (nothing drawn) when the
+            first step is not a resize or resized crop applied always (``p=1``), on the
+            albumentations backend one that draws parameters, or with ``scaled_decode=False``.
+
+        Examples:
+            >>> pipeline = BoxPipeline([{"name": "LongestMaxSize", "max_size": 640}])
+            >>> pipeline.decode_plan(1200, 1600)
+            DecodePlan(top=0, left=0, height=1200, width=1600, out_height=480, out_width=640)
+            >>> BoxPipeline(["HorizontalFlip"]).decode_plan(1200, 1600) is None
+            True
+        """
+        self._pending = None
+        if self._plan_transform is None:
+            return None
+        rng, python_rng = self._streams.generators()
+        self._pending = plan_first_step(self._plan_transform, rng, python_rng, height, width)
+        return None if self._pending is None else self._pending.plan
+
     def __call__(self, *inputs: Any) -> Any:
         """Augment one sample (a dict, an ``(image, target)`` pair, or ``image, target``)."""
         sample = parse(inputs, self.box_format, self.box_fields, _EPS)
-        rng, python_rng = self._streams.generators()
+        pending, self._pending = self._pending, None
+        planned = sample.planned
+        if planned is not None and (pending is None or pending.plan is not planned.plan):
+            # Decoded for a plan this pipeline did not make (or no longer holds): the full-size image.
+            sample.image, sample.planned, planned = planned.full_resolution(), None, None
+        # The first step ran on the planned pixels: below full scale on every backend; at full scale
+        # only on the torchvision one (albumentations' own step, which draws nothing, runs as usual).
+        planned_first = planned is not None and (self.backend == "torchvision" or planned.scale > 1)
+        rng, python_rng = (
+            (pending.rng, pending.python_rng) if planned is not None else self._streams.generators()
+        )
         work = self._start(sample)
         for position, step in enumerate(self._steps):
-            if step.probability < 1.0 and rng.random() >= step.probability:
-                continue
             try:
+                if position == 0 and planned_first:
+                    run_planned_first_step(self._plan_transform, work, planned, pending.params, self.backend)
+                    continue
+                if step.probability < 1.0 and rng.random() >= step.probability:
+                    continue
                 step.run(work, rng, python_rng)
             except TransformSpecError as error:
                 # Name the step, as the errors found when the pipeline was built do (a composition's
@@ -345,6 +414,7 @@ class BoxPipeline:
             "seed": self.seed,
             "box_fields": None if self.box_fields is None else list(self.box_fields),
             "flip_pairs": None if self.flip_pairs is None else [list(pair) for pair in self.flip_pairs],
+            "scaled_decode": self.scaled_decode,
             # Deep copies: a composition's child specs must not be shared with the running pipeline.
             "transforms": [copy.deepcopy(spec) for spec in self.specs],
         }

@@ -138,7 +138,7 @@ class _ClassificationTrain(v2.Compose):
                 # Decoded for this transform's plan: the crop was drawn already, scaled with the image.
                 if self._unchanged(image.image.shape[0]):
                     return self._run(image.image, image.region)
-                return super().forward(_full_size(image))
+                return super().forward(image.full_resolution())
             if isinstance(image, Image.Image) and self._unchanged(None):
                 image = self.transforms[0](image)  # ToImage: PIL -> uint8 C x H x W
             if (
@@ -259,7 +259,7 @@ class _ClassificationEval(v2.Compose):
         if len(inputs) == 1 and isinstance(inputs[0], PlannedImage):
             planned = inputs[0]
             if not self._unchanged():
-                return super().forward(_full_size(planned))
+                return super().forward(planned.full_resolution())
             resize = self.transforms[1]
             plan = planned.plan
             image = v2.functional.resize_image(
@@ -282,13 +282,6 @@ def _resized_size(height: int, width: int, size: Sequence[int]) -> tuple[int, in
     short, long = (width, height) if width <= height else (height, width)
     new_short, new_long = int(size[0]), int(int(size[0]) * long / short)
     return (new_long, new_short) if width <= height else (new_short, new_long)
-
-
-def _full_size(planned: PlannedImage) -> torch.Tensor:
-    """A planned image back at its full size, for a transform changed after it made its plan (rare)."""
-    if planned.scale == 1:
-        return planned.image
-    return v2.functional.resize_image(planned.image, list(planned.full_size), antialias=True)
 
 
 def grayscale_normalized(size: int = 64) -> v2.Compose:
@@ -328,6 +321,11 @@ def detection_train(size: int = 640, backend: str = "torchvision", seed: int | N
     mirrored; the output is ``float32`` in [0, 1] (torchvision's detection
     models normalise inside the model). Boxes less than 10% visible or
     narrower than 2 pixels are dropped and reported, as YOLO trainers do.
+
+    The pipeline offers datasets a decode plan (it starts with ``LongestMaxSize``): every detection
+    dataset and the shard reader decode a JPEG at 1/2, 1/4 or 1/8 scale when that still keeps twice
+    the output's resolution, and boxes, masks and keypoints move as without it. Their
+    ``scaled_decode=False``, or ``visiondata.io.set_scaled_decode(False)``, turns that off.
 
     Args:
         size: Side of the square output.
@@ -375,10 +373,18 @@ def detection_train(size: int = 640, backend: str = "torchvision", seed: int | N
     )
 
 
-def detection_eval(size: int = 640, backend: str = "torchvision") -> Any:
+def detection_eval(size: int = 640, backend: str = "torchvision", scaled_decode: bool = False) -> Any:
     """Detection evaluation: letterbox to ``size`` x ``size`` (longer side resized, gray padding), ``float32`` in [0, 1].
 
     Deterministic; boxes scale with the image and none is dropped.
+
+    Args:
+        size: Side of the square output.
+        backend: ``"torchvision"`` or ``"albumentations"``.
+        scaled_decode: Offer datasets a decode plan, so that a JPEG is decoded at the smallest DCT
+            scale that keeps twice the letterbox's resolution (faster, within the PSNR stated in
+            docs/performance.md of the exact pixels). Off by default: evaluation scores are
+            computed against the exact pixels.
 
     Examples:
         >>> import torch
@@ -396,4 +402,5 @@ def detection_eval(size: int = 640, backend: str = "torchvision") -> Any:
             {"name": "ToDtype", "dtype": "float32", "scale": True},
         ],
         backend=backend,
+        scaled_decode=scaled_decode,
     )

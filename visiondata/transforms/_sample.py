@@ -25,6 +25,7 @@ from visiondata.boxes._convert import (
 from visiondata.boxes._rotated import COLUMNS, corners_to_xyxy, is_rotated, to_corners
 from visiondata.boxes._validate import snap_to_border, validate_boxes
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
+from visiondata.io._plan import PlannedImage
 from visiondata.transforms._work import Work
 
 #: Target keys that hold one row per box whenever a target has boxes (the readers' per-box fields). One of
@@ -54,6 +55,9 @@ class Sample:
         self.previous_dropped: list[dict[str, Any]] | None = None
         self.keypoints_given: Any = None
         self.keypoints: np.ndarray | None = None  # (N, K, 3) x, y, visibility; float64
+        # An image decoded for the pipeline's plan (`image` holds its pixels); its boxes, masks and
+        # keypoints are in the coordinates of the full-size image the plan was drawn on.
+        self.planned: PlannedImage | None = None
 
     # -- reading -----------------------------------------------------------------
 
@@ -74,6 +78,9 @@ class Sample:
         return np.ascontiguousarray(image.as_subclass(torch.Tensor).detach().cpu().permute(1, 2, 0).numpy())
 
     def size(self) -> tuple[int, int]:
+        """``(height, width)`` of the image the boxes refer to (a planned image's full size)."""
+        if self.planned is not None:
+            return self.planned.full_size
         if isinstance(self.image, np.ndarray):
             return int(self.image.shape[0]), int(self.image.shape[1])
         return int(self.image.shape[-2]), int(self.image.shape[-1])
@@ -208,6 +215,10 @@ def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | 
 
 def _read_image(sample: Sample) -> None:
     image = sample.image
+    if isinstance(image, PlannedImage):
+        # What a detection dataset decoded for the pipeline's plan: a tv_tensors.Image on the exact path.
+        sample.planned, sample.image, sample.image_kind = image, image.image, "tv_image"
+        return
     if isinstance(image, tv_tensors.Image):
         sample.image_kind = "tv_image"
     elif isinstance(image, torch.Tensor):

@@ -333,15 +333,19 @@ def run_transform(
     size: tuple[int, int],
     image_kernel: Callable[[Any, dict[str, Any]], Any],
     masks_kernel: Callable[[Any, dict[str, Any]], Any],
+    params: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
     """Apply one [`BoxTransform`][visiondata.transforms.BoxTransform] to ``work``; returns the new ``(height, width)``.
 
     ``image_kernel`` and ``masks_kernel`` are the transform's tensor methods
     (torchvision backend) or its numpy ones (albumentations backend).
+    ``params`` are parameters drawn already (a decode plan's); otherwise the
+    transform draws them from ``rng``.
     """
     height, width = size
     transform.check(height, width)
-    params = transform.get_params(rng, height, width, work.visible)
+    if params is None:
+        params = transform.get_params(rng, height, width, work.visible)
     if params is None:
         return size
     if not transform.geometric:
