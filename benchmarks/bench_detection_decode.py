@@ -1,4 +1,4 @@
-"""Detection training pipeline from the file: JPEG -> resize or resized crop 640 -> flip -> normalised tensor, 10 boxes.
+"""Detection training from the file: JPEG -> resized (crop) 640 -> flip -> normalised tensor, 10 boxes.
 
 Contenders, one thread (torch and OpenCV), one process, alternating within each round (medians, and
 for each ratio the median and min-max of the per-round ratios), each reading the same photos and the
@@ -25,8 +25,11 @@ Note that at 2 MP (1633x1225) an output of 640 px leaves no room for a scaled de
 oversampling rule (a 1/2 decode of the whole photo is 817x613, under the 1280x960 the rule asks for),
 so every sample there decodes at full scale: the "decodes per scale" line shows it, and the scaled
 figure measures what the plan costs when it cannot help. ``--sizes 2MP 8MP`` adds 8 MP photos
-(3264x2448), where it can; ``--oversample 1`` is a what-if (not the library's setting): the plan
-keeps just the output's resolution, so that 2 MP photos decode at 1/2 (read the PSNR lines with it).
+(3264x2448), where ``LongestMaxSize`` decodes at 1/2 (``RandomResizedCrop`` 640 would need a crop of
+2560 px per side, more rows than the photo has: 12 MP photos and up); ``--oversample 1`` is a what-if
+(not the library's setting): the plan keeps just the output's resolution, so that ``LongestMaxSize``
+decodes 2 MP photos at 1/2 (read the PSNR lines with it; ``RandomResizedCrop`` 640 still cannot: no
+crop of a 1225-row photo has 1280 rows).
 
 Where the time goes: the CPU milliseconds per image of each stage (reading the file, the full decode,
 the planned decode with the pipeline's plan, our pipeline on the full image and on the planned image;
@@ -41,7 +44,8 @@ the full-size coordinates), and how many samples were decoded at each scale.
 
 The photos are the two that scikit-learn ships, resized with Lanczos (as ``bench_pipeline.py`` makes
 them), JPEG quality 90 (``pip install scikit-learn``); the boxes are random (5-40% of each side), written
-to a COCO JSON beside the photos.
+to a COCO JSON beside the photos. Made by enlarging 640x427 photos, they carry less fine detail than a
+camera's: their decode is faster than a camera photo's of the same size, and the PSNR higher.
 
 Usage: ``python benchmarks/bench_detection_decode.py [--images 48] [--rounds 9] [--sizes 2MP [8MP]]
 [--stage-rounds 3] [--quality-passes 2] [--oversample X] [--folder DIR] [--quick]``
@@ -163,7 +167,7 @@ def write_coco(folder: Path, paths: list[Path], size: tuple[int, int]) -> tuple[
 
 
 class RawTorchvision(torch.utils.data.Dataset):
-    """torchvision's own decode and a v2 detection transform: what a plain v2 dataset's ``__getitem__`` does."""
+    """torchvision's own decode and a v2 detection transform, as a plain v2 dataset's ``__getitem__``."""
 
     def __init__(self, paths: list[Path], boxes: list[np.ndarray], transform: v2.Compose) -> None:
         from torchvision.io import ImageReadMode, decode_jpeg
@@ -268,7 +272,8 @@ def quality(folder: Path, annotations: Path, spec: list[dict[str, Any]], passes:
         lines.append("  PSNR: no sample decoded below full scale (nothing to compare)")
     full = scales[1]
     lines.append(
-        f"  samples decoded at full scale identical to the exact path's: {full - unequal_at_full_scale} of {full}"
+        f"  samples decoded at full scale identical to the exact path's: "
+        f"{full - unequal_at_full_scale} of {full}"
     )
     mismatch = (
         f"; {count_mismatches} samples with other boxes or labels kept (MISSED)" if count_mismatches else ""
@@ -375,9 +380,11 @@ def main() -> None:
             options.rounds,
             f"albumentations {A.__version__}, OpenCV {cv2.__version__} ({cv2.getNumThreads()} thread), "
             f"Pillow {PIL.__version__}, simplejpeg {simplejpeg.__version__}",
-            f"{options.images} photos per size, {BOXES_PER_IMAGE} boxes each (COCO JSON), each read once a round; "
+            f"{options.images} photos per size, {BOXES_PER_IMAGE} boxes each (COCO JSON), "
+            "each read once a round; "
             "raw v2 ends with SanitizeBoundingBoxes (as a v2 detection pipeline does)",
-            f"scaled decode keeps >= {plan_scale.__defaults__[0]:g}x the output's pixels per side ({oversample})",
+            f"scaled decode keeps >= {plan_scale.__defaults__[0]:g}x the output's pixels per side "
+            f"({oversample})",
         )
     )
     stages: dict[str, dict[str, float]] = {}
