@@ -328,10 +328,15 @@ class ImageFileDataset(Dataset):
             return None
         if self.scaled_decode is None and not scaled_decode():
             return None
-        kind = type(self)
-        # The class that defines the _sample in effect must say it passes a PlannedImage on.
-        owner = next(base for base in kind.__mro__ if "_sample" in vars(base))
-        if kind.load_image is not ImageFileDataset.load_image or not vars(owner).get("_sample_takes_planned"):
+        # The classes that define the _sample and load_image in effect must say that they pass a
+        # PlannedImage on and read files as the default does (a subclass's own load_image may read anything).
+        if not (
+            _declares(type(self), "_sample", "_sample_takes_planned")
+            and (
+                type(self).load_image is ImageFileDataset.load_image
+                or _declares(type(self), "load_image", "_load_image_plans")
+            )
+        ):
             return None
         return decode_planner(self.transform)
 
@@ -362,3 +367,9 @@ class ImageFileDataset(Dataset):
 
     def _split(self, fractions: Sequence[float], labels: np.ndarray | None, seed: int) -> list[Subset]:
         return split_dataset(self, fractions, labels, seed)
+
+
+def _declares(kind: type, method: str, flag: str) -> bool:
+    """Whether the class of ``kind``'s MRO that defines ``method`` sets ``flag`` to true."""
+    owner = next(base for base in kind.__mro__ if method in vars(base))
+    return bool(vars(owner).get(flag))

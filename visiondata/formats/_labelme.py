@@ -39,7 +39,7 @@ from visiondata.formats._shapes import (
     ShapeDetectionDataset,
     warn_skipped,
 )
-from visiondata.io import read_image
+from visiondata.io import read_image, read_planned
 
 #: LabelMe shape types read as boxes; the others (point, line, linestrip, points, mask...) are counted
 #: in ``skipped_shapes``.
@@ -236,19 +236,32 @@ class LabelMeDataset(ShapeDetectionDataset):
         self._store_shapes(shapes_kept)
         return index
 
+    # load_image reads the file as the default reader does, or the embedded imageData: both can be
+    # decoded for a transform's plan (see ImageFileDataset._planner).
+    _load_image_plans = True
+
     def load_image(self, path: str) -> Any:
         """Read the image file, or decode the JSON's embedded ``imageData`` when the file does not exist."""
+        source = self._image_source(path)
+        return super().load_image(path) if isinstance(source, str) else read_image(source, strict=self.strict)
+
+    def _load(self, index: int, path: str, planner: Any) -> Any:
+        if planner is None:
+            return self.load_image(path)
+        return read_planned(self._image_source(path), planner, strict=self.strict)
+
+    def _image_source(self, path: str) -> str | bytes:
+        """``path``, or the embedded ``imageData``'s bytes when the file does not exist and the JSON has them."""
         source = self._embedded.get(path)
         if source is None or os.path.lexists(path):
-            return super().load_image(path)
+            return path
         try:
             document = json.loads(read_regular_file(source, "LabelMe annotation", MAX_ANNOTATION_BYTES))
-            data = base64.b64decode(document["imageData"], validate=True)
+            return base64.b64decode(document["imageData"], validate=True)
         except (DatasetFormatError, ValueError, TypeError, KeyError, binascii.Error) as error:
             raise ImageReadError(
                 path, "embedded imageData unreadable", f"{source}: {type(error).__name__}: {error}"
             ) from error
-        return read_image(data, strict=self.strict)
 
 
 def _number(value: Any) -> float:

@@ -105,6 +105,10 @@ class ShardDataset(IterableDataset):
             shard; skipped ones are recorded in `errors` (per process).
         max_member_bytes: The largest tar member read, in bytes, for every kind of member;
             ``None`` uses the defaults above.
+        scaled_decode: Decode each JPEG for the output when the transform offers a plan
+            (``presets.classification_train``; a ``BoxPipeline`` starting with a resize for detection
+            and segmentation shards): ``None`` (default) follows ``visiondata.io.set_scaled_decode``,
+            ``True`` plans whenever the transform offers one, ``False`` decodes every image exactly.
 
     Attributes:
         manifest: The [`Manifest`][visiondata.shards.Manifest].
@@ -147,8 +151,12 @@ class ShardDataset(IterableDataset):
         manifest: str | os.PathLike[str] | None = None,
         on_error: str = "raise",
         max_member_bytes: int | None = None,
+        scaled_decode: bool | None = None,
     ) -> None:
         decode = check_choice("decode", decode, DECODES)
+        if scaled_decode is not None and not isinstance(scaled_decode, bool):
+            raise TypeError(f"scaled_decode: expected True, False or None, got {scaled_decode!r}")
+        self.scaled_decode = scaled_decode
         on_error = check_choice("on_error", on_error, ON_ERROR)
         shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer, minimum=0, expected="an integer >= 0")
         if max_member_bytes is not None:
