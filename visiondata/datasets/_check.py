@@ -19,6 +19,12 @@ Mask folders (images + semantic masks of class ids) get every pairing problem
 (an image without a mask, a mask without an image), masks of another size
 than their image, unknown colours, ids beyond the classes, and the number of
 masks each class appears in.
+
+``--leakage OTHER [OTHER ...]`` also compares the dataset's images with those of other datasets
+(opened the way the dataset itself is: the same ``--format``, ``--images``, ``--split``, ``--root``)
+for exact duplicates (same bytes) and near duplicates (64-bit perceptual hashes within
+`LEAKAGE_THRESHOLD` bits, see `visiondata.report._duplicates`): every image of the dataset that has a
+copy in another is a problem, a test split that leaks the training split.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ SHOWN_GROUPS, SHOWN_PER_GROUP = 10, 4
 IMBALANCE_RATIO = 10.0
 #: An image whose area is more than this many times smaller or larger than the median is reported.
 SIZE_FACTOR = 16.0
+#: ``--leakage``: Hamming distance (of 64 bits) at or below which two images are near duplicates.
+LEAKAGE_THRESHOLD = 6
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:
@@ -80,6 +88,9 @@ class CheckReport:
     validation: list[str] = field(default_factory=list)
     loops: list[str] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
+    #: ``--leakage``: the duplicate search's report (`DuplicateReport.as_dict`) with ``path``, ``against``,
+    #: ``leaked_images`` (images of this dataset with a copy in another) and ``leaked`` (their paths).
+    leakage: dict[str, Any] | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -99,11 +110,19 @@ class CheckReport:
             found.append(f"{_count(len(self.unusual), 'image')} of unusual size or format")
         if self.imbalance is not None and self.imbalance > IMBALANCE_RATIO:
             found.append(f"class imbalance {self.imbalance:.1f}:1 (above {IMBALANCE_RATIO:g}:1)")
+        if self.leakage is not None and self.leakage["leaked_images"]:
+            found.append(
+                f"{_count(self.leakage['leaked_images'], 'image')} with an exact or near duplicate in "
+                + ", ".join(self.leakage["against"])
+            )
         return found
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with ``problems``."""
-        return {**asdict(self), "problems": self.problems}
+        """JSON-ready form, with ``problems`` (and ``leakage`` only when it was searched)."""
+        found = asdict(self)
+        if self.leakage is None:
+            del found["leakage"]
+        return {**found, "problems": self.problems}
 
 
 @dataclass
@@ -554,6 +573,14 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--image-col", default="image", help="the CSV's image column (default: %(default)s)")
     check.add_argument("--label-col", default="label", help="the CSV's label column (default: %(default)s)")
+    check.add_argument(
+        "--leakage",
+        nargs="+",
+        metavar="OTHER",
+        help="also compare PATH's images with those of these datasets (opened as PATH is: same --format, "
+        f"--images, --split, --root) for exact and near duplicates (perceptual hashes within {LEAKAGE_THRESHOLD} "
+        "of 64 bits); each image of PATH with a copy there is a problem",
+    )
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
     check.set_defaults(handler=_run)
 
@@ -579,8 +606,15 @@ def _run(options: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NOT_FOUND
+    others = list(getattr(options, "leakage", None) or [])
+    refused = _refuse_others(given, others)
+    if refused is not None:
+        print(f"visiondata check: {refused[1]}", file=sys.stderr)
+        return refused[0]
     try:
         report = _report(options)
+        if others and not report.validation:  # a dataset that cannot be opened has no images to compare
+            report.leakage = _leakage(options, given, others)
     except VisionDataError as error:  # not a dataset of the kind asked for
         print(f"visiondata check: {error}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -591,6 +625,86 @@ def _run(options: argparse.Namespace) -> int:
         return EXIT_NOT_FOUND
     print(json.dumps(report.as_dict(), indent=2) if options.json else _human(report))
     return EXIT_PROBLEMS if report.problems else EXIT_CLEAN
+
+
+def _refuse_others(given: str, others: list[str]) -> tuple[int, str] | None:
+    """The exit status and message refusing ``--leakage``'s datasets, or ``None`` when each can be opened."""
+    seen = {os.path.abspath(given): given}
+    for other in others:
+        try:
+            special = _special_file(other)
+        except OSError as error:
+            reason = (
+                "no such file or folder" if isinstance(error, FileNotFoundError) else error.strerror or error
+            )
+            return EXIT_NOT_FOUND, f"--leakage {other}: {reason}"
+        if special:
+            return EXIT_NOT_FOUND, (
+                f"--leakage {other}: expected a dataset folder or annotation file, got {special}; special files "
+                "are never opened: give the path of the dataset itself"
+            )
+        if os.path.abspath(other) in seen:
+            return EXIT_USAGE, (
+                f"--leakage {other}: expected another dataset than {seen[os.path.abspath(other)]}, got the same "
+                "path twice; give each dataset once"
+            )
+        seen[os.path.abspath(other)] = other
+    return None
+
+
+def _leakage(options: argparse.Namespace, given: str, others: list[str]) -> dict[str, Any]:
+    """Exact and near duplicates between ``given``'s images and each other dataset's, for ``--leakage``.
+
+    The splits of the search are named by the paths as given. Only groups holding an image of
+    ``given`` and one of another dataset are leakage; groups among the others are listed, not counted.
+    """
+    from visiondata.report._duplicates import find_duplicates
+
+    splits = {source: _image_paths(options, source) for source in [given, *others]}
+    found = find_duplicates(splits, threshold=LEAKAGE_THRESHOLD, progress=sys.stderr.isatty())
+    leaked: dict[str, None] = {}
+    for group in [*found.exact, *found.near]:
+        if given in group.splits and group.across_splits:
+            leaked.update(dict.fromkeys(path for split, path in group.members if split == given))
+    return {
+        **found.as_dict(),
+        "path": given,
+        "against": others,
+        "leaked_images": len(leaked),
+        "leaked": list(leaked),
+    }
+
+
+def _image_paths(options: argparse.Namespace, source: str) -> list[str]:
+    """The full path of every image of the dataset at ``source``, opened as ``visiondata check`` opens PATH."""
+    from visiondata.formats._open import MASK_FOLDER, guess_format, open_detection
+
+    dataset: Any
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hidden entries, pairing problems: the check of PATH reports them
+        if options.path is None:  # --csv: the other datasets are CSV files too
+            from visiondata.datasets._csv import CSVDataset
+
+            root = options.root or Path(source).parent
+            dataset = CSVDataset(source, root, image_col=options.image_col, label_col=options.label_col)
+        else:
+            fmt = options.format or guess_format(source) or "folder"
+            if fmt == "folder":
+                from visiondata.datasets._folder import ImageFolderDataset
+
+                dataset = ImageFolderDataset(source, allow_empty=True, on_error="skip")
+            elif fmt == MASK_FOLDER:
+                dataset = open_detection(source, MASK_FOLDER, split=options.split, on_error="skip")
+            else:
+                dataset = open_detection(
+                    source,
+                    fmt,
+                    images=options.images,
+                    split=options.split,
+                    root=options.root,
+                    on_error="skip",
+                )
+    return [str(dataset.path(index)) for index in range(len(dataset))]
 
 
 def _special_file(path: str) -> str:
@@ -685,8 +799,39 @@ def _human(report: CheckReport) -> str:
         )
     if report.imbalance is not None:
         lines.append(f"class imbalance: {report.imbalance:.1f}:1 (largest to smallest class)")
+    if report.leakage is not None:
+        lines += _leakage_lines(report.leakage)
     lines.append("problems: " + ("; ".join(report.problems) if report.problems else "none"))
     return "\n".join(lines)
+
+
+def _leakage_lines(leakage: dict[str, Any]) -> list[str]:
+    """``--leakage``'s part of the text report: the count, then the first groups that cross datasets."""
+    path, against = leakage["path"], ", ".join(leakage["against"])
+    lines = [
+        f"leakage against {against}: {_count(leakage['leaked_images'], 'image')} of {path} with an exact or near "
+        f"duplicate there (near: perceptual hashes within {leakage['threshold']} of 64 bits)"
+    ]
+    crossing = [
+        group
+        for group in [*leakage["exact"], *leakage["near"]]
+        if group["across_splits"] and path in group["splits"]
+    ]
+    for group in crossing[:SHOWN_GROUPS]:
+        kind = "identical" if group["kind"] == "exact" else f"near, distance {group['distance']}"
+        members = [f"{member['split']}: {member['path']}" for member in group["members"]]
+        more = f" and {len(members) - SHOWN_PER_GROUP} more" if len(members) > SHOWN_PER_GROUP else ""
+        lines.append(f"  {kind}: " + " | ".join(members[:SHOWN_PER_GROUP]) + more)
+    if len(crossing) > SHOWN_GROUPS:
+        lines.append(
+            f"  ... and {_count(len(crossing) - SHOWN_GROUPS, 'more group')} (--json lists them all)"
+        )
+    unreadable = [item for item in leakage["unreadable"] if item["split"] != path]
+    if unreadable:
+        lines.append(
+            f"  {_count(len(unreadable), 'file')} of {against} could not be read, not compared (--json lists them)"
+        )
+    return lines
 
 
 def _groups(duplicates: list[list[str]]) -> list[str]:
