@@ -71,6 +71,13 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "convert": (Example(("convert", "coco/annotations.json", "yolo", "--to", "yolo")),),
     "export": (Example(("export", "photos", "shards")),),
+    "report": (
+        Example(
+            ("report", "messy", "photos", "-o", "report.html", "--json", "report.json"),
+            "Two folders as two splits, named by the folders: the unreadable files of messy/ and the copies it "
+            "shares with photos/ are on the page.",
+        ),
+    ),
 }
 
 SAMPLE_FILES = (

@@ -27,6 +27,7 @@ PACKAGES = [
     "visiondata.collate",
     "visiondata.loaders",
     "visiondata.shards",
+    "visiondata.report",
 ]
 SPHINX_ROLE = re.compile(r":(meth|class|func|attr|mod|exc|data):`")
 

@@ -19,7 +19,12 @@ PAGES = [
     "scaling.md",
     "keypoints.md",
     "oriented-boxes.md",
+    "report.md",
 ]
+
+
+#: Pictures that are screenshots, and the script that takes each.
+SCREENSHOTS = {"report.png": "make_report_screenshot.py"}
 
 
 def snippets(page: str) -> list[str]:
@@ -67,6 +72,10 @@ def test_doc_pictures_script_draws_every_picture(
     referenced = set(re.findall(r"!\[[^\]]*\]\((?:\.\./)?images/([\w-]+\.(?:jpg|png))\)", pages))
     if not has_mnist:  # the digits are real MNIST: without it the script leaves the committed picture
         referenced.discard("mnist-digits.png")
+    # Screenshots of a page in a browser come from their own script (it needs chromium).
+    for screenshot, script in SCREENSHOTS.items():
+        assert (REPO / "scripts" / script).is_file()
+        referenced.discard(screenshot)
     assert drawn == sorted(referenced)
     assert all((REPO / "docs" / "images" / name).is_file() for name in referenced | {"mnist-digits.png"})
     assert capsys.readouterr().out.count("wrote ") == len(drawn)

@@ -18,6 +18,7 @@ PACKAGES = [
     "visiondata.io",
     "visiondata.loaders",
     "visiondata.models",
+    "visiondata.report",
     "visiondata.shards",
     "visiondata.training",
     "visiondata.transforms",

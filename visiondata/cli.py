@@ -11,6 +11,8 @@ Commands:
         [--include-crowd] [--overwrite]
     visiondata export DATASET_OR_PATH OUT [--split S] [--max-count N] [--encode keep|jpeg|png] [--format F]
     visiondata preview SOURCE [--from FORMAT] [--images DIR] [--pipeline SPEC] [--out PNG] [-n N] [--split S] [--root DIR] [--seed S]
+    visiondata report DATA [DATA ...] [--split S ...] -o OUT.html [--json FILE] [--format F] [--images DIR] [--root DIR]
+        [--max-per-section N] [--near-threshold K]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     from visiondata.datasets._commands import add_commands as add_dataset_commands
     from visiondata.formats._convert import add_command as add_convert_command
     from visiondata.models._commands import add_commands as add_model_commands
+    from visiondata.report._commands import add_command as add_report_command
     from visiondata.shards._commands import add_command as add_export_command
     from visiondata.training import get_job, list_jobs
     from visiondata.transforms._commands import add_commands as add_preview_command
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_preview_command(commands)
     add_convert_command(commands)
     add_export_command(commands)
+    add_report_command(commands)
     return parser
 
 
