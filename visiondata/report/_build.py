@@ -177,6 +177,7 @@ def build_report(
             samples_per_class=per_class,
             extremes=max_per_section,
             progress=progress,
+            thumbnail_size=thumbnail_size,
         )
         for name, dataset in splits.items()
     ]
@@ -196,6 +197,9 @@ def build_report(
         "max_decoded": max_decoded,
         "near_threshold": near_threshold,
     }
+    unsearched = _shard_splits(splits)
+    if unsearched:
+        limits["duplicates_not_searched"] = _unsearched_line(unsearched)
     report = Report(
         path,
         json_path,
@@ -238,6 +242,26 @@ def _splits(data: Any) -> dict[str, Any]:
     return {"data": data}
 
 
+def _shard_splits(splits: Mapping[str, Any]) -> list[str]:
+    """The splits read from WebDataset shards (no image files: no duplicate search)."""
+    from visiondata.shards._dataset import ShardDataset
+
+    return [name for name, dataset in splits.items() if isinstance(dataset, ShardDataset)]
+
+
+def _unsearched_line(splits: list[str]) -> str:
+    """The line of the limits saying which splits were not searched for duplicates.
+
+    Examples:
+        >>> _unsearched_line(["train"])
+        'Duplicates were not searched for in the shard split train: shards hold no image files to hash; report the source dataset for them.'
+    """
+    return (
+        f"Duplicates were not searched for in the shard split{'s' if len(splits) != 1 else ''} "
+        f"{', '.join(splits)}: shards hold no image files to hash; report the source dataset for them."
+    )
+
+
 def _problems(dataset: Any, stats: SplitStatistics, duplicates: DuplicateReport) -> list[dict[str, Any]]:
     """Every problem of one split: ``{"text": line, "path": image file or None}``."""
     split = stats.split
@@ -256,6 +280,10 @@ def _problems(dataset: Any, stats: SplitStatistics, duplicates: DuplicateReport)
     for unreadable_split, file, cause in duplicates.unreadable:
         if unreadable_split == split:
             add(_unreadable(file, cause), file)
+    for entry in getattr(getattr(dataset, "manifest", None), "skipped", None) or []:
+        # Samples left out when the shards were written (unreadable in the source).
+        if isinstance(entry, dict):
+            add(f"source sample {entry.get('index')} not in the shards: {entry.get('reason')}")
     for line, file in _box_problems(dataset):
         add(line, file)
     noun = "boxes" if stats.kind == "detection" else "images"
@@ -355,7 +383,10 @@ def _context(
         dataset = splits[stats.split]
         grids = []
         for name, indices in list(stats.samples_per_class.items())[:MAX_CLASS_GRIDS]:
-            cells = [_sample_cell(dataset, index, size, caption=f"#{index}") for index in indices[:per_class]]
+            cells = [
+                _sample_cell(dataset, index, size, caption=f"#{index}", kept=stats.thumbnails)
+                for index in indices[:per_class]
+            ]
             grids.append({"name": name, "cells": cells})
         samples.append(
             {
@@ -376,13 +407,20 @@ def _context(
                     size,
                     caption=f"#{entry['index']} {entry['label']}: {_area(entry['area'])} px²",
                     only_box=(entry["box"], entry["label"]),
+                    kept=stats.thumbnails,
                 )
                 for entry in entries[:max_per_section]
             ]
             if cells:
                 sections.append({"key": key, "heading": heading, "cells": cells})
         crowded = [
-            _sample_cell(dataset, entry["index"], size, caption=f"#{entry['index']}: {entry['boxes']} boxes")
+            _sample_cell(
+                dataset,
+                entry["index"],
+                size,
+                caption=f"#{entry['index']}: {entry['boxes']} boxes",
+                kept=stats.thumbnails,
+            )
             for entry in stats.most_crowded[:max_per_section]
         ]
         if crowded:
@@ -442,6 +480,7 @@ def _context(
         f"Thumbnails downscaled to {size} px on the longer side, JPEG quality 80.",
         f"Near duplicates: 64-bit perceptual hashes (DCT) at Hamming distance {duplicates.threshold} or less; "
         "exact duplicates: same SHA-256 of the file's bytes.",
+        *([report.limits["duplicates_not_searched"]] if "duplicates_not_searched" in report.limits else []),
         *(f"{stats.split}: {note}" for stats in report.statistics for note in getattr(stats, "notes", [])),
         *(
             _hidden_line(split, dataset)
@@ -516,13 +555,37 @@ def _summary_row(stats: SplitStatistics) -> dict[str, Any]:
 
 
 def _sample_cell(
-    dataset: Any, index: int, size: int, caption: str, only_box: tuple[list[float], str] | None = None
+    dataset: Any,
+    index: int,
+    size: int,
+    caption: str,
+    only_box: tuple[list[float], str] | None = None,
+    kept: Mapping[int, Any] | None = None,
 ) -> dict[str, Any]:
-    """One thumbnail with the sample's boxes drawn (or only ``only_box``), or why there is none."""
-    from visiondata.report._page import draw_on, file_thumbnail, tensor_thumbnail
+    """One thumbnail with the sample's boxes drawn (or only ``only_box``), or why there is none.
+
+    ``kept``: thumbnails the statistics kept while streaming (shards, which cannot be read again by index).
+    """
+    from visiondata.report._page import draw_on, file_thumbnail, fit, tensor_thumbnail
 
     try:
         path = dataset.path(index) if hasattr(dataset, "path") else None
+        if kept and index in kept:
+            thumbnail = kept[index]
+            picture, full = fit(thumbnail.picture.copy(), size), thumbnail.full
+            if only_box is not None:
+                box, label = only_box
+                url = draw_on(picture, full, [box], [label])
+            else:
+                classes = list(getattr(dataset, "classes", []) or []) or None
+                url = draw_on(picture, full, thumbnail.boxes, thumbnail.labels, classes)
+            return {"thumbnail": url, "caption": caption, "why": None}
+        if kept is not None and getattr(dataset, "manifest", None) is not None:
+            return {
+                "thumbnail": None,
+                "caption": caption,
+                "why": "not shown: not kept while streaming the shards",
+            }
         if path is not None:
             picture, full = file_thumbnail(path, size)
         else:

@@ -31,7 +31,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="DATA",
         help="a catalog name (mnist, cifar10...), an image folder, a CSV file, a COCO JSON file, a VOC folder, "
-        "a YOLO data.yaml or images folder, a DOTA folder, a mask folder (images/ + masks/)",
+        "a YOLO data.yaml or images folder, a DOTA folder, a mask folder (images/ + masks/), WebDataset shards "
+        "(a folder of <split>.shards.json manifests, with --split, or a manifest file)",
     )
     report.add_argument(
         "--split",
@@ -46,8 +47,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--json", metavar="FILE", help="also write every number behind the page as JSON")
     report.add_argument(
         "--format",
-        choices=SOURCE_FORMATS,
-        help="what DATA is (guessed if left out; csv-boxes is a CSV of boxes)",
+        choices=(*SOURCE_FORMATS, "shards"),
+        help="what DATA is (guessed if left out; csv-boxes is a CSV of boxes; shards: written by "
+        "`visiondata export`)",
     )
     report.add_argument(
         "--images",
@@ -164,14 +166,14 @@ def open_splits(options: argparse.Namespace) -> dict[str, Any]:
             )
     if len(sources) == 1:
         if not names:
-            return {_name_of(sources[0]): _open(options, sources[0], None)}
+            return {_name_of(sources[0], options.format): _open(options, sources[0], None)}
         return {name: _open(options, sources[0], name) for name in dict.fromkeys(names)}
     if names and len(names) != len(sources):
         raise DatasetFormatError(
             f"--split: expected one --split per DATA ({len(sources)}) or none, got {len(names)}; with several "
             "DATA each is one split, named by the --split at its position"
         )
-    labelled = names or [_name_of(source) for source in sources]
+    labelled = names or [_name_of(source, options.format) for source in sources]
     repeated = sorted({name for name in labelled if labelled.count(name) > 1})
     if repeated:
         raise DatasetFormatError(
@@ -188,15 +190,68 @@ def _looks_like_path(source: str) -> bool:
     return os.sep in source or (os.altsep or os.sep) in source or bool(Path(source).suffix)
 
 
-def _name_of(source: str) -> str:
+def _name_of(source: str, fmt: str | None = None) -> str:
     """A split's name from its DATA: the file's stem or the folder's name (a catalog name as it is).
+
+    Shards are named by their set: ``out/train.shards.json`` and a folder holding only ``train.shards.json``
+    are ``train``.
 
     Examples:
         >>> _name_of("data/coco/instances_val2017.json"), _name_of("photos/"), _name_of("mnist")
         ('instances_val2017', 'photos', 'mnist')
+        >>> _name_of("out/val.shards.json")
+        'val'
     """
+    from visiondata.shards._manifest import MANIFEST_SUFFIX
+
+    if source.endswith(MANIFEST_SUFFIX):
+        return os.path.basename(source)[: -len(MANIFEST_SUFFIX)] or source
+    manifests = _manifests(source) if fmt in (None, "shards") else []
+    if len(manifests) == 1:
+        return manifests[0]
     path = Path(source.rstrip("/\\") or source)
     return (path.stem if path.suffix else path.name) or source
+
+
+def _manifests(source: str) -> list[str]:
+    """The shard sets (split names) of the ``*.shards.json`` manifests in the folder ``source``."""
+    from visiondata.shards._manifest import MANIFEST_SUFFIX
+
+    if not os.path.isdir(source):
+        return []
+    try:
+        names = os.listdir(source)
+    except OSError:
+        return []
+    return sorted(name[: -len(MANIFEST_SUFFIX)] for name in names if name.endswith(MANIFEST_SUFFIX))
+
+
+def _open_shards(source: str, split: str | None) -> Any:
+    """A `ShardDataset` of a manifest file or of a folder of shard sets (``split`` picks the set).
+
+    Raises:
+        DatasetFormatError: A manifest file of another split than ``--split`` names, or not a manifest.
+        DatasetNotFoundError: No manifest of the split in the folder (the error lists those there).
+    """
+    from visiondata.exceptions import DatasetFormatError
+    from visiondata.shards import ShardDataset
+    from visiondata.shards._manifest import MANIFEST_SUFFIX
+
+    if os.path.isfile(source):
+        if not source.endswith(MANIFEST_SUFFIX):
+            raise DatasetFormatError(
+                f"{source}: --format shards: expected a <split>{MANIFEST_SUFFIX} manifest or a folder of them, "
+                "got another file; pass the manifest written by `visiondata export`"
+            )
+        name = os.path.basename(source)[: -len(MANIFEST_SUFFIX)]
+        if split is not None and split != name:
+            raise DatasetFormatError(
+                f"{source}: --split {split}: expected the manifest of that split, got the manifest of {name!r}; "
+                f"pass {os.path.join(os.path.dirname(source), split + MANIFEST_SUFFIX)} or leave --split out"
+            )
+        source, split = os.path.dirname(source) or ".", name
+    # In written order: the report streams each shard once and names samples by their position.
+    return ShardDataset(source, split=split, shuffle_buffer=0, on_error="skip")
 
 
 def _open(options: argparse.Namespace, source: str, split: str | None) -> Any:
@@ -205,6 +260,8 @@ def _open(options: argparse.Namespace, source: str, split: str | None) -> Any:
     from visiondata.shards._commands import open_source
 
     fmt = options.format
+    if fmt == "shards" or (fmt is None and (source.endswith(".shards.json") or _manifests(source))):
+        return _open_shards(source, split)
     if split is not None and os.path.isdir(source) and os.path.isdir(os.path.join(source, split)):
         # A folder of class folders per split (photos/train/cat/...): the split's folder is the dataset,
         # unless the format reads splits itself (YOLO, VOC, mask folders).

@@ -10,11 +10,12 @@ at about 64 pixels a side.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,8 @@ class SplitStatistics:
         missing_files: Image files that could not be opened for their header or size.
         notes: What the numbers measure and what was left out, one sentence each.
         paths: Full path of every image file, in dataset order (not in `as_dict`).
+        thumbnails: Dataset index -> `Thumbnail` of the samples listed above, for datasets the
+            page cannot read again by index (shards: kept while streaming); not in `as_dict`.
     """
 
     split: str
@@ -124,6 +127,7 @@ class SplitStatistics:
     missing_files: int = 0
     notes: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list, repr=False)
+    thumbnails: dict[int, Thumbnail] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Every field but `paths`, as plain JSON values (numpy numbers converted).
@@ -134,9 +138,32 @@ class SplitStatistics:
             >>> json.loads(json.dumps(statistics.as_dict()))["images_per_class"]
             [2]
         """
-        values = asdict(self)
-        values.pop("paths")
+        # Not asdict: it would deep-copy the thumbnails' pictures only to drop them.
+        values = {
+            item.name: getattr(self, item.name) for item in fields(self) if item.name not in _NOT_IN_DICT
+        }
         return _plain(values)
+
+
+#: Fields of `SplitStatistics` kept for the page, not part of its numbers.
+_NOT_IN_DICT = ("paths", "thumbnails")
+
+
+@dataclass
+class Thumbnail:
+    """A sample's picture kept while streaming a dataset without random access (shards), for the page.
+
+    Attributes:
+        picture: RGB PIL image, at most the thumbnail size on its longer side.
+        full: The image's full ``(width, height)``: boxes are in its pixels.
+        boxes: ``(N, 4)`` ``xyxy`` pixel boxes of the sample (detection), else ``None``.
+        labels: The boxes' class ids, as the dataset's ``classes`` number them.
+    """
+
+    picture: Any
+    full: tuple[int, int]
+    boxes: np.ndarray | None = None
+    labels: list[int] | None = None
 
 
 def _empty_histogram() -> dict[str, list]:
@@ -193,15 +220,24 @@ def collect_statistics(
     extremes: int = 8,
     progress: bool = False,
     files: bool = True,
+    thumbnail_size: int = 160,
 ) -> SplitStatistics:
     """Statistics of one split of any dataset visiondata reads, for `build_report`.
 
     Detection readers (COCO, VOC, YOLO, CSV and the oriented-box and keypoint readers), the
     classification folder and CSV datasets, the segmentation folder dataset, a
     ``torch.utils.data.Subset`` of any of them, and any other map-style dataset (read through
-    ``dataset[i]``). Annotation statistics are computed on flat arrays; image sizes come from the
+    ``dataset[i]``), and WebDataset shards (`visiondata.shards.ShardDataset`: streamed once, see
+    below). Annotation statistics are computed on flat arrays; image sizes come from the
     annotations where given, else from each file's header; pixel statistics (brightness, contrast)
     decode at most ``max_decoded`` images, evenly spread, at about 64 pixels a side.
+
+    Shards have no random access and no image files: their samples are streamed once, in written
+    order, with bounded memory. Each image member's size comes from its header (no full decode),
+    formats and bytes are those of the image members, targets are rebuilt from their members, and
+    thumbnails (`SplitStatistics.thumbnails`) of the samples the lists select are kept on the way:
+    ``samples_per_class`` per class (spread over the class's images) and ``extremes`` per list.
+    ``paths`` stays empty: shard splits are not searched for duplicates.
 
     Args:
         dataset: The dataset.
@@ -212,6 +248,7 @@ def collect_statistics(
         progress: Show a progress bar while reading headers and decoding.
         files: Read each image file's header and size (``os.stat``) and decode for the pixel
             statistics; ``False`` uses the annotations alone (sizes they do not give stay unknown).
+        thumbnail_size: Longer side, in pixels, of the thumbnails kept for shards.
 
     Returns:
         The `SplitStatistics`.
@@ -235,6 +272,10 @@ def collect_statistics(
     for name, value in (("max_decoded", max_decoded), ("samples_per_class", samples_per_class)):
         _check_count(name, value)
     _check_count("extremes", extremes)
+    if _is_shards(dataset):
+        return _shard_statistics(
+            dataset, split, max_decoded, samples_per_class, extremes, progress, max(int(thumbnail_size), 1)
+        )
     if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
         raise TypeError(
             f"dataset: expected a map-style dataset (with len() and dataset[i]), got {type(dataset).__name__}; "
@@ -739,6 +780,326 @@ def _box_statistics(table: _Table, statistics: SplitStatistics, extremes: int) -
         statistics.most_crowded = [
             {"index": int(i), "boxes": int(per_image[i])} for i in crowded.tolist() if per_image[i] > 0
         ]
+
+
+# --- shards: one streaming pass ----------------------------------------------------------------------
+
+
+def _is_shards(dataset: Any) -> bool:
+    """Whether ``dataset`` is a `visiondata.shards.ShardDataset` (without importing webdataset)."""
+    from visiondata.shards._dataset import ShardDataset
+
+    return isinstance(dataset, ShardDataset)
+
+
+class _Kept:
+    """Thumbnails of the samples that may still be listed, each held while any list holds its index.
+
+    The lists of extremes are bounded heaps (the ``extremes`` smallest keys, in the order
+    `_box_statistics` sorts them, so the final lists find their thumbnails here); the samples per
+    class keep every ``stride``-th image of the class, doubling ``stride`` whenever more than twice
+    ``per_class`` are held, so what stays is spread over the whole split in bounded memory.
+    """
+
+    def __init__(self, per_class: int, extremes: int, size: int) -> None:
+        self.per_class, self.extremes, self.size = per_class, extremes, size
+        self.thumbnails: dict[int, Thumbnail] = {}
+        self.holders: dict[int, int] = {}
+        self.smallest: list[tuple[float, int, int]] = []  # (-area, -row, index): the largest key on top
+        self.largest: list[tuple[float, int, int]] = []  # (area, -row, index)
+        self.crowded: list[tuple[int, int, int]] = []  # (boxes, -index, index)
+        self.seen: dict[int, int] = {}  # class position -> images of it so far
+        self.stride: dict[int, int] = {}
+        self.by_class: dict[int, list[tuple[int, int]]] = {}  # class position -> (occurrence, index)
+        self.decode_seconds = 0.0
+
+    def _hold(self, index: int, make: Any) -> None:
+        if index not in self.holders:
+            started = time.perf_counter()
+            thumbnail = make()
+            self.decode_seconds += time.perf_counter() - started
+            if thumbnail is None:
+                return
+            self.thumbnails[index] = thumbnail
+            self.holders[index] = 0
+        self.holders[index] += 1
+
+    def _release(self, index: int) -> None:
+        if index not in self.holders:
+            return
+        self.holders[index] -= 1
+        if self.holders[index] <= 0:
+            del self.holders[index], self.thumbnails[index]
+
+    def _bounded(self, heap: list[Any], entry: tuple[Any, ...], make: Any) -> None:
+        import heapq
+
+        if len(heap) < self.extremes:
+            self._hold(entry[-1], make)
+            if entry[-1] in self.holders:
+                heapq.heappush(heap, entry)
+        elif entry > heap[0]:  # a smaller key than the worst held (keys are stored negated)
+            self._hold(entry[-1], make)
+            if entry[-1] in self.holders:
+                self._release(heapq.heapreplace(heap, entry)[-1])
+
+    def add(
+        self, index: int, classes: np.ndarray, areas: np.ndarray | None, first_row: int, boxes: int, make: Any
+    ) -> None:
+        """Offer sample ``index``: its class positions, its boxes' areas (rows from ``first_row``)."""
+        if self.per_class:
+            for position in classes.tolist():
+                occurrence = self.seen.get(position, 0)
+                self.seen[position] = occurrence + 1
+                stride = self.stride.setdefault(position, 1)
+                if occurrence % stride:
+                    continue
+                self._hold(index, make)
+                if index not in self.holders:
+                    continue
+                held = self.by_class.setdefault(position, [])
+                held.append((occurrence, index))
+                if len(held) > 2 * self.per_class:
+                    stride *= 2
+                    self.stride[position] = stride
+                    for dropped in [item for item in held if item[0] % stride]:
+                        self._release(dropped[1])
+                    held[:] = [item for item in held if item[0] % stride == 0]
+        if not self.extremes:
+            return
+        if boxes:
+            self._bounded(self.crowded, (boxes, -index, index), make)
+        if areas is not None and len(areas):
+            finite = np.isfinite(areas)
+            # Only boxes that can enter a full list are offered: no Python step per box otherwise.
+            small = finite & (areas <= -self.smallest[0][0] if len(self.smallest) >= self.extremes else True)
+            for offset in np.flatnonzero(small).tolist():
+                self._bounded(self.smallest, (-float(areas[offset]), -(first_row + offset), index), make)
+            large = finite & (areas >= self.largest[0][0] if len(self.largest) >= self.extremes else True)
+            for offset in np.flatnonzero(large).tolist():
+                self._bounded(self.largest, (float(areas[offset]), -(first_row + offset), index), make)
+
+    def samples(self, position: int) -> list[int]:
+        held = self.by_class.get(position, [])
+        return [held[i][1] for i in _evenly(len(held), self.per_class).tolist()]
+
+
+def _shard_statistics(
+    dataset: Any,
+    split: str,
+    max_decoded: int,
+    per_class: int,
+    extremes: int,
+    progress: bool,
+    thumbnail_size: int,
+) -> SplitStatistics:
+    """Statistics of a `ShardDataset`, its samples streamed once from the raw tar members."""
+    from visiondata.io._header import jpeg_orientation, read_header
+    from visiondata.shards._records import decode_target, image_member
+
+    started = time.perf_counter()
+    manifest = dataset.manifest
+    raw_classes = [str(name) for name in (dataset.classes or [])]
+    detection = manifest.task == "detection"
+    kind = manifest.task if manifest.task in ("detection", "segmentation") else "classification"
+    classes, positions = (
+        _kept_classes(raw_classes) if detection else (raw_classes, np.arange(len(raw_classes)))
+    )
+    chosen = set(_evenly(manifest.count, max_decoded).tolist())
+    kept = _Kept(per_class, extremes, thumbnail_size)
+    sizes: list[tuple[int, int]] = []
+    counts: list[int] = []
+    box_parts: list[np.ndarray] = []
+    label_parts: list[np.ndarray] = []
+    image_labels: list[int] = []
+    greys: dict[int, np.ndarray] = {}
+    formats: dict[str, int] = {}
+    total_bytes = rows = keypoint_instances = oriented = 0
+    pixel_seconds = 0.0
+
+    def raw_samples() -> Any:
+        for position in range(len(dataset.urls)):
+            yield from dataset._samples(position)  # the members' bytes: no decode, no transform
+
+    stream = raw_samples()
+    if progress:
+        from tqdm.auto import tqdm
+
+        stream = tqdm(
+            stream, total=manifest.count, desc=f"{split}: streaming shards", unit="sample", leave=False
+        )
+    position = 0  # stream position of every sample read; indices count the readable ones
+    for sample in stream:
+        where = f"{sample['__url__']}: key {sample['__key__']}"
+        position += 1
+        extension = image_member(sample)
+        if extension is None:
+            dataset.errors[where] = f"{where}: no image member"
+            continue
+        data = sample[extension]
+        header = read_header(bytes(data[:LONG_HEADER_BYTES]))
+        if header.width is not None and header.height is not None:
+            width, height = header.width, header.height
+            # Readers apply the EXIF orientation: orientations 5 to 8 swap the sides.
+            if header.format == "jpeg" and jpeg_orientation(bytes(data[:LONG_HEADER_BYTES])) in (5, 6, 7, 8):
+                width, height = height, width
+        else:
+            size = _bytes_size(data)
+            if size is None:
+                dataset.errors[where] = f"{where}: unreadable image member .{extension}"
+                continue
+            height, width = size
+        try:
+            target = decode_target(sample, where, (height, width))
+        except Exception as error:  # a damaged target is a problem of the page, not a stop
+            dataset.errors[where] = str(error)
+            continue
+        index = len(sizes)
+        sizes.append((height, width))
+        name = header.format if header.format != "other" else extension.lower()
+        formats[name] = formats.get(name, 0) + 1
+        total_bytes += len(data)
+        if position - 1 in chosen:
+            clock = time.perf_counter()
+            grey = _grey_file(io.BytesIO(data))
+            pixel_seconds += time.perf_counter() - clock
+            if grey is not None:
+                greys[index] = grey
+        boxes = labels = areas = None
+        if detection and isinstance(target, dict):
+            boxes = _xyxy(target.get("boxes"))
+            labels = np.asarray(target.get("labels", np.zeros(len(boxes))), dtype=np.int64).reshape(-1)
+            if len(labels) != len(boxes):
+                labels = np.full(len(boxes), -1, dtype=np.int64)
+            keypoints = target.get("keypoints")
+            if keypoints is not None:
+                array = np.asarray(keypoints)
+                if array.ndim == 3 and array.shape[-1] >= 3:
+                    keypoint_instances += int((array[..., 2] > 0).any(axis=1).sum())
+            corners = target.get("corners", target.get("oriented_boxes"))
+            oriented += 0 if corners is None else len(corners)
+            box_parts.append(boxes)
+            label_parts.append(labels)
+            counts.append(len(boxes))
+            with np.errstate(invalid="ignore"):
+                areas = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+            present = np.unique(_map_labels(labels, positions))
+            present = present[present >= 0]
+        elif detection:
+            counts.append(0)
+            present = np.zeros(0, dtype=np.int64)
+        else:
+            label = _class_id(target)
+            image_labels.append(label)
+            present = np.array([label] if 0 <= label < len(classes) else [], dtype=np.int64)
+
+        def make(
+            data: Any = data, boxes: Any = boxes, labels: Any = labels, full: Any = (width, height)
+        ) -> Any:
+            return _thumbnail(data, thumbnail_size, full, boxes, labels)
+
+        kept.add(index, present, areas, rows, len(boxes) if boxes is not None else 0, make)
+        rows += 0 if boxes is None else len(boxes)
+
+    count = len(sizes)
+    table = _Table(
+        kind,
+        os.fspath(
+            getattr(dataset, "_manifest_location", "") or (dataset.urls[0] if dataset.urls else "shards")
+        ),
+        classes,
+        count,
+        np.asarray(sizes, dtype=np.int64).reshape(-1, 2),
+        [],
+        decoded=greys,
+    )
+    if detection:
+        table.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        table.boxes = np.concatenate(box_parts) if box_parts else np.zeros((0, 4))
+        joined = np.concatenate(label_parts) if label_parts else np.zeros(0, dtype=np.int64)
+        table.box_labels = _map_labels(joined, positions)
+        table.keypoint_instances, table.oriented_boxes = keypoint_instances, oriented
+    elif kind == "classification":
+        table.image_labels = np.asarray(image_labels, dtype=np.int64)
+        if not classes and image_labels:
+            table.classes = [str(label) for label in range(max(image_labels) + 1)]
+    statistics = SplitStatistics(split, table.kind, table.source, table.count, list(table.classes))
+    statistics.formats = dict(sorted(formats.items(), key=lambda item: (-item[1], item[0])))
+    statistics.bytes = total_bytes
+    statistics.read_seconds = round(
+        max(time.perf_counter() - started - pixel_seconds - kept.decode_seconds, 0.0), 3
+    )
+    statistics.notes = [
+        f"Shards: {count} samples streamed once from {len(dataset.urls)} shard"
+        f"{'s' if len(dataset.urls) != 1 else ''}; image sizes from each image member's header (no full "
+        "decode), formats and bytes those of the image members inside the shards.",
+        "Time to read: seconds spent streaming the shards (tar members, headers, targets), without decoding "
+        "pixels for the brightness statistics and the thumbnails.",
+    ]
+    if kind == "segmentation":
+        statistics.notes.append("Per-class pixel counts of the masks are not computed yet.")
+    if max_decoded:
+        _pixel_statistics(dataset, table, statistics, max_decoded, False)
+    _size_statistics(table, statistics)
+    _class_statistics(table, statistics, per_class)
+    if detection:
+        _box_statistics(table, statistics, extremes)
+    # The samples per class are those kept while streaming (the classes' sizes were not known then).
+    statistics.samples_per_class = {name: kept.samples(place) for place, name in enumerate(table.classes)}
+    listed = {index for indices in statistics.samples_per_class.values() for index in indices}
+    for entries in (statistics.smallest_boxes, statistics.largest_boxes, statistics.most_crowded):
+        listed.update(entry["index"] for entry in entries)
+    statistics.thumbnails = {
+        index: kept.thumbnails[index] for index in sorted(listed) if index in kept.thumbnails
+    }
+    return statistics
+
+
+def _xyxy(boxes: Any) -> np.ndarray:
+    """``(N, 4)`` ``xyxy`` float64 of a target's boxes (``tv_tensors.BoundingBoxes`` in another format converted)."""
+    if boxes is None:
+        return np.zeros((0, 4))
+    layout = str(getattr(boxes, "format", "XYXY")).rsplit(".", 1)[-1].upper()
+    array = np.asarray(boxes.detach().cpu().numpy() if hasattr(boxes, "detach") else boxes, dtype=np.float64)
+    array = array.reshape(-1, 4)
+    if layout == "XYWH":
+        array = np.concatenate([array[:, :2], array[:, :2] + array[:, 2:]], axis=1)
+    elif layout == "CXCYWH":
+        array = np.concatenate([array[:, :2] - array[:, 2:] / 2, array[:, :2] + array[:, 2:] / 2], axis=1)
+    return array
+
+
+def _class_id(target: Any) -> int:
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        return int(target)
+    if hasattr(target, "ndim") and target.ndim == 0:
+        return int(target)
+    return -1
+
+
+def _bytes_size(data: Any) -> tuple[int, int] | None:
+    """``(height, width)`` of an image member the header reader does not know (WebP, BMP...)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            return height, width
+    except Exception:  # an unreadable member: the page lists it
+        return None
+
+
+def _thumbnail(
+    data: Any, size: int, full: tuple[int, int], boxes: np.ndarray | None, labels: np.ndarray | None
+) -> Thumbnail | None:
+    """A `Thumbnail` of an image member's bytes (JPEG: decoded at a reduced scale), or ``None`` if unreadable."""
+    from visiondata.report._page import file_thumbnail
+
+    try:
+        picture, _ = file_thumbnail(io.BytesIO(data), size)  # type: ignore[arg-type]
+    except Exception:  # unreadable: the sample is shown without a picture
+        return None
+    return Thumbnail(picture, full, boxes, None if labels is None else labels.tolist())
 
 
 # --- pixels --------------------------------------------------------------------------------------------
