@@ -68,10 +68,14 @@ def test_metadata_is_complete_and_consistent(name: str) -> None:
     assert name == name.lower() and " " not in name
     assert info.task in TASKS
     assert info.splits and all(isinstance(split, str) and split == split.lower() for split in info.splits)
-    assert info.source and info.homepage.startswith("http") and info.license and info.description
+    generated = info.source == "visiondata.datasets.ShapesDataset"  # drawn by visiondata: no home, no files
+    assert info.source and info.license and info.description
+    assert info.homepage is None if generated else info.homepage.startswith("http")
     if info.source.startswith("visiondata.shards."):
         # Data visiondata wrote itself: its images and classes are whatever was exported.
         assert info.wraps is None and info.task == "other"
+    elif generated:
+        assert info.wraps is None and not info.download and info.channels == 3 and info.image_size == (160, 160)
     else:
         assert info.wraps and info.wraps.startswith("torchvision.datasets.")
         assert info.channels in (1, 3)
@@ -147,6 +151,9 @@ def test_an_empty_folder_gives_a_clear_error(name: str, tmp_path: Path) -> None:
     extra = user_arguments(name)
     if name == "fake_data":
         assert len(vd.get_dataset(name, root=tmp_path)) == 1000  # generated, needs no files
+        return
+    if name == "shapes":
+        assert len(vd.get_dataset(name, root=tmp_path, split="val")) == 500  # drawn on the fly, needs no files
         return
     with pytest.raises((DatasetNotFoundError, MissingDependencyError)) as caught:
         vd.get_dataset(name, root=tmp_path, **extra)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from visiondata.datasets._folder import ImageFolderDataset
     from visiondata.datasets._idx import read_idx
     from visiondata.datasets._mnist import FashionMNISTDataset, KMNISTDataset, MNISTBatches, MNISTDataset
+    from visiondata.datasets._shapes import ShapesDataset
     from visiondata.formats._coco import CocoDetectionDataset, to_coco
     from visiondata.formats._csv_detection import CSVDetectionDataset
     from visiondata.formats._voc import VOCDetectionDataset, to_voc
@@ -51,6 +52,7 @@ __all__ = [
     "KMNISTDataset",
     "MNISTBatches",
     "MNISTDataset",
+    "ShapesDataset",
     "VOCDetectionDataset",
     "YOLODataset",
     "dataset_info",
@@ -79,6 +81,7 @@ _LAZY = {
     "KMNISTDataset": "visiondata.datasets._mnist",
     "MNISTBatches": "visiondata.datasets._mnist",
     "MNISTDataset": "visiondata.datasets._mnist",
+    "ShapesDataset": "visiondata.datasets._shapes",
     "VOCDetectionDataset": "visiondata.formats._voc",
     "YOLODataset": "visiondata.formats._yolo",
     "ConversionReport": "visiondata.formats._writing",

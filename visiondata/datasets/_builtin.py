@@ -705,6 +705,21 @@ register_dataset(
     "(default 2012; the test split is 2007's, the only year with test annotations). Labels index the "
     "classes with 0 for background; boxes are 0-based corners (VOC's xmin - 1, ymin - 1, xmax, ymax).",
 )
+register_dataset(
+    "shapes",
+    "visiondata.datasets._shapes:shapes",
+    task="detection",
+    splits=("train", "val", "test"),
+    source="visiondata.datasets.ShapesDataset",
+    classes=("__background__", "circle", "square", "triangle", "star", "cross", "ring", "hexagon"),
+    image_size=(160, 160),
+    channels=3,
+    license="CC0 1.0 (generated; no data files)",
+    description="Synthetic detection: 1-6 coloured shapes (circle, square, triangle, star, cross, ring, hexagon) "
+    "per image on noisy gradient backgrounds, drawn on the fly from (seed, split, index); boxes are the tight "
+    "boxes of each shape's visible pixels. Splits train/val/test (4000/500/500 by default: count=); size=, seed=, "
+    "classes=, max_shapes=, masks=. Nothing to download.",
+)
 torchvision(
     "kitti",
     "Kitti",
