@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +53,9 @@ def render_figures(statistics: Sequence[SplitStatistics]) -> list[Figure]:
     Detection: images and boxes per class, boxes per image, box width and height (pixels and
     relative to the image), aspect ratio, a box-centre heatmap per split, image sizes, brightness
     and contrast. Classification: images per class, image sizes, brightness and contrast.
-    Segmentation: image sizes, brightness and contrast. A plot without data in any split is left out.
+    Segmentation: masks per class (masks holding each class), the share of pixels per class
+    (void pixels apart, pixel imbalance stated), image sizes, brightness and contrast. A plot without
+    data in any split is left out.
 
     Args:
         statistics: One `SplitStatistics` per split (from `collect_statistics`).
@@ -79,6 +81,7 @@ def render_figures(statistics: Sequence[SplitStatistics]) -> list[Figure]:
     if detection:
         figures.append(_per_class(detection, "boxes"))
     figures.append(_per_class([split for split in splits if split.images_per_class], "images"))
+    figures.append(_pixels_per_class([split for split in splits if split.pixels_per_class]))
     if detection:
         figures += [
             _boxes_per_image(detection),
@@ -189,37 +192,10 @@ def _per_class(splits: Sequence[SplitStatistics], what: str) -> Figure | None:
     splits = [split for split in splits if counts_of(split)]
     if not splits:
         return None
-    # The union of the splits' classes, by name (splits read from different files may list others).
-    classes = list(dict.fromkeys(name for split in splits for name in split.classes))
-    column = {name: position for position, name in enumerate(classes)}
-    table = np.zeros((len(splits), len(classes)), dtype=np.int64)
-    for row, split in enumerate(splits):
-        for name, value in zip(split.classes, counts_of(split), strict=False):
-            table[row, column[name]] = value
-    shown = np.arange(len(classes))
-    note = ""
-    if len(classes) > MAX_CLASSES_DRAWN:
-        order = np.argsort(-table.sum(axis=0), kind="stable")
-        half = MAX_CLASSES_DRAWN // 2
-        shown = np.concatenate([order[:half], order[-half:]])
-        note = f" ({half} largest and {half} smallest classes drawn)"
-    height = min(2.0 + 0.22 * len(shown) * max(1, len(splits) * 0.6), 16.0)
-    figure, (axis,) = _new_figure(height)
-    thickness = 0.8 / len(splits)
-    rows = np.arange(len(shown))
-    for position, split in enumerate(splits):
-        axis.barh(
-            rows + (position - (len(splits) - 1) / 2) * thickness,
-            table[position, shown],
-            height=thickness,
-            color=_colour(position),
-            label=split.split,
-        )
-    axis.set_yticks(rows, [classes[i] for i in shown.tolist()])
-    axis.invert_yaxis()
-    axis.set_xlabel(what)
-    axis.grid(axis="x", alpha=0.3)
-    _legend(axis, splits)
+    masks = what == "images" and all(split.kind == "segmentation" for split in splits)
+    classes, table = _class_table(splits, counts_of)
+    figure, axis, note = _class_bars(splits, classes, table.astype(np.float64))
+    axis.set_xlabel("masks holding the class" if masks else what)
     parts = []
     for split in splits:
         values = np.asarray(counts_of(split)[: len(split.classes)], dtype=np.int64)
@@ -233,17 +209,127 @@ def _per_class(splits: Sequence[SplitStatistics], what: str) -> Figure | None:
             extremes = f" (most: {names[most]} {_number(values[most])}, fewest: {names[fewest]} {_number(values[fewest])})"
         elif empty:
             listed = ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else "")
-            ratio = f"imbalance undefined: {_plural(len(empty), 'class')} without {what} ({listed})"
+            ratio = (
+                f"imbalance undefined: {_plural(len(empty), 'class')} without "
+                f"{'masks' if masks else what} ({listed})"
+            )
             extremes = ""
         else:
             ratio, extremes = "no classes", ""
-        parts.append(
-            f"{split.split}: {_plural(total, 'box' if what == 'boxes' else 'image')}, {ratio}{extremes}"
-        )
+        unit = "box" if what == "boxes" else "mask" if masks else "image"
+        parts.append(f"{split.split}: {_plural(total, unit)}, {ratio}{extremes}")
     figure_svg = _svg(figure)
-    noun = "Boxes" if what == "boxes" else "Images"
-    caption = f"{noun} of each of the {len(classes)} classes{note}; " + "; ".join(parts) + "."
+    noun = "Boxes" if what == "boxes" else "Masks" if masks else "Images"
+    lead = (
+        f"Masks in which each of the {len(classes)} classes appears"
+        if masks
+        else f"{noun} of each of the {len(classes)} classes"
+    )
+    caption = f"{lead}{note}; " + "; ".join(parts) + "."
     return Figure(f"{what}_per_class", f"{noun} per class", caption, figure_svg)
+
+
+def _class_table(
+    splits: Sequence[SplitStatistics], counts_of: Callable[[SplitStatistics], Sequence[int]]
+) -> tuple[list[str], np.ndarray]:
+    """The union of the splits' classes, by name (splits read from different files may list others),
+    and a ``(splits, classes)`` table of their counts."""
+    classes = list(dict.fromkeys(name for split in splits for name in split.classes))
+    column = {name: position for position, name in enumerate(classes)}
+    table = np.zeros((len(splits), len(classes)), dtype=np.int64)
+    for row, split in enumerate(splits):
+        for name, value in zip(split.classes, counts_of(split), strict=False):
+            table[row, column[name]] = value
+    return classes, table
+
+
+def _class_bars(
+    splits: Sequence[SplitStatistics], classes: list[str], table: np.ndarray, log: bool = False
+) -> tuple[Any, Any, str]:
+    """Grouped horizontal bars, one row per class and one bar per split; the figure, its axis and a
+    note of the classes left out (beyond `MAX_CLASSES_DRAWN`: the largest and the smallest half)."""
+    shown = np.arange(len(classes))
+    note = ""
+    if len(classes) > MAX_CLASSES_DRAWN:
+        order = np.argsort(-table.sum(axis=0), kind="stable")
+        half = MAX_CLASSES_DRAWN // 2
+        shown = np.concatenate([order[:half], order[-half:]])
+        note = f" ({half} largest and {half} smallest classes drawn)"
+    height = min(2.0 + 0.22 * len(shown) * max(1, len(splits) * 0.6), 16.0)
+    figure, (axis,) = _new_figure(height)
+    thickness = 0.8 / len(splits)
+    rows = np.arange(len(shown))
+    for position, split in enumerate(splits):
+        values = table[position, shown]
+        if log:
+            # A log axis has no zero: empty classes get no bar (their names stay on the axis).
+            values = np.where(values > 0, values, np.nan)
+        axis.barh(
+            rows + (position - (len(splits) - 1) / 2) * thickness,
+            values,
+            height=thickness,
+            color=_colour(position),
+            label=split.split,
+            log=log,
+        )
+    axis.set_yticks(rows, [classes[i] for i in shown.tolist()])
+    axis.invert_yaxis()
+    axis.grid(axis="x", alpha=0.3)
+    _legend(axis, splits)
+    return figure, axis, note
+
+
+def _percent(fraction: float) -> str:
+    """``"92.3%"``, ``"2.77%"``, ``"0.003%"``; ``"<0.001%"`` below."""
+    value = 100.0 * fraction
+    if value >= 10:
+        return f"{value:.1f}%"
+    return f"{value:.3g}%" if value >= 0.001 else "<0.001%"
+
+
+#: Pixel shares spanning more than this ratio (largest over smallest non-zero) are drawn on a log axis.
+LOG_SHARE_RATIO = 100.0
+
+
+def _pixels_per_class(splits: Sequence[SplitStatistics]) -> Figure | None:
+    """Share of the labelled (non-void) pixels of each class, splits side by side; pixel imbalance stated."""
+    splits = [split for split in splits if split.pixels_per_class and sum(split.pixels_per_class) > 0]
+    if not splits:
+        return None
+    classes, table = _class_table(splits, lambda split: split.pixels_per_class or [])
+    shares = 100.0 * table / table.sum(axis=1, keepdims=True)
+    nonzero = shares[shares > 0]
+    log = bool(len(nonzero)) and float(nonzero.max() / nonzero.min()) > LOG_SHARE_RATIO
+    figure, axis, note = _class_bars(splits, classes, shares, log=log)
+    axis.set_xlabel("share of the labelled pixels (%" + (", log scale)" if log else ")"))
+    parts = []
+    for split in splits:
+        names = split.classes
+        values = np.asarray((split.pixels_per_class or [])[: len(names)], dtype=np.int64)
+        labelled = int(values.sum())
+        void = f"id {split.ignore_index}" if split.ignore_index is not None else "no void id"
+        text = (
+            f"{split.split}: {labelled:,} labelled pixels and {split.ignored_pixels:,} void pixels ({void})"
+        )
+        filled = np.flatnonzero(values)
+        most = int(filled[np.argmax(values[filled])])
+        fewest = int(filled[np.argmin(values[filled])])
+        ratio = values[most] / values[fewest]
+        text += (
+            f", imbalance {f'{ratio:,.0f}' if ratio >= 100 else f'{ratio:.3g}'}:1 (most: {names[most]} "
+            f"{_percent(values[most] / labelled)}, fewest: {names[fewest]} {_percent(values[fewest] / labelled)})"
+        )
+        empty = [name for name, value in zip(names, values.tolist(), strict=False) if value == 0]
+        if split.empty_classes or empty:
+            listed = list(split.empty_classes) or empty
+            text += f", without pixels: {', '.join(listed[:5])}{' ...' if len(listed) > 5 else ''}"
+        parts.append(text)
+    caption = (
+        f"Share of the labelled pixels (void pixels counted apart) of each of the {len(classes)} "
+        f"classes{note}{', log scale' if log else ''}; the imbalance is the largest over the smallest "
+        "non-zero pixel count; " + "; ".join(parts) + "."
+    )
+    return Figure("pixels_per_class", "Pixels per class", caption, _svg(figure))
 
 
 def _boxes_per_image(splits: Sequence[SplitStatistics]) -> Figure | None:

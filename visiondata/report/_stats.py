@@ -52,11 +52,15 @@ class SplitStatistics:
         source: The dataset's annotation file or root.
         images: Images in the split.
         classes: Class names (without the ``__background__`` of label 0).
-        images_per_class: Images that contain each class (detection) or are labelled with it.
+        images_per_class: Images that contain each class (detection), are labelled with it
+            (classification), or whose mask holds at least one of its pixels (segmentation).
         boxes_per_class: Boxes of each class (detection), else ``None``.
-        imbalance: Largest over smallest class count (boxes for detection, images otherwise);
-            ``None`` when a class is empty (see `empty_classes`) or there are no classes.
-        empty_classes: Classes without a box (detection) or an image.
+        imbalance: Largest over smallest class count (boxes for detection, images for
+            classification); ``None`` when a class is empty (see `empty_classes`) or there are no
+            classes. Segmentation: largest over smallest *non-zero* pixel count (the empty classes
+            are listed apart).
+        empty_classes: Classes without a box (detection), an image (classification) or a pixel
+            (segmentation).
         boxes: Boxes in the split.
         boxes_per_image: Histogram of boxes per image (integer bins).
         images_without_boxes: Images without a box (detection).
@@ -84,6 +88,11 @@ class SplitStatistics:
         most_crowded: ``{"index", "boxes"}`` of the images with the most boxes.
         missing_files: Image files that could not be opened for their header or size.
         notes: What the numbers measure and what was left out, one sentence each.
+        pixels_per_class: Segmentation: mask pixels of each class (void pixels left out), else ``None``.
+        ignored_pixels: Segmentation: mask pixels equal to ``ignore_index`` (void), counted apart
+            (with any negative ids of decoded masks).
+        ignore_index: Segmentation: the id of void pixels (``None``: none).
+        unreadable_masks: Segmentation: masks that could not be decoded (left out of the counts).
         paths: Full path of every image file, in dataset order (not in `as_dict`).
         thumbnails: Dataset index -> `Thumbnail` of the samples listed above, for datasets the
             page cannot read again by index (shards: kept while streaming); not in `as_dict`.
@@ -126,6 +135,10 @@ class SplitStatistics:
     most_crowded: list[dict[str, int]] = field(default_factory=list)
     missing_files: int = 0
     notes: list[str] = field(default_factory=list)
+    pixels_per_class: list[int] | None = None
+    ignored_pixels: int = 0
+    ignore_index: int | None = None
+    unreadable_masks: int = 0
     paths: list[str] = field(default_factory=list, repr=False)
     thumbnails: dict[int, Thumbnail] = field(default_factory=dict, repr=False)
 
@@ -206,9 +219,136 @@ class _Table:
     keypoint_instances: int = 0
     oriented_boxes: int = 0
     image_labels: np.ndarray | None = None  # (N,) class position, or (N, K) booleans (multi-label)
+    # Segmentation: one row per (image, class present in its mask), sorted by image (`_MaskCounts`).
+    masks: _MaskCounts | None = None
     # Images decoded by __getitem__ for generic datasets: dataset index -> grey image.
     decoded: dict[int, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+#: The id of void pixels when a segmentation dataset does not name one (VOC's borders; the library's default).
+DEFAULT_IGNORE_INDEX = 255
+
+
+class _MaskCounts:
+    """Pixels per class of decoded semantic masks: one row per (image, class present in its mask).
+
+    Rows are kept per image, not summed at once, so that a ``Subset`` can select its images from a
+    base dataset's counts (`select`) and the samples per class come from the same rows.
+    """
+
+    def __init__(self, ignore_index: int | None) -> None:
+        self.ignore_index = ignore_index
+        self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.ignored: dict[int, int] = {}  # image -> void pixels (and negative ids)
+        self.unreadable: list[int] = []
+        self.negative = 0
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, index: int, mask: Any) -> np.ndarray:
+        """Count the class ids of image ``index``'s mask; returns the ids present (void left out)."""
+        ids = np.asarray(mask.detach().cpu().numpy() if hasattr(mask, "detach") else mask).reshape(-1)
+        if ids.dtype.kind not in "iu":
+            ids = ids.astype(np.int64)  # bool (0/1) or float ids
+        drop = None
+        if self.ignore_index is not None:
+            drop = ids == self.ignore_index
+        if ids.dtype.kind == "i":
+            negative = ids < 0
+            self.negative += int(np.count_nonzero(negative))
+            drop = negative if drop is None else drop | negative
+        if drop is not None and drop.any():
+            self.ignored[index] = self.ignored.get(index, 0) + int(np.count_nonzero(drop))
+            ids = ids[~drop]
+        counts = np.bincount(ids) if ids.size else np.zeros(0, dtype=np.int64)
+        present = np.flatnonzero(counts)
+        self._parts.append((index, present, counts[present].astype(np.int64)))
+        self._arrays = None
+        return present
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(image, class, pixels)`` of every row, in image order."""
+        if self._arrays is None:
+            if self._parts:
+                image = np.concatenate(
+                    [np.full(len(present), index, dtype=np.int64) for index, present, _ in self._parts]
+                )
+                classes = np.concatenate([present for _, present, _ in self._parts]).astype(np.int64)
+                pixels = np.concatenate([pixels for _, _, pixels in self._parts])
+                order = np.argsort(image, kind="stable")
+                self._arrays = (image[order], classes[order], pixels[order])
+            else:
+                empty = np.zeros(0, dtype=np.int64)
+                self._arrays = (empty, empty, empty)
+        return self._arrays
+
+    def select(self, indices: np.ndarray, count: int) -> _MaskCounts:
+        """The counts of images ``indices`` of the ``count`` counted, renumbered ``0..len(indices) - 1``."""
+        image, classes, pixels = self.arrays()
+        per_image = np.bincount(image, minlength=count)
+        starts = np.concatenate([[0], np.cumsum(per_image)])[indices]
+        sizes = per_image[indices]
+        # Row r of image i's j-th class is starts[i] + j: one arange over all rows, shifted per image.
+        within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        rows = np.repeat(starts, sizes) + within
+        selected = _MaskCounts(self.ignore_index)
+        selected._arrays = (
+            np.repeat(np.arange(len(indices), dtype=np.int64), sizes),
+            classes[rows],
+            pixels[rows],
+        )
+        positions = indices.tolist()
+        selected.ignored = {
+            new: self.ignored[old] for new, old in enumerate(positions) if old in self.ignored
+        }
+        unreadable = set(self.unreadable)
+        selected.unreadable = [new for new, old in enumerate(positions) if old in unreadable]
+        selected.negative = self.negative
+        return selected
+
+
+def _ignore_index(dataset: Any) -> int | None:
+    """The dataset's ``ignore_index`` (``None``: no void id), or `DEFAULT_IGNORE_INDEX` when it names none."""
+    if hasattr(dataset, "ignore_index"):
+        value = dataset.ignore_index
+        return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else None
+    inner = getattr(dataset, "dataset", None)  # a Subset
+    return _ignore_index(inner) if inner is not None else DEFAULT_IGNORE_INDEX
+
+
+def _mask_target(target: Any) -> Any:
+    """The semantic mask of a sample's target (``{"mask": ...}`` or a ``tv_tensors.Mask``), else ``None``."""
+    if isinstance(target, dict):
+        if "boxes" in target:
+            return None  # detection (instance masks travel as "masks")
+        mask = target.get("mask")
+        return mask if hasattr(mask, "shape") else None
+    if type(target).__name__ == "Mask" and hasattr(target, "shape"):
+        return target
+    return None
+
+
+def _folder_masks(dataset: Any, count: int, split: str, progress: bool) -> _MaskCounts | None:
+    """Every mask of a `SegmentationFolderDataset` (or a ``Subset`` of one) decoded once, or ``None``."""
+    from torch.utils.data import Subset
+
+    from visiondata.formats._mask_folder import SegmentationFolderDataset
+
+    if isinstance(dataset, SegmentationFolderDataset):
+        base, indices = dataset, list(range(len(dataset)))
+    elif isinstance(dataset, Subset) and isinstance(dataset.dataset, SegmentationFolderDataset):
+        base, indices = dataset.dataset, [int(index) for index in dataset.indices]
+    else:
+        return None
+    masks = _MaskCounts(base.ignore_index)
+    for position in _progress(range(count), progress, f"{split}: decoding masks"):
+        try:
+            ids = base.mask(indices[position])
+        except (OSError, ValueError):  # unreadable, unknown colours: check names them; left out here
+            masks.unreadable.append(position)
+            continue
+        masks.add(position, ids)
+    return masks
 
 
 def collect_statistics(
@@ -231,6 +371,11 @@ def collect_statistics(
     below). Annotation statistics are computed on flat arrays; image sizes come from the
     annotations where given, else from each file's header; pixel statistics (brightness, contrast)
     decode at most ``max_decoded`` images, evenly spread, at about 64 pixels a side.
+
+    Segmentation (mask folders, catalog datasets whose targets are ``{"mask": ...}``, segmentation
+    shards): every mask is decoded once for the pixels of each class (``pixels_per_class``), the masks
+    holding each class (``images_per_class``) and the void pixels (``ignored_pixels``, the dataset's
+    ``ignore_index``, 255 where it names none); unnamed ids are named ``"0"`` up to the largest seen.
 
     Shards have no random access and no image files: their samples are streamed once, in written
     order, with bounded memory. Each image member's size comes from its header (no full decode),
@@ -283,6 +428,9 @@ def collect_statistics(
         )
     started = time.perf_counter()
     table = _table(dataset, max_decoded, progress)
+    if table.kind == "segmentation" and table.masks is None:
+        # Masks are annotations: decoded here, within the time to read.
+        table.masks = _folder_masks(dataset, table.count, split, progress)
     statistics = SplitStatistics(split, table.kind, table.source, table.count, list(table.classes))
     statistics.paths = table.paths
     statistics.notes = list(table.notes)
@@ -373,7 +521,6 @@ def _table(dataset: Any, max_decoded: int, progress: bool) -> _Table:
             len(dataset),
             np.zeros((len(dataset), 2), dtype=np.int64),
             _file_paths(dataset),
-            notes=["Per-class pixel counts of the masks are not computed yet."],
         )
     return _generic_table(dataset, max_decoded, progress)
 
@@ -462,6 +609,8 @@ def _generic_table(dataset: Any, max_decoded: int, progress: bool) -> _Table:
     box_parts: list[np.ndarray] = []
     label_parts: list[np.ndarray] = []
     detection = False
+    masks = _MaskCounts(_ignore_index(dataset))
+    segmentation = False
     for index in _progress(range(count), progress, "reading samples"):
         image, target = _pair(dataset[index])
         size = _image_size(image)
@@ -475,6 +624,9 @@ def _generic_table(dataset: Any, max_decoded: int, progress: bool) -> _Table:
             detection = True
             box_parts.append(np.asarray(target["boxes"], dtype=np.float64).reshape(-1, 4))
             label_parts.append(np.asarray(target.get("labels", np.zeros(0)), dtype=np.int64).reshape(-1))
+        elif _mask_target(target) is not None:
+            segmentation = True
+            masks.add(index, _mask_target(target))
         elif isinstance(target, (int, np.integer)) or (hasattr(target, "ndim") and target.ndim == 0):
             labels.append(int(target))
         else:
@@ -486,6 +638,9 @@ def _generic_table(dataset: Any, max_decoded: int, progress: bool) -> _Table:
         table.boxes = np.concatenate(box_parts) if box_parts else np.zeros((0, 4))
         joined = np.concatenate(label_parts) if label_parts else np.zeros(0, dtype=np.int64)
         table.box_labels = _map_labels(joined, positions)
+    elif segmentation:
+        table.kind = "segmentation"
+        table.masks = masks
     else:
         table.image_labels = np.asarray(labels, dtype=np.int64)
         if not classes and len(labels):
@@ -533,6 +688,8 @@ def _select(table: _Table, indices: np.ndarray) -> _Table:
     )
     if table.image_labels is not None:
         selected.image_labels = table.image_labels[indices]
+    if table.masks is not None:
+        selected.masks = table.masks.select(indices, table.count)
     if table.offsets is not None and table.boxes is not None and table.box_labels is not None:
         counts = np.diff(table.offsets)[indices]
         starts = table.offsets[indices]
@@ -631,6 +788,9 @@ def _imbalance(counts: Sequence[int]) -> float | None:
 
 
 def _class_statistics(table: _Table, statistics: SplitStatistics, per_class: int) -> None:
+    if table.kind == "segmentation":
+        _mask_statistics(table, statistics, per_class)
+        return
     classes = table.classes
     count = len(classes)
     if table.kind == "detection":
@@ -667,6 +827,67 @@ def _class_statistics(table: _Table, statistics: SplitStatistics, per_class: int
         images = pair_image[bounds[position] : bounds[position + 1]]
         samples[name] = images[_evenly(len(images), per_class)].astype(int).tolist()
     statistics.samples_per_class = samples
+
+
+def _mask_statistics(table: _Table, statistics: SplitStatistics, per_class: int) -> None:
+    """Pixels and masks per class, void pixels, pixel imbalance and samples per class of the masks."""
+    masks = table.masks
+    if masks is None:
+        return
+    image, classes, pixels = masks.arrays()
+    top = int(classes.max()) if len(classes) else -1
+    names = list(table.classes)
+    unnamed = not names
+    if unnamed:
+        names = [str(value) for value in range(top + 1)]
+    elif top >= len(names):
+        statistics.notes.append(
+            f"Masks hold ids up to {top}, beyond the {len(names)} named classes: those ids are named by number."
+        )
+        names += [str(value) for value in range(len(names), top + 1)]
+    table.classes = names
+    statistics.classes = list(names)
+    count = len(names)
+    # Integer weights: float64 sums stay exact below 2**53 pixels.
+    totals = np.rint(np.bincount(classes, weights=pixels, minlength=count)).astype(np.int64)[:count]
+    statistics.pixels_per_class = totals.tolist()
+    statistics.images_per_class = np.bincount(classes, minlength=count)[:count].astype(np.int64).tolist()
+    statistics.ignored_pixels = int(sum(masks.ignored.values()))
+    statistics.ignore_index = masks.ignore_index
+    statistics.unreadable_masks = len(masks.unreadable)
+    statistics.empty_classes = [
+        name
+        for value, (name, total) in enumerate(zip(names, totals.tolist(), strict=True))
+        # An unnamed id range may pass over the void id: it is no class.
+        if total == 0 and not (unnamed and value == masks.ignore_index)
+    ]
+    nonzero = totals[totals > 0]
+    statistics.imbalance = round(float(nonzero.max() / nonzero.min()), 3) if len(nonzero) else None
+    order = np.lexsort((image, classes))
+    pair_class, pair_image = classes[order], image[order]
+    bounds = np.searchsorted(pair_class, np.arange(count + 1))
+    statistics.samples_per_class = {
+        name: pair_image[bounds[position] : bounds[position + 1]][
+            _evenly(int(bounds[position + 1] - bounds[position]), per_class)
+        ]
+        .astype(int)
+        .tolist()
+        for position, name in enumerate(names)
+    }
+    void = "no void id" if masks.ignore_index is None else f"void id {masks.ignore_index}"
+    decoded = table.count - len(masks.unreadable)
+    statistics.notes.append(
+        f"Masks: {decoded} of {table.count} decoded once each; pixels per class count every mask pixel of "
+        f"the class, {statistics.ignored_pixels:,} void pixels ({void}) counted apart; the imbalance is the "
+        "largest over the smallest non-zero pixel count."
+    )
+    if masks.negative:
+        statistics.notes.append(f"{masks.negative:,} mask pixels with negative ids are counted as void.")
+    if masks.unreadable:
+        statistics.notes.append(
+            f"{len(masks.unreadable)} mask{'s' if len(masks.unreadable) != 1 else ''} could not be decoded "
+            "and are left out of the class counts."
+        )
 
 
 def _evenly(count: int, wanted: int) -> np.ndarray:
@@ -912,6 +1133,7 @@ def _shard_statistics(
     box_parts: list[np.ndarray] = []
     label_parts: list[np.ndarray] = []
     image_labels: list[int] = []
+    masks = _MaskCounts(_ignore_index(dataset)) if kind == "segmentation" else None
     greys: dict[int, np.ndarray] = {}
     formats: dict[str, int] = {}
     total_bytes = rows = keypoint_instances = oriented = 0
@@ -988,6 +1210,14 @@ def _shard_statistics(
         elif detection:
             counts.append(0)
             present = np.zeros(0, dtype=np.int64)
+        elif masks is not None:
+            # The mask member, decoded once by the target's rebuild above.
+            mask = _mask_target(target)
+            if mask is None:
+                masks.unreadable.append(index)
+                present = np.zeros(0, dtype=np.int64)
+            else:
+                present = masks.add(index, mask)
         else:
             label = _class_id(target)
             image_labels.append(label)
@@ -1012,6 +1242,7 @@ def _shard_statistics(
         np.asarray(sizes, dtype=np.int64).reshape(-1, 2),
         [],
         decoded=greys,
+        masks=masks,
     )
     if detection:
         table.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -1036,8 +1267,11 @@ def _shard_statistics(
         "Time to read: seconds spent streaming the shards (tar members, headers, targets), without decoding "
         "pixels for the brightness statistics and the thumbnails.",
     ]
-    if kind == "segmentation":
-        statistics.notes.append("Per-class pixel counts of the masks are not computed yet.")
+    if masks is not None and not hasattr(dataset, "ignore_index"):
+        statistics.notes.append(
+            f"Void pixels: id {DEFAULT_IGNORE_INDEX}, the library's default (the shard manifest does not "
+            "record the source's ignore_index)."
+        )
     if max_decoded:
         _pixel_statistics(dataset, table, statistics, max_decoded, False)
     _size_statistics(table, statistics)
