@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from visiondata.models._mnist_cnn import MNISTCNN
     from visiondata.models._stem import adapt_input_channels
     from visiondata.models._weights import LoadReport, load_weights, read_state_dict
+    from visiondata.models._yolo import YOLOLoss, YOLOv3Tiny, fit_anchors
     from visiondata.models._zoo import ModelEntry, create_model, get_model_entry, list_models, register_model
 
 __all__ = [
@@ -48,11 +49,14 @@ __all__ = [
     "LoadReport",
     "ModelEntry",
     "TrainableSummary",
+    "YOLOLoss",
+    "YOLOv3Tiny",
     "adapt_input_channels",
     "backbone_blocks",
     "conv_output_size",
     "count_parameters",
     "create_model",
+    "fit_anchors",
     "freeze",
     "freeze_backbone",
     "freeze_batchnorm",
@@ -78,6 +82,7 @@ __all__ = [
 # Loaded on first access so that importing this package does not import torch.
 _LAZY = {
     "MNISTCNN": "visiondata.models._mnist_cnn",
+    **dict.fromkeys(("YOLOLoss", "YOLOv3Tiny", "fit_anchors"), "visiondata.models._yolo"),
     **dict.fromkeys(("DataConfig", "model_data_config", "model_transforms"), "visiondata.models._config"),
     **dict.fromkeys(
         (
