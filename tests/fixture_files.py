@@ -25,3 +25,24 @@ def make_mnist_tree(root: Path, train: int = 64, test: int = 32, seed: int = 0) 
         write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(count) % 10)
     return root
+
+
+def write_distinct_photos(folder: Path) -> dict[str, Path]:
+    """Six different real pictures as JPEG files (quality 90): scikit-learn's two photos and their halves."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    pictures = {
+        "china": china,
+        "flower": flower,
+        "china_left": china[:, :320],
+        "china_right": china[:, 320:],
+        "flower_top": flower[:213],
+        "flower_bottom": flower[213:],
+    }
+    paths = {}
+    for name, pixels in pictures.items():
+        paths[name] = folder / f"{name}.jpg"
+        Image.fromarray(pixels).save(paths[name], quality=90)
+    return paths

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixture_files import write_distinct_photos
 from PIL import Image
 
 from visiondata.cli import main
@@ -21,23 +22,7 @@ from visiondata.datasets._check import EXIT_CLEAN, EXIT_NOT_FOUND, EXIT_PROBLEMS
 @pytest.fixture(scope="module")
 def pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Six different pictures as JPEG files: two photos and their halves."""
-    from sklearn.datasets import load_sample_images
-
-    china, flower = load_sample_images().images
-    folder = tmp_path_factory.mktemp("pictures")
-    arrays = {
-        "china": china,
-        "flower": flower,
-        "china_left": china[:, :320],
-        "china_right": china[:, 320:],
-        "flower_top": flower[:213],
-        "flower_bottom": flower[213:],
-    }
-    paths = {}
-    for name, pixels in arrays.items():
-        paths[name] = folder / f"{name}.jpg"
-        Image.fromarray(pixels).save(paths[name], quality=90)
-    return paths
+    return write_distinct_photos(tmp_path_factory.mktemp("pictures"))
 
 
 def near_copy(source: Path, target: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fixture_files import write_distinct_photos
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -32,22 +33,8 @@ from visiondata.report._duplicates import (
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Six different pictures (two photos, their halves), a near copy of one, and damaged files."""
-    from sklearn.datasets import load_sample_images
-
-    china, flower = load_sample_images().images
     folder = tmp_path_factory.mktemp("photos")
-    pictures = {
-        "china": china,
-        "flower": flower,
-        "china_left": china[:, :320],
-        "china_right": china[:, 320:],
-        "flower_top": flower[:213],
-        "flower_bottom": flower[213:],
-    }
-    paths = {}
-    for name, pixels in pictures.items():
-        paths[name] = folder / f"{name}.jpg"
-        Image.fromarray(pixels).save(paths[name], quality=90)
+    paths = write_distinct_photos(folder)
     with Image.open(paths["china"]) as image:  # re-encoded at quality 60 and 10% smaller
         image.resize((576, 384), Image.LANCZOS).save(folder / "china_near.jpg", quality=60)
     paths["china_near"] = folder / "china_near.jpg"
