@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 
-.PHONY: install demo test lint bench docs dist clean
+.PHONY: install demo demo-detect test lint bench docs dist clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ install: $(STAMP)
 ## Train the reference MNIST CNN and print its test accuracy (data from $VISIONDATA_HOME).
 demo: install
 	$(PY) -m visiondata train mnist-cnn
+
+## Train the reference one-stage detector on synthetic shapes (offline) and print its test mAP.
+demo-detect: install
+	$(PY) -m visiondata train yolo-shapes
 
 ## Lint, then the whole test suite.
 test: install lint

@@ -2,6 +2,7 @@
 
 Commands:
     visiondata train mnist-cnn [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--root DIR] [--download] [--out DIR]
+    visiondata train yolo-shapes [--epochs N] [--seed S] [--data PATH] [--out DIR]
     visiondata datasets list [--task T] [--pattern P] [--json]
     visiondata datasets info NAME [--json]
     visiondata check PATH | --csv FILE [--root DIR] [--json]

@@ -44,7 +44,7 @@ def list_jobs(pattern: str | None = None) -> list[str]:
 
     Examples:
         >>> list_jobs()
-        ['mnist-cnn']
+        ['mnist-cnn', 'yolo-shapes']
     """
     return _JOBS.names(pattern)
 
