@@ -75,7 +75,9 @@ def test_metadata_is_complete_and_consistent(name: str) -> None:
         # Data visiondata wrote itself: its images and classes are whatever was exported.
         assert info.wraps is None and info.task == "other"
     elif generated:
-        assert info.wraps is None and not info.download and info.channels == 3 and info.image_size == (160, 160)
+        assert (
+            info.wraps is None and not info.download and info.channels == 3 and info.image_size == (160, 160)
+        )
     else:
         assert info.wraps and info.wraps.startswith("torchvision.datasets.")
         assert info.channels in (1, 3)
@@ -153,7 +155,8 @@ def test_an_empty_folder_gives_a_clear_error(name: str, tmp_path: Path) -> None:
         assert len(vd.get_dataset(name, root=tmp_path)) == 1000  # generated, needs no files
         return
     if name == "shapes":
-        assert len(vd.get_dataset(name, root=tmp_path, split="val")) == 500  # drawn on the fly, needs no files
+        # Drawn on the fly: nothing to find in the folder.
+        assert len(vd.get_dataset(name, root=tmp_path, split="val")) == 500
         return
     with pytest.raises((DatasetNotFoundError, MissingDependencyError)) as caught:
         vd.get_dataset(name, root=tmp_path, **extra)
