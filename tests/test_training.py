@@ -97,8 +97,10 @@ def test_fit_and_evaluate_refuse_empty_input() -> None:
 
 
 def test_job_registry() -> None:
-    assert list_jobs() == ["mnist-cnn"]
+    assert list_jobs() == ["mnist-cnn", "yolo-shapes"]
+    assert list_jobs("yolo*") == ["yolo-shapes"]
     assert "MNIST" in get_job("mnist-cnn").description
+    assert "shapes" in get_job("yolo-shapes").description
     with pytest.raises(UnknownNameError, match="did you mean 'mnist-cnn'"):
         get_job("mnist_cnn")
 
