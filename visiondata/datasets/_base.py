@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -369,6 +370,7 @@ class ImageFileDataset(Dataset):
         return split_dataset(self, fractions, labels, seed)
 
 
+@functools.cache  # asked for every sample read: a class's answer never changes
 def _declares(kind: type, method: str, flag: str) -> bool:
     """Whether the class of ``kind``'s MRO that defines ``method`` sets ``flag`` to true."""
     owner = next(base for base in kind.__mro__ if method in vars(base))
