@@ -328,6 +328,12 @@ def test_outputs_refused_and_written_atomically(tmp_path: Path) -> None:
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".visiondata-partial-")]
     with pytest.raises(ValueError, match="max_per_section"):
         build_report(dataset, target, max_per_section=0)
+    image = folder / "cat" / "a.jpg"
+    before = image.read_bytes()
+    for output in ({"path": image}, {"path": target, "json_path": image}):
+        with pytest.raises(OutputConflictError, match="not one of the dataset's files"):
+            build_report(dataset, max_decoded=1, **output)
+    assert image.read_bytes() == before
 
 
 @pytest.mark.parametrize("missing", ["jinja2", "matplotlib"])

@@ -7,7 +7,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,6 +182,8 @@ def build_report(
         for name, dataset in splits.items()
     ]
     files = {stats.split: list(stats.paths) for stats in statistics}
+    for target, _what, _example in outputs:
+        _refuse_input(target, statistics)
     # Reading and decoding release the GIL: a few threads hash a large dataset faster; a small one needs none.
     workers = min(4, os.cpu_count() or 1) if sum(map(len, files.values())) > 256 else 0
     duplicates = find_duplicates(files, threshold=near_threshold, progress=progress, workers=workers)
@@ -218,6 +220,25 @@ def build_report(
             json_path, json.dumps(_json_ready(report.as_dict()), indent=2, default=_json_default) + "\n"
         )
     return report
+
+
+def _refuse_input(target: Path, statistics: Sequence[SplitStatistics]) -> None:
+    """Refuse to write the report over one of the files it reports on (an image or an annotation file)."""
+    from visiondata.exceptions import OutputConflictError
+
+    if not target.exists():
+        return
+    candidates = {os.path.abspath(target), os.path.realpath(target)}
+    for stats in statistics:
+        inputs = {os.path.abspath(path) for path in stats.paths}
+        if os.path.isfile(stats.source):
+            inputs.add(os.path.realpath(stats.source))
+        hit = candidates & inputs
+        if hit:
+            raise OutputConflictError(
+                f"{target}: expected an output that is not one of the dataset's files, got {sorted(hit)[0]} "
+                f"(split {stats.split!r}); choose another name for the report"
+            )
 
 
 def _splits(data: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from visiondata._registry import Registry
@@ -52,3 +53,50 @@ def list_jobs(pattern: str | None = None) -> list[str]:
 def get_job(name: str) -> TrainingJob:
     """The job registered as ``name``; unknown names suggest close matches."""
     return _JOBS.get(name)
+
+
+def add_optimisation_arguments(parser: argparse.ArgumentParser, defaults: Any, epochs_help: str) -> None:
+    """The options every training job shares: ``--epochs``, ``--batch-size``, ``--lr``, ``--weight-decay``, ``--seed``.
+
+    ``defaults`` is the job's config (its ``epochs``, ``batch_size``, ``lr``, ``weight_decay`` and ``seed``).
+    """
+    from visiondata._arguments import non_negative_float_option, positive_float_option, positive_int_option
+
+    parser.add_argument(
+        "--epochs",
+        type=positive_int_option,
+        default=defaults.epochs,
+        help=f"{epochs_help} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int_option, default=defaults.batch_size, help="default: %(default)s"
+    )
+    parser.add_argument(
+        "--lr",
+        type=positive_float_option,
+        default=defaults.lr,
+        help="peak learning rate of the one-cycle schedule (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--weight-decay",
+        type=non_negative_float_option,
+        default=defaults.weight_decay,
+        help="AdamW weight decay (default: %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+
+
+def save_run(out: Any, model: Any, metrics: dict[str, Any]) -> None:
+    """Write ``out/model.pt`` (the state dict), then ``out/metrics.json``, each whole or not at all.
+
+    ``metrics.json`` comes last: when it is there, the weights beside it are those it describes.
+    """
+    import json
+
+    import torch
+
+    from visiondata._files import atomic_path, write_text_atomic
+
+    with atomic_path(Path(out) / "model.pt") as partial:
+        torch.save(model.state_dict(), partial)
+    write_text_atomic(Path(out) / "metrics.json", json.dumps(metrics, indent=2) + "\n")

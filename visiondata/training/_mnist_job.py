@@ -10,35 +10,14 @@ import argparse
 import os
 from typing import Any
 
-from visiondata._arguments import non_negative_float_option, positive_float_option, positive_int_option
-from visiondata.training._jobs import TrainingJob, register_job
+from visiondata._arguments import positive_int_option
+from visiondata.training._jobs import TrainingJob, add_optimisation_arguments, register_job
 from visiondata.training._mnist_training import MNISTTrainingConfig, train_mnist_cnn
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = MNISTTrainingConfig()
-    parser.add_argument(
-        "--epochs",
-        type=positive_int_option,
-        default=defaults.epochs,
-        help="passes over the training set (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-size", type=positive_int_option, default=defaults.batch_size, help="default: %(default)s"
-    )
-    parser.add_argument(
-        "--lr",
-        type=positive_float_option,
-        default=defaults.lr,
-        help="peak learning rate of the one-cycle schedule (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--weight-decay",
-        type=non_negative_float_option,
-        default=defaults.weight_decay,
-        help="AdamW weight decay (default: %(default)s)",
-    )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    add_optimisation_arguments(parser, defaults, "passes over the training set")
     parser.add_argument(
         "--root",
         default=None,

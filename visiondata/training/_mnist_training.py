@@ -11,7 +11,6 @@ is imported when training starts.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,6 +75,7 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     from visiondata.datasets._mnist import MNISTDataset
     from visiondata.models._mnist_cnn import MNISTCNN
     from visiondata.training._engine import evaluate, fit
+    from visiondata.training._jobs import save_run
 
     started = time.perf_counter()
     torch.manual_seed(config.seed)
@@ -116,6 +116,5 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
     }
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out / "model.pt")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    save_run(out, model, metrics)
     return metrics

@@ -25,7 +25,6 @@ Importing this module costs no torch import (torch is imported when training sta
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -36,11 +35,9 @@ from typing import Any
 from visiondata._arguments import (
     check_finite_number,
     check_positive_int,
-    non_negative_float_option,
-    positive_float_option,
     positive_int_option,
 )
-from visiondata.training._jobs import TrainingJob, register_job
+from visiondata.training._jobs import TrainingJob, add_optimisation_arguments, register_job, save_run
 
 __all__ = ["YOLOShapesConfig", "train_yolo_shapes"]
 
@@ -137,7 +134,6 @@ def train_yolo_shapes(config: YOLOShapesConfig | None = None, **overrides: Any) 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     _save_picture(model, test_samples, classes, out / "predictions.png")
-    torch.save(model.state_dict(), out / "model.pt")
     metrics: dict[str, Any] = {
         **evaluation,
         "seconds": time.perf_counter() - started,
@@ -155,7 +151,7 @@ def train_yolo_shapes(config: YOLOShapesConfig | None = None, **overrides: Any) 
         "config": asdict(config),
         "torch": torch.__version__,
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    save_run(out, model, metrics)
     return metrics
 
 
@@ -426,27 +422,7 @@ def _save_picture(model: Any, samples: list[Any], classes: list[str], path: Path
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = YOLOShapesConfig()
-    parser.add_argument(
-        "--epochs",
-        type=positive_int_option,
-        default=defaults.epochs,
-        help="passes over the training images (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-size", type=positive_int_option, default=defaults.batch_size, help="default: %(default)s"
-    )
-    parser.add_argument(
-        "--lr",
-        type=positive_float_option,
-        default=defaults.lr,
-        help="peak learning rate of the one-cycle schedule (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--weight-decay",
-        type=non_negative_float_option,
-        default=defaults.weight_decay,
-        help="AdamW weight decay (default: %(default)s)",
-    )
+    add_optimisation_arguments(parser, defaults, "passes over the training images")
     parser.add_argument(
         "--image-size",
         type=positive_int_option,
@@ -471,7 +447,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.width,
         help="channels of the model's first layer; each stage doubles them (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
     parser.add_argument(
         "--threads", type=positive_int_option, default=None, help="torch threads (default: torch's own)"
     )
