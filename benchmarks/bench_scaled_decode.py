@@ -135,12 +135,18 @@ def stage_times(paths: list[str], rounds: int) -> dict[str, float]:
     """CPU milliseconds per image of each stage, exact and scaled: median over images of the best of ``rounds``.
 
     The crop parameters are drawn once per image (with the preset's own plan) and used by both paths, so
-    the two columns do the same work apart from the decode scale.
+    the two columns do the same work apart from the decode scale. Two more rows bound what any decode
+    plan can reach: the decode at 1/8 (libjpeg-turbo's smallest DCT scale; what is left is mostly the
+    Huffman decoding of the whole file, which no scale or crop skips) and torchvision's whole sample.
     """
+    import simplejpeg
+
     from visiondata.io import read_planned
     from visiondata.io._read import read_file
 
     transform = presets.classification_train(224)
+    baseline = baseline_transform()
+    loader = torchvision.datasets.folder.default_loader
     best: dict[str, list[float]] = {}
 
     def timed(name: str, call: Any) -> Any:
@@ -155,6 +161,11 @@ def stage_times(paths: list[str], rounds: int) -> dict[str, float]:
         for _ in range(rounds):
             timed("read the file (read_file)", lambda path=path: read_file(path))
             timed("decode, full size (read_image)", lambda path=path: read_image(path))
+            data = read_file(path)
+            timed(
+                "decode at 1/8 (the entropy-decoding floor)",
+                lambda data=data: simplejpeg.decode_jpeg(data, min_height=1, min_width=1),
+            )
             torch.manual_seed(0)
             planned = timed(
                 "decode for the output (read_planned)",
@@ -165,6 +176,7 @@ def stage_times(paths: list[str], rounds: int) -> dict[str, float]:
             timed("preset on the full image", lambda exact=exact: transform(exact))
             torch.manual_seed(0)
             timed("preset on the planned image", lambda planned=planned: transform(planned))
+            timed("torchvision ImageFolder + v1, whole sample", lambda path=path: baseline(loader(path)))
         for name, values in best.items():
             per_image.setdefault(name, []).append(min(values))
     return {name: statistics.median(values) for name, values in per_image.items()}
@@ -245,6 +257,21 @@ def main() -> None:
     print(f"  {'stage':<40} " + " ".join(f"{label:>8}" for label in SIZES))
     for name in stages[next(iter(SIZES))]:
         print(f"  {name:<40} " + " ".join(f"{stages[label][name]:8.2f}" for label in SIZES))
+    for label in SIZES:
+        factor = float(TARGETS[label].removeprefix(">= "))
+        budget = stages[label]["torchvision ImageFolder + v1, whole sample"] / factor
+        floor = sum(
+            stages[label][name]
+            for name in (
+                "read the file (read_file)",
+                "decode at 1/8 (the entropy-decoding floor)",
+                "preset on the planned image",
+            )
+        )
+        print(
+            f"  {label}: the {factor:g}x target leaves {budget:.2f} ms per image; reading, the 1/8 decode and "
+            f"the preset alone take {floor:.2f} ms"
+        )
     folder = folders["2MP"]
     scaled = ImageFolderDataset(folder, transform=transform)
     theirs = torchvision.datasets.ImageFolder(str(folder), transform=baseline_transform())

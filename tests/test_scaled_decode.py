@@ -393,4 +393,7 @@ def test_scaled_decode_benchmark_runs(tmp_path: Path) -> None:
     assert "Where the time goes, CPU ms per image" in result.stdout
     stage = next(line for line in lines if line.strip().startswith("decode for the output (read_planned)"))
     assert all(float(value) > 0 for value in stage.split()[-2:])  # 0.4 MP and 2 MP
+    floor = next(line for line in lines if line.strip().startswith("decode at 1/8"))
+    assert all(float(value) > 0 for value in floor.split()[-2:])
+    assert "0.4MP: the 2.5x target leaves" in result.stdout and "2MP: the 5x target leaves" in result.stdout
     assert lines[-1].startswith("finished ")
