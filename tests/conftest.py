@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# s3_server, s3_bucket: a local S3 API server for the object-storage tests.
+pytest_plugins = ("object_store",)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
