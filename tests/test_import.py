@@ -12,7 +12,7 @@ def test_import_does_not_load_heavy_modules() -> None:
         "import visiondata.boxes, visiondata.formats, visiondata.transforms, visiondata.viz, visiondata.collate, visiondata.loaders\n"
         "import visiondata.shards\n"
         "visiondata.list_datasets(); visiondata.dataset_info('mnist')\n"
-        "heavy = [m for m in ('torch', 'torchvision', 'pandas', 'PIL', 'albumentations', 'timm', 'numpy', 'webdataset') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'torchvision', 'pandas', 'PIL', 'albumentations', 'timm', 'numpy', 'webdataset', 'fsspec', 's3fs') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     result = subprocess.run(

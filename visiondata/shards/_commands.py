@@ -96,7 +96,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="a catalog name (mnist, cifar10...), an image folder, a CSV file, a COCO JSON file, a VOC folder, "
         "a YOLO data.yaml or images folder, a DOTA folder, a mask folder (images/ + masks/)",
     )
-    export.add_argument("out", metavar="OUT", help="folder for the shards and the manifest")
+    export.add_argument(
+        "out",
+        metavar="OUT",
+        help="folder for the shards and the manifest, or an object-store prefix such as s3://bucket/prefix "
+        "(the cloud extra; credentials and endpoint from the AWS_* variables or profiles)",
+    )
     export.add_argument(
         "--split",
         default="train",
@@ -138,10 +143,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "--quality", type=jpeg_quality, default=95, help="JPEG quality, 1 to 100 (default: %(default)s)"
     )
     export.add_argument(
+        "--workers",
         "--num-workers",
+        dest="workers",
         type=non_negative_int_option,
         default=0,
-        help="worker processes preparing samples (default: %(default)s)",
+        help="processes writing shards, each whole shards; 0 writes in this process (default: %(default)s)",
     )
     export.add_argument(
         "--overwrite",
@@ -158,10 +165,15 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 def _run(options: argparse.Namespace) -> int:
     from visiondata._files import refuse_special_output
     from visiondata.exceptions import OutputConflictError
+    from visiondata.shards._remote import is_remote, join, refuse_writing_to
     from visiondata.shards._write import write_shards
 
-    refuse_special_output(options.out)  # before reading a dataset: OUT a file, /dev/null, a FIFO
-    if options.format != "catalog":
+    remote = is_remote(options.out)
+    if remote:
+        refuse_writing_to(options.out)  # before reading a dataset: a web address cannot be written to
+    else:
+        refuse_special_output(options.out)  # before reading a dataset: OUT a file, /dev/null, a FIFO
+    if options.format != "catalog" and not remote:
         # OUT may hold the input (shards beside the data are fine), but may not be it or lie inside it:
         # shards inside an image folder would become part of the dataset they were made from.
         out = os.path.realpath(options.out)
@@ -177,12 +189,12 @@ def _run(options: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = write_shards(
         dataset,
-        os.path.join(options.out, f"{options.split}-%06d.tar"),
+        join(options.out, f"{options.split}-%06d.tar"),
         max_count=options.max_count,
         max_size=options.max_size,
         encode=options.encode,
         quality=options.quality,
-        num_workers=options.num_workers,
+        num_workers=options.workers,
         progress=sys.stderr.isatty(),
         overwrite=options.overwrite,
     )

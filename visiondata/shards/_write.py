@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
+import secrets
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from visiondata._arguments import check_choice, check_int, check_positive_int
-from visiondata._files import atomic_path, refuse_special_output, write_text_atomic
-from visiondata.exceptions import DatasetFormatError, OutputConflictError
-from visiondata.shards._manifest import (
-    MAX_MANIFEST_BYTES,
-    Manifest,
-    ShardInfo,
-    manifest_name,
-    shards_of,
-    webdataset_module,
-)
+from visiondata._files import PARTIAL_PREFIX
+from visiondata.shards._manifest import Manifest, ShardInfo, shard_name, webdataset_module
 
 ENCODINGS = ("keep", "jpeg", "png")
-# Each tar member takes a 512-byte header, and its data is padded to a multiple of 512.
-_TAR_BLOCK = 512
 
 
 @dataclass
@@ -35,14 +24,15 @@ class ShardWriteReport:
     """What [`write_shards`][visiondata.shards.write_shards] wrote.
 
     Attributes:
-        shards: Paths of the shards written, in order.
-        manifest: Path of the manifest.
+        shards: Paths (or URLs) of the shards written, in order.
+        manifest: Path (or URL) of the manifest.
         count: Samples written.
         copied: Images stored byte for byte from their files.
         encoded: Images encoded (PNG or JPEG).
         skipped: Source samples left out, ``{"index", "reason"}`` (unreadable under a skip policy).
         replaced: Shards of the previous export of the same set, removed once the new one was complete
             (with ``overwrite=True``).
+        bytes: Bytes in all shards written.
     """
 
     shards: list[str] = field(default_factory=list)
@@ -52,12 +42,12 @@ class ShardWriteReport:
     encoded: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
+    bytes: int = 0
 
     def summary(self) -> str:
         """One line for people."""
-        size = sum(os.path.getsize(path) for path in self.shards if os.path.exists(path))
         return (
-            f"{self.count} samples in {len(self.shards)} shards ({size / 2**20:.1f} MiB): {self.copied} images "
+            f"{self.count} samples in {len(self.shards)} shards ({self.bytes / 2**20:.1f} MiB): {self.copied} images "
             f"copied as they were, {self.encoded} encoded, {len(self.skipped)} skipped; manifest {self.manifest}"
         )
 
@@ -72,27 +62,50 @@ def write_shards(
     num_workers: int = 0,
     progress: bool = False,
     overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> ShardWriteReport:
-    """Write ``dataset`` as WebDataset tar shards, with a manifest beside them.
+    """Write ``dataset`` as WebDataset tar shards, with a manifest beside them, in a folder or an object store.
 
     Each sample becomes a group of tar members under a nine-digit key (its
     index in ``dataset``): the image, then the target (see
     [`visiondata.shards`][visiondata.shards]), so ``webdataset``, Hugging Face ``datasets`` and
-    ``tar`` read the shards too. A new shard starts when the current one holds
-    ``max_count`` samples or would pass ``max_size`` bytes. The manifest,
+    ``tar`` read the shards too. The manifest,
     ``<prefix>.shards.json`` (``train.shards.json`` for ``train-%06d.tar``),
     lists every shard with its sample count, byte size and SHA-256, the task,
     the classes and the source.
 
-    **Whole or not at all.** Shards are written under hidden temporary names
-    (``.visiondata-partial-...``) beside their final ones; only when every
-    shard is complete are they renamed into place, and the manifest is
-    written last, itself by a rename. An export that stops (an unreadable
-    file under ``on_error="raise"``, an interruption) leaves the previous
-    export of the set untouched, shards and manifest. Readers opening a
-    shard while the renames happen find its size or checksum differs from the
-    manifest they hold: an error naming the shard, never old labels with new
-    pixels.
+    **Shards.** The source is cut into runs of ``max_count`` samples (indices
+    ``0`` to ``max_count - 1``, then the next ``max_count``...); each run
+    becomes one shard, or several when its members would pass ``max_size``
+    bytes. A shard thus holds at most ``max_count`` samples, fewer when
+    samples were skipped or the size limit cut the run, and the shards are the
+    same byte for byte whatever ``num_workers`` is.
+
+    **Workers.** With ``num_workers=N``, N processes each write whole runs
+    (reading, checking and encoding one sample at a time, so each holds one
+    sample and its open shard file), and one progress bar counts them all.
+
+    **Object storage.** An ``out_pattern`` such as
+    ``"s3://bucket/prefix/train-%06d.tar"`` writes through fsspec (the
+    ``cloud`` extra): each shard is written to a local temporary file and
+    uploaded as soon as it and the shards before it are finished (S3 uploads
+    large shards in parts), and the manifest is uploaded last. Credentials and
+    the endpoint come from the usual places (the ``AWS_*`` environment
+    variables, ``AWS_ENDPOINT_URL`` included, and profiles, for S3) or from
+    ``storage_options``; nothing stores them.
+
+    **Whole or not at all.** In a folder, shards are written under hidden
+    temporary names (``.visiondata-partial-...``) beside their final ones;
+    only when every shard is complete are they renamed into place, and the
+    manifest is written last, itself by a rename. In an object store, shards
+    go to their final names when the set is new, or to hidden temporary names
+    moved into place at the end when they replace an export. An export that
+    stops (an unreadable file under ``on_error="raise"``, an interruption, a
+    failed upload) removes what it wrote and leaves the previous export of the
+    set untouched, shards and manifest: a manifest never names a missing or
+    partial shard. Readers opening a shard while the renames happen find its
+    size or checksum differs from the manifest they hold: an error naming the
+    shard, never old labels with new pixels.
 
     **An existing export of the same set** (its manifest, or shard files named
     by ``out_pattern``) is refused unless ``overwrite=True``; then it is
@@ -116,24 +129,28 @@ def write_shards(
 
     Args:
         dataset: A map-style dataset yielding visiondata's schemas.
-        out_pattern: Shard paths, with one ``%d``-style field for the shard number.
+        out_pattern: Shard paths or URLs, with one ``%d``-style field for the shard number.
         max_count: Samples per shard at most.
         max_size: Bytes per shard at most (a single larger sample still gets its own shard).
         encode: ``"keep"``, ``"jpeg"`` or ``"png"``.
         quality: JPEG quality, 1 to 100.
-        num_workers: Worker processes preparing samples (the order stays the dataset's).
+        num_workers: Processes writing shards; ``0`` writes in this process.
         progress: Show a progress bar on standard error.
         overwrite: Replace an existing export of the same set (see above).
+        storage_options: For a URL ``out_pattern``: passed to the fsspec filesystem (``key``, ``secret``,
+            ``endpoint_url``, ``client_kwargs``...).
 
     Returns:
         A [`ShardWriteReport`][visiondata.shards.ShardWriteReport].
 
     Raises:
-        ValueError: An argument is out of range or ``out_pattern`` has no shard-number field.
+        ValueError: An argument is out of range, ``out_pattern`` has no shard-number field, or it is a web
+            address (``https://``), which cannot be written to.
         OutputConflictError: The shards' folder is not a folder (a file, ``/dev/null``, a FIFO, or lies
             under one), or an export of the same set is there and ``overwrite`` is false.
         TypeError: The dataset yields something that is not an image and a target.
-        MissingDependencyError: The ``webdataset`` package is missing (the ``shards`` extra).
+        MissingDependencyError: The ``webdataset`` package (the ``shards`` extra) is missing, or for a URL,
+            fsspec or the filesystem of its scheme (the ``cloud`` extra).
 
     Examples:
         >>> import tempfile, pathlib
@@ -149,152 +166,207 @@ def write_shards(
     """
     pattern = os.fspath(out_pattern)
     _check_arguments(pattern, max_count, max_size, encode, quality, num_workers)
-    tar_writer = webdataset_module().TarWriter
+    if storage_options is not None and not isinstance(storage_options, dict):
+        raise TypeError(f"storage_options: expected a dict or None, got {type(storage_options).__name__}")
+    webdataset_module()  # the readers need it: refuse to write what could not be read back
     from tqdm.auto import tqdm
 
-    folder = os.path.dirname(pattern) or "."
-    refuse_special_output(folder, "the shards' folder")
-    manifest_path = os.path.join(os.path.dirname(pattern), manifest_name(os.path.basename(pattern % 0)))
-    previous = _previous_export(folder, manifest_path, pattern, overwrite)
-    compress = tar_writer.tarmode(pattern % 0).partition("|")[2] or False
+    from visiondata.shards._destination import destination
 
-    report = ShardWriteReport(manifest=manifest_path)
+    target = destination(pattern, storage_options)
+    previous = target.previous(overwrite)
+    compress = pattern.endswith((".gz", ".tgz"))
+    report = ShardWriteReport(manifest=target.manifest)
     manifest: Manifest | None = None
-    writer = shard_file = None
-    shard_count = shard_bytes = 0
-    os.makedirs(folder, exist_ok=True)
-    records = _records(dataset, encode, quality, num_workers)
-    # Each shard is written to a temporary name (atomic_path); the ExitStack renames them all into
-    # place only once the last one is complete, or removes them all if the export stops.
-    with contextlib.ExitStack() as pending:
-        try:
-            for index, prepared in tqdm(
-                records,
-                total=len(dataset),
-                desc="writing shards",
-                unit="sample",
-                disable=not progress,
-                file=sys.stderr,
-            ):
-                if isinstance(prepared, str):
-                    report.skipped.append({"index": index, "reason": prepared})
-                    continue
-                members, (image_type, image_mode), copied = prepared
-                if manifest is None:  # after the first sample: its image type
-                    manifest = _new_manifest(dataset, image_type, image_mode, encode)
-                size = sum(_TAR_BLOCK + -(-len(data) // _TAR_BLOCK) * _TAR_BLOCK for data in members.values())
-                if writer is not None and (shard_count >= max_count or shard_bytes + size > max_size):
-                    _finish(writer, shard_file, manifest.shards[-1])
-                    writer = shard_file = None
-                if writer is None:
-                    path = pattern % len(report.shards)
-                    partial = pending.enter_context(atomic_path(path))
-                    shard_file = _HashingFile(partial)
-                    report.shards.append(path)
-                    manifest.shards.append(ShardInfo(os.path.basename(path), 0))
-                    writer = tar_writer(shard_file, encoder=False, mtime=0, compress=compress)
-                    shard_count = shard_bytes = 0
-                writer.write({"__key__": f"{index:09d}", **members})
-                shard_count += 1
-                shard_bytes += size
-                manifest.shards[-1].count += 1
-                report.count += 1
-                report.copied += copied
-                report.encoded += not copied
-            if writer is not None:
-                _finish(writer, shard_file, manifest.shards[-1])  # type: ignore[union-attr]
-                writer = shard_file = None
-        finally:
-            if shard_file is not None:  # stopped inside a shard: close it before atomic_path removes it
-                with contextlib.suppress(Exception):
-                    writer.close()  # type: ignore[union-attr]  # else tarfile writes to a closed file later
-                shard_file.close()
-    if manifest is None:
-        manifest = _new_manifest(dataset, "tensor", "RGB", encode)
-    manifest.skipped = report.skipped
-    write_text_atomic(manifest_path, manifest.to_json())  # last: the switch to the new set
-    written = {os.path.basename(path) for path in report.shards}
-    for name in previous:
-        if name not in written:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(folder, name))
-                report.replaced.append(os.path.join(folder, name))
+    length = len(dataset)
+    runs = [(start, min(start + max_count, length)) for start in range(0, length, max_count)]
+    bar = tqdm(total=length, desc="writing shards", unit="sample", disable=not progress, file=sys.stderr)
+    try:
+        target.prepare()
+        written = _write_runs(
+            _RecordSource(dataset, encode, quality),
+            runs,
+            _RunSettings(target.staging, secrets.token_hex(4), _suffix(pattern), compress, max_size),
+            num_workers,
+            bar,
+        )
+        for result in written:
+            report.skipped.extend(result.skipped)
+            report.copied += result.copied
+            report.encoded += result.encoded
+            if manifest is None and result.image_kind is not None:  # the first sample's image type
+                manifest = _new_manifest(dataset, *result.image_kind, encode)
+            for shard in result.shards:
+                report.shards.append(target.place(shard.path, len(report.shards)))
+                report.count += shard.count
+                report.bytes += shard.bytes
+                if manifest is None:  # pragma: no cover - a run with a shard has a first sample
+                    raise AssertionError("a shard without a sample")
+                manifest.shards.append(
+                    ShardInfo(shard_name(report.shards[-1]), shard.count, shard.bytes, shard.sha256)
+                )
+        if manifest is None:
+            manifest = _new_manifest(dataset, "tensor", "RGB", encode)
+        manifest.skipped = report.skipped
+        target.commit(
+            manifest.to_json()
+        )  # the shards into place, then the manifest: the switch to the new set
+    except BaseException:
+        target.abort()
+        raise
+    finally:
+        bar.close()
+        target.close()
+    reused = {shard_name(path) for path in report.shards}
+    report.replaced = target.remove([name for name in previous if name not in reused])
     return report
 
 
-class _HashingFile:
-    """A file written in order whose SHA-256 and size are counted on the way (no second read)."""
+@dataclass
+class _RunSettings:
+    """How each run's shards are written: where, under which temporary names, compressed or not, how large."""
 
-    def __init__(self, path: Path) -> None:
-        self._stream = open(path, "wb")  # noqa: SIM115 - closed by _finish, or on error by write_shards
-        self.sha256 = hashlib.sha256()
-        self.size = 0
+    staging: str
+    token: str
+    suffix: str
+    compress: bool
+    max_size: int
 
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self._stream.write(data)
-
-    def tell(self) -> int:
-        return self.size
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def close(self) -> None:
-        self._stream.close()
+    def path(self, start: int, part: int) -> str:
+        return os.path.join(self.staging, f"{PARTIAL_PREFIX}{self.token}-{start:09d}-{part:03d}{self.suffix}")
 
 
-def _finish(writer: Any, shard_file: _HashingFile, info: ShardInfo) -> None:
-    writer.close()
-    shard_file.close()
-    info.bytes, info.sha256 = shard_file.size, shard_file.sha256.hexdigest()
+@dataclass
+class _Shard:
+    path: str
+    count: int
+    bytes: int
+    sha256: str
 
 
-def _previous_export(folder: str, manifest_path: str, pattern: str, overwrite: bool) -> list[str]:
-    """The shard names of the export of the same set already in ``folder``; refused unless ``overwrite``."""
-    from visiondata.shards._manifest import Manifest
+@dataclass
+class _RunResult:
+    """One run's shards (in order), the samples it skipped, what it copied and encoded, its first image's kind."""
 
-    manifest_file = os.path.basename(manifest_path)
+    shards: list[_Shard] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    copied: int = 0
+    encoded: int = 0
+    image_kind: tuple[str, str] | None = None
+
+
+def _write_run(
+    source: _RecordSource, start: int, stop: int, settings: _RunSettings, advance: Callable[[], None]
+) -> _RunResult:
+    """Write samples ``start`` to ``stop - 1`` as one or more shard files; on an error, remove them."""
+    from visiondata.shards._tar_write import ShardFile, stored_size
+
+    result = _RunResult()
+    current: ShardFile | None = None
+    current_bytes = 0  # the members' stored sizes in the current shard (what max_size bounds)
     try:
-        listing = os.listdir(folder)
-    except FileNotFoundError:
-        return []
-    shards = shards_of(listing, manifest_file)
-    has_manifest = os.path.lexists(manifest_path)
-    if not shards and not has_manifest:
-        return []
-    if not overwrite:
-        found = f"{manifest_path}" if has_manifest else f"{len(shards)} shard files ({shards[0]}...)"
-        raise OutputConflictError(
-            f"{folder}: expected no export of the set {manifest_file[: -len('.shards.json')]!r} there, got "
-            f"{found}; old and new shards would mix: choose another folder or split, or pass overwrite=True "
-            "(--overwrite) to replace that set once the new one is complete"
-        )
-    # Removed once the new set is in place: the files the old manifest lists and those out_pattern
-    # names; other files that merely look like shards of the set are left (and named by readers).
-    field = re.compile(r"%[-#0 +]*\d*d")
-    parts = field.split(re.escape(os.path.basename(pattern)).replace("%%", "%"))
-    named = re.compile(r"(\d+)".join(parts)) if len(parts) == 2 else None
-    names = set()
-    for name in shards:
-        match = named.fullmatch(name) if named is not None else None
-        if match and os.path.basename(pattern % int(match[1])) == name:
-            names.add(name)
-    if has_manifest:
-        # Names the old manifest lists are shards of the previous generation too; a manifest that cannot
-        # be read is simply replaced (its files named like the set's shards are still removed).
-        from visiondata._files import read_regular_file
+        for index in range(start, stop):
+            _, prepared = source[index]
+            advance()
+            if isinstance(prepared, str):
+                result.skipped.append({"index": index, "reason": prepared})
+                continue
+            members, image_kind, copied = prepared
+            if result.image_kind is None:
+                result.image_kind = image_kind
+            size = sum(stored_size(len(data)) for data in members.values())
+            if current is not None and current.count and current_bytes + size > settings.max_size:
+                result.shards.append(_finish(current))
+                current = None
+            if current is None:
+                current = ShardFile(settings.path(start, len(result.shards)), settings.compress)
+                current_bytes = 0
+            current.add(f"{index:09d}", members)
+            current_bytes += size
+            result.copied += copied
+            result.encoded += not copied
+        if current is not None:
+            result.shards.append(_finish(current))
+            current = None
+    except BaseException:
+        if current is not None:
+            current.discard()
+        for shard in result.shards:
+            with contextlib.suppress(OSError):
+                os.remove(shard.path)
+        raise
+    return result
 
-        with contextlib.suppress(DatasetFormatError, UnicodeDecodeError):
-            text = read_regular_file(manifest_path, "shard manifest", MAX_MANIFEST_BYTES).decode("utf-8")
-            listed = [shard.name for shard in Manifest.from_json(text, manifest_path).shards]
-            names.update(shards_of(listed, manifest_file))  # only files of this set are ever removed
-    if os.path.isdir(manifest_path) and not os.path.islink(manifest_path):
-        raise OutputConflictError(
-            f"{manifest_path}: expected the set's manifest file, got a folder; remove it"
-        )
-    return sorted(names)
+
+def _finish(shard: Any) -> _Shard:
+    shard.finish()
+    return _Shard(shard.path, shard.count, shard.size, shard.sha256.hexdigest())
+
+
+def _write_runs(
+    source: _RecordSource, runs: list[tuple[int, int]], settings: _RunSettings, workers: int, bar: Any
+) -> Iterator[_RunResult]:
+    """Each run's result, in order: written here one after the other, or by ``workers`` processes."""
+    if workers == 0:
+        for start, stop in runs:
+            yield _write_run(source, start, stop, settings, lambda: bar.update(1))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context()
+    counter = context.Value("q", 0)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(source, counter)
+    )
+    futures = [pool.submit(_worker_run, start, stop, settings) for start, stop in runs]
+    given = 0
+    try:
+        for future in futures:
+            while not wait([future], timeout=0.2).done:
+                bar.update(counter.value - bar.n)
+            bar.update(counter.value - bar.n)
+            result = future.result()
+            given += 1
+            yield result
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)  # the runs under way finish: then their files can go
+        for future in futures[given:]:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                for shard in future.result().shards:
+                    with contextlib.suppress(OSError):
+                        os.remove(shard.path)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+_worker_state: dict[str, Any] = {}
+
+
+def _start_worker(source: _RecordSource, counter: Any) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core: threads inside each would compete
+    _worker_state["source"], _worker_state["counter"] = source, counter
+
+
+def _worker_run(start: int, stop: int, settings: _RunSettings) -> _RunResult:
+    counter = _worker_state["counter"]
+
+    def advance() -> None:
+        with counter.get_lock():
+            counter.value += 1
+
+    return _write_run(_worker_state["source"], start, stop, settings, advance)
+
+
+def _suffix(pattern: str) -> str:
+    name = os.path.basename(pattern % 0)
+    match = re.search(r"\.tar(\.\w+)?$", name)
+    return match[0] if match else os.path.splitext(name)[1]
 
 
 def _check_arguments(
@@ -353,20 +425,6 @@ def _task_of(dataset: Any) -> str:
         return "detection"
     schema = getattr(dataset, "schema", None)
     return schema if schema in ("segmentation", "captioning") else "classification"
-
-
-def _records(dataset: Any, encode: str, quality: int, num_workers: int) -> Iterator[tuple[int, Any]]:
-    source = _RecordSource(dataset, encode, quality)
-    if num_workers == 0:
-        yield from (source[index] for index in range(len(dataset)))
-        return
-    from torch.utils.data import DataLoader
-
-    yield from DataLoader(source, batch_size=None, num_workers=num_workers, collate_fn=_unchanged)
-
-
-def _unchanged(item: Any) -> Any:
-    return item
 
 
 class _RecordSource:
