@@ -568,7 +568,7 @@ def test_a_fifo_or_a_link_to_dev_zero_as_a_manifest_is_refused(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("arguments", "match"),
     [
-        (["--num-workers", "-1"], "argument --num-workers: expected an integer >= 0"),
+        (["--workers", "-1"], "argument --workers/--num-workers: expected an integer >= 0"),
         (["--quality", "101"], "argument --quality: expected an integer from 1 to 100"),
         (["--quality", "0"], "argument --quality: expected an integer from 1 to 100"),
         (["--split", "a%d"], "argument --split: expected a split name"),

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from visiondata._arguments import check_choice, check_int, check_positive_int
+from visiondata.shards import _remote
 from visiondata.shards._manifest import (
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
@@ -44,10 +46,23 @@ class ShardDataset(IterableDataset):
     """The samples of a shard set written by [`write_shards`][visiondata.shards.write_shards], streamed shard by shard.
 
     Sources: a folder holding shard sets (``split`` picks ``<split>.shards.json``),
-    a brace pattern (``out/train-{000000..000127}.tar``), a list of paths, or any
-    URL ``webdataset`` opens, such as ``pipe:aws s3 cp s3://bucket/train-000000.tar -``
-    (pass ``manifest=`` with the manifest's URL then). The manifest gives the
-    length, the classes and how to rebuild samples; images decode through
+    a brace pattern (``out/train-{000000..000127}.tar``), or a list of paths. The
+    same in object storage and on web servers, through fsspec (the ``cloud``
+    extra): a prefix (``s3://bucket/prefix``, read by ``split`` as a folder is; a
+    web server's directory page is read the same way), a brace pattern
+    (``https://host/prefix/train-{000000..000127}.tar``) or a list of URLs; the
+    manifest is found beside the shards as on disk, or given by ``manifest=``.
+    Remote shards are streamed in blocks, never downloaded whole; a dropped
+    connection is reopened where it broke off, up to ``retries`` times per
+    failure, before the shard is named in an error. Credentials and endpoints
+    come from where the filesystem looks for them (for S3: the ``AWS_*``
+    environment variables, ``AWS_ENDPOINT_URL`` included for S3-compatible
+    stores, and the profiles of ``~/.aws``) or from ``storage_options``; the
+    dataset keeps no more than the ``storage_options`` it is given. ``pipe:``
+    URLs, such as ``pipe:aws s3 cp s3://bucket/train-000000.tar -``, are run by
+    ``webdataset`` (pass ``manifest=`` with the manifest's URL then); ``file://``
+    URLs are local paths. The manifest gives the length, the classes and how to
+    rebuild samples; images decode through
     [`visiondata.io.read_image`][visiondata.io.read_image], so the pixels are those of the source files.
 
     **Splitting.** Each epoch, the shards are dealt to the ``torch.distributed``
@@ -68,12 +83,16 @@ class ShardDataset(IterableDataset):
     another size than listed, or (reading a folder) a shard file of the set
     the manifest does not list, is a ``DatasetFormatError`` naming it, when
     the dataset is created and again when each shard is opened (a ``stat``, no
-    extra reading). The SHA-256 is checked by [`verify`][visiondata.shards.ShardDataset.verify],
-    and when a shard fails to parse (the error then says whether the file
-    differs from the one written). For every shard, local or remote (``pipe:``,
-    URLs cannot be ``stat``-ed), the samples are counted: a shard holding fewer
-    *or more* samples than listed is an error, and no sample beyond the count
-    is yielded.
+    extra reading). Reading a prefix, the same is checked when the dataset is
+    created from the prefix's listing (sizes where the server lists them:
+    object stores do, web servers' pages do not); every remote shard is checked
+    again when it is opened (missing; another size, where the server says the
+    size). The SHA-256 is checked by [`verify`][visiondata.shards.ShardDataset.verify]
+    (local and remote shards), and when a local shard fails to parse (the
+    error then says whether the file differs from the one written). For every
+    shard, including ``pipe:`` ones, which cannot be checked before they are
+    read, the samples are counted: a shard holding fewer *or more* samples
+    than listed is an error, and no sample beyond the count is yielded.
 
     **Members.** Each tar member's size is checked from its header before it is
     read: ``max_member_bytes`` (default 1 GiB for images, 256 MiB for ``.npy``,
@@ -90,8 +109,8 @@ class ShardDataset(IterableDataset):
     copy, or the dataset itself without workers) moves to the next epoch.
 
     Args:
-        urls: Folder, brace pattern, list of paths or URLs.
-        split: With a folder: the shard set (``"train"`` reads ``train.shards.json``).
+        urls: Folder or prefix URL, brace pattern, list of paths or URLs.
+        split: With a folder or prefix: the shard set (``"train"`` reads ``train.shards.json``).
         shuffle_buffer: Samples in the shuffle buffer; ``0`` keeps the written order.
         transform: As on the source dataset: called on the image, or on
             ``(image, target)`` for detection and segmentation.
@@ -109,6 +128,11 @@ class ShardDataset(IterableDataset):
             (``presets.classification_train``; a ``BoxPipeline`` starting with a resize for detection
             and segmentation shards): ``None`` (default) follows ``visiondata.io.set_scaled_decode``,
             ``True`` plans whenever the transform offers one, ``False`` decodes every image exactly.
+        storage_options: Options of the fsspec filesystem of remote URLs, as it takes them (for S3:
+            ``key``, ``secret``, ``client_kwargs={"endpoint_url": ...}``, ``profile``...); ``None`` leaves
+            them to the environment. Kept on the dataset (DataLoader workers get a copy).
+        retries: How often a dropped connection to a remote shard or manifest is retried (each time
+            waiting longer, from where it broke off) before the error names it; ``0`` for never.
 
     Attributes:
         manifest: The [`Manifest`][visiondata.shards.Manifest].
@@ -118,10 +142,16 @@ class ShardDataset(IterableDataset):
         errors: What was skipped: shard and key -> cause.
 
     Raises:
-        DatasetNotFoundError: No manifest where one is looked for.
+        DatasetNotFoundError: No manifest where one is looked for, or nothing under a prefix URL.
         DatasetFormatError: The manifest is not one (or is a FIFO, a device, too large), does not
             list a shard given, or a local shard is missing, not a regular file, of another size than
-            listed, or a shard of the set is in the folder but not in the manifest.
+            listed, or a shard of the set is in the folder but not in the manifest; for a prefix, a
+            shard missing from its listing or listed with another size, or a shard of the set in the
+            prefix but not in the manifest.
+        DownloadError: A remote manifest or prefix could not be read (the connection failed after
+            ``retries`` retries, access was refused); while iterating, the same for a remote shard
+            (``on_error="skip"`` records it).
+        MissingDependencyError: A remote URL without fsspec or its filesystem's package installed.
 
     Examples:
         >>> import tempfile, pathlib
@@ -152,6 +182,8 @@ class ShardDataset(IterableDataset):
         on_error: str = "raise",
         max_member_bytes: int | None = None,
         scaled_decode: bool | None = None,
+        storage_options: dict[str, Any] | None = None,
+        retries: int = _remote.RETRIES,
     ) -> None:
         decode = check_choice("decode", decode, DECODES)
         if scaled_decode is not None and not isinstance(scaled_decode, bool):
@@ -163,15 +195,30 @@ class ShardDataset(IterableDataset):
             max_member_bytes = check_positive_int(
                 "max_member_bytes", max_member_bytes, expected="a positive integer or None"
             )
+        if storage_options is not None and not isinstance(storage_options, dict):
+            raise TypeError(
+                "storage_options: expected a dict of options of the fsspec filesystem (for S3: key, secret, "
+                f"client_kwargs...) or None, got {type(storage_options).__name__}"
+            )
+        # Plain data only, never a filesystem object: the dataset is pickled for DataLoader workers, and
+        # each process makes its own filesystem from these (fsspec caches it per process).
+        self.storage_options = dict(storage_options) if storage_options is not None else None
+        self.retries = check_int("retries", retries, minimum=0, expected="an integer >= 0")
         webdataset_module()
-        self.urls, manifest_location = _locate(urls, split, manifest)
-        self.manifest = _read_manifest(manifest_location)
+        located = _locate(urls, split, manifest, self.storage_options, self.retries)
+        manifest_location = located.manifest_location
+        self.urls = located.urls
+        self.manifest = located.manifest or _read_manifest(
+            manifest_location, self.storage_options, self.retries
+        )
         self._manifest_location = manifest_location
         self._shards = _listed(self.urls, self.manifest, manifest_location)
         self._counts = [shard.count for shard in self._shards]
         for url, shard in zip(self.urls, self._shards, strict=True):
             if _is_local(url):
                 _check_local_shard(url, os.stat, shard, manifest_location)
+            elif located.sizes is not None:
+                _check_listed_shard(url, located.sizes, shard, manifest_location)
         self.max_member_bytes = max_member_bytes
         #: The split asked for, else the split of the source dataset (for ``build_loader``'s shuffle default).
         self.split = split or self.manifest.source.get("split") or None
@@ -270,7 +317,7 @@ class ShardDataset(IterableDataset):
     # ------------------------------------------------------------ reading shards
     def _samples(self, position: int) -> Iterator[dict[str, Any]]:
         """The samples of one shard, each a dict of its members' bytes plus ``__key__`` and ``__url__``."""
-        from visiondata.exceptions import DatasetFormatError
+        from visiondata.exceptions import DatasetFormatError, DownloadError
         from visiondata.shards._tar import TarStreamError, tar_members
 
         url, listed = self.urls[position], self._shards[position]
@@ -278,7 +325,9 @@ class ShardDataset(IterableDataset):
         current: dict[str, Any] = {}
         count = 0
         try:
-            with _open_shard(url, listed, self._manifest_location) as stream:
+            with _open_shard(
+                url, listed, self._manifest_location, self.storage_options, self.retries
+            ) as stream:
                 for member, data in tar_members(stream, self._member_limit):
                     key, _, extension = os.path.basename(member).partition(".")
                     if current and key != current["__key__"]:
@@ -299,6 +348,14 @@ class ShardDataset(IterableDataset):
             if self.on_error == "raise":
                 raise
             self._skip(url, str(error))
+            return
+        except DownloadError as error:  # a remote shard whose connection failed, retries included
+            failure = error
+            if count or current:
+                failure = DownloadError(f"{error}; the {count} samples before the failure were read")
+            if self.on_error == "raise":
+                raise failure from error.__cause__
+            self._skip(url, str(failure))
             return
         except (TarStreamError, OSError, EOFError) as error:
             failure = DatasetFormatError(
@@ -332,21 +389,30 @@ class ShardDataset(IterableDataset):
         return _DEFAULT_LIMITS.get(name.rsplit(".", 1)[-1].lower(), MAX_OTHER_MEMBER_BYTES)
 
     def verify(self) -> None:
-        """Check every local shard against the manifest: present, a regular file, its size and its SHA-256.
+        """Check every shard against the manifest: present, its size and its SHA-256 (local shards: a regular file).
 
-        Reads each shard once, whole (about as long as reading an epoch without decoding); shards read
-        through a URL or a pipe are left out (their counts are checked while reading).
+        Reads each shard once, whole (about as long as reading an epoch without decoding); remote
+        shards are streamed, with the retries of ``retries``. Shards read through a ``pipe:`` are left
+        out (their counts are checked while reading).
 
         Raises:
             DatasetFormatError: The first shard that differs, named, with what differs.
+            DownloadError: A remote shard could not be read (the connection failed after the retries).
         """
         from visiondata.exceptions import DatasetFormatError
 
         for url, listed in zip(self.urls, self._shards, strict=True):
-            if not _is_local(url):
+            if _remote.is_pipe(url):
                 continue
-            _check_local_shard(url, os.stat, listed, self._manifest_location)
-            actual = _sha256(url)
+            if _is_local(url):
+                _check_local_shard(url, os.stat, listed, self._manifest_location)
+                actual = _sha256(url)
+            else:
+                size, actual = _remote_sha256(
+                    url, listed, self._manifest_location, self.storage_options, self.retries
+                )
+                if listed.bytes and size != listed.bytes:
+                    raise DatasetFormatError(_size_differs(url, self._manifest_location, listed.bytes, size))
             if listed.sha256 is not None and actual != listed.sha256:
                 raise DatasetFormatError(
                     f"{url}: expected the shard {self._manifest_location} lists (sha256 {listed.sha256[:16]}...), "
@@ -489,10 +555,19 @@ def _open(url: str) -> Any:
     return gopen(url, "rb")
 
 
-def _open_shard(url: str, listed: ShardInfo, manifest: str) -> Any:
-    """A shard's stream; a local one is refused before opening if it is not a regular file of the listed size."""
-    if not _is_local(url):
+def _open_shard(
+    url: str,
+    listed: ShardInfo,
+    manifest: str,
+    storage_options: dict[str, Any] | None = None,
+    retries: int = _remote.RETRIES,
+) -> Any:
+    """A shard's stream; a local one is refused before opening if it is not a regular file of the listed size,
+    a remote one if it is missing or the server gives another size than listed."""
+    if _remote.is_pipe(url):
         return _open(url)
+    if not _is_local(url):
+        return _open_remote_shard(url, listed, manifest, storage_options, retries)
     _check_local_shard(url, os.stat, listed, manifest)
     # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening it does not wait.
     descriptor = os.open(url, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -513,10 +588,7 @@ def _check_local_shard(
     try:
         info = stat_of(url if target is None else target)
     except FileNotFoundError:
-        raise DatasetFormatError(
-            f"{url}: expected the shard {manifest} lists, found nothing: the set is incomplete; "
-            "export it again (or fetch the missing shard)"
-        ) from None
+        raise DatasetFormatError(_shard_missing(url, manifest)) from None
     except OSError as error:
         raise DatasetFormatError(f"{url}: cannot open the shard: {error.strerror or error}") from error
     if not stat.S_ISREG(info.st_mode):
@@ -525,11 +597,103 @@ def _check_local_shard(
             "never opened: replace it with the shard it stands for"
         )
     if listed.bytes and info.st_size != listed.bytes:
-        raise DatasetFormatError(
-            f"{url}: expected the shard {manifest} lists ({listed.bytes:,} bytes), got {info.st_size:,} bytes: "
-            "the shard was replaced, cut short or is being rewritten since the manifest was read; "
-            "export the set again, or pass the manifest written with these shards"
+        raise DatasetFormatError(_size_differs(url, manifest, listed.bytes, info.st_size))
+
+
+def _shard_missing(url: str, manifest: str) -> str:
+    return (
+        f"{url}: expected the shard {manifest} lists, found nothing: the set is incomplete; "
+        "export it again (or fetch the missing shard)"
+    )
+
+
+def _size_differs(url: str, manifest: str, listed_bytes: int, actual_bytes: int) -> str:
+    return (
+        f"{url}: expected the shard {manifest} lists ({listed_bytes:,} bytes), got {actual_bytes:,} bytes: "
+        "the shard was replaced, cut short or is being rewritten since the manifest was read; "
+        "export the set again, or pass the manifest written with these shards"
+    )
+
+
+def _check_listed_shard(url: str, sizes: dict[str, int | None], listed: ShardInfo, manifest: str) -> None:
+    """A remote shard against its prefix's listing (``sizes``: name -> bytes, ``None`` where not listed)."""
+    from visiondata.exceptions import DatasetFormatError
+
+    name = shard_name(url)
+    if name not in sizes:
+        raise DatasetFormatError(_shard_missing(url, manifest))
+    size = sizes[name]
+    if listed.bytes and size is not None and size != listed.bytes:
+        raise DatasetFormatError(_size_differs(url, manifest, listed.bytes, size))
+
+
+class _RemoteShard:
+    """A remote shard's `RetryingReader`, whose failures (the retries spent) become a ``DownloadError`` naming it."""
+
+    def __init__(self, reader: _remote.RetryingReader) -> None:
+        self._reader = reader
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._reader.read(size)
+        except OSError as error:
+            raise _unreachable(self._reader.url, "the shard", error) from error
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> _RemoteShard:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _open_remote_shard(
+    url: str, listed: ShardInfo, manifest: str, storage_options: dict[str, Any] | None, retries: int
+) -> _RemoteShard:
+    from visiondata.exceptions import DatasetFormatError
+
+    try:
+        reader = _remote.RetryingReader(url, storage_options, retries)
+    except FileNotFoundError:
+        raise DatasetFormatError(_shard_missing(url, manifest)) from None
+    except OSError as error:
+        raise _unreachable(url, "the shard", error) from error
+    size = reader.size  # from the response that opened it: no extra request
+    if listed.bytes and size is not None and size != listed.bytes:
+        reader.close()
+        raise DatasetFormatError(_size_differs(url, manifest, listed.bytes, size))
+    return _RemoteShard(reader)
+
+
+def _remote_sha256(
+    url: str, listed: ShardInfo, manifest: str, storage_options: dict[str, Any] | None, retries: int
+) -> tuple[int, str]:
+    """The byte count and SHA-256 of a remote shard, streamed once."""
+    digest = hashlib.sha256()
+    size = 0
+    with _open_remote_shard(url, listed, manifest, storage_options, retries) as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def _unreachable(url: str, what: str, error: BaseException) -> Exception:
+    """A ``DownloadError`` naming ``url``: ``what`` could not be read, and why."""
+    from visiondata.exceptions import DownloadError
+
+    text = str(error)
+    # The RetryingReader's own account (the byte reached, the retries, the fix) starts with the URL.
+    if text.startswith(f"{url}: "):
+        cause = text[len(url) + 2 :]
+    else:
+        cause = (
+            f"{type(error).__name__}: {text}; check the URL, the credentials and the endpoint (for S3 the "
+            "AWS_* environment variables, AWS_ENDPOINT_URL included, the profile, or storage_options=)"
         )
+    return DownloadError(f"{url}: cannot read {what}: {cause}")
 
 
 def _sha256(path: str) -> str:
@@ -557,73 +721,152 @@ def _is_local(url: str) -> bool:
     return "://" not in url and not url.startswith("pipe:")
 
 
-def _locate(urls: Any, split: str | None, manifest: Any) -> tuple[list[str], str]:
+class _Located(NamedTuple):
+    """Where the shards and their manifest are, and what was learnt finding them."""
+
+    urls: list[str]
+    manifest_location: str
+    #: The manifest, when it was read to find the shards (a folder or prefix), else ``None``.
+    manifest: Manifest | None = None
+    #: A prefix's listing, name -> bytes (``None`` where the server does not say), to check the shards against.
+    sizes: dict[str, int | None] | None = None
+
+
+# A shard file or a brace pattern of them, never a folder or prefix: ``train-000000.tar``, ``x.tar.gz``, ``y.tgz``.
+_SHARD_LIKE = re.compile(r"(\.tar(\.\w+)?|\.tgz)$")
+
+
+def _locate(
+    urls: Any, split: str | None, manifest: Any, storage_options: dict[str, Any] | None, retries: int
+) -> _Located:
     """The shard URLs in written order, and where the manifest is."""
     from visiondata.exceptions import DatasetNotFoundError
 
-    if isinstance(urls, (str, os.PathLike)) and os.path.isdir(urls):
-        folder = os.fspath(urls)
-        if manifest is None:
-            found = sorted(
-                name[: -len(MANIFEST_SUFFIX)] for name in os.listdir(folder) if name.endswith(MANIFEST_SUFFIX)
-            )
-            if split is None and len(found) == 1:
-                split = found[0]
-            if split is None or split not in found:
-                wanted = f"{split}{MANIFEST_SUFFIX}" if split else f"split= (one of {', '.join(found)})"
-                raise DatasetNotFoundError(
-                    f"{folder}: expected {wanted}; shard sets here: {', '.join(found) or 'none'} "
-                    "(write_shards and `visiondata export` write one per split)"
-                )
-            manifest = os.path.join(folder, f"{split}{MANIFEST_SUFFIX}")
-        listed = _read_manifest(os.fspath(manifest))
-        names = {shard.name for shard in listed.shards}
-        extra = [
-            name for name in shards_of(os.listdir(folder), os.path.basename(manifest)) if name not in names
-        ]
-        if extra and os.path.dirname(os.path.abspath(manifest)) == os.path.abspath(folder):
-            from visiondata.exceptions import DatasetFormatError
-
-            raise DatasetFormatError(
-                f"{os.path.join(folder, extra[0])}: a shard file of the set {os.path.basename(manifest)} that the "
-                f"manifest does not list ({len(extra)} such: {', '.join(extra[:3])}{'...' if len(extra) > 3 else ''}); "
-                "it is left from another export, or the manifest is stale: export the set again with "
-                "--overwrite (which removes old shards), or delete the file"
-            )
-        return [os.path.join(folder, shard.name) for shard in listed.shards], os.fspath(manifest)
     if isinstance(urls, (str, os.PathLike)):
+        urls = _remote.local_path(os.fspath(urls))
+    if isinstance(manifest, (str, os.PathLike)):
+        manifest = _remote.local_path(os.fspath(manifest))
+    if isinstance(urls, str) and _remote.is_remote(urls) and not _names_shards(urls):
+        return _locate_in_prefix(urls, split, manifest, storage_options, retries)
+    if isinstance(urls, str) and os.path.isdir(urls):
+        folder = urls
+        if manifest is None:
+            found = [name for name in os.listdir(folder) if name.endswith(MANIFEST_SUFFIX)]
+            manifest = os.path.join(folder, _manifest_of_split(folder, split, found))
+        listed = _read_manifest(manifest, storage_options, retries)
+        if os.path.dirname(os.path.abspath(manifest)) == os.path.abspath(folder):
+            _refuse_unlisted(folder, os.listdir(folder), listed, manifest)
+        return _Located([os.path.join(folder, shard.name) for shard in listed.shards], manifest, listed)
+    if isinstance(urls, str):
         from webdataset.shardlists import expand_urls
 
-        expanded = expand_urls(os.fspath(urls))
+        expanded = expand_urls(urls)
     else:
         expanded = [os.fspath(url) for url in urls]
+    expanded = [_remote.local_path(url) for url in expanded]
     if not expanded:
         raise DatasetNotFoundError("urls: expected shard paths or URLs, got none")
     if manifest is None:
         first = expanded[0]
-        if not _is_local(first):
+        if _remote.is_pipe(first):
             raise DatasetNotFoundError(
-                f"{first}: shards read through a URL or a pipe need manifest= (the URL of their "
+                f"{first}: shards read through a pipe need manifest= (the URL of their "
                 f"{manifest_name(shard_name(first))})"
             )
-        manifest = os.path.join(os.path.dirname(first), manifest_name(first))
-    return expanded, os.fspath(manifest)
+        # Beside the first shard, as on disk.
+        manifest = _remote.join(_remote.parent(first), manifest_name(shard_name(first)))
+    return _Located(expanded, manifest)
 
 
-def _read_manifest(location: str) -> Manifest:
+def _names_shards(url: str) -> bool:
+    """Whether a remote ``url`` names shards (a shard, a brace pattern) rather than a prefix holding them."""
+    return "{" in url or bool(_SHARD_LIKE.search(url.split("?")[0]))
+
+
+def _manifest_of_split(folder: str, split: str | None, manifests: Any) -> str:
+    """The manifest file name of ``split`` among the names ``manifests`` found in ``folder``."""
+    from visiondata.exceptions import DatasetNotFoundError
+
+    found = sorted(name[: -len(MANIFEST_SUFFIX)] for name in manifests if name.endswith(MANIFEST_SUFFIX))
+    if split is None and len(found) == 1:
+        split = found[0]
+    if split is None or split not in found:
+        wanted = f"{split}{MANIFEST_SUFFIX}" if split else f"split= (one of {', '.join(found)})"
+        raise DatasetNotFoundError(
+            f"{folder}: expected {wanted}; shard sets here: {', '.join(found) or 'none'} "
+            "(write_shards and `visiondata export` write one per split)"
+        )
+    return f"{split}{MANIFEST_SUFFIX}"
+
+
+def _refuse_unlisted(folder: str, names: Any, listed: Manifest, manifest: str) -> None:
+    """Refuse a shard file of the set in ``folder`` (``names``: its listing) that the manifest does not list."""
+    from visiondata.exceptions import DatasetFormatError
+
+    known = {shard.name for shard in listed.shards}
+    manifest_file = shard_name(manifest)
+    extra = [name for name in shards_of(names, manifest_file) if name not in known]
+    if extra:
+        raise DatasetFormatError(
+            f"{_remote.join(folder, extra[0])}: a shard file of the set {manifest_file} that the "
+            f"manifest does not list ({len(extra)} such: {', '.join(extra[:3])}{'...' if len(extra) > 3 else ''}); "
+            "it is left from another export, or the manifest is stale: export the set again with "
+            "--overwrite (which removes old shards), or delete the file"
+        )
+
+
+def _locate_in_prefix(
+    url: str, split: str | None, manifest: Any, storage_options: dict[str, Any] | None, retries: int
+) -> _Located:
+    """A prefix in object storage (or a folder a web server lists), read by split as a local folder is."""
+    from visiondata.exceptions import DatasetNotFoundError
+
+    # A missing package or an unknown scheme is named before any request.
+    _remote.filesystem(url, storage_options)
+    try:
+        sizes = _remote.listing(url, storage_options)
+    except Exception as error:  # the transports raise their own classes (botocore, aiohttp...)
+        raise _unreachable(url, "the folder or prefix (listing it)", error) from error
+    if sizes is None:
+        raise DatasetNotFoundError(
+            f"{url}: expected a folder or prefix holding shard sets ({split or '<split>'}{MANIFEST_SUFFIX} "
+            "and its shards), found nothing there; check the URL, or pass the shards' URLs (a brace pattern "
+            f"such as {url.rstrip('/')}/train-{{000000..000009}}.tar) and manifest="
+        )
+    folder = url.rstrip("/")
+    if manifest is None:
+        manifest = _remote.join(folder, _manifest_of_split(folder, split, sizes))
+    listed = _read_manifest(manifest, storage_options, retries)
+    if _remote.is_remote(manifest) and _remote.parent(manifest) == folder:
+        _refuse_unlisted(folder, sizes, listed, manifest)
+    return _Located([_remote.join(folder, shard.name) for shard in listed.shards], manifest, listed, sizes)
+
+
+def _read_manifest(
+    location: str, storage_options: dict[str, Any] | None = None, retries: int = _remote.RETRIES
+) -> Manifest:
     from visiondata._files import read_regular_file
     from visiondata.exceptions import DatasetFormatError, DatasetNotFoundError
 
+    missing = (
+        f"{location}: expected the shard set's manifest (written by write_shards), found nothing; "
+        "pass manifest= if it is elsewhere"
+    )
     if _is_local(location):
         if not os.path.lexists(location):
-            raise DatasetNotFoundError(
-                f"{location}: expected the shard set's manifest (written by write_shards), found nothing; "
-                "pass manifest= if it is elsewhere"
-            )
+            raise DatasetNotFoundError(missing)
         data = read_regular_file(location, "shard manifest", MAX_MANIFEST_BYTES)  # FIFOs, devices refused
     else:
-        with _open(location) as stream:
-            data = stream.read(MAX_MANIFEST_BYTES + 1)
+        if _remote.is_pipe(location):
+            with _open(location) as stream:
+                data = stream.read(MAX_MANIFEST_BYTES + 1)
+        else:
+            try:
+                data = _remote.read_bytes(location, MAX_MANIFEST_BYTES, storage_options, retries)
+            except FileNotFoundError:
+                raise DatasetNotFoundError(missing) from None
+            except OSError as error:
+                raise _unreachable(location, "the shard manifest", error) from error
         if len(data) > MAX_MANIFEST_BYTES:
             raise DatasetFormatError(
                 f"{location}: shard manifest: expected at most {MAX_MANIFEST_BYTES:,} bytes, got more; not read"
@@ -662,8 +905,12 @@ def from_catalog(
     manifest: str | os.PathLike[str] | None = None,
     on_error: str = "raise",
     max_member_bytes: int | None = None,
+    storage_options: dict[str, Any] | None = None,
+    retries: int = _remote.RETRIES,
 ) -> ShardDataset:
     """``vd.get_dataset("shards", urls=..., split=...)``: a [`ShardDataset`][visiondata.shards.ShardDataset]; without ``urls``, ``root/shards``.
+
+    ``urls`` may be a prefix URL (``s3://bucket/prefix``); ``storage_options`` and ``retries`` are passed on.
 
     Examples:
         >>> import visiondata as vd
@@ -690,4 +937,6 @@ def from_catalog(
         manifest=manifest,
         on_error=on_error,
         max_member_bytes=max_member_bytes,
+        storage_options=storage_options,
+        retries=retries,
     )
