@@ -9,6 +9,7 @@ over two real gloo processes.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import io
 import json
 import os
@@ -501,37 +502,62 @@ def test_export_command_reads_coco_and_catalog_names(
 
 
 # ---------------------------------------------------------------- two real ranks with gloo
-def shard_rank(rank: int, world_size: int, port: int, folder_path: str, out_dir: str) -> None:
-    """One rank: the labels it reads in two epochs through build_loader with two workers, twice over."""
+def shard_rank(rank: int, world_size: int, port: int, sources: dict[str, str], out_dir: str) -> None:
+    """One rank: the labels it reads from each source in two epochs through build_loader with two workers
+    (from the folder twice over)."""
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size, timeout=datetime.timedelta(seconds=60))
     try:
-        runs = []
-        for _ in range(2):  # a rerun with the same seed
-            dataset = ShardDataset(folder_path, split="train", shuffle_buffer=8, seed=5)
-            loader = build_loader(dataset, batch_size=3, num_workers=2)
-            runs.append([[int(label) for _, labels in loader for label in labels] for _ in range(2)])
-        torch.save({"runs": runs, "length": len(dataset)}, Path(out_dir) / f"rank{rank}.pt")
+        for name, source in sources.items():
+            runs = []
+            for _ in range(2 if name == "folder" else 1):  # the folder's twice: a rerun with the same seed
+                dataset = ShardDataset(source, split="train", shuffle_buffer=8, seed=5)
+                loader = build_loader(dataset, batch_size=3, num_workers=2)
+                runs.append([[int(label) for _, labels in loader for label in labels] for _ in range(2)])
+            torch.save({"runs": runs, "length": len(dataset)}, Path(out_dir) / f"{name}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
 
-def test_two_gloo_ranks_with_two_workers_read_every_sample_once_per_epoch(tmp_path: Path) -> None:
+def test_two_gloo_ranks_with_two_workers_read_every_sample_once_per_epoch(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     write_shards(
         Numbered(64), tmp_path / "out" / "train-%06d.tar", max_count=8
     )  # 8 shards: 2 ranks x 2 workers x 2
+    sources = {"folder": str(tmp_path / "out")}
+    if importlib.util.find_spec("moto") and importlib.util.find_spec("s3fs"):
+        # The same set in a bucket of the local S3 server, read by the same ranks (one process group for
+        # both: each start of two ranks takes seconds). The ranks inherit the AWS_* variables.
+        from visiondata.shards import _remote
+
+        bucket = request.getfixturevalue("s3_bucket")
+        for path in sorted((tmp_path / "out").iterdir()):
+            _remote.upload(str(path), f"{bucket}/p/{path.name}")
+        sources["bucket"] = f"{bucket}/p"
     world_size = 2
-    run_ranks(shard_rank, world_size, str(tmp_path / "out"), str(tmp_path))
-    results = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in range(world_size)]
-    first_run = [result["runs"][0] for result in results]
-    for epoch in (0, 1):
-        per_rank = [first_run[rank][epoch] for rank in range(world_size)]
-        assert sorted(per_rank[0] + per_rank[1]) == list(range(64)), f"epoch {epoch}: not exactly once"
-        assert [len(labels) for labels in per_rank] == [32, 32] == [result["length"] for result in results]
-    assert all(run[0] != run[1] for run in first_run), "epoch 1 must be shuffled differently"
-    assert all(result["runs"][0] == result["runs"][1] for result in results), "the same seed must repeat"
+    run_ranks(shard_rank, world_size, sources, str(tmp_path))
+    for name in sources:
+        results = [
+            torch.load(tmp_path / f"{name}-rank{rank}.pt", weights_only=True) for rank in range(world_size)
+        ]
+        first_run = [result["runs"][0] for result in results]
+        for epoch in (0, 1):
+            per_rank = [first_run[rank][epoch] for rank in range(world_size)]
+            assert sorted(per_rank[0] + per_rank[1]) == list(range(64)), (
+                f"{name}, epoch {epoch}: not exactly once"
+            )
+            assert (
+                [len(labels) for labels in per_rank] == [32, 32] == [result["length"] for result in results]
+            )
+        assert all(run[0] != run[1] for run in first_run), f"{name}: epoch 1 must be shuffled differently"
+        if name == "folder":
+            assert all(result["runs"][0] == result["runs"][1] for result in results), (
+                "the same seed must repeat"
+            )
+    assert "bucket" in sources or not importlib.util.find_spec("moto")
 
 
 def test_a_custom_load_image_is_what_gets_stored(tmp_path: Path) -> None:

@@ -21,8 +21,7 @@ import pytest
 import torch
 from object_store import S3Server, web_server
 from test_benchmarks import assert_header, run_script
-from test_loaders import run_ranks
-from test_shards import Numbered, folder, shard_rank
+from test_shards import Numbered, folder
 
 import visiondata as vd
 from visiondata.datasets import ImageFolderDataset
@@ -138,6 +137,27 @@ def test_a_profile_gives_the_credentials_and_the_endpoint(
     )  # should the profile be missed: no request beyond localhost
     s3fs.S3FileSystem.clear_instance_cache()
     assert labels(ShardDataset(prefix, shuffle_buffer=0)) == [0, 1, 2, 3]
+
+
+def test_missing_credentials_are_named_at_once_not_retried_as_a_dropped_connection(
+    tmp_path: Path, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import s3fs
+
+    prefix = upload(numbered_set(tmp_path / "out", 4, max_count=2), f"{s3_bucket}/p")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no look for an instance role beyond localhost
+    s3fs.S3FileSystem.clear_instance_cache()
+    slept: list[float] = []
+    monkeypatch.setattr(_remote.time, "sleep", slept.append)
+    with pytest.raises(
+        DownloadError, match=r"train-000000\.tar: cannot read the shard: .*expected credentials"
+    ):
+        list(ShardDataset([f"{prefix}/train-000000.tar"], manifest=tmp_path / "out" / "train.shards.json"))
+    assert slept == []  # named on the first try: the same answer would come on every retry
 
 
 def test_shards_on_a_web_server_are_read_by_pattern_with_or_without_manifest_and_by_folder(
@@ -376,20 +396,6 @@ def test_build_loader_workers_forked_after_the_parent_read_the_bucket_read_each_
     loader = build_loader(dataset, batch_size=4, num_workers=2)
     epochs = [[int(label) for _, batch in loader for label in batch] for _ in range(2)]
     assert all(sorted(epoch) == list(range(40)) for epoch in epochs) and epochs[0] != epochs[1]
-
-
-def test_two_gloo_ranks_with_two_workers_read_every_sample_once_per_epoch_from_the_bucket(
-    tmp_path: Path, s3_bucket: str
-) -> None:
-    prefix = upload(numbered_set(tmp_path / "out", 64, max_count=8), f"{s3_bucket}/p")
-    world_size = 2
-    run_ranks(shard_rank, world_size, prefix, str(tmp_path))  # the ranks inherit the AWS_* variables
-    results = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in range(world_size)]
-    for epoch in (0, 1):
-        per_rank = [result["runs"][0][epoch] for result in results]
-        assert sorted(per_rank[0] + per_rank[1]) == list(range(64)), f"epoch {epoch}: not exactly once"
-        assert [len(labels) for labels in per_rank] == [32, 32] == [result["length"] for result in results]
-    assert all(result["runs"][0] == result["runs"][1] for result in results), "the same seed must repeat"
 
 
 # ---------------------------------------------------------------- arguments, dependencies, local URLs

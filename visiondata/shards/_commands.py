@@ -165,12 +165,17 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 def _run(options: argparse.Namespace) -> int:
     from visiondata._files import refuse_special_output
     from visiondata.exceptions import OutputConflictError
-    from visiondata.shards._remote import is_remote, join, refuse_writing_to
+    from visiondata.shards._remote import filesystem, is_remote, join, refuse_writing_to
     from visiondata.shards._write import write_shards
 
     remote = is_remote(options.out)
     if remote:
-        refuse_writing_to(options.out)  # before reading a dataset: a web address cannot be written to
+        try:  # before reading a dataset: a web address cannot be written to, an unknown scheme at all
+            refuse_writing_to(options.out)
+            filesystem(options.out)
+        except ValueError as error:  # the user's OUT: one line, no traceback
+            print(f"visiondata: error: {error}", file=sys.stderr)
+            return 1
     else:
         refuse_special_output(options.out)  # before reading a dataset: OUT a file, /dev/null, a FIFO
     if options.format != "catalog" and not remote:

@@ -208,9 +208,16 @@ class RetryingReader:
         while True:
             try:
                 return action()
-            except (FileNotFoundError, PermissionError, IsADirectoryError):
-                raise
             except Exception as error:  # the transports raise their own classes (aiohttp, botocore...)
+                if _is_permanent(error):
+                    if isinstance(error, OSError):
+                        raise
+                    raise PermissionError(
+                        f"{self.url}: expected credentials for the store, got none usable "
+                        f"({type(error).__name__}: {error}); set them where the filesystem looks (for S3: "
+                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws) or pass "
+                        "storage_options= (key=, secret=)"
+                    ) from error
                 if attempt >= self.retries:
                     raise OSError(
                         f"{self.url}: the connection failed at byte {self.position:,} and "
@@ -258,6 +265,14 @@ class RetryingReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _is_permanent(error: Exception) -> bool:
+    """Whether retrying cannot help: a missing file, a refused permission, missing or partial credentials."""
+    if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+        return True
+    # botocore's credential errors (no AWS_* variables, no profile): the same answer on every try.
+    return type(error).__name__ in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound")
 
 
 def read_bytes(

@@ -8,7 +8,7 @@ import re
 import secrets
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,10 @@ def write_shards(
     **Workers.** With ``num_workers=N``, N processes each write whole runs
     (reading, checking and encoding one sample at a time, so each holds one
     sample and its open shard file), and one progress bar counts them all.
+    At most twice N runs are handed out ahead of the shard being placed, so
+    an upload slower than the writing holds back the workers instead of
+    filling the local disk. Warnings a worker raises (``on_error="warn"``)
+    are raised again in the calling process.
 
     **Object storage.** An ``out_pattern`` such as
     ``"s3://bucket/prefix/train-%06d.tar"`` writes through fsspec (the
@@ -181,6 +185,8 @@ def write_shards(
     length = len(dataset)
     runs = [(start, min(start + max_count, length)) for start in range(0, length, max_count)]
     bar = tqdm(total=length, desc="writing shards", unit="sample", disable=not progress, file=sys.stderr)
+    written: Generator[_RunResult, None, None] | None = None
+    result = _RunResult()
     try:
         target.prepare()
         written = _write_runs(
@@ -212,6 +218,11 @@ def write_shards(
             manifest.to_json()
         )  # the shards into place, then the manifest: the switch to the new set
     except BaseException:
+        if written is not None:
+            written.close()  # now, not when the traceback goes: the workers stop, their finished runs are removed
+        for shard in result.shards:  # the run being placed: its shards not yet handed to the destination
+            with contextlib.suppress(OSError):
+                os.remove(shard.path)
         target.abort()
         raise
     finally:
@@ -253,6 +264,8 @@ class _RunResult:
     copied: int = 0
     encoded: int = 0
     image_kind: tuple[str, str] | None = None
+    #: Warnings a worker process raised (``on_error="warn"``...), raised again in the calling process.
+    warnings: list[tuple[str, type[Warning]]] = field(default_factory=list)
 
 
 def _write_run(
@@ -305,7 +318,7 @@ def _finish(shard: Any) -> _Shard:
 
 def _write_runs(
     source: _RecordSource, runs: list[tuple[int, int]], settings: _RunSettings, workers: int, bar: Any
-) -> Iterator[_RunResult]:
+) -> Generator[_RunResult, None, None]:
     """Each run's result, in order: written here one after the other, or by ``workers`` processes."""
     if workers == 0:
         for start, stop in runs:
@@ -319,14 +332,22 @@ def _write_runs(
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(source, counter)
     )
-    futures = [pool.submit(_worker_run, start, stop, settings) for start, stop in runs]
+    # Runs handed out ahead of the one being placed: enough to keep the workers busy, few enough that the
+    # shards waiting for their upload stay a handful on the local disk, not the whole export.
+    ahead = 2 * workers
+    futures = [pool.submit(_worker_run, start, stop, settings) for start, stop in runs[:ahead]]
     given = 0
     try:
-        for future in futures:
+        for future in futures:  # the list grows by one run for each run done
             while not wait([future], timeout=0.2).done:
                 bar.update(counter.value - bar.n)
             bar.update(counter.value - bar.n)
             result = future.result()
+            if len(futures) < len(runs):
+                start, stop = runs[len(futures)]
+                futures.append(pool.submit(_worker_run, start, stop, settings))
+            for message, category in result.warnings:
+                warnings.warn(message, category, stacklevel=2)
             given += 1
             yield result
     except BaseException:
@@ -360,7 +381,10 @@ def _worker_run(start: int, stop: int, settings: _RunSettings) -> _RunResult:
         with counter.get_lock():
             counter.value += 1
 
-    return _write_run(_worker_state["source"], start, stop, settings, advance)
+    with warnings.catch_warnings(record=True) as caught:  # a worker's own would never reach the caller
+        result = _write_run(_worker_state["source"], start, stop, settings, advance)
+    result.warnings = [(str(warning.message), warning.category) for warning in caught]
+    return result
 
 
 def _suffix(pattern: str) -> str:
