@@ -1,10 +1,13 @@
 """Export: ``write_shards`` with 0, 1 and 2 worker processes against a plain decode-and-``tarfile`` loop.
 
 A folder of real-size JPEG photos (``bench_shards.py``'s: 500x375, quality 90, about 50 KB each, 10
-classes) is exported with ``write_shards(ImageFolderDataset(folder), encode="keep", max_count=...)``:
-every file is decoded once to prove it readable, then copied byte for byte with its label. One torch
-thread per process. Contenders, alternating within each round (images per second of wall time,
-medians, and for each ratio the median and min-max of the per-round ratios):
+classes; ``--images`` photos, each linked ``--copies`` times into the folder exported, so that an export
+lasts seconds rather than starting and ending its processes in one) is exported with
+``write_shards(ImageFolderDataset(folder), encode="keep", max_count=...)``: every file is decoded once
+to prove it readable, then copied byte for byte with its label. The files are read once before timing
+(all contenders read them from the page cache). One torch thread per process. Contenders, alternating
+within each round (images per second of wall time, medians, and for each ratio the median and min-max
+of the per-round ratios):
 
 - plain loop: for each file, read its bytes, ``read_image`` them, and add them to one tar with
   Python's ``tarfile`` (no label member, no checksum, no manifest): the least a checked copy does;
@@ -15,7 +18,8 @@ medians, and for each ratio the median and min-max of the per-round ratios):
 Targets (issue 24): the export in one process >= 1.0x the plain loop (the write path per worker), and two
 workers >= 1.7x one worker on 2 cores.
 
-Usage: ``python benchmarks/bench_export.py [--images 2000] [--max-count 100] [--rounds 5] [--folder DIR]``
+Usage: ``python benchmarks/bench_export.py [--images 2000] [--copies 3] [--max-count 100] [--rounds 5]
+[--folder DIR]``
 (``pip install 'visiondata[shards]'``).
 """
 
@@ -47,10 +51,24 @@ def export_rate(dataset: ImageFolderDataset, out: Path, max_count: int, workers:
     return report.count / seconds
 
 
+def link_copies(photos: Path, linked: Path, copies: int) -> Path:
+    """A folder holding ``copies`` hard links to each photo, under the same class folders."""
+    shutil.rmtree(linked, ignore_errors=True)
+    for photo in sorted(photos.rglob("*.jpg")):
+        folder = linked / photo.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for copy in range(copies):
+            (folder / f"{copy}-{photo.name}").hardlink_to(photo)
+    return linked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument(
+        "--copies", type=int, default=3, help="hard links to each photo in the folder exported"
+    )
     parser.add_argument("--max-count", type=int, default=100, help="samples per shard")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--folder", default="/tmp/visiondata-bench-export")
@@ -60,14 +78,16 @@ def main() -> None:
     print(
         header(
             options.rounds,
-            f"{options.images} JPEG photos (500x375, about 50 KB), {options.max_count} per shard, "
-            "wall-clock images/s",
+            f"{options.images} JPEG photos (500x375, about 50 KB) x {options.copies} links, "
+            f"{options.max_count} per shard, wall-clock images/s",
         )
     )
     photos = Path(options.folder) / "photos"
     make_photos(photos, options.images, options.classes)
-    dataset = ImageFolderDataset(photos)
+    dataset = ImageFolderDataset(link_copies(photos, Path(options.folder) / "linked", options.copies))
     paths = [dataset.path(index) for index in range(len(dataset))]
+    for path in paths:  # into the page cache, for every contender alike
+        Path(path).read_bytes()
     out = Path(options.folder) / "out"
     rates = per_round(
         options.rounds,

@@ -326,3 +326,27 @@ def test_export_with_workers_writes_the_same_shards_and_num_workers_is_still_acc
     assert exited.value.code == 2
     assert "--workers/--num-workers: expected an integer >= 0, got '-1'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_export_benchmark_runs(tmp_path: Path) -> None:
+    from test_benchmarks import assert_header, run_script
+
+    output = run_script(
+        "bench_export.py",
+        "--images",
+        "12",
+        "--copies",
+        "2",
+        "--max-count",
+        "5",
+        "--rounds",
+        "1",
+        "--folder",
+        str(tmp_path),
+    )
+    assert_header(output, 1)
+    assert "12 JPEG photos (500x375, about 50 KB) x 2 links, 5 per shard" in output
+    assert "plain loop: read_image + tarfile" in output
+    for contender in ("in this process", "1 worker process", "2 worker processes"):
+        assert f"write_shards, {contender}" in output
+    assert "target >= 1.0x" in output and "target >= 1.7x" in output

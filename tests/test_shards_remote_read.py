@@ -439,4 +439,5 @@ def test_the_remote_shards_benchmark_runs(tmp_path: Path) -> None:
     assert "40 JPEGs 500x375" in output and "2 shards" in output
     for contender in ("local disk", "S3 (moto server"):
         assert contender in output
-    assert output.count("target >= 0.8x") == 1 and output.count("(rounds ") == 1
+    assert output.count("target >= 0.8x") == 2 and output.count("(rounds ") == 2
+    assert "workers stay between epochs" in output
