@@ -4,7 +4,8 @@ A folder of real-size JPEG photos (``bench_shards.py``'s: 500x375, quality 90, a
 classes; ``--images`` photos, each linked ``--copies`` times into the folder exported, so that an export
 lasts seconds rather than starting and ending its processes in one) is exported with
 ``write_shards(ImageFolderDataset(folder), encode="keep", max_count=...)``: every file is decoded once
-to prove it readable, then copied byte for byte with its label. The files are read once before timing
+to prove it readable (at the smallest DCT scale: the whole compressed stream, not the full-size pixels),
+then copied byte for byte with its label. The files are read once before timing
 (all contenders read them from the page cache). One torch thread per process. Contenders, alternating
 within each round (images per second of wall time, medians, and for each ratio the median and min-max
 of the per-round ratios):

@@ -17,8 +17,10 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from test_shards import Numbered, folder, tar_members
 
 from visiondata.cli import main
@@ -350,3 +352,36 @@ def test_the_export_benchmark_runs(tmp_path: Path) -> None:
     for contender in ("in this process", "1 worker process", "2 worker processes"):
         assert f"write_shards, {contender}" in output
     assert "target >= 1.0x" in output and "target >= 1.7x" in output
+
+
+def test_a_byte_copy_is_proven_readable_exactly_when_read_image_can_read_it(tmp_path: Path) -> None:
+    # Copies are proven readable by a decode at the smallest DCT scale, which still decodes the whole
+    # compressed stream: damage anywhere in it must be caught exactly as a full decode catches it.
+    from visiondata.io import read_image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    good = buffer.getvalue()
+    start = good.index(b"\xff\xda")  # the scan: entropy-coded data from here on
+    variants = {"good": good, "truncated": good[: start + (len(good) - start) * 3 // 5]}
+    for position in (0.1, 0.5, 0.9):  # a few damaged bytes early, in the middle and late in the scan
+        damaged = bytearray(good)
+        at = start + 20 + int((len(good) - start - 40) * position)
+        damaged[at : at + 3] = b"\x13\x57\x9b"
+        variants[f"damaged at {position}"] = bytes(damaged)
+    root = tmp_path / "photos"
+    (root / "only").mkdir(parents=True)
+    for index, data in enumerate(variants.values()):
+        (root / "only" / f"{index}.jpg").write_bytes(data)
+    unreadable = []
+    for name, data in variants.items():
+        try:
+            read_image(data)
+        except ImageReadError:
+            unreadable.append(name)
+    assert "good" not in unreadable and "truncated" in unreadable and len(unreadable) >= 2
+    report = write_shards(ImageFolderDataset(root, on_error="skip"), tmp_path / "out" / "train-%06d.tar")
+    skipped = sorted(list(variants)[item["index"]] for item in report.skipped)
+    assert skipped == sorted(unreadable)

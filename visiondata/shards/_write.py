@@ -120,8 +120,10 @@ def write_shards(
     Images: with ``encode="keep"``, an image read from a file (visiondata's
     folder, CSV, COCO, VOC and YOLO datasets, without a ``transform``, a
     custom ``loader`` or an overridden ``load_image``) is copied byte for byte, after
-    [`read_image`][visiondata.io.read_image] decoded those very bytes (the readers' own definition of
-    readable); other images are stored as PNG (lossless). ``"png"`` and
+    those very bytes were decoded as [`read_image`][visiondata.io.read_image] decodes them (the
+    readers' own definition of readable; where the dataset's classification target needs no pixels,
+    a JPEG is decoded at the smallest DCT scale, which still decodes and checks its whole compressed
+    stream); other images are stored as PNG (lossless). ``"png"`` and
     ``"jpeg"`` (at ``quality``) encode every image. Targets are stored exactly
     (classification ids, multi-hot and regression tensors, boxes with their
     per-box fields, masks). MNIST-style datasets store their ``uint8``
@@ -474,7 +476,14 @@ class _RecordSource:
         try:
             if isinstance(dataset, ImageFileDataset):
                 where = dataset.path(position)
-                image, data = _read_file_sample(dataset, position)
+                # Stored byte for byte and paired with its label by the base class, which never looks at
+                # the pixels: decoding proves the file readable, nothing more is needed of it.
+                proof_only = (
+                    self.encode == "keep"
+                    and dataset.transform is None
+                    and type(dataset)._sample is ImageFileDataset._sample
+                )
+                image, data = _read_file_sample(dataset, position, where, proof_only)
                 image, target = dataset._sample(image, position)
             elif isinstance(dataset, MNISTDataset):
                 image, target = dataset.data[position][None], int(dataset.targets[position])
@@ -509,19 +518,35 @@ def _unwrap(dataset: Any, index: int) -> tuple[Any, int]:
     return dataset, index
 
 
-def _read_file_sample(dataset: Any, index: int) -> tuple[Any, bytes | None]:
-    """The image of a file dataset's sample and its file's bytes, under the dataset's own checks."""
+def _read_file_sample(dataset: Any, index: int, path: str, proof_only: bool) -> tuple[Any, bytes | None]:
+    """The image of a file dataset's sample and its file's bytes, under the dataset's own checks.
+
+    With ``proof_only`` (the bytes will be stored as they are, and nothing looks at the pixels), a JPEG
+    is decoded at libjpeg-turbo's smallest DCT scale: the whole compressed stream is still decoded and
+    checked, strictly, as `read_image` checks it, only the inverse transform to full-size pixels is
+    left out (about 40% of the decode). The image returned is then that small one.
+    """
     from visiondata.datasets._base import ImageFileDataset
     from visiondata.exceptions import ImageReadError
+    from visiondata.io._plan import PlannedImage, read_planned
     from visiondata.io._read import read_file, read_image
 
-    path = dataset.path(index)
     if not dataset.allow_outside_root:
         dataset._check_inside_root(path)
     if dataset.loader is not None or type(dataset).load_image is not ImageFileDataset.load_image:
         return dataset.load_image(path), None  # a custom reader: its image is what gets stored
     data = read_file(path)
     try:
-        return read_image(data), data
+        if not proof_only:
+            return read_image(data), data
+        image = read_planned(data, _smallest_scale)
+        return (image.image if isinstance(image, PlannedImage) else image), data
     except ImageReadError as error:  # given the bytes, read_image names them "<bytes>": name the file
         raise ImageReadError(path, error.reason or "unreadable", error.detail) from error
+
+
+def _smallest_scale(height: int, width: int) -> Any:
+    """A decode plan asking for one output pixel: the smallest DCT scale the image allows."""
+    from visiondata.io._plan import DecodePlan
+
+    return DecodePlan(0, 0, height, width, 1, 1)
