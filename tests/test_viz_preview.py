@@ -181,13 +181,12 @@ def test_save_grid_accepts_pairs_dicts_classification_pairs_and_bare_images(tmp_
     samples: list[Any] = [
         (black(), {"boxes": boxes, "labels": torch.tensor([1])}),
         {"image": black(), "boxes": boxes, "labels": [1]},
-        (black(), 3),
         black(),
         (black(), {"labels": torch.tensor([1])}),  # a target without boxes is drawn as the bare image
     ]
-    grid = read_png(save_grid(samples, tmp_path / "mixed.png", ncols=5, padding=2))
-    assert grid.shape == (3, 20 + 4, 5 * 32 + 2)
-    for cell, has_box in enumerate([True, True, False, False, False]):
+    grid = read_png(save_grid(samples, tmp_path / "mixed.png", ncols=4, padding=2))
+    assert grid.shape == (3, 20 + 4, 4 * 32 + 2)
+    for cell, has_box in enumerate([True, True, False, False]):
         left = 2 + 32 * cell
         assert (grid[:, 2:22, left : left + 30] != 0).any() == has_box, cell
     # The detection pair and the dict draw the same box in the same colour.
@@ -322,15 +321,16 @@ def test_preview_on_a_class_folder_tree(tmp_path: Path, capsys: pytest.CaptureFi
     status, stdout, _ = run_preview(capsys, str(tree), "--out", str(out), "-n", "2", "--ncols", "2")
     assert status == 0 and stdout == f"wrote {out}: 2 samples, 0 boxes, 0 dropped\n"
     grid = read_png(out)
-    assert grid.shape == (3, 30 + 8, 2 * 44 + 4)
-    assert grid[:, 10, 10].tolist() == [200, 0, 0] and grid[:, 10, 58].tolist() == [0, 200, 0]
+    # Each 40 x 30 image enlarged 4 times (to at least 96 pixels), its class name at the top left.
+    assert grid.shape == (3, 4 * 30 + 8, 2 * (4 * 40 + 4) + 4)
+    assert grid[:, 60, 60].tolist() == [200, 0, 0] and grid[:, 60, 4 + 164 + 60].tolist() == [0, 200, 0]
     # With a pipeline the images are transformed on their own.
     spec = BoxPipeline([{"name": "Crop", "top": 0, "left": 0, "height": 20, "width": 24}]).save(
         tmp_path / "c.yaml"
     )
     status, stdout, _ = run_preview(capsys, str(tree), "--pipeline", str(spec), "--out", str(out), "-n", "3")
     assert status == 0 and stdout == f"wrote {out}: 3 samples, 0 boxes, 0 dropped\n"
-    assert read_png(out).shape == (3, 20 + 8, 3 * 28 + 4)
+    assert read_png(out).shape == (3, 5 * 20 + 8, 3 * (5 * 24 + 4) + 4)  # 24 x 20 crops, enlarged 5 times
 
 
 def test_preview_unknown_dataset_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

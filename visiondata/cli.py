@@ -19,8 +19,12 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from visiondata._version import __version__
 from visiondata.exceptions import VisionDataError
@@ -78,7 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     options = build_parser().parse_args(argv)
     try:
-        status = options.handler(options)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # restored when the command ends
+            status = options.handler(options)
+    except BrokenPipeError:
+        # The reader of the output went away (`visiondata datasets list | head`): nothing is wrong with the
+        # command. Standard output goes to /dev/null so that flushing it at exit raises nothing either.
+        _silence_stdout()
+        return 128 + 13  # killed by SIGPIPE, as the shell reports it for other programs
     except VisionDataError as error:
         # Our errors carry the file, the expected value and the fix: no traceback needed.
         print(f"visiondata: error: {error}", file=sys.stderr)
@@ -92,6 +103,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("visiondata: interrupted", file=sys.stderr)
         return 130
     return status if isinstance(status, int) else 0
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """One line per warning, ``visiondata: warning: ...``: the source file and line mean nothing to a user."""
+    kind = "" if category is UserWarning else f" ({category.__name__})"
+    with contextlib.suppress(OSError, ValueError):  # standard error closed: not worth a traceback
+        print(f"visiondata: warning{kind}: {message}", file=file if file is not None else sys.stderr)
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stdout.flush()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout (a test's capture)
+        pass
 
 
 def _os_error_line(error: OSError) -> str:

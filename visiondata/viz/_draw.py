@@ -349,7 +349,10 @@ def save_grid(
     right) to the largest. What a target has is drawn as `draw_boxes` draws
     it: boxes (oriented ones as their outline), ``keypoints`` with the
     ``skeleton``, and a semantic ``mask`` (or, without one, instance
-    ``masks``) as a tint.
+    ``masks``) as a tint. A classification pair's class name (from
+    ``class_names``, else its id) is written at the tile's top left, and a
+    tile shorter than `MIN_LABELLED_TILE` pixels is first enlarged by a whole
+    factor (nearest neighbour: MNIST's digits become 112 x 112).
 
     Args:
         samples: The samples, in grid order.
@@ -399,6 +402,8 @@ def save_grid(
                     ignore_index=ignore_index,
                 )
             )
+        elif (label := _class_label(target)) is not None:
+            drawn.append(_captioned(_enlarged(displayable(image)), _class_name(label, class_names)))
         else:
             drawn.append(displayable(image))
     if not drawn:
@@ -421,6 +426,50 @@ def save_grid(
         else:
             picture.save(partial, format="PNG")
     return path
+
+
+#: Classification tiles smaller than this on their shorter side are enlarged (nearest neighbour), so that
+#: their label fits and their pixels can be told apart: MNIST's 28 x 28 digits become 112 x 112.
+MIN_LABELLED_TILE = 96
+
+
+def _class_label(target: Any) -> int | None:
+    """The class id of a classification target (an int, or a 0-d integer tensor or array), else ``None``."""
+    if isinstance(target, bool):
+        return None
+    if isinstance(target, (int, np.integer)):
+        return int(target)
+    if isinstance(target, torch.Tensor) and target.ndim == 0 and not target.dtype.is_floating_point:
+        return None if target.dtype == torch.bool else int(target)
+    if isinstance(target, np.ndarray) and target.ndim == 0 and np.issubdtype(target.dtype, np.integer):
+        return int(target)
+    return None
+
+
+def _class_name(label: int, class_names: Sequence[str] | Mapping[int, str] | None) -> str:
+    if isinstance(class_names, Mapping):
+        return str(class_names.get(label, label))
+    if class_names is not None and 0 <= label < len(class_names):
+        return str(class_names[label])
+    return str(label)
+
+
+def _enlarged(tile: torch.Tensor) -> torch.Tensor:
+    shortest = min(tile.shape[-2:])
+    factor = -(-MIN_LABELLED_TILE // shortest) if 0 < shortest < MIN_LABELLED_TILE else 1
+    return tile.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1) if factor > 1 else tile
+
+
+def _captioned(tile: torch.Tensor, text: str) -> torch.Tensor:
+    """``tile`` with ``text`` in white on a black band at its top left (cut to the tile's width)."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.fromarray(tile.permute(1, 2, 0).numpy())
+    draw = ImageDraw.Draw(picture)
+    *_, right, bottom = draw.textbbox((2, 1), text)
+    draw.rectangle((0, 0, min(right + 2, picture.width - 1), bottom + 2), fill=(0, 0, 0))
+    draw.text((2, 1), text, fill=(255, 255, 255))
+    return torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1)
 
 
 def _split(sample: Any) -> tuple[Any, Any]:
