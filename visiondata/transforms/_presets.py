@@ -312,10 +312,22 @@ def grayscale_normalized(size: int = 64) -> v2.Compose:
 _LETTERBOX_FILL = 114
 
 
-def detection_train(size: int = 640, backend: str = "torchvision", seed: int | None = None) -> Any:
-    """Detection training augmentation: letterbox to ``size`` x ``size``, random scale and shift, colour, flip.
+def detection_train(
+    size: int | None = None, backend: str = "torchvision", seed: int | None = None, for_model: str = "yolo"
+) -> Any:
+    """Detection training augmentation for a model family: by default YOLO-style letterbox, scale, shift, colour, flip.
 
-    The image's longer side is resized to ``size`` and the rest padded with
+    ``for_model`` picks what the pipeline ends in, for the models it feeds:
+
+    - ``"yolo"`` (default): square ``size`` x ``size`` images (640 unless given), as one-stage
+      detectors with fixed input sizes and `visiondata.collate.yolo_collate` take them; described below.
+    - ``"torchvision"``: torchvision's detection models (Faster, Mask and Keypoint R-CNN, RetinaNet,
+      FCOS, SSD), which resize and normalise inside the model (their ``min_size``/``max_size``) and
+      take ``float32`` images in [0, 1] of any size: half of the images mirrored, then ``ToDtype``,
+      as torchvision's reference training recipe ("hflip"). Batch them with
+      `visiondata.collate.detection_collate`. ``size`` must stay ``None``: the model sets it.
+
+    For ``"yolo"``, the image's longer side is resized to ``size`` and the rest padded with
     gray (114), then an affine step scales by 0.5-1.5 and shifts by up to
     10% of each side, colours are jittered and half of the images are
     mirrored; the output is ``float32`` in [0, 1] (torchvision's detection
@@ -328,12 +340,16 @@ def detection_train(size: int = 640, backend: str = "torchvision", seed: int | N
     ``scaled_decode=False``, or ``visiondata.io.set_scaled_decode(False)``, turns that off.
 
     Args:
-        size: Side of the square output.
+        size: Side of the square output (``"yolo"``: 640 when ``None``); ``None`` for ``"torchvision"``.
         backend: ``"torchvision"`` or ``"albumentations"``.
         seed: Makes the augmentation repeat (see [`BoxPipeline`][visiondata.transforms.BoxPipeline]).
+        for_model: ``"yolo"`` or ``"torchvision"`` (see above).
 
     Returns:
         A [`BoxPipeline`][visiondata.transforms.BoxPipeline]; ``to_dict()`` shows every setting.
+
+    Raises:
+        ValueError: An unknown ``for_model``, or a ``size`` for ``"torchvision"``.
 
     Examples:
         >>> import torch
@@ -341,9 +357,19 @@ def detection_train(size: int = 640, backend: str = "torchvision", seed: int | N
         >>> out = detection_train(320, seed=0)({"image": image, "boxes": torch.tensor([[100.0, 100.0, 300.0, 200.0]])})
         >>> out["image"].shape, out["image"].dtype
         (torch.Size([3, 320, 320]), torch.float32)
+        >>> out = detection_train(for_model="torchvision", seed=0)({"image": image, "boxes": torch.tensor([[100.0, 100.0, 300.0, 200.0]])})
+        >>> out["image"].shape, out["image"].dtype
+        (torch.Size([3, 300, 400]), torch.float32)
     """
     from visiondata.transforms._pipeline import BoxPipeline
 
+    size = _size_for_model(size, for_model)
+    if for_model == "torchvision":
+        return BoxPipeline(
+            [{"name": "HorizontalFlip", "p": 0.5}, {"name": "ToDtype", "dtype": "float32", "scale": True}],
+            backend=backend,
+            seed=seed,
+        )
     return BoxPipeline(
         [
             {"name": "LongestMaxSize", "max_size": size},
@@ -373,18 +399,29 @@ def detection_train(size: int = 640, backend: str = "torchvision", seed: int | N
     )
 
 
-def detection_eval(size: int = 640, backend: str = "torchvision", scaled_decode: bool = False) -> Any:
+def detection_eval(
+    size: int | None = None,
+    backend: str = "torchvision",
+    scaled_decode: bool = False,
+    for_model: str = "yolo",
+) -> Any:
     """Detection evaluation: letterbox to ``size`` x ``size`` (longer side resized, gray padding), ``float32`` in [0, 1].
 
-    Deterministic; boxes scale with the image and none is dropped.
+    Deterministic; boxes scale with the image and none is dropped. With ``for_model="torchvision"``
+    (torchvision's detection models, which resize inside) the image keeps its size and only becomes
+    ``float32`` in [0, 1].
 
     Args:
-        size: Side of the square output.
+        size: Side of the square output (640 when ``None``); ``None`` for ``"torchvision"``.
         backend: ``"torchvision"`` or ``"albumentations"``.
         scaled_decode: Offer datasets a decode plan, so that a JPEG is decoded at the smallest DCT
             scale that keeps twice the letterbox's resolution (faster, within the PSNR stated in
             docs/performance.md of the exact pixels). Off by default: evaluation scores are
             computed against the exact pixels.
+        for_model: ``"yolo"`` or ``"torchvision"`` (see [`detection_train`][visiondata.transforms.presets.detection_train]).
+
+    Raises:
+        ValueError: An unknown ``for_model``, or a ``size`` for ``"torchvision"``.
 
     Examples:
         >>> import torch
@@ -395,6 +432,9 @@ def detection_eval(size: int = 640, backend: str = "torchvision", scaled_decode:
     """
     from visiondata.transforms._pipeline import BoxPipeline
 
+    size = _size_for_model(size, for_model)
+    if for_model == "torchvision":
+        return BoxPipeline([{"name": "ToDtype", "dtype": "float32", "scale": True}], backend=backend)
     return BoxPipeline(
         [
             {"name": "LongestMaxSize", "max_size": size},
@@ -404,3 +444,23 @@ def detection_eval(size: int = 640, backend: str = "torchvision", scaled_decode:
         backend=backend,
         scaled_decode=scaled_decode,
     )
+
+
+#: The model families the detection presets feed (``for_model=``).
+DETECTION_MODEL_FAMILIES = ("yolo", "torchvision")
+
+
+def _size_for_model(size: int | None, for_model: str) -> int:
+    """The letterbox side for ``for_model``: 640 by default for YOLO; torchvision's models take none."""
+    from visiondata._arguments import check_choice
+
+    check_choice("for_model", for_model, DETECTION_MODEL_FAMILIES)
+    if for_model == "torchvision":
+        if size is not None:
+            raise ValueError(
+                f"size: expected None with for_model='torchvision', got {size!r}: torchvision's detection "
+                "models resize inside (their min_size and max_size); set the size there, or use "
+                "for_model='yolo' for a fixed square input"
+            )
+        return 0
+    return 640 if size is None else size
