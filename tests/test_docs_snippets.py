@@ -1,4 +1,4 @@
-"""Every Python snippet of the augmentation, detection, scaling, keypoint and oriented-box pages runs as
+"""Every Python snippet of the augmentation, detection, scaling, keypoint, oriented-box, report and segmentation pages runs as
 written; pictures come from a script (scripts/make_doc_pictures.py) and every picture a page shows is one it
 draws."""
 
@@ -21,6 +21,7 @@ PAGES = [
     "oriented-boxes.md",
     "report.md",
     "one-stage-detection.md",
+    "segmentation.md",
 ]
 
 
