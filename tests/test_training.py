@@ -18,6 +18,7 @@ def test_short_real_training_clearly_beats_chance(mnist_root: Path, tmp_path: Pa
     assert metrics["test_accuracy"] > 0.85, metrics["history"]
     assert metrics["train_samples"] == 6000 and metrics["test_samples"] == 10_000
     assert metrics["parameters"] == 2762
+    assert metrics["threads"] == torch.get_num_threads()
     assert [entry["epoch"] for entry in metrics["history"]] == [1, 2]
     assert metrics["history"][-1]["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert metrics["history"][1]["train_loss"] < metrics["history"][0]["train_loss"]

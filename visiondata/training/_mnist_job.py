@@ -63,7 +63,7 @@ def _run(options: argparse.Namespace) -> dict[str, Any]:
         raise DatasetNotFoundError(_command_line_advice(str(error))) from error
     print(
         f"test accuracy {metrics['test_accuracy']:.4f} ({metrics['parameters']:,} parameters, "
-        f"{metrics['seconds']:.1f}s); wrote {os.path.join(options.out, 'metrics.json')} and model.pt"
+        f"{metrics['seconds']:.1f}s, {metrics['threads']} threads); wrote {os.path.join(options.out, 'metrics.json')} and model.pt"
     )
     return metrics
 

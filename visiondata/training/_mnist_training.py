@@ -113,6 +113,8 @@ def train_mnist_cnn(config: MNISTTrainingConfig | None = None, **overrides: Any)
         "history": history,
         "config": asdict(config),
         "torch": torch.__version__,
+        # Speed, and with some kernels the last digits of the result, depend on it: every figure says it.
+        "threads": torch.get_num_threads(),
     }
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
