@@ -35,14 +35,20 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-## Every benchmark, side by side with its baseline (figures go to docs/performance.md).
+## Every benchmark, side by side with its baseline (figures go to docs/performance.md); the reference
+## detector's (benchmarks/bench_yolo_shapes.py, four trainings of about 4 minutes) runs on its own.
 bench: install
 	$(PY) benchmarks/bench_mnist.py
 	$(PY) benchmarks/bench_index.py
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_scaled_decode.py
 	$(PY) benchmarks/bench_boxes.py
+	$(PY) benchmarks/bench_detection_decode.py
 	$(PY) benchmarks/bench_coco.py
 	$(PY) benchmarks/bench_shards.py
+	$(PY) benchmarks/bench_export.py
+	$(PY) benchmarks/bench_shards_remote.py
+	$(PY) benchmarks/bench_report.py
 
 ## Draw the pictures of the docs (scripts/make_doc_pictures.py), then build the site; its hooks (scripts/docs_*.py) write the catalog table and the command-line reference from the code.
 docs: install
