@@ -143,16 +143,6 @@ def listing(url: str, storage_options: dict[str, Any] | None = None) -> dict[str
     }
 
 
-def file_size(url: str, storage_options: dict[str, Any] | None = None) -> int | None:
-    """The size of the file at ``url`` in bytes, ``None`` when the server does not say, or it is missing."""
-    fs, path = filesystem(url, storage_options)
-    try:
-        size = fs.size(path)
-    except FileNotFoundError:
-        return None
-    return int(size) if size is not None else None
-
-
 class RetryingReader:
     """A file at a remote URL, read in order; a dropped connection is reopened where it broke off.
 
