@@ -1,30 +1,60 @@
 # Two commands do all set-up: `make demo` and `make test`.
-# The install step runs again only when pyproject.toml (or the pins below) change.
+# Each install step runs again only when pyproject.toml or this Makefile (its pins) change: a stamp file in
+# $(VENV) keyed on their hash says it is done. `make demo` installs what the demo needs (torch, torchvision
+# and visiondata's own dependencies); `make test`, `make docs` and `make bench` add the dev and docs extras.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # torch and torchvision releases known to work together (and available offline on our machines).
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
+# Where pip finds torch. Empty: the package index pip is set up with (on Linux, PyPI's torch brings its
+# CUDA libraries). `make demo TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu` takes PyTorch's
+# smaller CPU-only build instead, where that index can be reached.
+TORCH_INDEX_URL ?=
+HASH := $(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
+BASE_STAMP := $(VENV)/.installed-base-$(HASH)
+METRICS_STAMP := $(VENV)/.installed-metrics-$(HASH)
+DEV_STAMP := $(VENV)/.installed-dev-$(HASH)
+# pip prints each package as it is fetched and installed; unpacking torch takes a minute or two on its own.
+PIP_INSTALL := $(PY) -m pip install --progress-bar on
 
-.PHONY: install demo demo-detect test lint bench docs dist clean
+.PHONY: install install-demo demo demo-detect test lint bench docs dist clean
 
-$(STAMP):
+$(BASE_STAMP):
+	@echo "visiondata: installing torch, torchvision and visiondata into $(VENV): 3.0 GB to fetch, 5.6 GB on disk"
+	@echo "  (torch's CUDA libraries are 4 GB of it); 1 minute from a local package mirror on 2 cores, plus the"
+	@echo "  download time. A CPU-only torch, much smaller, where PyTorch's index can be reached:"
+	@echo "  make demo TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PINS) -e ".[dev,docs]"
 	rm -f $(VENV)/.installed-*
+	$(PIP_INSTALL) $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL)) $(TORCH_PINS)
+	$(PIP_INSTALL) -e .
 	touch $@
 
-install: $(STAMP)
+$(METRICS_STAMP): $(BASE_STAMP)
+	@echo "visiondata: adding the metrics extra (torchmetrics, pycocotools) for the detector's mAP"
+	$(PIP_INSTALL) -e ".[metrics]"
+	touch $@
+
+$(DEV_STAMP): $(BASE_STAMP)
+	@echo "visiondata: adding the dev and docs extras (every optional backend, pytest, ruff, mkdocs):"
+	@echo "  1.0 GB more on disk, 1 minute from a local package mirror on 2 cores, plus the download time"
+	$(PIP_INSTALL) -e ".[dev,docs]"
+	touch $@
+
+## What the demo needs: torch, torchvision and visiondata with its own dependencies.
+install-demo: $(BASE_STAMP)
+
+## Everything a contributor needs: the demo's install, then every extra (dev, docs).
+install: $(DEV_STAMP)
 
 ## Train the reference MNIST CNN and print its test accuracy (data from $VISIONDATA_HOME).
-demo: install
+demo: install-demo
 	$(PY) -m visiondata train mnist-cnn
 
 ## Train the reference one-stage detector on synthetic shapes (offline) and print its test mAP.
-demo-detect: install
+demo-detect: $(METRICS_STAMP)
 	$(PY) -m visiondata train yolo-shapes
 
 ## Lint, then the whole test suite.
@@ -35,8 +65,10 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-## Every benchmark, side by side with its baseline (figures go to docs/performance.md); the reference
-## detector's (benchmarks/bench_yolo_shapes.py, four trainings of about 4 minutes) runs on its own.
+## Every benchmark, side by side with its baseline (figures go to docs/performance.md). Two run on their own:
+## the reference detector's (benchmarks/bench_yolo_shapes.py, four trainings of about 4 minutes) and the
+## thread-contention one (benchmarks/bench_threads.py, 12 trainings, about 10 minutes, half of them beside
+## a spinning process).
 bench: install
 	$(PY) benchmarks/bench_mnist.py
 	$(PY) benchmarks/bench_index.py
