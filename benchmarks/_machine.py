@@ -43,13 +43,14 @@ def load_average() -> str:
         return "load average unknown"
 
 
-def header(rounds: int, *extra: str) -> str:
+def header(rounds: int, *extra: str, method: str | None = None) -> str:
     """The lines a benchmark prints before anything else.
 
     The CPU and its cores, the torch build (``torch.__version__`` says ``+cpu`` or ``+cuXXX``;
     a CUDA build still runs these benchmarks on the CPU), torchvision, the torch threads in use
     (call this after ``torch.set_num_threads``), the rounds, Python, the date and the load
-    average (this machine may be shared), and ``extra`` (other libraries, the data).
+    average (this machine may be shared), and ``extra`` (other libraries, the data). ``method``
+    replaces the line saying how the contenders alternate and how ratios are taken.
     """
     import torch
     import torchvision
@@ -59,8 +60,11 @@ def header(rounds: int, *extra: str) -> str:
         f"machine: {cpu_name()}, {cores()}; Python {platform.python_version()} ({sys.platform})",
         f"torch {torch.__version__} ({cuda}), torchvision {torchvision.__version__}; "
         f"{torch.get_num_threads()} torch thread{'s' if torch.get_num_threads() != 1 else ''}",
-        f"{rounds} round{'s' if rounds != 1 else ''}, contenders alternating within each round; "
-        f"each ratio: median over rounds of the per-round ratio, with its min-max",
+        f"{rounds} round{'s' if rounds != 1 else ''}, "
+        + (
+            method
+            or "contenders alternating within each round; each ratio: median over rounds of the per-round ratio, with its min-max"
+        ),
         f"started {datetime.datetime.now().isoformat(timespec='seconds')}, {load_average()}",
     ]
     return "\n".join([*lines, *extra])

@@ -17,9 +17,10 @@ whole network trains from scratch
 instead, for ``--epochs-scratch`` epochs with a one-cycle learning rate. On the
 demo folder (60 images per class, 36 held out) at ``--image-size 32``, resnet18
 reaches 0.917 held-out accuracy in 15 epochs with the default seed 0, with one
-CPU thread and with two alike (135 steps, about 20 seconds with one thread;
-measured 2026-12-07 on an idle 2-core machine). Earlier runs over seeds 0 to 7
-gave 0.89 to 1.00.
+CPU thread (the default, ``--threads``) and with two alike: 135 steps in 23 s
+with one thread on an idle 2-core machine, 28 s beside another CPU-bound
+process; two threads take 19 s idle but 50 s beside it (measured 2026-12-07,
+benchmarks/bench_threads.py). Earlier runs over seeds 0 to 7 gave 0.89 to 1.00.
 
 Usage::
 
@@ -118,6 +119,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "--backbone-lr", type=float, default=3e-4, help="backbone learning rate when fine-tuning"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default: %(default)s: the documented results, unaffected by other work on the machine)",
+    )
     options = parser.parse_args(argv)
     if options.make_demo_data:
         make_demo_data(options.make_demo_data)
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if options.data is None:
         parser.error("--data is required (or --make-demo-data FOLDER)")
 
+    torch.set_num_threads(options.threads)
     torch.manual_seed(options.seed)
     train_loader, eval_loader, classes = loaders(
         options.data, options.model, options.image_size, options.batch_size, options.seed
@@ -143,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         fit(model, train_loader, optimizer, options.epochs_scratch, scheduler=scheduler,
             eval_batches=eval_loader, eval_name="val")  # fmt: skip
         scratch_accuracy = evaluate(model, eval_loader)["accuracy"]
-        print(f"from scratch: accuracy {scratch_accuracy:.3f}")
+        print(f"from scratch: accuracy {scratch_accuracy:.3f} (threads: {torch.get_num_threads()})")
         return {"scratch": scratch_accuracy}
 
     # Phase 1: a frozen feature extractor; only the head learns.

@@ -114,6 +114,25 @@ def test_training_into_a_log_writes_one_line_per_epoch_and_no_carriage_returns(
     assert [line.split()[:1] for line in captured.out.splitlines()] == [["epoch"], ["epoch"], ["test"]]
 
 
+def test_threads_option_reaches_the_job_and_its_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    make_mnist_tree(tmp_path / "data", train=64, test=32)
+    arguments = ["--root", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--no-progress"]
+    process_threads = torch.get_num_threads()
+    for threads in ("2", None):
+        option = ["--threads", threads] if threads else []
+        assert main(["train", "mnist-cnn", "--epochs", "1", *arguments, *option]) == 0
+        expected = int(threads or 1)  # one thread unless told otherwise
+        assert f"threads: {expected});" in capsys.readouterr().out.splitlines()[-1]
+        assert json.loads((tmp_path / "out" / "metrics.json").read_text())["threads"] == expected
+        assert torch.get_num_threads() == process_threads
+    assert "torch threads (default: 1)" in " ".join(help_of(capsys, "train", "mnist-cnn").split())
+    assert "(default: torch's own, one per core)" in " ".join(help_of(capsys, "train", "yolo-shapes").split())
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -68,19 +68,18 @@ def shapes_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def one_thread() -> Any:
-    # One thread: the figures below do not move with the machine's core count (reduction order), and
-    # small convolutions gain little from a second thread while OpenMP spin-waits badly under load.
+def threads_restored() -> Any:
+    # The examples set their own thread count (--threads, 1 by default: the figures below do not move with
+    # the machine's core count); the tests after them get pytest's count back.
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 
 
 def test_finetune_example_without_weights_trains_the_whole_network_past_chance(
-    shapes_folder: Path, capsys: pytest.CaptureFixture[str], one_thread: None
+    shapes_folder: Path, capsys: pytest.CaptureFixture[str], threads_restored: None
 ) -> None:
     # Freezing a random backbone left the head at chance (0.357 on 3 classes). Trained whole from scratch,
     # resnet18 reaches 0.917 with the default seed 0 (the docstring's figure; 0.89-1.00 over seeds 0-7 earlier).
@@ -92,12 +91,12 @@ def test_finetune_example_without_weights_trains_the_whole_network_past_chance(
     lines = capsys.readouterr().out.splitlines()
     assert "from scratch (no pretrained weights): all 11,178,051 parameters train" in lines
     assert not any("pretrained backbone" in str(warning.message) for warning in caught)
-    assert f"from scratch: accuracy {accuracies['scratch']:.3f}" in lines
+    assert f"from scratch: accuracy {accuracies['scratch']:.3f} (threads: 1)" in lines
     assert accuracies["scratch"] >= 0.75
 
 
 def test_finetune_example_runs_both_phases_with_a_local_weights_file(
-    shapes_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], one_thread: None
+    shapes_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], threads_restored: None
 ) -> None:
     import torch
 
@@ -131,7 +130,7 @@ def _detection_example() -> object:
     return module
 
 
-def test_detection_example_overfits_a_tiny_coco_folder(tmp_path: Path) -> None:
+def test_detection_example_overfits_a_tiny_coco_folder(tmp_path: Path, threads_restored: None) -> None:
     example = _detection_example()
     example.main(["--make-demo-data", str(tmp_path / "data")])
     metrics = example.main(
@@ -140,8 +139,11 @@ def test_detection_example_overfits_a_tiny_coco_folder(tmp_path: Path) -> None:
     losses = metrics["first_losses"] + metrics["last_losses"]
     assert all(math.isfinite(loss) for loss in losses)
     assert sum(metrics["last_losses"]) < 0.6 * sum(metrics["first_losses"])
-    assert metrics["map_after"] > metrics["map_before"] + 0.1
-    assert (tmp_path / "run" / "metrics.json").is_file()
+    # One thread unless told otherwise: 0.003 -> 0.334 on our machines (docs/detection.md), whatever the load.
+    assert metrics["threads"] == 1
+    assert metrics["map_after"] > metrics["map_before"] + 0.25
+    assert metrics["map50_after"] >= metrics["map_after"]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == metrics
 
 
 def test_detection_example_runs_under_torchrun_with_two_processes(tmp_path: Path) -> None:

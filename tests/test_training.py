@@ -14,11 +14,14 @@ from visiondata.training import MNISTTrainingConfig, evaluate, fit, get_job, lis
 
 
 def test_short_real_training_clearly_beats_chance(mnist_root: Path, tmp_path: Path) -> None:
+    process_threads = torch.get_num_threads()
     metrics = train_mnist_cnn(root=str(mnist_root), epochs=2, limit=6000, out=str(tmp_path), progress=False)
     assert metrics["test_accuracy"] > 0.85, metrics["history"]
     assert metrics["train_samples"] == 6000 and metrics["test_samples"] == 10_000
     assert metrics["parameters"] == 2762
-    assert metrics["threads"] == torch.get_num_threads()
+    # One thread by default (docs/performance.md, "Threads and a busy machine"); the process keeps its own.
+    assert metrics["threads"] == 1
+    assert torch.get_num_threads() == process_threads
     assert [entry["epoch"] for entry in metrics["history"]] == [1, 2]
     assert metrics["history"][-1]["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert metrics["history"][1]["train_loss"] < metrics["history"][0]["train_loss"]
@@ -52,7 +55,27 @@ def test_same_seed_same_result(mnist_root: Path, tmp_path: Path) -> None:
 
 def test_default_recipe_is_what_the_docs_promise() -> None:
     config = MNISTTrainingConfig()
-    assert (config.epochs, config.batch_size, config.out) == (15, 128, "runs/mnist-cnn")
+    assert (config.epochs, config.batch_size, config.out, config.threads) == (15, 128, "runs/mnist-cnn", 1)
+
+
+def test_threads_are_the_runs_own_and_given_back(mnist_root: Path, tmp_path: Path) -> None:
+    process_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        metrics = train_mnist_cnn(
+            root=str(mnist_root), epochs=1, limit=256, out=str(tmp_path), progress=False, threads=2
+        )
+        assert metrics["threads"] == 2
+        assert json.loads((tmp_path / "metrics.json").read_text())["threads"] == 2
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(process_threads)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5])
+def test_a_bad_thread_count_is_refused_before_reading_data(threads: object, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="threads"):
+        train_mnist_cnn(root=str(tmp_path / "nowhere"), threads=threads, out=str(tmp_path))
 
 
 def test_fit_and_evaluate_on_a_separable_problem() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from visiondata._arguments import positive_int_option
 from visiondata.training._jobs import TrainingJob, add_optimisation_arguments, register_job
 from visiondata.training._mnist_training import MNISTTrainingConfig, train_mnist_cnn
+from visiondata.training._threads import add_threads_argument
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="train on the first N training images only (quick checks)",
     )
+    add_threads_argument(parser, defaults.threads)
     parser.add_argument(
         "--no-progress",
         action="store_true",
@@ -56,6 +58,7 @@ def _run(options: argparse.Namespace) -> dict[str, Any]:
         limit=options.limit,
         progress=not options.no_progress,
         download=options.download,
+        threads=options.threads,
     )
     try:
         metrics = train_mnist_cnn(config)
@@ -63,7 +66,7 @@ def _run(options: argparse.Namespace) -> dict[str, Any]:
         raise DatasetNotFoundError(_command_line_advice(str(error))) from error
     print(
         f"test accuracy {metrics['test_accuracy']:.4f} ({metrics['parameters']:,} parameters, "
-        f"{metrics['seconds']:.1f}s, {metrics['threads']} threads); wrote {os.path.join(options.out, 'metrics.json')} and model.pt"
+        f"{metrics['seconds']:.1f}s, threads: {metrics['threads']}); wrote {os.path.join(options.out, 'metrics.json')} and model.pt"
     )
     return metrics
 

@@ -38,6 +38,7 @@ from visiondata._arguments import (
     positive_int_option,
 )
 from visiondata.training._jobs import TrainingJob, add_optimisation_arguments, register_job, save_run
+from visiondata.training._threads import add_threads_argument
 
 __all__ = ["YOLOShapesConfig", "train_yolo_shapes"]
 
@@ -66,7 +67,8 @@ class YOLOShapesConfig:
         width: Channels of the model's first layer (see ``YOLOv3Tiny``).
         seed: Seeds the model, the order, the augmentation and the anchors; the ``shapes`` images
             themselves are always those of dataset seed 0, so runs of different seeds see the same data.
-        threads: torch threads (``None``: torch's default).
+        threads: torch threads for the run (``None``: torch's default); the process gets its own
+            count back afterwards.
         data: A user's detection dataset (YOLO ``data.yaml`` or folder, COCO, VOC...) instead of ``shapes``.
         out: Folder of ``metrics.json``, ``predictions.png`` and ``model.pt``.
         progress: Show a progress bar (on a terminal only).
@@ -120,11 +122,16 @@ def train_yolo_shapes(config: YOLOShapesConfig | None = None, **overrides: Any) 
         config = YOLOShapesConfig(**{**asdict(config), **overrides})
     _check(config)
     _require_metrics_extra()
+    from visiondata.training._threads import torch_threads
+
+    with torch_threads(config.threads):
+        return _train_evaluate_save(config)
+
+
+def _train_evaluate_save(config: YOLOShapesConfig) -> dict[str, Any]:
     import torch
 
     started = time.perf_counter()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     train_samples, test_samples, classes = _load_samples(config)
     model, criterion = _build_model(config, train_samples, classes)
@@ -447,9 +454,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.width,
         help="channels of the model's first layer; each stage doubles them (default: %(default)s)",
     )
-    parser.add_argument(
-        "--threads", type=positive_int_option, default=None, help="torch threads (default: torch's own)"
-    )
+    add_threads_argument(parser, defaults.threads)
     parser.add_argument(
         "--data",
         default=None,
@@ -492,7 +497,7 @@ def _run(options: argparse.Namespace) -> dict[str, Any]:
     print(
         f"test mAP@0.5 {metrics['map50']:.4f}, mAP@0.5:0.95 {metrics['map']:.4f} "
         f"({metrics['parameters']:,} parameters, {metrics['images']} training images, "
-        f"{metrics['seconds']:.1f}s, {metrics['threads']} threads); wrote "
+        f"{metrics['seconds']:.1f}s, threads: {metrics['threads']}); wrote "
         f"{os.path.join(options.out, 'metrics.json')}, predictions.png and model.pt"
     )
     return metrics
