@@ -1,4 +1,4 @@
-"""The README's code and the scripts in examples/ run as written."""
+"""The scripts in examples/ run as written (the README's code runs in tests/test_docs_pages_run.py)."""
 
 from __future__ import annotations
 
@@ -29,17 +29,12 @@ def run_python(arguments: list[str], data_root: Path) -> subprocess.CompletedPro
     )
 
 
-def test_readme_api_example_runs(mnist_root: Path) -> None:
+def test_readme_shows_one_python_example_of_about_ten_lines() -> None:
+    # "The API in ten lines"; tests/test_docs_pages_run.py runs it (two epochs on a small MNIST).
     readme = (REPO / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert len(blocks) == 1, "the README shows one Python example"
     assert len(blocks[0].strip().splitlines()) <= 12
-    code = blocks[0].replace("epochs=2", "epochs=1")
-    result = run_python(["-c", code], mnist_root)
-    assert result.returncode == 0, result.stderr
-    assert "'kmnist', 'mnist'" in result.stdout and "(0.1307,)" in result.stdout
-    accuracy = float(re.findall(r"eval accuracy (\d\.\d+)", result.stdout)[-1])
-    assert accuracy > 0.9
 
 
 def test_train_mnist_example_runs(mnist_root: Path) -> None:
