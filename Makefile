@@ -82,9 +82,11 @@ bench: install
 	$(PY) benchmarks/bench_shards_remote.py
 	$(PY) benchmarks/bench_report.py
 
-## Draw the pictures of the docs (scripts/make_doc_pictures.py), then build the site; its hooks (scripts/docs_*.py) write the catalog table and the command-line reference from the code.
+## Draw the pictures of the docs (scripts/make_doc_pictures.py, and the report's screenshot with chromium), then build the site; its hooks (scripts/docs_*.py) write the catalog table and the command-line reference from the code.
 docs: install
 	$(PY) scripts/make_doc_pictures.py
+	@if command -v chromium >/dev/null 2>&1; then $(PY) scripts/make_report_screenshot.py docs/images/report.png; \
+	else echo "skipped docs/images/report.png: the report's screenshot needs Debian's chromium"; fi
 	$(VENV)/bin/mkdocs build --strict
 
 ## A wheel in dist/ to install elsewhere: pip install dist/visiondata-*.whl (extras: "dist/visiondata-*.whl[shards]").

@@ -11,6 +11,7 @@ Usage: ``python scripts/make_report_screenshot.py OUT.png [--html REPORT.html] [
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -39,10 +40,17 @@ def build(folder: Path, html: Path) -> Path:
         shutil.copyfile(photo, target)
     leaked = sorted((folder / "train").glob("class_1/*.jpg"))[0]
     shutil.copyfile(leaked, folder / "val" / "class_1" / f"copy_of_{leaked.name}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        splits = {split: ImageFolderDataset(folder / split) for split in ("train", "val")}
-        build_report(splits, html, max_per_section=8, title="Dataset report: photos (train, val)")
+    # Read from beside the photos, by relative paths: the page shows them (``photos/train``), not a scratch path.
+    previous = Path.cwd()
+    html = html.resolve()
+    os.chdir(folder.parent)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            splits = {split: ImageFolderDataset(Path(folder.name) / split) for split in ("train", "val")}
+            build_report(splits, html, max_per_section=8, title="Dataset report: photos (train, val)")
+    finally:
+        os.chdir(previous)
     return html
 
 

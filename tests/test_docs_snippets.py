@@ -25,10 +25,33 @@ PAGES = [
 ]
 
 
-#: Pictures that are screenshots, and the script that takes each.
+#: Pictures that are screenshots, and the script that takes each. Not compared with the committed picture: the
+#: report's summary shows the measured time to read, which differs from run to run.
 SCREENSHOTS = {"report.png": "make_report_screenshot.py"}
 #: Pictures a training run draws (minutes of training: not redrawn by the docs build), and the command.
 TRAINED = {"yolo-shapes-predictions.png": "visiondata train yolo-shapes"}
+
+
+def picture_difference(drawn: Path, name: str) -> str | None:
+    """How the picture ``drawn`` differs from the committed ``docs/images/<name>``; ``None`` when their sizes and
+    decoded pixels are identical."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(drawn) as picture, Image.open(REPO / "docs" / "images" / name) as committed:
+        if picture.size != committed.size or picture.mode != committed.mode:
+            return (
+                f"{name}: drawn {picture.size[0]}x{picture.size[1]} {picture.mode}, "
+                f"committed {committed.size[0]}x{committed.size[1]} {committed.mode}"
+            )
+        new, old = np.asarray(picture), np.asarray(committed)
+    if np.array_equal(new, old):
+        return None
+    difference = np.abs(new.astype(np.int16) - old.astype(np.int16))
+    pixels = int(np.count_nonzero(difference if difference.ndim == 2 else difference.max(axis=-1)))
+    return (
+        f"{name}: {pixels} of {new.shape[0] * new.shape[1]} pixels differ, by up to {int(difference.max())}"
+    )
 
 
 def snippets(page: str) -> list[str]:
@@ -84,6 +107,14 @@ def test_doc_pictures_script_draws_every_picture(
     assert drawn == sorted(referenced)
     assert all((REPO / "docs" / "images" / name).is_file() for name in referenced | {"mnist-digits.png"})
     assert capsys.readouterr().out.count("wrote ") == len(drawn)
+    # Every committed picture is the one drawn: same size, same decoded pixels (the drawing is deterministic).
+    differing = [difference for name in drawn if (difference := picture_difference(tmp_path / name, name))]
+    assert not differing, (
+        "docs/images differs from what scripts/make_doc_pictures.py draws:\n  "
+        + "\n  ".join(differing)
+        + "\nrun `make docs` (or `.venv/bin/python scripts/make_doc_pictures.py --mnist-root ../shared/data`)"
+        " and commit docs/images"
+    )
 
 
 def test_pipeline_file_on_the_own_data_page_is_the_one_drawn() -> None:
