@@ -48,8 +48,6 @@ from visiondata.boxes._rotated import (
 from visiondata.exceptions import TransformSpecError
 from visiondata.transforms._spec import MAX_SIDE
 
-#: Drop reasons, in the order they are checked.
-DROP_REASONS = ("out_of_bounds", "visibility", "area", "size")
 OUT_OF_BOUNDS = ("clip", "drop")
 # Coordinates beyond the border by less than this many pixels are rounding, not leaving.
 _NOISE = 1e-4
