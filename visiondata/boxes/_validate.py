@@ -133,9 +133,7 @@ def validate_boxes(
         raise ValueError(f"policy: expected one of {', '.join(map(repr, POLICIES))}, got {policy!r}")
     if not eps >= 0:
         raise ValueError(f"eps: expected a fraction of the image side >= 0, got {eps!r}")
-    array = as_boxes(boxes, fmt=fmt)
-    if array.ndim != 2:
-        raise InvalidBoxesError(f"boxes: expected shape (N, {array.shape[-1]}), got {tuple(array.shape)}")
+    array = check_box_shape(boxes, fmt)
     # NaN and infinity are reported, not warned about: numpy stays quiet on inf - inf.
     with np.errstate(invalid="ignore", over="ignore"):
         if is_rotated(fmt):
@@ -143,6 +141,43 @@ def validate_boxes(
         else:
             result = _validate(array, fmt, image_size, policy, eps)
     return result._replace(boxes=rewrap(result.boxes, boxes, fmt, canvas))
+
+
+def check_box_shape(boxes: Any, fmt: str | None = None, argument: str = "boxes") -> Any:
+    """``boxes`` as a floating-point ``(N, C)`` tensor or array: the one shape check of boxes.
+
+    ``validate_boxes`` and the collates both check with it, so that they refuse the
+    same shapes in the same words. ``C`` is 4, or the width of canonical format
+    ``fmt`` (5 for ``xywhr`` and ``cxcywhr``, 8 for ``xyxyxyxy``). An empty
+    ``[]`` is no boxes; nothing else is reshaped: a ``(2, 6)`` array is refused,
+    never read as three boxes.
+
+    Args:
+        boxes: A tensor (``tv_tensors.BoundingBoxes`` included), an array or nested lists.
+        fmt: The canonical format, or ``None`` for axis-aligned boxes.
+        argument: The name the message gives the boxes.
+
+    Returns:
+        The boxes as ``as_boxes`` gives them: a plain tensor or an array.
+
+    Raises:
+        InvalidBoxesError: Not ``(N, C)`` numbers; the message says expected and got.
+
+    Examples:
+        >>> check_box_shape([[0, 0, 2, 2]]).shape
+        (1, 4)
+        >>> check_box_shape([[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]])
+        Traceback (most recent call last):
+        ...
+        visiondata.exceptions.InvalidBoxesError: boxes: expected shape (N, 4), got (2, 6)
+    """
+    array = as_boxes(boxes, argument, fmt=fmt)
+    # as_boxes checks the last dimension only; (B, N, 4) boxes of several images are not one image's.
+    if array.ndim != 2:
+        raise InvalidBoxesError(
+            f"{argument}: expected shape (N, {array.shape[-1]}), got {tuple(array.shape)}"
+        )
+    return array
 
 
 def _validate(array: Any, fmt: str, image_size: Any, policy: str, eps: float) -> BoxValidation[Any]:

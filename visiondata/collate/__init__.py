@@ -7,7 +7,7 @@
 - [`yolo_collate`][visiondata.collate.yolo_collate]: stacked images and one box table (YOLO losses): ``(N, 6)``, pose
   ``(N, 6 + 3K)`` or OBB ``(N, 7)``, as ultralytics' losses take them;
 - [`padded_boxes_collate`][visiondata.collate.padded_boxes_collate]: dense ``(B, M, 4)`` boxes (or oriented ones) with a
-  validity mask, keypoints ``(B, M, K, 3)``;
+  validity mask, keypoints ``(B, M, K, 3)``, and images padded as ``padded_collate`` pads them, with its padding mask;
 - [`to_device`][visiondata.collate.to_device]: any of these on a device.
 
 Examples:

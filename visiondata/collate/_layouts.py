@@ -9,6 +9,13 @@ batch (``.skipped`` on tuple layouts, ``"skipped"`` in dict layouts), and a
 [`SkippedSampleWarning`][visiondata.exceptions.SkippedSampleWarning] says how many. Options
 are keywords: pass them with ``functools.partial``, which pickles for
 DataLoader workers like the functions themselves.
+
+Every collate reads boxes and labels the same way (``_with_boxes``): boxes
+must be ``(N, 4)`` (or ``(N, C)`` oriented), checked by the shape check of
+``visiondata.boxes`` and never reshaped; ``labels`` and the other per-box
+fields must have one row per box; labels become ``(N,)`` int64. Errors name
+the sample's position in the batch. An image without boxes is ``(0, 4)``
+float32 boxes and ``(0,)`` int64 labels in every layout.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import torch
 from torchvision import tv_tensors
 
 from visiondata._arguments import check_int, check_positive_int
+from visiondata.boxes._validate import check_box_shape
 from visiondata.exceptions import InvalidBoxesError, SkippedSampleWarning
 
 #: Keys of a dict sample that are not part of its target.
@@ -102,58 +110,40 @@ def _split_samples(
 
 
 def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layout: str) -> dict[str, Any]:
-    """``target`` with ``boxes`` ``(N, 4)`` and ``labels`` ``(N,)`` int64 always present (``N`` may be 0).
+    """``target`` with ``boxes`` and ``labels`` always present, checked, in one form.
+
+    ``boxes`` are ``(N, 4)`` (list and numpy boxes become float32 tensors), or
+    oriented ``BoundingBoxes`` kept as they are; an image without boxes gets
+    `_no_boxes`. ``labels`` are ``(N,)`` int64 (``N`` may be 0).
 
     Raises:
-        InvalidBoxesError: ``labels``, another per-box field or the instance masks have not one row
-            per box (a target without boxes has 0 boxes).
+        InvalidBoxesError: Boxes that are not ``(N, C)`` numbers (the shape check of ``visiondata.boxes``);
+            ``labels``, another per-box field or the instance masks without one row per box (a target
+            without boxes has 0 boxes); labels that are not one integer class id per box.
     """
-    height, width = image.shape[-2:]
+    prefix = f"{layout}: sample {position} of the batch: "
     boxes = target.get("boxes")
-    if _rotated_format(boxes) is not None:
-        # Oriented boxes are kept as they are (format and all): their angle is not ours to drop.
-        columns = 8 if _rotated_format(boxes) == "xyxyxyxy" else 5
-        if boxes.ndim != 2 or boxes.shape[-1] != columns:
-            raise InvalidBoxesError(
-                f"{layout}: sample {position} of the batch: boxes: expected shape (N, {columns}) for format "
-                f"{boxes.format.name}, got {tuple(boxes.shape)}"
-            )
-    elif boxes is not None and not isinstance(boxes, torch.Tensor):
+    rotated = _rotated_format(boxes)
+    if boxes is not None and not isinstance(boxes, torch.Tensor):
         try:
-            boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
+            boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32))
         except (TypeError, ValueError) as error:
             raise InvalidBoxesError(
-                f"{layout}: sample {position} of the batch: boxes: expected an (N, 4) array of numbers, got "
-                f"{boxes!r} ({error})"
+                f"{prefix}boxes: expected an (N, 4) array of numbers, got {boxes!r} ({error})"
             ) from None
         target["boxes"] = boxes
-    if (
-        boxes is not None
-        and _rotated_format(boxes) is None
-        and (boxes.ndim != 2 or boxes.shape[-1] != 4)
-        and boxes.numel()
-    ):
-        hint = (
-            "; oriented boxes travel as a tv_tensors.BoundingBoxes of format XYWHR, CXCYWHR or XYXYXYXY"
-            if boxes.ndim == 2 and boxes.shape[-1] in (5, 8)
-            else ""
-        )
-        raise InvalidBoxesError(
-            f"{layout}: sample {position} of the batch: boxes: expected shape (N, 4), got "
-            f"{tuple(boxes.shape)}{hint}"
-        )
-    if boxes is None or (boxes.numel() == 0 and _rotated_format(boxes) is None):
-        target["boxes"] = tv_tensors.BoundingBoxes(
-            torch.zeros((0, 4), device=image.device), format="XYXY", canvas_size=(int(height), int(width))
-        )
+    if boxes is not None and (rotated is not None or not _no_rows(boxes)):
+        _check_box_shape(boxes, prefix)
+    if boxes is None or (rotated is None and _no_rows(boxes)):
+        target["boxes"] = _no_boxes(image)
     count = int(target["boxes"].shape[0])
     labels = target.get("labels")
     if labels is None and count == 0:
         target["labels"] = torch.zeros(0, dtype=torch.int64, device=image.device)
     elif labels is None:
         raise InvalidBoxesError(
-            f"{layout}: sample {position} of the batch: labels: expected one per box ({count} boxes), got no "
-            "'labels' key; give each box its class in target['labels']"
+            f"{prefix}labels: expected one per box ({count} boxes), got no 'labels' key; give each box its "
+            "class in target['labels']"
         )
     # Lengths only: cheap, and enough to catch a label that would land on another box.
     for key in (*_PER_BOX_KEYS, "masks"):
@@ -165,19 +155,96 @@ def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layo
             rows = len(value)
         if rows != count:
             raise InvalidBoxesError(
-                f"{layout}: sample {position} of the batch: {key}: expected one entry per box ({count} boxes), "
-                f"got {rows if rows is not None else repr(value)}; boxes and {key} must describe the same objects "
+                f"{prefix}{key}: expected one entry per box ({count} boxes), got "
+                f"{rows if rows is not None else repr(value)}; boxes and {key} must describe the same objects "
                 f"in the same order: fix the sample's annotation (or the transform that changed one without the "
                 "other)"
             )
     if target.get("keypoints") is not None:
         target["keypoints"] = _checked_keypoints(target["keypoints"], count, position, layout)
-    labels = target["labels"]
-    if not isinstance(labels, torch.Tensor):
-        target["labels"] = torch.as_tensor(labels, dtype=torch.int64)
-    elif len(labels) == 0 and labels.dtype != torch.int64:
-        target["labels"] = labels.to(torch.int64)
+    target["labels"] = _int64_labels(target["labels"], prefix)
     return target
+
+
+def _no_rows(boxes: torch.Tensor) -> bool:
+    """Whether ``boxes`` hold no box: ``(0,)`` (an empty list) or ``(0, C)``, never ``(3, 0)``."""
+    return boxes.numel() == 0 and (boxes.ndim == 1 or boxes.shape[0] == 0)
+
+
+def _no_boxes(image: torch.Tensor) -> tv_tensors.BoundingBoxes:
+    """The boxes of an image without any: ``(0, 4)`` float32 ``XYXY`` on its canvas.
+
+    One shape, whatever the sample gave (no key, ``None``, ``[]``, ``(0, 4)`` of any dtype or
+    format), and float32 under any ``torch.get_default_dtype()``, like boxes read from a list.
+    """
+    height, width = image.shape[-2:]
+    return tv_tensors.BoundingBoxes(
+        torch.zeros((0, 4), dtype=torch.float32, device=image.device),
+        format="XYXY",
+        canvas_size=(int(height), int(width)),
+    )
+
+
+def _check_box_shape(boxes: torch.Tensor, prefix: str) -> None:
+    """Raise the shape error of ``visiondata.boxes`` (``check_box_shape``) for ``boxes``, naming the sample.
+
+    Raises:
+        InvalidBoxesError: Not ``(N, 4)``, or not ``(N, C)`` for oriented boxes (``C`` their format's width).
+    """
+    rotated = _rotated_format(boxes)
+    try:
+        # Oriented boxes are named by format (their width depends on it); every axis-aligned one is (N, 4).
+        check_box_shape(boxes, rotated)
+    except InvalidBoxesError as error:
+        hint = (
+            "; oriented boxes travel as a tv_tensors.BoundingBoxes of format XYWHR, CXCYWHR or XYXYXYXY"
+            if rotated is None and boxes.ndim == 2 and boxes.shape[-1] in (5, 8)
+            else ""
+        )
+        raise InvalidBoxesError(f"{prefix}{error}{hint}") from None
+
+
+def _int64_labels(labels: Any, prefix: str) -> torch.Tensor:
+    """``labels`` as ``(N,)`` int64 class ids; an int64 ``(N,)`` tensor is passed on as it is.
+
+    Any integer dtype is taken, and whole numbers stored as floats; a column
+    ``(N, 1)`` (ultralytics' ``cls``) is one class id per box too. The row
+    count was checked against the boxes before.
+
+    Raises:
+        InvalidBoxesError: Not numbers, not one class id per box, or a float that is no whole number.
+    """
+    if not isinstance(labels, torch.Tensor):
+        try:
+            labels = torch.as_tensor(np.asarray(labels))
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise InvalidBoxesError(
+                f"{prefix}labels: expected integer class ids, got {labels!r} ({error}); give each box the "
+                "index of its class"
+            ) from None
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise InvalidBoxesError(
+            f"{prefix}labels: expected shape (N,) (one class id per box), got {tuple(labels.shape)}; give each "
+            "box one class id (labels.argmax(-1) of one-hot rows, or one box per class of a multi-label object)"
+        )
+    if labels.dtype == torch.int64:
+        return labels
+    if labels.is_complex():
+        raise InvalidBoxesError(
+            f"{prefix}labels: expected integer class ids, got {labels.dtype}; give each box the index of its class"
+        )
+    if labels.is_floating_point():
+        # Casting would cut 1.5 to 1 and NaN to an arbitrary class: only whole numbers are class ids.
+        whole = torch.isfinite(labels) & (labels == labels.round())
+        if not bool(whole.all()):
+            index = int((~whole).nonzero()[0, 0])
+            raise InvalidBoxesError(
+                f"{prefix}labels: expected integer class ids, got {labels[index].item()!r} for box {index} "
+                f"({labels.dtype}); give each box the index of its class"
+            )
+    return labels.to(torch.int64)
 
 
 def _rotated_format(boxes: Any) -> str | None:
@@ -241,10 +308,10 @@ def _keypoint_count(targets: list[dict[str, Any]], layout: str) -> int | None:
             f"{layout}: keypoints: expected the same number of keypoints per box in every sample, got {found}"
         )
     for position, target in enumerate(targets):
-        if target.get("keypoints") is None and len(target["labels"]):
+        if target.get("keypoints") is None and len(target["boxes"]):
             raise InvalidBoxesError(
                 f"{layout}: sample {position} of the batch: keypoints: expected an (N, K, 3) 'keypoints' like "
-                f"the other samples of the batch, got none for its {len(target['labels'])} boxes; give every "
+                f"the other samples of the batch, got none for its {len(target['boxes'])} boxes; give every "
                 "sample keypoints (visibility 0 for unlabelled ones)"
             )
     return next(iter(counts.values()))
@@ -301,23 +368,31 @@ def _xyxy(boxes: torch.Tensor) -> torch.Tensor:
         from torchvision.transforms.v2 import functional
 
         boxes = functional.convert_bounding_box_format(boxes, new_format=tv_tensors.BoundingBoxFormat.XYXY)
-    return boxes.as_subclass(torch.Tensor).reshape(-1, 4)
+    # No reshape: the shape was checked in _with_boxes, and reshaping would turn (2, 6) into three boxes.
+    return boxes.as_subclass(torch.Tensor)
 
 
 def detection_collate(batch: Sequence[Any], *, skip_none: bool = False) -> CollatedBatch:
     """``(images, targets)``: a list of images and a list of target dicts, as torchvision's detection models take.
 
     Images keep their sizes and types (``tv_tensors.Image`` stays one); targets
-    keep every key. Every target has ``boxes`` (``(0, 4)`` for an image
-    without objects) and ``int64`` ``labels``. Oriented boxes (a
+    keep every key. Every target has ``boxes`` and ``labels``: ``(N, 4)`` boxes
+    (list and numpy boxes become float32 tensors; a tensor or ``BoundingBoxes``
+    stays as it is) and ``(N,)`` ``int64`` labels (any integer dtype, whole
+    floats and an ``(N, 1)`` column are converted). An image without objects
+    has a ``BoundingBoxes`` ``(0, 4)`` float32 ``XYXY`` on its own canvas and
+    ``(0,)`` int64 labels, however its target said so (no key, ``None``,
+    ``[]``, an empty array of any dtype or format). Oriented boxes (a
     ``BoundingBoxes`` of format ``XYWHR``, ``CXCYWHR`` or ``XYXYXYXY``) are kept
-    as they are; ``keypoints`` (``(N, K, 3)`` ``x, y, visibility``, what
+    as they are, empty ones too; ``keypoints`` (``(N, K, 3)`` ``x, y, visibility``, what
     torchvision's Keypoint R-CNN takes) pass through, checked for one row per
     box; a semantic ``mask`` passes through unchanged.
 
     Raises:
-        InvalidBoxesError: ``labels``, another per-box field, the instance masks or the keypoints have not
-            one row per box; keypoints that are not ``(N, K, 3)``.
+        InvalidBoxesError: Boxes that are not ``(N, 4)`` (or ``(N, C)`` oriented; nothing is reshaped, so a
+            ``(2, 6)`` array is refused); ``labels``, another per-box field, the instance masks or the
+            keypoints have not one row per box; labels that are not one integer class id per box; keypoints
+            that are not ``(N, K, 3)``. The message names the sample's position in the batch.
 
     Args:
         batch: The samples.
@@ -367,9 +442,11 @@ def padded_collate(
     Returns:
         ``{"images": (B, C, H, W), "mask": (B, H, W) bool, "image_sizes": [(h, w), ...],
         "targets": [dict, ...], "skipped": int}``, plus ``"semantic_masks": (B, H, W) int64``
-        when the samples have a ``mask``.
+        when the samples have a ``mask``. The targets are [`detection_collate`][visiondata.collate.detection_collate]'s
+        (``(0, 4)`` float32 boxes and ``(0,)`` int64 labels for an image without boxes).
 
     Raises:
+        InvalidBoxesError: Boxes, labels or per-box fields as ``detection_collate`` refuses them.
         ValueError: A ``mask`` that is not integer ``(h, w)`` of its image's size, or only some samples with
             one; ``ignore_index`` not an int.
 
@@ -396,7 +473,7 @@ def _pad(
     images: list[torch.Tensor], size_divisor: int, pad_value: float, layout: str
 ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
     if not images:
-        return torch.zeros(0, 0, 0, 0), torch.zeros(0, 0, 0, dtype=torch.bool), []
+        return torch.zeros((0, 0, 0, 0), dtype=torch.float32), torch.zeros((0, 0, 0), dtype=torch.bool), []
     channels = {image.shape[0] for image in images}
     dtypes = {image.dtype for image in images}
     if len(channels) > 1 or len(dtypes) > 1:
@@ -443,14 +520,20 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
         first_label: The label of YOLO class 0.
         skip_none: Leave out ``None`` samples (counted in ``.skipped``) instead of raising.
 
+    Images without boxes add no rows; a batch without any box has a ``(0, 6)``
+    float32 table (``(0, 7)`` when its samples carry empty oriented boxes).
+
     Returns:
         A [`CollatedBatch`][visiondata.collate.CollatedBatch] ``(images (B, C, H, W), targets)``,
-        ``targets`` float32 ``(M, 6)``, ``(M, 6 + 3K)`` or ``(M, 7)`` as above.
+        ``targets`` float32 ``(M, 6)``, ``(M, 6 + 3K)`` or ``(M, 7)`` as above. When every sample was
+        skipped: ``(0, 0, 0, 0)`` float32 images.
 
     Raises:
         ValueError: Images of different sizes (the message names them and the fix).
-        InvalidBoxesError: Keypoints with oriented boxes (no YOLO layout has both), samples with different
-            numbers of keypoints, or a sample without keypoints among samples with them.
+        InvalidBoxesError: Boxes that are not ``(N, 4)`` (or ``(N, C)`` oriented), labels or another per-box
+            field without one row per box, labels that are not integer class ids (each names the sample);
+            keypoints with oriented boxes (no YOLO layout has both), samples with different numbers of
+            keypoints, or a sample without keypoints among samples with them.
 
     Examples:
         >>> import torch
@@ -481,9 +564,10 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
     rows = []
     for position, (image, target) in enumerate(zip(images, targets, strict=True)):
         height, width = image.shape[-2:]
-        classes = target["labels"].to(torch.float32).reshape(-1, 1) - first_label
-        if len(classes) == 0:
+        if len(target["boxes"]) == 0:
             continue
+        # (N,) int64 and one per box since _with_boxes: a class column that fits the box rows.
+        classes = target["labels"].to(torch.float32)[:, None] - first_label
         index = torch.full_like(classes, position)
         if oriented:
             boxes = _ultralytics_xywhr(target["boxes"], int(height), int(width))
@@ -500,8 +584,11 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
             points = points / points.new_tensor([width, height, 1.0])
             parts.append(points.reshape(len(points), -1))
         rows.append(torch.cat(parts, dim=1))
-    table = torch.cat(rows) if rows else torch.zeros((0, columns))
-    stacked = torch.stack([image.as_subclass(torch.Tensor) for image in images]) if images else torch.zeros(0)
+    table = torch.cat(rows) if rows else torch.zeros((0, columns), dtype=torch.float32)
+    if images:
+        stacked = torch.stack([image.as_subclass(torch.Tensor) for image in images])
+    else:  # every sample skipped: no images, in the (B, C, H, W) shape of _pad's
+        stacked = torch.zeros((0, 0, 0, 0), dtype=torch.float32)
     return CollatedBatch((stacked, table), skipped)
 
 
@@ -554,6 +641,7 @@ def padded_boxes_collate(
     *,
     skip_none: bool = False,
     ignore_index: int = 255,
+    size_divisor: int = 1,
 ) -> dict[str, Any]:
     """Dense boxes: ``(B, M, 4)`` boxes, ``(B, M)`` labels (-1 on padding) and a ``(B, M)`` validity mask.
 
@@ -561,7 +649,18 @@ def padded_boxes_collate(
     shape). Boxes beyond ``max_boxes`` are cut, and reported: each image that
     lost boxes is named in ``"truncated"`` (``{"sample": i, "boxes": n,
     "kept": max_boxes}``) and a [`SkippedSampleWarning`][visiondata.exceptions.SkippedSampleWarning] is issued. Images
-    of different sizes are padded bottom and right, as [`padded_collate`][visiondata.collate.padded_collate].
+    of different sizes are padded bottom and right, as [`padded_collate`][visiondata.collate.padded_collate]:
+    ``H`` and ``W`` are the largest height and width, rounded up to a multiple
+    of ``size_divisor`` (as torchvision's ``GeneralizedRCNNTransform``'s
+    ``size_divisible``; 1 by default, no rounding), and ``"mask"`` is
+    ``(B, H, W)``, True on the padding, as ``padded_collate``'s. Boxes need no
+    change: each image sits at the top left.
+
+    Boxes are counted from the boxes, and ``labels``, ``keypoints`` and the
+    other per-box fields must have one row per box (the error names the
+    sample). An image without boxes has no valid slot; a batch where no image
+    has a box has ``M = 0`` (``(B, 0, 4)`` float32 boxes, ``(B, 0)`` int64
+    labels), unless ``max_boxes`` fixes ``M``.
 
     Boxes are ``xyxy``, except oriented ones (a ``BoundingBoxes`` of format
     ``XYWHR``, ``CXCYWHR`` or ``XYXYXYXY``), which keep their angle: ``(B, M, 5)``
@@ -577,16 +676,21 @@ def padded_boxes_collate(
         pad_value: Value of padding pixels.
         skip_none: Leave out ``None`` samples (counted) instead of raising.
         ignore_index: Class id of the padding of semantic masks.
+        size_divisor: ``H`` and ``W`` are multiples of it (1 for no rounding).
 
     Returns:
-        ``{"images": (B, C, H, W), "image_sizes": [(h, w), ...], "boxes": (B, M, 4) xyxy, "box_format":
-        "xyxy", "labels": (B, M) int64, "valid": (B, M) bool, "truncated": [...], "skipped": int}``, plus
-        ``"keypoints"`` and ``"semantic_masks"`` as above.
+        ``{"images": (B, C, H, W), "mask": (B, H, W) bool, "image_sizes": [(h, w), ...], "boxes": (B, M, 4)
+        xyxy, "box_format": "xyxy", "labels": (B, M) int64, "valid": (B, M) bool, "truncated": [...],
+        "skipped": int}``, plus ``"keypoints"`` and ``"semantic_masks"`` as above. When every sample was
+        skipped: ``(0, 0, 0, 0)`` images, ``(0, 0, 0)`` mask, ``(0, M, 4)`` boxes.
 
     Raises:
-        InvalidBoxesError: Oriented and axis-aligned boxes in one batch, samples with different numbers of
-            keypoints, or a sample without keypoints among samples with them.
-        ValueError: A ``mask`` that is not integer ``(h, w)`` of its image's size, or only some samples with one.
+        InvalidBoxesError: Boxes that are not ``(N, 4)`` (or ``(N, C)`` oriented), labels or another per-box
+            field without one row per box, labels that are not integer class ids, oriented and axis-aligned
+            boxes in one batch, samples with different numbers of keypoints, or a sample without keypoints
+            among samples with them.
+        ValueError: A ``mask`` that is not integer ``(h, w)`` of its image's size, or only some samples with
+            one; ``size_divisor`` not a positive int.
 
     Examples:
         >>> import torch
@@ -595,16 +699,22 @@ def padded_boxes_collate(
         >>> out = padded_boxes_collate([one, none])
         >>> out["boxes"].shape, out["labels"].tolist(), out["valid"].tolist()
         (torch.Size([2, 1, 4]), [[4], [-1]], [[True], [False]])
+        >>> small = (torch.zeros(3, 5, 6), {})
+        >>> padded = padded_boxes_collate([one, small], size_divisor=4)
+        >>> padded["images"].shape, padded["mask"][1, 4, 5].item(), padded["mask"][1, 5, 5].item()
+        (torch.Size([2, 3, 8, 8]), False, True)
     """
     if max_boxes is not None:
         check_int("max_boxes", max_boxes, minimum=0, expected="an int >= 0 or None")
     check_int("ignore_index", ignore_index, expected="an int (the class id of void pixels, 255 by default)")
+    check_positive_int("size_divisor", size_divisor, expected="a positive int")
     images, targets, skipped = _split_samples(batch, skip_none, "padded_boxes_collate")
-    padded, _, sizes = _pad(images, 1, pad_value, "padded_boxes_collate")
+    padded, mask, sizes = _pad(images, size_divisor, pad_value, "padded_boxes_collate")
     oriented = _oriented_positions(targets, "padded_boxes_collate")
     box_format = _rotated_format(targets[oriented[0]]["boxes"]) if oriented else "xyxy"
     keypoint_count = _keypoint_count(targets, "padded_boxes_collate")
-    counts = [len(target["labels"]) for target in targets]
+    # From the boxes: the labels were checked to have one row per box, but the boxes are what is batched.
+    counts = [int(target["boxes"].shape[0]) for target in targets]
     slots = max(counts, default=0) if max_boxes is None else max_boxes
     device = padded.device
     columns = {"xyxy": 4, "xyxyxyxy": 8}.get(box_format, 5)
@@ -636,6 +746,7 @@ def padded_boxes_collate(
         )
     out = {
         "images": padded,
+        "mask": mask,
         "image_sizes": sizes,
         "boxes": boxes,
         "box_format": box_format,
@@ -646,8 +757,9 @@ def padded_boxes_collate(
     }
     if keypoints is not None:
         out["keypoints"] = keypoints
-    shape = (padded.shape[-2], padded.shape[-1]) if images else (0, 0)
-    semantic = _semantic_masks(targets, sizes, shape, ignore_index, device, "padded_boxes_collate")
+    semantic = _semantic_masks(
+        targets, sizes, tuple(mask.shape[-2:]), ignore_index, device, "padded_boxes_collate"
+    )
     if semantic is not None:
         out["semantic_masks"] = semantic
     return out
