@@ -1,0 +1,51 @@
+"""Every bad setting of ``BoxPipeline`` is a ``TransformSpecError`` naming it, and ``load`` adds the file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from visiondata.exceptions import TransformSpecError
+from visiondata.transforms import BoxPipeline
+
+BAD_SETTINGS = [
+    ("min_visibility", 2, "expected a fraction in [0, 1], got 2"),
+    ("min_visibility", float("nan"), "expected a fraction in [0, 1], got nan"),
+    ("min_area", -1, "expected a number >= 0 (pixels), got -1"),
+    ("min_size", "x", "expected a number >= 0 (pixels), got 'x'"),
+    ("out_of_bounds", "keep", "expected one of 'clip', 'drop', got 'keep'"),
+    ("box_format", "nope", "expected a box format"),
+    ("backend", "keras", "expected one of 'torchvision', 'albumentations', got 'keras'"),
+    ("seed", "a", "expected an int >= 0 or None, got 'a'"),
+    ("box_fields", "area", "expected a list of field names, got 'area'"),
+    ("flip_pairs", [[0]], "expected a list of (i, j) pairs of keypoint indices"),
+    ("scaled_decode", "yes", "expected True or False, got 'yes'"),
+]
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), BAD_SETTINGS, ids=[row[0] for row in BAD_SETTINGS])
+def test_a_bad_setting_names_itself(setting: str, value: object, message: str) -> None:
+    with pytest.raises(TransformSpecError, match=rf"^{setting}: {re.escape(message)}") as raised:
+        BoxPipeline(["HorizontalFlip"], **{setting: value})
+    assert isinstance(raised.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("setting", "written", "message"),
+    [
+        ("min_visibility", "2", "expected a fraction in [0, 1], got 2"),
+        ("out_of_bounds", "keep", "expected one of 'clip', 'drop', got 'keep'"),
+        ("min_area", "-1", "expected a number >= 0 (pixels), got -1"),
+    ],
+)
+def test_a_bad_setting_in_a_file_names_the_file(
+    setting: str, written: str, message: str, tmp_path: Path
+) -> None:
+    spec = tmp_path / "augment.yaml"
+    spec.write_text(f"transforms:\n  - HorizontalFlip\n{setting}: {written}\n")
+    with pytest.raises(
+        TransformSpecError, match=rf"^{re.escape(str(spec))}: {setting}: {re.escape(message)}"
+    ):
+        BoxPipeline.load(spec)
