@@ -194,18 +194,30 @@ def test_detection_collate_trains_faster_rcnn(faster_rcnn: torch.nn.Module) -> N
 
 
 def test_detection_collate_feeds_faster_rcnn_inference(faster_rcnn: torch.nn.Module) -> None:
-    images, _ = detection_collate(mixed_size_batch())
+    samples = mixed_size_batch()
+    images, _ = detection_collate(samples)
+    # Each image as its sample gave it, at its own size: the detector scales its boxes back to that size.
+    originals = [samples[0][0], samples[1]["image"], samples[2][0]]
+    assert [tuple(image.shape) for image in images] == [(3, 48, 40), (3, 36, 56), (3, 64, 32)]
+    assert all(torch.equal(image, original) for image, original in zip(images, originals))
     faster_rcnn.eval()
+    threshold = faster_rcnn.roi_heads.score_thresh
+    faster_rcnn.roi_heads.score_thresh = 0.0  # random weights: keep every detection, so there are boxes
     try:
         with torch.no_grad():
             predictions = faster_rcnn(images)
     finally:
         faster_rcnn.train()
-    assert isinstance(predictions, list) and len(predictions) == len(images)
-    for prediction in predictions:
-        assert {"boxes", "labels", "scores"} <= set(prediction)
-        count = len(prediction["scores"])
-        assert prediction["boxes"].shape == (count, 4) and prediction["labels"].shape == (count,)
+        faster_rcnn.roi_heads.score_thresh = threshold
+    assert len(predictions) == len(images)
+    for image, prediction in zip(images, predictions):
+        height, width = image.shape[-2:]
+        boxes = prediction["boxes"]
+        assert len(boxes) > 0
+        # In the frame of this image, not of the padded batch the model ran on.
+        assert boxes[:, 0::2].max() <= width and boxes[:, 1::2].max() <= height
+    # The tall narrow image's boxes reach past the others' widths only if it kept its own size.
+    assert predictions[2]["boxes"][:, 1::2].max() > 48
 
 
 # ---------------------------------------------------------------- padded_collate

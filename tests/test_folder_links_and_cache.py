@@ -186,6 +186,37 @@ def test_a_read_only_cache_folder_warns_and_leaves_no_temporary_file(tmp_path: P
         caches.chmod(stat.S_IRWXU)
 
 
+@pytest.mark.parametrize("failing", ["writing", "renaming"])
+def test_a_cache_the_kernel_refuses_warns_and_leaves_no_temporary_file(
+    failing: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The read-only folder of the test above, played for root too (whom permissions do not stop): the
+    # refusal comes when the temporary file is opened, or after it is whole, when it is renamed into place.
+    from visiondata.datasets import _folder
+
+    image(tmp_path / "root" / "cls" / "a.png")
+    caches = tmp_path / "caches"
+    caches.mkdir()
+    real_savez, real_replace = _folder.np.savez, _folder.os.replace
+
+    def savez(file: object, *arrays: object, **named: object) -> None:
+        if failing == "writing":
+            raise PermissionError(13, "Permission denied", str(file))
+        real_savez(file, *arrays, **named)
+
+    def replace(source: object, target: object) -> None:
+        if Path(os.fspath(target)).parent == caches:
+            assert Path(os.fspath(source)).is_file()  # the whole temporary file, beside the target
+            raise PermissionError(13, "Permission denied", os.fspath(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(_folder.np, "savez", savez)
+    monkeypatch.setattr(_folder.os, "replace", replace)
+    with pytest.warns(UserWarning, match=r"index\.npz: cannot write the index cache \(Permission denied\)"):
+        assert len(ImageFolderDataset(tmp_path / "root", cache=caches / "index.npz")) == 1
+    assert list(caches.iterdir()) == []
+
+
 def test_a_cache_path_naming_a_folder_is_refused_without_leaving_files(tmp_path: Path) -> None:
     image(tmp_path / "root" / "cls" / "a.png")
     caches = tmp_path / "caches"

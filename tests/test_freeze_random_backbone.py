@@ -17,10 +17,14 @@ import torchvision
 from visiondata.models import create_model, freeze_backbone
 
 
-def freeze_silently(model: torch.nn.Module) -> None:
+def freeze_silently(model: torchvision.models.ResNet) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning fails the test
         freeze_backbone(model)
+    # Silent, and still frozen: a freeze_backbone that did nothing would also be silent.
+    backbone = [parameter for name, parameter in model.named_parameters() if not name.startswith("fc.")]
+    assert not any(parameter.requires_grad for parameter in backbone)
+    assert model.fc.weight.requires_grad and model.fc.bias.requires_grad
 
 
 def test_freezing_a_random_create_model_backbone_warns_and_still_freezes() -> None:

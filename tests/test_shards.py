@@ -444,11 +444,13 @@ def test_build_loader_streams_shards_with_the_collate_of_their_task(tmp_path: Pa
     write_shards(CocoDetectionDataset(images, annotations), tmp_path / "out" / "train-%06d.tar")
     dataset = ShardDataset(tmp_path / "out", shuffle_buffer=2)
     loader = build_loader(dataset, batch_size=2)
-    assert (
-        loader.collate_fn is detection_collate
-        and loader.sampler.__class__.__name__ == "_InfiniteConstantSampler"
+    assert loader.collate_fn is detection_collate
+    # The shards order themselves (shuffle_buffer, set_epoch): no sampler of indices is put in front.
+    assert not isinstance(
+        loader.sampler, (torch.utils.data.RandomSampler, torch.utils.data.DistributedSampler)
     )
     epochs = [[target["image_id"] for batch in loader for target in batch[1]] for _ in range(3)]
+    assert all(len(epoch) == len(set(epoch)) == len(dataset) for epoch in epochs)  # each sample once
     assert all(sorted(epoch) == sorted(epochs[0]) for epoch in epochs) and dataset.epoch == 3
     assert len({tuple(epoch) for epoch in epochs}) > 1  # set_epoch was called: the orders differ
     with pytest.raises(ValueError, match="pass None for both"):
