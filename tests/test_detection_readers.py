@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -26,7 +27,6 @@ from torchvision.transforms.v2 import functional
 import visiondata
 from visiondata.datasets import CocoDetectionDataset, VOCDetectionDataset, YOLODataset
 from visiondata.datasets._detection import DetectionFileDataset
-from visiondata.datasets._index import PathIndex
 from visiondata.exceptions import (
     DatasetFormatError,
     DatasetNotFoundError,
@@ -378,19 +378,33 @@ def test_split_gives_disjoint_subsets_covering_every_image(kind: str, tmp_path: 
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_index_is_numpy_arrays_of_a_few_bytes_per_box(kind: str, tmp_path: Path) -> None:
+def test_the_index_costs_a_few_bytes_per_box_in_memory_and_in_each_worker(kind: str, tmp_path: Path) -> None:
     dataset = make(kind, tmp_path, scene=MANY)
     count = len(MANY[0].boxes)
-    index = dataset.index
-    assert isinstance(index.paths, PathIndex)
-    assert isinstance(index.boxes, np.ndarray) and index.boxes.shape == (count, 4)
-    arrays = [index.image_ids, index.sizes, index.offsets, index.boxes, index.labels, *index.fields.values()]
-    for array in arrays:
-        assert isinstance(array, np.ndarray) and array.dtype != object
-    assert all(len(values) == count for values in index.fields.values())
-    # A Python dict per annotation would take hundreds of bytes; four floats, a label and two flags fit in 40.
-    assert index.nbytes() <= 40 * count + 1024
+    # What each spawned DataLoader worker receives. A Python dict or tuple per annotation pickles to 60
+    # bytes or more; four coordinates, a label, two flags and COCO's annotation id and area fit in 48.
+    assert len(pickle.dumps(dataset)) <= 48 * count + 4096
+    # And in this process: the index is a few arrays, not one Python object per box (a fork's workers
+    # would copy every page such objects' reference counts touch).
+    objects = python_objects_reachable_from(dataset)
+    assert objects < 500, f"{objects} Python objects for {count} boxes"
     assert_sample(dataset[0], MANY[0], image_file(kind, tmp_path, MANY[0]), dataset.classes)
+
+
+def python_objects_reachable_from(root: object) -> int:
+    """How many Python objects ``root`` reaches (classes, modules and functions aside); an array is one."""
+    import types
+
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen or isinstance(value, (type, types.ModuleType)) or callable(value):
+            continue
+        seen.add(id(value))
+        if not isinstance(value, np.ndarray):  # its elements are not objects
+            pending.extend(gc.get_referents(value))
+    return len(seen)
 
 
 @pytest.mark.parametrize(
