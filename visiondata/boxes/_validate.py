@@ -56,12 +56,18 @@ class BoxValidation(NamedTuple, Generic[Boxes]):
     changes: list[dict[str, Any]]
 
 
+#: Coordinates beyond the image border by at most this fraction of its side (this much itself in a
+#: normalised format) are float noise, snapped onto the border: the one tolerance of the readers, the
+#: checks and the pipeline.
+BORDER_TOLERANCE = 1e-3
+
+
 def validate_boxes(
     boxes: Boxes,
     fmt: str | None = None,
     image_size: tuple[float, float] | None = None,
     policy: str = "raise",
-    eps: float = 1e-3,
+    eps: float = BORDER_TOLERANCE,
 ) -> BoxValidation[Boxes]:
     """Check boxes for NaN or infinite values, inverted corners, zero area and leaving the image.
 

@@ -25,13 +25,11 @@ from torch.utils.data import Subset
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional
 
+from visiondata.boxes._validate import BORDER_TOLERANCE
 from visiondata.datasets._base import ImageFileDataset
 from visiondata.datasets._index import PathIndex
 from visiondata.exceptions import DatasetValidationError, InvalidBoxesError, SkippedSampleWarning
 from visiondata.io._plan import PlannedImage
-
-# Boxes beyond the image border by at most this fraction of its side are float noise, snapped onto it.
-BORDER_TOLERANCE = 1e-3
 
 
 @dataclass

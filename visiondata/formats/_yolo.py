@@ -20,6 +20,7 @@ from visiondata._files import (
     read_text_file,
     staged_output_dir,
 )
+from visiondata.boxes._validate import BORDER_TOLERANCE
 from visiondata.datasets._base import BACKGROUND, check_path, class_names, refuse_duplicate_classes
 from visiondata.datasets._detection import DetectionIndex, keypoint_problems
 from visiondata.datasets._index import smallest_int_type
@@ -43,9 +44,6 @@ from visiondata.formats._writing import (
     write_records,
 )
 from visiondata.io._read import IMAGE_EXTENSIONS
-
-# Coordinates outside [0, 1] by at most this much are float noise, snapped onto the border.
-_TOLERANCE = 1e-3
 
 #: Without class names, class ids must be below this (``max_classes=``): the reader names classes
 #: ``"0"``..``"<largest id>"``, so one id of 10^9 would otherwise make a billion names.
@@ -689,7 +687,7 @@ def _add_row(
                 f"{where}: box {fields[1:]} has no area: expected w > 0 and h > 0 (also once stored as "
                 "float32)"
             )
-        if min(corners) < -_TOLERANCE or max(corners) > 1 + _TOLERANCE:
+        if min(corners) < -BORDER_TOLERANCE or max(corners) > 1 + BORDER_TOLERANCE:
             return (
                 f"{where}: box {fields[1:]} reaches {[round(c, 4) for c in corners]} (xyxy): expected "
                 "coordinates in [0, 1], normalised by the image size"
@@ -698,9 +696,9 @@ def _add_row(
     else:
         xs, ys = values[0::2], values[1::2]
         low, high = min(min(xs), min(ys)), max(max(xs), max(ys))
-        if low < -_TOLERANCE or high > 1 + _TOLERANCE:
+        if low < -BORDER_TOLERANCE or high > 1 + BORDER_TOLERANCE:
             return (
-                f"{where}: polygon of {count // 2} points reaches {round(low if low < -_TOLERANCE else high, 4)}: "
+                f"{where}: polygon of {count // 2} points reaches {round(low if low < -BORDER_TOLERANCE else high, 4)}: "
                 "expected coordinates in [0, 1], normalised by the image size"
             )
         # Within the tolerance: float noise, snapped onto the border (the box is clipped likewise).
@@ -747,7 +745,7 @@ def _corners_of(values: list[float]) -> tuple[list[float] | None, str | None]:
     from visiondata.boxes import validate_boxes
 
     quad = np.asarray(values, dtype=np.float64).reshape(1, 8)
-    result = validate_boxes(quad, "xyxyxyxy", image_size=(1.0, 1.0), policy="drop", eps=_TOLERANCE)
+    result = validate_boxes(quad, "xyxyxyxy", image_size=(1.0, 1.0), policy="drop", eps=BORDER_TOLERANCE)
     if result.changes:
         reason = result.changes[0]["reason"]
         shown = [round(value, 4) for value in values]

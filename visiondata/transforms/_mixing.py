@@ -29,6 +29,7 @@ from torchvision import tv_tensors
 from visiondata._arguments import check_finite_number, check_positive_int, check_probability, is_finite_number
 from visiondata.boxes._convert import convert_boxes
 from visiondata.boxes._rotated import clamp_corners
+from visiondata.boxes._validate import BORDER_TOLERANCE
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import (
@@ -42,8 +43,6 @@ from visiondata.transforms._sample import (
 from visiondata.transforms._spec import MAX_SIDE
 from visiondata.transforms._torchvision_backend import resize_tensor
 from visiondata.transforms._work import Work, as_tensor, warpable_masks
-
-_EPS = 1e-3
 
 
 class _MultiImage(Dataset):
@@ -105,7 +104,7 @@ class _MultiImage(Dataset):
 
     def _read(self, index: int) -> Sample:
         try:
-            sample = parse((self.dataset[index],), "xyxy", self.box_fields, _EPS)
+            sample = parse((self.dataset[index],), "xyxy", self.box_fields, BORDER_TOLERANCE)
         except (InvalidBoxesError, TransformSpecError) as error:
             # Name the sample: the mix reads several, and the message alone could be any of them.
             raise type(error)(f"{type(self).__name__}: dataset[{index}]: {error}") from None

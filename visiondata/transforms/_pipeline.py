@@ -24,6 +24,7 @@ from visiondata._arguments import (
 from visiondata._files import MAX_SPEC_BYTES, read_regular_file, refuse_non_file_output, write_text_atomic
 from visiondata._registry import close_matches
 from visiondata.boxes._convert import BOX_FORMATS, check_format
+from visiondata.boxes._validate import BORDER_TOLERANCE
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.io._plan import DecodePlan
 from visiondata.transforms._planned import (
@@ -40,7 +41,6 @@ from visiondata.transforms._work import OUT_OF_BOUNDS, Work, as_numpy, as_tensor
 
 SPEC_VERSION = 1
 # Float noise allowed beyond the image border in input boxes, as a fraction of the side.
-_EPS = 1e-3
 
 
 class BoxPipeline:
@@ -327,7 +327,7 @@ class BoxPipeline:
 
     def __call__(self, *inputs: Any) -> Any:
         """Augment one sample (a dict, an ``(image, target)`` pair, or ``image, target``)."""
-        sample = parse(inputs, self.box_format, self.box_fields, _EPS)
+        sample = parse(inputs, self.box_format, self.box_fields, BORDER_TOLERANCE)
         pending, self._pending = self._pending, None
         planned = sample.planned
         if planned is not None and (pending is None or pending.plan is not planned.plan):
