@@ -6,7 +6,8 @@ Flickr), with boxes placed by hand around their objects. The script writes
 them, a CSV of boxes and the pipeline specs to a scratch folder, then runs
 the command line's ``preview`` as a reader would (in this process, through
 ``visiondata.cli.main``): the pictures of docs/augmentation.md and
-docs/detection.md. The boxes cut out of the photos make a class folder for
+docs/detection.md, and the directions in which ``Rotate`` and ``Affine`` turn for
+the same ``degrees``. The boxes cut out of the photos make a class folder for
 docs/own-data.md: its ``preview``, and the report of ``visiondata check`` on
 a spoilt copy of it, drawn as text. The label pages get a ``preview`` each,
 of labels placed by hand on the photos: docs/keypoints.md a COCO keypoints
@@ -179,6 +180,30 @@ def own_data_pictures(photos: Path, scratch: Path, out: Path) -> None:
     if status != example.status:
         raise SystemExit(f"visiondata check ended with exit status {status}:\n{printed}")
     text_picture([f"$ visiondata {' '.join(example.argv)}", *printed.splitlines()], out / "check-report.png")
+
+
+#: The same 30 degrees, in the pictured direction of each class (docs/augmentation.md).
+TURNS = [
+    ("as read", None),
+    ("Rotate, degrees 30: counter-clockwise", {"name": "Rotate", "degrees": [30, 30]}),
+    ("Affine, degrees 30: clockwise", {"name": "Affine", "degrees": [30, 30], "p": 1.0}),
+]
+
+
+def rotation_directions_picture(photos: Path, out: Path) -> None:
+    """docs/augmentation.md: ``Rotate`` and ``Affine`` given the same ``degrees`` turn opposite ways."""
+    from visiondata.io import read_image
+    from visiondata.transforms import BoxPipeline
+    from visiondata.viz import save_grid
+
+    image = read_image(photos / "china.jpg")
+    samples = []
+    for label, (_, spec) in enumerate(TURNS):
+        steps = [{"name": "Resize", "size": [214, 320]}, *([spec] if spec else [])]
+        pagoda = {"image": image, "boxes": [[60, 28, 372, 395]], "labels": [label]}
+        samples.append(BoxPipeline(steps, seed=0)(pagoda))
+    path = save_grid(samples, out / "rotate-and-affine.jpg", ncols=3, class_names=[name for name, _ in TURNS])
+    print(f"wrote {path}: the pagoda as read, turned by Rotate and by Affine with degrees [30, 30]")
 
 
 def trainable_summary_picture(out: Path) -> None:
@@ -420,6 +445,7 @@ def main() -> None:
         keypoints_picture(photos, folder / "keypoints", out)
         oriented_boxes_picture(photos, folder / "oriented", out)
         segmentation_picture(photos, folder / "segmentation", out)
+    rotation_directions_picture(photos, out)
     trainable_summary_picture(out)
     mnist = find_mnist(options.mnist_root)
     if mnist is None:
