@@ -770,7 +770,7 @@ def test_pil_image_points_to_read_image(backend: str) -> None:
 
 def test_wrong_sample_shapes_raise_type_errors() -> None:
     pipeline = BoxPipeline(FLIP)
-    with pytest.raises(TypeError, match="expected an 'image' key, got the keys"):
+    with pytest.raises(TypeError, match="expected a dict with an 'image' key, got the keys"):
         pipeline({"img": random_image()})
     with pytest.raises(TypeError, match=r"expected C x H x W, got shape \(16, 16\)"):
         pipeline({"image": torch.zeros(16, 16, dtype=torch.uint8)})

@@ -465,7 +465,10 @@ def test_skipped_batch_equals_the_batch_without_the_nones() -> None:
     [
         (torch.zeros(3, 40, 60), "sample 1 is a Tensor; expected (image, target) or a dict with 'image'"),
         ((torch.zeros(3, 40, 60), {}, {}), "sample 1 is a tuple; expected (image, target)"),
-        ({"boxes": torch.zeros(0, 4)}, "sample 1 is a dict without an 'image' key: ['boxes']"),
+        (
+            {"boxes": torch.zeros(0, 4)},
+            "sample 1: expected a dict with an 'image' key, got the keys ['boxes']",
+        ),
         ((torch.zeros(3, 40, 60), [1, 2]), "sample 1 has a list target; expected a dict"),
         ((np.zeros((40, 60, 3)), {}), "sample 1's image is a ndarray; expected a C x H x W tensor"),
     ],

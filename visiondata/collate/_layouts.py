@@ -31,11 +31,10 @@ import torch
 from torchvision import tv_tensors
 
 from visiondata._arguments import check_int, check_positive_int
+from visiondata._sample import split_sample
 from visiondata.boxes._validate import check_box_shape
 from visiondata.exceptions import InvalidBoxesError, SkippedSampleWarning
 
-#: Keys of a dict sample that are not part of its target.
-_IMAGE_KEY = "image"
 #: Target keys with one row per box (as ``visiondata.transforms._sample.PER_BOX_KEYS``): another row count
 #: would put one box's label on another box, or fill padded slots with copies.
 _PER_BOX_KEYS = ("labels", "iscrowd", "area", "difficult", "truncated", "scores")
@@ -72,15 +71,8 @@ def _split_samples(
                 )
             skipped += 1
             continue
-        if isinstance(sample, Mapping):
-            if _IMAGE_KEY not in sample:
-                raise TypeError(
-                    f"{layout}: sample {position} is a dict without an 'image' key: {sorted(sample)}"
-                )
-            image = sample[_IMAGE_KEY]
-            target = {key: value for key, value in sample.items() if key != _IMAGE_KEY}
-        elif isinstance(sample, (tuple, list)) and len(sample) == 2:
-            image, target = sample
+        kind, image, target = split_sample(sample, f"{layout}: sample {position}")
+        if kind == "pair":
             target = {} if target is None else target
             if not isinstance(target, Mapping):
                 raise TypeError(
@@ -88,7 +80,7 @@ def _split_samples(
                     "'boxes' and 'labels' (a detection sample)"
                 )
             target = dict(target)
-        else:
+        elif kind == "other":
             raise TypeError(
                 f"{layout}: sample {position} is a {type(sample).__name__}; expected (image, target) or a dict "
                 "with 'image'"

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
+from visiondata._sample import split_sample
 from visiondata.boxes._convert import (
     BOX_FORMATS,
     ROTATED_TORCHVISION_FORMATS,
@@ -176,20 +177,19 @@ def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | 
             another instance count than the boxes, or with a visibility other than 0, 1 or 2.
     """
     sample = Sample()
-    if len(inputs) == 1 and isinstance(inputs[0], Mapping):
-        sample.container = dict(inputs[0])
-        if "image" not in sample.container:
-            raise TypeError(f"sample: expected an 'image' key, got the keys {sorted(sample.container)}")
-        sample.image = sample.container.pop("image")
-    elif len(inputs) in (1, 2):
-        pair = inputs[0] if len(inputs) == 1 else inputs
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+    if len(inputs) not in (1, 2):
+        raise TypeError(f"sample: expected one sample or (image, target), got {len(inputs)} arguments")
+    kind, image, target = split_sample(inputs[0] if len(inputs) == 1 else inputs)
+    if kind == "dict":
+        sample.image, sample.container = image, target
+    else:
+        if kind != "pair":
             raise TypeError(
                 "sample: expected a dict {'image': ..., 'boxes': ..., 'labels': ...}, an (image, target) pair "
                 f"or two arguments image, target; got {type(inputs[0]).__name__}"
             )
         sample.kind = "pair"
-        sample.image, target = pair
+        sample.image = image
         if isinstance(target, tv_tensors.Mask) or (target is not None and not isinstance(target, Mapping)):
             if not isinstance(target, (torch.Tensor, np.ndarray)):
                 raise TypeError(f"target: expected a dict, a mask or None, got {type(target).__name__}")
@@ -200,8 +200,6 @@ def parse(inputs: tuple[Any, ...], box_format: str, box_fields: Sequence[str] | 
         else:
             sample.target_is_none = target is None
             sample.container = {} if target is None else dict(target)
-    else:
-        raise TypeError(f"sample: expected one sample or (image, target), got {len(inputs)} arguments")
     _read_image(sample)
     previous = sample.container.pop("dropped", None)
     if previous is not None:

@@ -15,6 +15,7 @@ from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks, make
 
 from visiondata._arguments import check_positive_int, check_probability
 from visiondata._files import atomic_path, refuse_non_file_output
+from visiondata._sample import split_sample
 from visiondata.boxes._convert import (
     BOX_FORMATS,
     ROTATED_TORCHVISION_FORMATS,
@@ -384,7 +385,7 @@ def save_grid(
     check_positive_int("ncols", ncols, expected="a positive int")
     drawn = []
     for sample in samples:
-        image, target = _split(sample)
+        _, image, target = split_sample(sample)
         if isinstance(target, Mapping) and any(
             target.get(key) is not None for key in ("boxes", "keypoints", "mask", "masks")
         ):
@@ -470,11 +471,3 @@ def _captioned(tile: torch.Tensor, text: str) -> torch.Tensor:
     draw.rectangle((0, 0, min(right + 2, picture.width - 1), bottom + 2), fill=(0, 0, 0))
     draw.text((2, 1), text, fill=(255, 255, 255))
     return torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1)
-
-
-def _split(sample: Any) -> tuple[Any, Any]:
-    if isinstance(sample, Mapping):
-        return sample["image"], sample
-    if isinstance(sample, (tuple, list)) and len(sample) == 2:
-        return sample[0], sample[1]
-    return sample, None
