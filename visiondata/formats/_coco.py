@@ -79,19 +79,19 @@ class _Category(msgspec.Struct):
 
 
 _NAN = float("nan")
-
-
-_NO_BOX = (_NAN, _NAN, _NAN, _NAN)
+#: What the flat arrays hold for an annotation without a bbox (`_AnnotationTable.has_box` says so).
+_NAN_BOX = (_NAN, _NAN, _NAN, _NAN)
 
 
 class _Annotation(msgspec.Struct):
     image_id: _Id
     category_id: _Id
     id: _Id = -1
-    # NaN marks what the file left out (or wrote as null): no bbox is a problem, no area is the box's.
-    bbox: tuple[float, float, float, float] | None = _NO_BOX
+    # None marks what the file left out or wrote as null: no bbox is a problem, no area is the box's.
+    # (A bbox written with NaN, as Python's json writes it, is a box, refused for its NaN.)
+    bbox: tuple[float, float, float, float] | None = None
     iscrowd: _Id = 0
-    area: float | None = _NAN
+    area: float | None = None
 
 
 class _AnnotationWithSegmentation(_Annotation):
@@ -174,7 +174,9 @@ class CocoDetectionDataset(DetectionFileDataset):
     (1, 3, 90...) become labels 1, 2, 3...; `category_ids` and
     `label_to_category_id` give the file's ids back (for COCO
     evaluation). ``classes=`` fixes the list of names (categories are matched
-    by name); ``background=False`` drops the background entry, so labels
+    by name: of two categories of one name, the one of the lower id takes the
+    label, and the other's annotations are problems that name it);
+    ``background=False`` drops the background entry, so labels
     start at 0. `annotation_ids` gives each box's annotation id in the file;
     the index keeps it (and the annotation's place in the file) as flat
     integer arrays, so that `to_coco` can write every annotation back as the
@@ -197,9 +199,10 @@ class CocoDetectionDataset(DetectionFileDataset):
     safely (an RLE whose ``size`` is not the image's ``[height, width]`` or
     whose counts do not sum to it, polygon points not finite or far outside
     the image; see `_segmentation_problem`). An image id listed twice is a
-    problem of every image of that id. A mask checked against a declared size
-    that the decoded image does not have is checked again when read: under
-    ``"raise"`` a [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError], otherwise the box and
+    problem of every image of that id: annotations name their image by id, so
+    no image of that id takes them, and all are left out with them. A mask
+    checked against a declared size that the decoded image does not have is
+    checked again when read: under ``"raise"`` a [`DatasetFormatError`][visiondata.exceptions.DatasetFormatError], otherwise the box and
     its mask are left out of the sample and recorded.
 
     Keypoints (a ``person_keypoints_*.json``): with ``keypoints=True``, or by
@@ -375,136 +378,45 @@ class CocoDetectionDataset(DetectionFileDataset):
         check_files: bool,
         problems: list[str],
     ) -> tuple[DetectionIndex, list[str] | None]:
+        """The index of the file's records, and each box's segmentation (JSON text) with ``masks=True``.
+
+        Each step is a function of its own, in the order their problems are reported: the images'
+        paths, their repeated ids, the annotations' flat arrays, each annotation's image and label,
+        the annotations that cannot be placed, crowd regions, boxes, repeated annotation ids,
+        segmentations, keypoints; then the index, and the per-box arrays it does not hold
+        (annotation ids, places in the file, segmentations) in its order.
+        """
         images = parsed.images
-        image_ids = np.fromiter((image.id for image in images), dtype=np.int64, count=len(images))
-        sizes = np.array([(image.height, image.width) for image in images], dtype=np.int32).reshape(-1, 2)
-        good_image = np.ones(len(images), dtype=bool)
-        paths = []
-        missing: list[str] = []  # file names not found in images_dir
-        for position, image in enumerate(images):
-            name = image.file_name
-            if (
-                "/" not in name
-                and os.sep not in name
-                and name.strip() == name
-                and name not in ("", ".", "..")
-            ):
-                path, problem = name, None  # a plain file name: nothing to normalise (most COCO files)
-            else:
-                path, problem = check_path(name, self.root, allow_outside_root)
-            if problem is None and check_files and not os.path.isfile(os.path.join(self.root, path)):
-                problem = f"image file {os.path.join(self.root, path)} does not exist"
-                missing.append(path)
-            if problem is not None:
-                problems.append(f"image {image.id}: {problem}")
-                good_image[position] = False
-            paths.append(path)
-        self._refuse_wrong_images_dir(missing, len(images))
-        unique, inverse, repeats = np.unique(image_ids, return_inverse=True, return_counts=True)
-        if (repeats > 1).any():
-            # Annotations name their image by id: those of a repeated id cannot be told apart, so every
-            # image of that id is left out (under skip/warn) with its annotations.
-            repeated = repeats[inverse] > 1
-            good_image &= ~repeated
-            for value, n in zip(unique[repeats > 1].tolist(), repeats[repeats > 1].tolist(), strict=True):
-                names = [images[i].file_name for i in np.flatnonzero(image_ids == value)[:3].tolist()]
-                problems.append(
-                    f"image id {value} is listed {n} times ({', '.join(map(repr, names))}"
-                    f"{', ...' if n > 3 else ''}): expected each image once with an id of its own, as "
-                    "annotations name their image by id; give each image its own id"
-                )
+        image_ids, sizes = _image_arrays(images)
+        paths, good_image = self._checked_image_paths(images, allow_outside_root, check_files, problems)
+        good_image &= ~_report_repeated_image_ids(image_ids, images, problems)
 
         annotations = parsed.annotations
-        # One pass over the records: integers as int64, numbers as float64.
-        integers = np.array(
-            [(a.id, a.image_id, a.category_id, a.iscrowd) for a in annotations], dtype=np.int64
-        ).reshape(-1, 4)
-        numbers = np.array(
-            [(*(a.bbox or _NO_BOX), _NAN if a.area is None else a.area) for a in annotations],
-            dtype=np.float64,
-        ).reshape(-1, 5)
-        annotation_ids, image_of, category_of, crowd = integers.T
-        xywh, area = numbers[:, :4], numbers[:, 4]
-        has_box = np.array([a.bbox is not None and a.bbox is not _NO_BOX for a in annotations], dtype=bool)
-        position, known_image = _positions(image_ids, image_of)
-        labels = _map(category_of, category_to_label)
-        known_category = labels >= 0
-        boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-        box_sizes = np.where(known_image[:, None], sizes[position] if len(images) else 0, 0)
-        box_issue = box_problems(boxes, box_sizes)
-
-        keep = known_image & known_category & has_box
+        table = _annotation_table(annotations)
+        position, known_image = _positions(image_ids, table.image_ids)
+        labels = _map(table.category_ids, category_to_label)
+        keep = _report_unplaced_annotations(
+            table, known_image, labels >= 0, parsed.categories, self.classes, self.category_ids, problems
+        )
+        # Annotations of an image left out (its own problem says why) are left out with it, unreported.
         keep[known_image] &= good_image[position[known_image]]
         if not include_crowd:
             # Left out by choice, not as a problem: counted (with repr saying so), never silent.
-            self.crowd_left_out = int(np.count_nonzero(keep & (crowd != 0)))
-            keep &= crowd == 0
-        names = _category_names(parsed.categories)
-        for row in np.flatnonzero(~known_image | ~known_category | ~has_box).tolist():
-            where = f"annotation {int(annotation_ids[row])}"
-            if not known_image[row]:
-                problems.append(f"{where}: image_id {int(image_of[row])} is not in the file's images")
-            elif not has_box[row]:
-                problems.append(f"{where}: no bbox")
-            else:
-                category = int(category_of[row])
-                known = category in names
-                if not known:
-                    problems.append(
-                        f"{where}: category_id {category} is not in the file's categories {_shown(sorted(names))}"
-                    )
-                elif names[category] in self.classes:
-                    problems.append(
-                        f"{where}: category_id {category} is named {names[category]!r} like category "
-                        f"{self.category_ids[self.classes.index(names[category])]}, which takes that class's label; "
-                        "give the categories distinct names"
-                    )
-                else:
-                    problems.append(
-                        f"{where}: category_id {category} is {names[category]!r}, not one of the classes {self.classes}"
-                    )
-        for row, issue in enumerate(box_issue):
-            if issue is not None and keep[row]:
-                image = images[int(position[row])]
-                problems.append(
-                    f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
-                )
-                keep[row] = False
-        _refuse_repeated_annotation_ids(annotation_ids, keep, problems)
+            self.crowd_left_out = int(np.count_nonzero(keep & (table.crowd != 0)))
+            keep &= table.crowd == 0
+        place = _AnnotationPlace(table.ids, position, images, sizes)
+        boxes = _xyxy(table.xywh)
+        # Checked against their image's size (0, not checked, for an image the file does not have);
+        # box_problems also snaps boxes within the tolerance onto the border, in place.
+        place.report(box_problems(boxes, np.where(known_image[:, None], place.sizes(), 0)), keep, problems)
+        _refuse_repeated_annotation_ids(table.ids, keep, problems)
         if self.masks:
             # Only kept annotations: the others are problems already. pycocotools trusts its input
             # (an RLE larger than its size, or a polygon at 1e9, crashes the interpreter): check first.
             rows = np.flatnonzero(keep)
-            issues = _segmentation_problems(
-                [bytes(annotations[row].segmentation) for row in rows.tolist()], sizes[position[rows]]
-            )
-            for row, issue in zip(rows.tolist(), issues, strict=True):
-                if issue is not None:
-                    image = images[int(position[row])]
-                    problems.append(
-                        f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
-                    )
-                    keep[row] = False
-        points = None
-        if self._keypoints_on:
-            # Only kept annotations, as for the masks: the others are problems already.
-            rows = np.flatnonzero(keep)
-            points, issues = _keypoint_rows(
-                [annotations[row] for row in rows.tolist()],
-                sizes[position[rows]],
-                self.keypoint_names,
-                self.annotation_file,
-            )
-            for row, issue in zip(rows.tolist(), issues, strict=True):
-                if issue is not None:
-                    image = images[int(position[row])]
-                    problems.append(
-                        f"annotation {int(annotation_ids[row])} (image {image.id}, {image.file_name}): {issue}"
-                    )
-                    keep[row] = False
-            if not keep[rows].all():
-                points = points[keep[rows]]  # aligned with the kept annotations, in file order
-        area = np.where(np.isnan(area), xywh[:, 2] * xywh[:, 3], area)
+            raws = [bytes(annotations[row].segmentation) for row in rows.tolist()]
+            place.report(_segmentation_problems(raws, place.sizes(rows)), keep, problems, rows)
+        points = self._kept_keypoints(annotations, keep, place, problems) if self._keypoints_on else None
         index = DetectionIndex.build(
             paths,
             image_ids,
@@ -512,26 +424,62 @@ class CocoDetectionDataset(DetectionFileDataset):
             position[keep],
             boxes[keep],
             labels[keep].astype(smallest_int_type(max(len(self.classes) - 1, 0))),
-            {"iscrowd": crowd[keep], "area": area[keep].astype(np.float32)},
+            {"iscrowd": table.crowd[keep], "area": table.area[keep].astype(np.float32)},
             keypoints=points,
         )
         del points
-        segmentations = None
-        kept_rows = np.flatnonzero(keep)
-        # In the order the index holds the boxes: grouped by image, file order within each.
-        grouped = kept_rows[np.argsort(position[keep], kind="stable")]
+        grouped = _rows_by_image(position, keep)
         # Per box: its annotation id (-1: none in the file) and its place in the file's annotations list,
         # so that to_coco can write each annotation back as the file has it (segmentation included).
-        self._annotation_ids = annotation_ids[grouped]
+        self._annotation_ids = table.ids[grouped]
         file_rows = grouped if self._file_rows is None else self._file_rows[grouped]
         self._annotation_rows = file_rows.astype(
             smallest_int_type(int(file_rows.max()) if len(file_rows) else 0)
         )
-        if self.masks:
-            segmentations = [bytes(annotations[row].segmentation).decode("utf-8") for row in grouped.tolist()]
+        segmentations = _segmentation_texts(annotations, grouped) if self.masks else None
         if not good_image.all():
             index, segmentations = self._without_images(index, good_image, segmentations)
         return index, segmentations
+
+    def _checked_image_paths(
+        self, images: list[_Image], allow_outside_root: bool, check_files: bool, problems: list[str]
+    ) -> tuple[list[str], np.ndarray]:
+        """Each image's path relative to `root`, and whether it is good (else its problem is reported).
+
+        A path leaving `root` (unless allowed) or, with ``check_files``, naming no file is a problem
+        of its image; when most or all files are missing, `_refuse_wrong_images_dir` raises instead.
+        """
+        good = np.ones(len(images), dtype=bool)
+        paths = []
+        missing: list[str] = []  # file names not found in images_dir
+        for position, image in enumerate(images):
+            path, problem = check_path(image.file_name, self.root, allow_outside_root)
+            if problem is None and check_files and not os.path.isfile(os.path.join(self.root, path)):
+                problem = f"image file {os.path.join(self.root, path)} does not exist"
+                missing.append(path)
+            if problem is not None:
+                problems.append(f"image {image.id}: {problem}")
+                good[position] = False
+            paths.append(path)
+        self._refuse_wrong_images_dir(missing, len(images))
+        return paths, good
+
+    def _kept_keypoints(
+        self, annotations: list[Any], keep: np.ndarray, place: _AnnotationPlace, problems: list[str]
+    ) -> np.ndarray:
+        """The keypoints of the kept annotations (``(M, K, 3)``, file order); those with a problem are left out.
+
+        Only kept annotations are read, as for the masks: the others are problems already.
+        """
+        rows = np.flatnonzero(keep)
+        points, issues = _keypoint_rows(
+            [annotations[row] for row in rows.tolist()],
+            place.sizes(rows),
+            self.keypoint_names,
+            self.annotation_file,
+        )
+        place.report(issues, keep, problems, rows)
+        return points if keep[rows].all() else points[keep[rows]]  # aligned with the kept annotations
 
     def _refuse_wrong_images_dir(self, missing: list[str], count: int) -> None:
         """Raise one error when ``images_dir`` is not the folder the file names are relative to.
@@ -1397,6 +1345,191 @@ def _rle_string_counts(text: str) -> np.ndarray | str:
     return counts
 
 
+def _image_arrays(images: list[_Image]) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's id (``int64``) and declared ``(height, width)`` (``int32``, 0 where not given)."""
+    image_ids = np.fromiter((image.id for image in images), dtype=np.int64, count=len(images))
+    sizes = np.array([(image.height, image.width) for image in images], dtype=np.int32).reshape(-1, 2)
+    return image_ids, sizes
+
+
+def _report_repeated_image_ids(
+    image_ids: np.ndarray, images: list[_Image], problems: list[str]
+) -> np.ndarray:
+    """Per image, whether its id is listed more than once; each such id is one problem, with its file names.
+
+    Annotations name their image by id: those of a repeated id cannot be told apart, so no image of
+    that id takes them. The caller leaves every image of the id out (under skip/warn), and so its
+    annotations, which are not reported one by one.
+    """
+    unique, inverse, repeats = np.unique(image_ids, return_inverse=True, return_counts=True)
+    repeated = repeats[inverse.reshape(-1)] > 1
+    for value, count in zip(unique[repeats > 1].tolist(), repeats[repeats > 1].tolist(), strict=True):
+        names = [images[i].file_name for i in np.flatnonzero(image_ids == value)[:3].tolist()]
+        problems.append(
+            f"image id {value} is listed {count} times ({', '.join(map(repr, names))}"
+            f"{', ...' if count > 3 else ''}): expected each image once with an id of its own, as "
+            "annotations name their image by id; give each image its own id"
+        )
+    return repeated
+
+
+@dataclass
+class _AnnotationTable:
+    """The annotation records' fields the index needs, as flat arrays: row ``i`` is record ``i``.
+
+    Attributes:
+        ids: Annotation ids (``int64``; -1 where the file gave none).
+        image_ids: The image id each names.
+        category_ids: The category id each names.
+        crowd: ``iscrowd`` (``int64``).
+        xywh: ``bbox`` ``[x, y, w, h]`` (``float64``; NaN where it has none, see `has_box`).
+        area: ``area`` (``float64``), the box's ``w * h`` where the file gave none.
+        has_box: Whether the record has a ``bbox`` (absent or null: no bbox, a problem).
+    """
+
+    ids: np.ndarray
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    crowd: np.ndarray
+    xywh: np.ndarray
+    area: np.ndarray
+    has_box: np.ndarray
+
+
+def _annotation_table(annotations: list[Any]) -> _AnnotationTable:
+    """`_AnnotationTable` of the decoded records, in one pass: integers as ``int64``, numbers as ``float64``."""
+    integers = np.array(
+        [(a.id, a.image_id, a.category_id, a.iscrowd) for a in annotations], dtype=np.int64
+    ).reshape(-1, 4)
+    numbers = np.array(
+        [
+            (*(_NAN_BOX if a.bbox is None else a.bbox), _NAN if a.area is None else a.area)
+            for a in annotations
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 5)
+    ids, image_ids, category_ids, crowd = integers.T
+    xywh = numbers[:, :4]
+    area = np.where(np.isnan(numbers[:, 4]), xywh[:, 2] * xywh[:, 3], numbers[:, 4])
+    has_box = np.fromiter((a.bbox is not None for a in annotations), dtype=bool, count=len(annotations))
+    return _AnnotationTable(ids, image_ids, category_ids, crowd, xywh, area, has_box)
+
+
+def _xyxy(xywh: np.ndarray) -> np.ndarray:
+    """COCO's ``[x, y, w, h]`` boxes as ``[x, y, x + w, y + h]`` (computed in ``float64``)."""
+    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+
+
+def _report_unplaced_annotations(
+    table: _AnnotationTable,
+    known_image: np.ndarray,
+    known_label: np.ndarray,
+    categories: list[_Category],
+    classes: list[str],
+    category_ids: list[Any],
+    problems: list[str],
+) -> np.ndarray:
+    """Which annotations can be placed: an image the file has, a ``bbox``, a category of the classes.
+
+    Each other annotation is one problem, for the first of these it lacks; ``known_label`` says
+    whose category is one of `classes` (``category_ids`` gives each class's category id).
+    """
+    placed = known_image & known_label & table.has_box
+    names = _category_names(categories)
+    for row in np.flatnonzero(~placed).tolist():
+        where = f"annotation {int(table.ids[row])}"
+        if not known_image[row]:
+            problems.append(f"{where}: image_id {int(table.image_ids[row])} is not in the file's images")
+        elif not table.has_box[row]:
+            problems.append(f"{where}: no bbox")
+        else:
+            category = int(table.category_ids[row])
+            if category not in names:
+                problems.append(
+                    f"{where}: category_id {category} is not in the file's categories {_shown(sorted(names))}"
+                )
+            elif names[category] in classes:
+                # classes= matched the name to another category (see `_classes`: the lowest id).
+                problems.append(
+                    f"{where}: category_id {category} is named {names[category]!r} like category "
+                    f"{category_ids[classes.index(names[category])]}, which takes that class's label; "
+                    "give the categories distinct names"
+                )
+            else:
+                problems.append(
+                    f"{where}: category_id {category} is {names[category]!r}, not one of the classes {classes}"
+                )
+    return placed
+
+
+@dataclass
+class _AnnotationPlace:
+    """Where each annotation lies: its id and its image, for the problems found in it.
+
+    Attributes:
+        ids: Annotation ids, per row of the `_AnnotationTable`.
+        position: Each annotation's image, as a position in ``images`` (meaningful where it is known).
+        images: The file's image records.
+        image_sizes: Each image's ``(height, width)``.
+    """
+
+    ids: np.ndarray
+    position: np.ndarray
+    images: list[_Image]
+    image_sizes: np.ndarray
+
+    def sizes(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The ``(height, width)`` of the image of each annotation of ``rows`` (default: all)."""
+        position = self.position if rows is None else self.position[rows]
+        if not len(self.images):
+            return np.zeros((len(position), 2), dtype=np.int32)
+        return self.image_sizes[position]
+
+    def report(
+        self,
+        issues: Sequence[str | None],
+        keep: np.ndarray,
+        problems: list[str],
+        rows: np.ndarray | None = None,
+    ) -> None:
+        """Report each issue of a kept annotation (None: it has none) and leave that annotation out.
+
+        ``issues[i]`` is row ``rows[i]``'s, or without ``rows`` row ``i``'s. Issues of annotations left
+        out already are not reported: they have their problem, or were left out by choice.
+        """
+        # Over every annotation of a large file: only the few with an issue do more than one test.
+        for offset, issue in enumerate(issues):
+            if issue is None:
+                continue
+            row = offset if rows is None else int(rows[offset])
+            if keep[row]:
+                image = self.images[int(self.position[row])]
+                problems.append(
+                    f"annotation {int(self.ids[row])} (image {image.id}, {image.file_name}): {issue}"
+                )
+                keep[row] = False
+
+
+def _rows_by_image(position: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The kept annotations' rows in the order the index holds their boxes: by image, file order within.
+
+    `DetectionIndex.build` groups the boxes so (a stable sort of their images' positions); what it does
+    not hold per box (annotation ids, places in the file, segmentations) must be taken in this order,
+    else the annotations of interleaved images would trade their masks and ids.
+
+    Examples:
+        >>> _rows_by_image(np.array([1, 0, 1, 0, 2]), np.array([True, True, True, False, True])).tolist()
+        [1, 0, 2, 4]
+    """
+    kept = np.flatnonzero(keep)
+    return kept[np.argsort(position[kept], kind="stable")]
+
+
+def _segmentation_texts(annotations: list[Any], rows: np.ndarray) -> list[str]:
+    """The ``segmentation`` of the annotations at ``rows``, each as its JSON text (decoded when read)."""
+    return [bytes(annotations[row].segmentation).decode("utf-8") for row in rows.tolist()]
+
+
 def _refuse_repeated_annotation_ids(
     annotation_ids: np.ndarray, keep: np.ndarray, problems: list[str]
 ) -> None:
@@ -1435,7 +1568,12 @@ def _shown(values: list[Any]) -> str:
 def _classes(
     categories: list[_Category], classes: Sequence[str] | None, background: bool
 ) -> tuple[list[str], list[Any], dict[int, int]]:
-    """The class names, each label's category id, and category id -> label."""
+    """The class names, each label's category id, and category id -> label.
+
+    ``classes`` matches categories by name: of two categories of one name, the one of the lowest id
+    takes the class (the order of ids is the order labels follow without ``classes``); annotations
+    of the other are problems that name it (`_report_unplaced_annotations`).
+    """
     ordered = sorted(categories, key=lambda category: category.id)
     if classes is None:
         names = ([BACKGROUND] if background else []) + [category.name for category in ordered]
@@ -1460,7 +1598,16 @@ def _map(values: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
 
 
 def _positions(image_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position in ``image_ids`` of each id in ``wanted``, and whether it is there at all."""
+    """Position in ``image_ids`` of each id in ``wanted``, and whether it is there at all.
+
+    For an id listed more than once, the position of its first image (the reader leaves every image
+    of such an id out, with the annotations naming it: see `_report_repeated_image_ids`).
+
+    Examples:
+        >>> position, known = _positions(np.array([7, 5, 7]), np.array([7, 5, 9]))
+        >>> position[known].tolist(), known.tolist()
+        ([0, 1], [True, True, False])
+    """
     if len(image_ids) == 0:
         return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
     low, high = int(image_ids.min()), int(image_ids.max())
