@@ -24,11 +24,11 @@ from visiondata._lazy import lazy_module_attributes
 
 if TYPE_CHECKING:
     from visiondata.transforms import presets
+    from visiondata.transforms._base import BoxTransform
     from visiondata.transforms._mixing import MixUp, Mosaic
     from visiondata.transforms._own import transform_targets
     from visiondata.transforms._pipeline import BoxPipeline
     from visiondata.transforms._spec import list_transforms, register_transform, unregister_transform
-    from visiondata.transforms._torchvision_backend import BoxTransform
 
 __all__ = [
     "BoxPipeline",
@@ -45,7 +45,7 @@ __all__ = [
 # Loaded on first access: these modules import torch and torchvision.
 _LAZY = {
     "BoxPipeline": "visiondata.transforms._pipeline",
-    "BoxTransform": "visiondata.transforms._torchvision_backend",
+    "BoxTransform": "visiondata.transforms._base",
     "MixUp": "visiondata.transforms._mixing",
     "Mosaic": "visiondata.transforms._mixing",
     "list_transforms": "visiondata.transforms._spec",

@@ -30,8 +30,8 @@ from torchvision.transforms.v2 import functional
 
 from visiondata._arguments import check_choice, check_positive_int, is_finite_number, is_int, refuse
 from visiondata.exceptions import MissingDependencyError, TransformSpecError
+from visiondata.transforms._base import BoxTransform
 from visiondata.transforms._spec import MAX_SIDE, as_number
-from visiondata.transforms._torchvision_backend import BoxTransform
 
 # -- parameter checks (each raises TransformSpecError naming the parameter, what it expects and what it got)
 

@@ -33,7 +33,7 @@ from visiondata._registry import Registry, close_matches
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 
 if TYPE_CHECKING:
-    from visiondata.transforms._torchvision_backend import BoxTransform
+    from visiondata.transforms._base import BoxTransform
 
 BACKENDS = ("torchvision", "albumentations")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
