@@ -49,3 +49,29 @@ def test_a_bad_setting_in_a_file_names_the_file(
         TransformSpecError, match=rf"^{re.escape(str(spec))}: {setting}: {re.escape(message)}"
     ):
         BoxPipeline.load(spec)
+
+
+@pytest.mark.parametrize("name", ["nearest", "bilinear", "bicubic", "Bicubic"])
+def test_presets_and_specs_take_the_same_interpolation_names(name: str) -> None:
+    from torchvision.transforms import InterpolationMode
+
+    from visiondata.transforms import presets
+
+    mode = InterpolationMode(name.lower())
+    for preset in (presets.classification_train, presets.classification_eval):
+        by_name = [getattr(step, "interpolation", None) for step in preset(64, interpolation=name).transforms]
+        by_mode = [getattr(step, "interpolation", None) for step in preset(64, interpolation=mode).transforms]
+        assert by_name == by_mode and mode in by_name
+    # The same name in a spec, on both backends.
+    for backend in ("torchvision", "albumentations"):
+        BoxPipeline([{"name": "Resize", "size": [8, 8], "interpolation": name}], backend=backend)
+
+
+def test_a_preset_refuses_an_unknown_interpolation_name_as_a_spec_does() -> None:
+    from visiondata.transforms import presets
+
+    message = "interpolation: expected one of 'nearest', 'bilinear', 'bicubic', got 'cubic'"
+    with pytest.raises(TransformSpecError, match=re.escape(message)):
+        presets.classification_train(64, interpolation="cubic")
+    with pytest.raises(TransformSpecError, match=re.escape(message)):
+        BoxPipeline([{"name": "Resize", "size": [8, 8], "interpolation": "cubic"}])

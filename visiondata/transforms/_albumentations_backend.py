@@ -34,13 +34,10 @@ from typing import Any
 import numpy as np
 
 from visiondata.exceptions import MissingDependencyError, TransformSpecError
+from visiondata.transforms._spec import INTERPOLATION_TABLE
 from visiondata.transforms._work import Work, run_transform
 
-_CV2_INTERPOLATION = {
-    "nearest": 0,
-    "bilinear": 1,
-    "bicubic": 2,
-}  # cv2.INTER_NEAREST, INTER_LINEAR, INTER_CUBIC
+_CV2_INTERPOLATION = {name: flag for name, (_, flag) in INTERPOLATION_TABLE.items()}
 
 
 def import_albumentations() -> Any:

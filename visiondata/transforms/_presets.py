@@ -58,7 +58,7 @@ def classification_train(
     std: Sequence[float] = IMAGENET_STD,
     scale: tuple[float, float] = (0.08, 1.0),
     hflip: float = 0.5,
-    interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+    interpolation: str | InterpolationMode = "bilinear",
 ) -> v2.Compose:
     """Random resized crop, horizontal flip, then a normalised ``float32`` tensor.
 
@@ -68,7 +68,8 @@ def classification_train(
         std: Per-channel standard deviation to divide by.
         scale: Range of the crop's area as a fraction of the image.
         hflip: Probability of a horizontal flip.
-        interpolation: Resampling filter (antialiased).
+        interpolation: Resampling filter (antialiased): ``"nearest"``, ``"bilinear"`` or ``"bicubic"``, as
+            in pipeline specs, or torchvision's ``InterpolationMode``.
 
     The pipeline offers datasets a decode plan: ``ImageFolderDataset``, ``CSVDataset`` and
     ``ShardDataset`` draw the crop on the JPEG's header and decode it at 1/2, 1/4 or 1/8 scale when
@@ -84,7 +85,7 @@ def classification_train(
     return _ClassificationTrain(
         [
             v2.ToImage(),
-            v2.RandomResizedCrop(size, scale=scale, interpolation=interpolation, antialias=True),
+            v2.RandomResizedCrop(size, scale=scale, interpolation=_mode(interpolation), antialias=True),
             v2.RandomHorizontalFlip(hflip),
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(mean, std),
@@ -192,7 +193,7 @@ def classification_eval(
     resize: int = 256,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
-    interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+    interpolation: str | InterpolationMode = "bilinear",
     scaled_decode: bool = False,
 ) -> v2.Compose:
     """Resize the shorter side to ``resize``, centre-crop ``size``, normalise.
@@ -202,7 +203,8 @@ def classification_eval(
         resize: The shorter side after resizing, before the centre crop.
         mean: Per-channel mean to subtract (values in [0, 1]).
         std: Per-channel standard deviation to divide by.
-        interpolation: Resampling filter (antialiased).
+        interpolation: Resampling filter (antialiased): ``"nearest"``, ``"bilinear"`` or ``"bicubic"``, as
+            in pipeline specs, or torchvision's ``InterpolationMode``.
         scaled_decode: Offer datasets a decode plan, so that a JPEG is decoded at the smallest DCT
             scale that still gives the resized image's resolution (faster, within the PSNR stated
             in docs/performance.md of the exact pixels). Off by default: evaluation scores are
@@ -219,7 +221,7 @@ def classification_eval(
         raise TypeError(f"scaled_decode: expected True or False, got {scaled_decode!r}")
     steps = [
         v2.ToImage(),
-        v2.Resize(resize, interpolation=interpolation, antialias=True),
+        v2.Resize(resize, interpolation=_mode(interpolation), antialias=True),
         v2.CenterCrop(size),
         v2.ToDtype(torch.float32, scale=True),
         v2.Normalize(mean, std),
@@ -464,3 +466,12 @@ def _size_for_model(size: int | None, for_model: str) -> int:
             )
         return 0
     return 640 if size is None else size
+
+
+def _mode(interpolation: str | InterpolationMode) -> InterpolationMode:
+    """torchvision's mode for an interpolation name of the specs (`INTERPOLATION_TABLE`), or the mode given."""
+    if isinstance(interpolation, InterpolationMode):
+        return interpolation
+    from visiondata.transforms._spec import INTERPOLATION_TABLE, as_interpolation
+
+    return InterpolationMode[INTERPOLATION_TABLE[as_interpolation(interpolation)][0]]

@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from visiondata.transforms._base import BoxTransform
 
 BACKENDS = ("torchvision", "albumentations")
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+#: The interpolation names specs and presets take, and what each backend calls them: torchvision's
+#: ``InterpolationMode`` member and OpenCV's flag (``cv2.INTER_NEAREST``, ``INTER_LINEAR``, ``INTER_CUBIC``).
+INTERPOLATION_TABLE = {
+    "nearest": ("NEAREST", 0),
+    "bilinear": ("BILINEAR", 1),
+    "bicubic": ("BICUBIC", 2),
+}
+INTERPOLATIONS = tuple(INTERPOLATION_TABLE)
 #: The largest image side (and crop or pad size) a spec may ask for, and a step may produce: 2**15 pixels.
 #: PIL, OpenCV and torchvision's kernels handle sides up to about this; a 32768 x 32768 RGB image is already
 #: 3 GiB, and a typo such as ``size: 1000000000`` must fail when the pipeline is built, not exhaust memory.
@@ -446,6 +453,7 @@ def as_range(
 
 
 def as_interpolation(value: Any, name: str = "interpolation") -> str:
+    """One of `INTERPOLATIONS`, from its name in any case."""
     if isinstance(value, str) and value.lower() in INTERPOLATIONS:
         return value.lower()
     raise TransformSpecError(f"{name}: expected one of {', '.join(map(repr, INTERPOLATIONS))}, got {value!r}")

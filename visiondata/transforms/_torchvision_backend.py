@@ -30,6 +30,7 @@ from visiondata.transforms import _geometry as geometry
 from visiondata.transforms._base import BoxTransform
 from visiondata.transforms._presets import IMAGENET_MEAN, IMAGENET_STD
 from visiondata.transforms._spec import (
+    INTERPOLATION_TABLE,
     MAX_KERNEL_SIZE,
     MAX_SIDE,
     as_fill,
@@ -45,11 +46,7 @@ from visiondata.transforms._work import Work, check_output_size, run_transform
 #: The most crop candidates RandomIoUCrop draws per sample (torchvision's default is 40).
 MAX_TRIALS = 10_000
 
-_MODES = {
-    "nearest": InterpolationMode.NEAREST,
-    "bilinear": InterpolationMode.BILINEAR,
-    "bicubic": InterpolationMode.BICUBIC,
-}
+_MODES = {name: InterpolationMode[mode] for name, (mode, _) in INTERPOLATION_TABLE.items()}
 
 
 def resize_tensor(tensor: torch.Tensor, size: Sequence[int], interpolation: str, mask: bool) -> torch.Tensor:
@@ -798,7 +795,7 @@ class Perspective(_Geometric):
         )
 
 
-_CV2 = {"nearest": 0, "bilinear": 1, "bicubic": 2}  # cv2.INTER_NEAREST, INTER_LINEAR, INTER_CUBIC
+_CV2 = {name: flag for name, (_, flag) in INTERPOLATION_TABLE.items()}
 # torchvision's padding modes as OpenCV borders: "reflect" skips the edge pixel, "symmetric" repeats it.
 _CV2_BORDERS = {"constant": 0, "edge": 1, "reflect": 4, "symmetric": 2}
 # OpenCV takes at most 512 channels in one call (CV_CN_MAX).
