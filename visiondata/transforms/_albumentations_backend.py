@@ -267,3 +267,42 @@ class NumpyStep:
             self.transform.apply_image_numpy,
             self.transform.apply_masks_numpy,
         )
+
+
+def build_step(definition: Any, parameters: dict[str, Any], probability: float) -> Any:
+    """The albumentations backend's step for a registered transform's parameters.
+
+    albumentations' own transform when the registration names one; else the transform's numpy
+    implementation. The torchvision-side transform, when there is one, checks the parameters in
+    visiondata's words first (and checks the samples' boxes for the albumentations step).
+
+    Raises:
+        MissingDependencyError: albumentations is not installed.
+        TransformSpecError: Neither an albumentations transform nor a numpy implementation, or a
+            parameter refused (by visiondata's checks or by albumentations' own).
+    """
+    transform = definition.torchvision(**parameters) if definition.torchvision is not None else None
+    import_albumentations()
+    built = None
+    if definition.albumentations is not None:
+        try:
+            built = (
+                definition.albumentations(transform)
+                if definition.builder_takes_transform
+                else definition.albumentations(**parameters)
+            )
+        except (TypeError, ValueError) as error:
+            if isinstance(error, TransformSpecError):
+                raise
+            # albumentations' own validation (pydantic) of a value it refuses.
+            raise TransformSpecError(
+                f"albumentations refuses the parameters: {' '.join(str(error).split())}"
+            ) from None
+    if built is not None:
+        return AlbumentationsStep(built, probability, checker=transform)
+    if transform is not None and transform.apply_image_numpy is not None:
+        return NumpyStep(transform, probability)
+    raise TransformSpecError(
+        "not available on the albumentations backend (it has no albumentations transform and no numpy "
+        "implementation); use backend='torchvision', or register it with albumentations=..."
+    )

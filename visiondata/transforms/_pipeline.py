@@ -36,7 +36,7 @@ from visiondata.transforms._planned import (
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec, spec_kind
-from visiondata.transforms._torchvision_backend import TorchvisionStep
+from visiondata.transforms._torchvision_backend import build_step as build_torchvision_step
 from visiondata.transforms._work import OUT_OF_BOUNDS, Work, as_numpy, as_tensor, warpable_masks
 
 SPEC_VERSION = 1
@@ -253,48 +253,14 @@ class BoxPipeline:
         name, probability = spec["name"], spec["p"]
         parameters = {key: value for key, value in spec.items() if key not in ("name", "p")}
         definition = get_transform_definition(name)
-        where = f"transforms[{position}] ({name})"
         try:
-            transform = definition.torchvision(**parameters) if definition.torchvision is not None else None
             if self.backend == "torchvision":
-                if transform is None:
-                    raise TransformSpecError(
-                        f"not available on the torchvision backend (registered for {definition.backends()} only); "
-                        "use backend='albumentations' or register a torchvision implementation"
-                    )
-                return TorchvisionStep(transform, probability)
-            from visiondata.transforms._albumentations_backend import (
-                AlbumentationsStep,
-                NumpyStep,
-                import_albumentations,
-            )
+                return build_torchvision_step(definition, parameters, probability)
+            from visiondata.transforms._albumentations_backend import build_step as build_albumentations_step
 
-            import_albumentations()
-            built = None
-            if definition.albumentations is not None:
-                try:
-                    built = (
-                        definition.albumentations(transform)
-                        if definition.builder_takes_transform
-                        else definition.albumentations(**parameters)
-                    )
-                except (TypeError, ValueError) as error:
-                    if isinstance(error, TransformSpecError):
-                        raise
-                    # albumentations' own validation (pydantic) of a value it refuses.
-                    raise TransformSpecError(
-                        f"albumentations refuses the parameters: {' '.join(str(error).split())}"
-                    ) from None
-            if built is not None:
-                return AlbumentationsStep(built, probability, checker=transform)
-            if transform is not None and transform.apply_image_numpy is not None:
-                return NumpyStep(transform, probability)
-            raise TransformSpecError(
-                "not available on the albumentations backend (it has no albumentations transform and no numpy "
-                "implementation); use backend='torchvision', or register it with albumentations=..."
-            )
+            return build_albumentations_step(definition, parameters, probability)
         except TransformSpecError as error:
-            raise TransformSpecError(f"{where}: {error}") from None
+            raise TransformSpecError(f"transforms[{position}] ({name}): {error}") from None
 
     def decode_plan(self, height: int, width: int) -> DecodePlan | None:
         """Draw the first step's parameters on a ``height`` x ``width`` image before it is decoded.

@@ -1082,3 +1082,18 @@ class TorchvisionStep:
         run_transform(
             transform, work, rng, tuple(work.image.shape[-2:]), transform.apply_image, transform.apply_masks
         )
+
+
+def build_step(definition: Any, parameters: dict[str, Any], probability: float) -> TorchvisionStep:
+    """The torchvision backend's step for a registered transform's parameters.
+
+    Raises:
+        TransformSpecError: The transform has no torchvision implementation, or refuses a parameter.
+    """
+    transform = definition.torchvision(**parameters) if definition.torchvision is not None else None
+    if transform is None:
+        raise TransformSpecError(
+            f"not available on the torchvision backend (registered for {definition.backends()} only); "
+            "use backend='albumentations' or register a torchvision implementation"
+        )
+    return TorchvisionStep(transform, probability)
