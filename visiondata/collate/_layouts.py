@@ -559,11 +559,12 @@ def yolo_collate(batch: Sequence[Any], first_label: int = 0, *, skip_none: bool 
         if len(target["boxes"]) == 0:
             continue
         # (N,) int64 and one per box since _with_boxes: a class column that fits the box rows.
-        classes = target["labels"].to(torch.float32)[:, None] - first_label
+        # Subtracted in int64, then cast: float32 first would round ids above 2**24 before the shift.
+        classes = (target["labels"] - first_label).to(torch.float32)[:, None]
         index = torch.full_like(classes, position)
         if oriented:
             boxes = _ultralytics_xywhr(target["boxes"], int(height), int(width))
-            rows.append(torch.cat([index, classes.to(boxes.device), boxes], dim=1))
+            rows.append(torch.cat([index.to(boxes.device), classes.to(boxes.device), boxes], dim=1))
             continue
         boxes = _xyxy(target["boxes"]).to(torch.float32)
         scale = boxes.new_tensor([width, height, width, height])
