@@ -255,10 +255,10 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
                 "boxes: expected BoundingBoxes in XYXY, XYWH, CXCYWH, XYWHR, CXCYWHR or XYXYXYXY format, got "
                 f"{name}"
             )
-        values = given.as_subclass(torch.Tensor).detach().cpu().numpy()
+        values = _host_values(given.as_subclass(torch.Tensor))
     else:
         fmt = check_format(box_format, "box_format", formats=BOX_FORMATS)
-        values = given.detach().cpu().numpy() if isinstance(given, torch.Tensor) else given
+        values = _host_values(given) if isinstance(given, torch.Tensor) else given
     if is_rotated(fmt):
         _read_rotated_boxes(sample, fmt, values)
         return
@@ -272,6 +272,8 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
         ) from None
     if array.size == 0:
         array = array.reshape(0, 4)
+    if array.ndim != 2:  # convert_boxes takes batches (..., 4); a sample's boxes are one row each
+        raise InvalidBoxesError(f"boxes: expected shape (N, 4) for {fmt!r} boxes, got {tuple(array.shape)}")
     boxes = convert_boxes(array, fmt, "xyxy", image_size=(height, width))
     # NaN, inverted and empty boxes are data errors (named by validate_boxes); leaving the image is
     # the out_of_bounds policy's job. The quick check spares the detailed one for clean boxes.
@@ -289,6 +291,11 @@ def _read_boxes(sample: Sample, box_format: str, eps: float) -> None:
                 "its keep."
             ) from None
     sample.boxes = snap_to_border(np.ascontiguousarray(boxes, dtype=np.float64), height, width, eps)
+
+
+def _host_values(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values as a float64 numpy array on the host (numpy has no bfloat16)."""
+    return tensor.detach().cpu().to(torch.float64).numpy()
 
 
 def _read_rotated_boxes(sample: Sample, fmt: str, values: Any) -> None:
@@ -364,7 +371,7 @@ def read_keypoints(given: Any, count: int | None) -> np.ndarray:
         InvalidBoxesError: Another shape, no boxes (``count`` None), another row count, a
             visibility other than 0, 1 or 2, or a labelled point with a NaN or infinite coordinate.
     """
-    values = given.detach().cpu().numpy() if isinstance(given, torch.Tensor) else given
+    values = _host_values(given) if isinstance(given, torch.Tensor) else given
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
