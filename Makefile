@@ -19,7 +19,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(HASH)
 # pip prints each package as it is fetched and installed; unpacking torch takes a minute or two on its own.
 PIP_INSTALL := $(PY) -m pip install --progress-bar on
 
-.PHONY: install install-demo demo demo-detect test lint bench docs dist clean
+.PHONY: install install-demo demo demo-detect test lint mutate bench docs dist clean
 
 $(BASE_STAMP):
 	@echo "visiondata: installing torch, torchvision and visiondata into $(VENV): 3.0 GB to fetch, 5.6 GB on disk"
@@ -64,6 +64,11 @@ test: install lint
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+## Mutation testing of the core modules (scripts/mutate.py, mutmut; not part of `make test`): lists every
+## surviving mutant that no test kills and tests/mutation/*.txt does not explain, and fails if there is one.
+mutate: install
+	$(PY) scripts/mutate.py
 
 ## Every benchmark, side by side with its baseline (figures go to docs/performance.md). Two run on their own:
 ## the reference detector's (benchmarks/bench_yolo_shapes.py, four trainings of about 4 minutes) and the

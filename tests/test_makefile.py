@@ -68,3 +68,12 @@ def test_make_test_adds_the_dev_and_docs_extras_after_the_demo_install(tmp_path:
     assert installs[0].endswith("torch==2.14.1 torchvision==0.29.1")
     assert len(installs) == 3
     assert installs[2].endswith('-e ".[dev,docs]"')
+
+
+def test_make_mutate_runs_the_mutation_script_after_the_dev_install_and_make_test_does_not(
+    tmp_path: Path,
+) -> None:
+    mutate = dry_run("mutate", tmp_path)
+    assert any(' -m pip install --progress-bar on -e ".[dev,docs]"' in command for command in mutate)
+    assert mutate[-1] == f"{tmp_path / 'venv'}/bin/python scripts/mutate.py"
+    assert not any("scripts/mutate.py" in command for command in dry_run("test", tmp_path))
