@@ -133,7 +133,7 @@ _PIPELINE = (
 TESTS_BY_MODULE = {
     "visiondata.boxes._convert": _BOXES,
     "visiondata.boxes._ops": _BOXES,
-    "visiondata.boxes._rotated": _BOXES,
+    "visiondata.boxes._rotated": (*_BOXES, "tests/test_rotated_box_math.py"),
     "visiondata.boxes._validate": _BOXES,
     "visiondata.collate._layouts": (
         "tests/test_collate.py",
