@@ -151,6 +151,7 @@ TESTS_BY_MODULE = {
         "tests/test_include_crowd.py",
         "tests/test_detection_readers.py",
         "tests/test_annotation_values.py",
+        "tests/test_coco_index_edge_cases.py",
     ),
     "visiondata.formats._voc": (
         "tests/test_coco_voc_reliability.py",
@@ -177,6 +178,7 @@ REPORT = Path("mutants/survivors.txt")
 RUN_LOG = Path("mutants/mutmut-run.log")
 #: mutmut's statuses that leave a mutant alive: no test failed with it, or none of its module's tests ran.
 SURVIVING = ("survived", "no tests")
+EMPTY_CODE = compile("", "<none>", "exec")
 #: The environment variable naming (os.pathsep-separated) the test files of a run limited to some modules.
 TEST_FILES_VARIABLE = "VISIONDATA_MUTATE_TEST_FILES"
 #: One thread per worker: as many workers as cores, and torch's OpenMP pool is not safe to fork with.
@@ -236,9 +238,11 @@ def pytest_load_initial_conftests(early_config: Any, parser: Any, args: list[str
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Cap the Hypothesis tests (HYPOTHESIS_MAX_EXAMPLES) in every run of mutmut's, and in a mutant's run
-    deselect the tests that are not its module's (TESTS_BY_MODULE); mutmut's stats, clean and
-    forced-failure runs keep them all. None left: pytest exits 5, and mutmut says "no tests"."""
+    """Cap the Hypothesis tests (HYPOTHESIS_MAX_EXAMPLES) in every run of mutmut's; deselect the tests that
+    run their code in a child interpreter (tests/isolated.py's ``run_isolated``: the child imports the
+    project's package, not mutmut's mutated copy, so they cannot kill a mutant, and each takes seconds),
+    and in a mutant's run the tests that are not its module's (TESTS_BY_MODULE). None left: pytest exits
+    5, and mutmut says "no tests"."""
     from hypothesis import settings
 
     for item in items:
@@ -254,9 +258,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             )
 
     allowed = _allowed_tests()
-    if allowed is None:
-        return
-    keep = [item for item in items if item.nodeid.partition("::")[0] in allowed]
+    keep = [
+        item
+        for item in items
+        if "run_isolated" not in getattr(getattr(item, "obj", None), "__code__", EMPTY_CODE).co_names
+        and (allowed is None or item.nodeid.partition("::")[0] in allowed)
+    ]
     if len(keep) < len(items):
         kept = {id(item) for item in keep}
         config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])

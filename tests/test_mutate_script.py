@@ -160,3 +160,42 @@ def test_a_run_of_some_modules_runs_only_their_tests_in_mutmuts_own_runs(
     args = [*OPTIONS, "tests/test_boxes.py", "tests/test_collate.py", "tests/test_collate_labels.py"]
     mutate.pytest_load_initial_conftests(early_config=None, parser=None, args=args)
     assert args == [*OPTIONS, "tests/test_collate.py", "tests/test_collate_labels.py"]
+
+
+def test_tests_that_run_their_code_in_a_child_interpreter_never_run_against_a_mutant(
+    mutate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child of ``run_isolated`` imports the project's package, not mutmut's mutated copy."""
+
+    def in_a_child() -> None:
+        run_isolated("import visiondata")  # noqa: F821 - only its name is read
+
+    def here() -> None:
+        assert True
+
+    class Item:
+        def __init__(self, nodeid: str, obj) -> None:
+            self.nodeid, self.obj = nodeid, obj
+
+    deselected: list[Item] = []
+
+    class Hook:
+        @staticmethod
+        def pytest_deselected(items: list[Item]) -> None:
+            deselected.extend(items)
+
+    class Config:
+        hook = Hook
+
+    items = [
+        Item("tests/test_boxes.py::a", in_a_child),
+        Item("tests/test_boxes.py::b", here),
+        Item("tests/test_collate.py::c", here),
+    ]
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "visiondata.boxes._ops.x_box_area__mutmut_3")
+    mutate.pytest_collection_modifyitems(Config(), items)
+    assert [item.nodeid for item in items] == ["tests/test_boxes.py::b"]
+    assert [item.nodeid for item in deselected] == [
+        "tests/test_boxes.py::a",
+        "tests/test_collate.py::c",
+    ]
