@@ -160,6 +160,15 @@ def test_a_run_of_some_modules_runs_only_their_tests_in_mutmuts_own_runs(
     args = [*OPTIONS, "tests/test_boxes.py", "tests/test_collate.py", "tests/test_collate_labels.py"]
     mutate.pytest_load_initial_conftests(early_config=None, parser=None, args=args)
     assert args == [*OPTIONS, "tests/test_collate.py", "tests/test_collate_labels.py"]
+    # mutmut's clean run names test ids, not files
+    args = [
+        *OPTIONS,
+        "tests/test_boxes.py::a",
+        "tests/test_collate.py::b[1]",
+        "tests/test_collate_labels.py::c",
+    ]
+    mutate.pytest_load_initial_conftests(early_config=None, parser=None, args=args)
+    assert args == [*OPTIONS, "tests/test_collate.py::b[1]", "tests/test_collate_labels.py::c"]
 
 
 def test_tests_that_run_their_code_in_a_child_interpreter_never_run_against_a_mutant(
