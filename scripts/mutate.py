@@ -131,8 +131,8 @@ _PIPELINE = (
 #: mutated function (every pipeline test reaches convert_boxes); the plugin keeps the module's own behaviour
 #: tests among them. pyproject's test selection is their union.
 TESTS_BY_MODULE = {
-    "visiondata.boxes._convert": _BOXES,
-    "visiondata.boxes._ops": _BOXES,
+    "visiondata.boxes._convert": (*_BOXES, "tests/test_box_math_exact.py"),
+    "visiondata.boxes._ops": (*_BOXES, "tests/test_box_math_exact.py"),
     "visiondata.boxes._rotated": (*_BOXES, "tests/test_rotated_box_math.py"),
     "visiondata.boxes._validate": (*_BOXES, "tests/test_box_validation_rules.py"),
     "visiondata.collate._layouts": (
