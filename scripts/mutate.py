@@ -158,6 +158,7 @@ TESTS_BY_MODULE = {
         "tests/test_detection_readers.py",
         "tests/test_annotation_values.py",
         "tests/test_conversion_matrix.py",
+        "tests/test_voc_yolo_index_edge_cases.py",
     ),
     "visiondata.formats._yolo": (
         "tests/test_detection_readers.py",
@@ -166,6 +167,7 @@ TESTS_BY_MODULE = {
         "tests/test_yolo_variants.py",
         "tests/test_yolo_pose_obb.py",
         "tests/test_yolo_reliability.py",
+        "tests/test_voc_yolo_index_edge_cases.py",
     ),
 }
 #: Hypothesis tests run at most this many examples in mutmut's runs (a surviving mutant runs every test of

@@ -218,8 +218,8 @@ class VOCDetectionDataset(DetectionFileDataset):
             position = len(paths)
             object_boxes = np.array([obj[1] for obj in objects], dtype=np.float64).reshape(-1, 4)
             issues = box_problems(object_boxes, np.tile([height, width], (len(objects), 1)))
-            for number, (obj, box, issue) in enumerate(zip(objects, object_boxes, issues, strict=True), 1):
-                name, _, is_difficult, is_truncated = obj
+            for obj, box, issue in zip(objects, object_boxes, issues, strict=True):
+                name, _, is_difficult, is_truncated, number = obj
                 where = f"{file.name} object {number} ({name!r})"
                 if name not in label_of:
                     problems.append(f"{where}: class {name!r} is not one of the classes {self.classes}")
@@ -395,7 +395,8 @@ def split_list_ids(
 
 
 def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]] | None:
-    """``(filename, height, width, [(name, xyxy 0-based, difficult, truncated), ...])``, or None if unreadable.
+    """``(filename, height, width, [(name, xyxy 0-based, difficult, truncated, number), ...])``, or None if
+    unreadable; ``number`` is the object's place among the file's objects (from 1), which problems name.
 
     The file is read through `read_regular_file`: a FIFO, a device, a folder
     named ``*.xml`` or a file above `MAX_ANNOTATION_BYTES` is a problem
@@ -448,7 +449,7 @@ def _read_xml(path: Path, problems: list[str]) -> tuple[str, int, int, list[Any]
             problems.append(f"{path.name} object {number} ({name!r}): {error}")
             continue
         # VOC's pixels are 1-based and its maxima inclusive: corners are (xmin - 1, ymin - 1, xmax, ymax).
-        objects.append((name, (xmin - 1, ymin - 1, xmax, ymax), *flags))
+        objects.append((name, (xmin - 1, ymin - 1, xmax, ymax), *flags, number))
     return filename, height, width, objects
 
 
