@@ -1,12 +1,13 @@
 """`make mutate`: mutation testing of the core modules with mutmut, and the survivors nobody explained.
 
 mutmut (``[tool.mutmut]`` in pyproject.toml) copies the package to ``mutants/``, mutates the files its
-``only_mutate`` lists (the box helpers, collate, the pipeline's box filter and sample handling, the COCO,
-VOC and YOLO readers), records which of the selected tests call each function, then runs those tests
-against each of that function's mutants, fastest first, stopping at the first failure. A mutant that no
+``only_mutate`` lists, records which of the selected tests call each function, then runs those tests
+against each mutant of the functions TESTED names (boxes/ and collate/ whole, the pipeline's box filter
+and sample handling, the COCO, VOC and YOLO index builders), fastest first, stopping at the first
+failure; only the tests of the mutant's own module (TESTS_BY_MODULE) run. A mutant that no
 test fails "survived"; one in a function that none of its module's tests calls has "no tests"; both are
 survivors here. Each must be killed by a behaviour test or explained, one line each, in a file of
-``tests/mutation/`` (``boxes.txt``, ``collate.txt``, ...; their format: tests/mutation/README.md).
+``tests/mutation/`` (one per module group; their format: tests/mutation/README.md).
 
 This script starts from an empty ``mutants/`` (mutmut would otherwise keep stale copies of the files it
 does not mutate, and old verdicts), runs ``mutmut run`` with one thread per worker on the functions
@@ -174,7 +175,7 @@ TESTS_BY_MODULE = {
 #: its function to the end: test_boxes.py's 100 to 150 examples a test were most of the time), without the
 #: example database (a run must not depend on the runs before it) and without a deadline.
 HYPOTHESIS_MAX_EXAMPLES = 20
-#: The explanations: one file per module group (boxes.txt, collate.txt, ...), format in their README.
+#: The explanations: one file per module group, format in their README.
 EXPLANATIONS = Path("tests/mutation")
 REPORT = Path("mutants/survivors.txt")
 RUN_LOG = Path("mutants/mutmut-run.log")
