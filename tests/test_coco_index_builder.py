@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from coco_files import HEIGHT, WIDTH, write_coco, write_png
 from pycocotools import mask as coco_mask
 
 from visiondata.datasets import CocoDetectionDataset
@@ -23,35 +23,6 @@ from visiondata.datasets._base import check_path
 from visiondata.exceptions import DatasetValidationError, SkippedSampleWarning
 from visiondata.formats import to_coco
 from visiondata.formats._coco import _positions
-
-WIDTH, HEIGHT = 20, 10
-
-
-def write_png(path: Path, width: int = WIDTH, height: int = HEIGHT) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (width, height), (30, 60, 90)).save(path)
-
-
-def write_coco(
-    root: Path,
-    images: list[dict[str, Any]],
-    annotations: list[Any],
-    categories: list[dict[str, Any]] | None = None,
-    missing: tuple[str, ...] = (),
-) -> Path:
-    """``root/ann.json`` laid out as COCO, and a PNG of each image's declared size (but ``missing``)."""
-    for image in images:
-        if image["file_name"] not in missing:
-            write_png(root / image["file_name"], image.get("width", WIDTH), image.get("height", HEIGHT))
-    document = {
-        "images": images,
-        "annotations": annotations,
-        "categories": categories if categories is not None else [{"id": 1, "name": "cat"}],
-    }
-    path = root / "ann.json"
-    # Python's json module writes NaN as such, as some COCO exporters do.
-    path.write_text(json.dumps(document))
-    return path
 
 
 def image(identifier: int, name: str, width: int = WIDTH, height: int = HEIGHT) -> dict[str, Any]:

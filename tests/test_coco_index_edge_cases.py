@@ -17,42 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from coco_files import HEIGHT, WIDTH, write_coco, write_png
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from visiondata.datasets import CocoDetectionDataset
 from visiondata.exceptions import DatasetFormatError, DatasetValidationError
 from visiondata.formats._coco import _positions
-
-WIDTH, HEIGHT = 20, 10
-
-
-def write_png(path: Path, width: int = WIDTH, height: int = HEIGHT) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (width, height), (30, 60, 90)).save(path)
-
-
-def write_coco(
-    root: Path,
-    images: list[dict[str, Any]],
-    annotations: list[dict[str, Any]],
-    categories: list[dict[str, Any]] | None = None,
-    pngs: bool = True,
-) -> Path:
-    """``root/ann.json`` laid out as COCO; with ``pngs``, a PNG of each image's declared size."""
-    root.mkdir(parents=True, exist_ok=True)
-    if pngs:
-        for record in images:
-            write_png(root / record["file_name"], record.get("width", WIDTH), record.get("height", HEIGHT))
-    document = {
-        "images": images,
-        "annotations": annotations,
-        "categories": categories if categories is not None else [{"id": 1, "name": "cat"}],
-    }
-    path = root / "ann.json"
-    path.write_text(json.dumps(document))
-    return path
 
 
 def image(
