@@ -188,8 +188,11 @@ def test_every_collate_names_the_sample_whose_label_count_differs(collate: Colla
     with pytest.raises(InvalidBoxesError) as error:
         collate([good(), good(), bad])
     message = str(error.value)
-    assert message.startswith(f"{collate.__name__}: sample 2 of the batch: labels: ")
-    assert "expected one entry per box (2 boxes), got 3" in message
+    assert message == (
+        f"{collate.__name__}: sample 2 of the batch: labels: expected one row per box (2 boxes), got 3; boxes and "
+        "labels must describe the same objects in the same order: fix the annotation (or the step that changed "
+        "one without the other)"
+    )
 
 
 # ---------------------------------------------------------------- int64 labels, always
@@ -422,3 +425,31 @@ def test_padded_boxes_collate_pads_to_a_multiple_and_masks_only_the_padding(
     for position, (h, w) in enumerate(sizes):
         assert not out["mask"][position, :h, :w].any()
         assert int(out["mask"][position].sum()) == height * width - h * w
+
+
+def test_the_collates_the_pipeline_and_the_drawing_word_a_label_count_mismatch_the_same_way() -> None:
+    """One check (visiondata._sample.check_one_row_per_box) words the mismatch for every reader of samples."""
+    from visiondata.transforms import BoxPipeline
+    from visiondata.viz import draw_boxes
+
+    image = torch.zeros(3, 16, 16, dtype=torch.uint8)
+    boxes = torch.tensor([[1.0, 1.0, 5.0, 5.0], [2.0, 2.0, 9.0, 9.0]])
+    labels = torch.tensor([1, 2, 3])
+    messages = []
+    for run in (
+        lambda: detection_collate([{"image": image, "boxes": boxes, "labels": labels}]),
+        lambda: BoxPipeline([])({"image": image, "boxes": boxes, "labels": labels}),
+        lambda: draw_boxes(image, boxes, labels=labels),
+    ):
+        with pytest.raises(InvalidBoxesError) as error:
+            run()
+        messages.append(str(error.value))
+    fix = (
+        "expected one row per box (2 boxes), got 3; boxes and labels must describe the same objects in the same "
+        "order: fix the annotation (or the step that changed one without the other)"
+    )
+    assert messages == [
+        f"detection_collate: sample 0 of the batch: labels: {fix}",
+        f"labels: a per-box field, so {fix}",
+        f"labels: {fix}",
+    ]

@@ -90,8 +90,13 @@ def test_labels_without_boxes_are_refused() -> None:
     """A label with no box would describe nothing: an image without boxes must have no labels."""
     with pytest.raises(
         InvalidBoxesError,
-        match=r"^detection_collate: sample 0 of the batch: labels: expected one entry per box "
-        r"\(0 boxes\), got 1;",
+        match="^"
+        + re.escape(
+            "detection_collate: sample 0 of the batch: labels: expected one row per box (0 boxes), got 1; boxes "
+            "and labels must describe the same objects in the same order: fix the annotation (or the step that "
+            "changed one without the other)"
+        )
+        + "$",
     ):
         detection_collate([(picture(), {"labels": [3]})])
 
@@ -125,14 +130,29 @@ def test_every_per_box_field_is_checked_even_after_an_absent_one() -> None:
     sample = (picture(), one_box(masks=torch.zeros(2, 8, 8, dtype=torch.uint8)))
     with pytest.raises(
         InvalidBoxesError,
-        match=r"sample 0 of the batch: masks: expected one entry per box \(1 boxes\), got 2",
+        match="^"
+        + re.escape(
+            "detection_collate: sample 0 of the batch: masks: expected one row per box (1 boxes), got 2 (shape "
+            "(2, 8, 8)); boxes and masks must describe the same objects in the same order: fix the annotation (or "
+            "the step that changed one without the other)"
+        )
+        + "$",
     ):
         detection_collate([sample])
 
 
 def test_a_per_box_field_that_is_a_single_number_is_refused_by_name() -> None:
     """A scalar where one value per box is expected is an ``InvalidBoxesError`` quoting it, not a ``TypeError``."""
-    with pytest.raises(InvalidBoxesError, match=r"iscrowd: expected one entry per box \(1 boxes\), got 0;"):
+    with pytest.raises(
+        InvalidBoxesError,
+        match="^"
+        + re.escape(
+            "detection_collate: sample 0 of the batch: iscrowd: expected one row per box (1 boxes), got a single "
+            "value 0; boxes and iscrowd must describe the same objects in the same order: fix the annotation (or "
+            "the step that changed one without the other)"
+        )
+        + "$",
+    ):
         detection_collate([(picture(), one_box(iscrowd=0))])
 
 
@@ -170,7 +190,13 @@ def test_keypoints_on_an_image_without_boxes_are_refused() -> None:
     """A keypoint row with no box to belong to is refused, naming the row counts."""
     with pytest.raises(
         InvalidBoxesError,
-        match=r"^detection_collate: sample 0 of the batch: keypoints: expected one row per box \(0 boxes\), got 1;",
+        match="^"
+        + re.escape(
+            "detection_collate: sample 0 of the batch: keypoints: expected one row per box (0 boxes), got 1 (shape "
+            "(1, 1, 3)); boxes and keypoints must describe the same objects in the same order: fix the annotation "
+            "(or the step that changed one without the other)"
+        )
+        + "$",
     ):
         detection_collate([(picture(), {"keypoints": [[[1.0, 2.0, 2.0]]]})])
 

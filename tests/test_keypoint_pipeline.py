@@ -210,10 +210,12 @@ def test_keypoint_types_come_back_as_given(backend):
 def test_keypoints_without_one_row_per_box_are_named():
     sample = keypoint_sample()
     sample["keypoints"] = torch.zeros(2, 6, 3)
-    with pytest.raises(
-        InvalidBoxesError, match=r"keypoints: expected one row of keypoints per box \(1 boxes\)"
-    ):
+    with pytest.raises(InvalidBoxesError) as error:
         BoxPipeline(["HorizontalFlip"])(sample)
+    assert str(error.value) == (
+        "keypoints: expected one row per box (1 boxes), got 2 (shape (2, 6, 3)); boxes and keypoints must describe "
+        "the same objects in the same order: fix the annotation (or the step that changed one without the other)"
+    )
     sample["keypoints"] = torch.zeros(1, 6)
     with pytest.raises(InvalidBoxesError, match=r"keypoints: expected shape \(N, K, 3\)"):
         BoxPipeline(["HorizontalFlip"])(sample)

@@ -126,8 +126,12 @@ def test_draw_boxes_refuses_a_skeleton_pair_outside_the_keypoints() -> None:
 
 
 def test_draw_boxes_refuses_keypoints_that_are_not_one_row_per_box() -> None:
-    with pytest.raises(InvalidBoxesError, match=r"keypoints: expected one row per box \(1\), got 2"):
+    with pytest.raises(InvalidBoxesError) as error:
         draw_boxes(black(), torch.tensor([[1.0, 1.0, 9.0, 9.0]]), keypoints=torch.zeros((2, 3, 3)))
+    assert str(error.value) == (
+        "keypoints: expected one row per box (1 boxes), got 2 (shape (2, 3, 3)); boxes and keypoints must describe "
+        "the same objects in the same order: fix the annotation (or the step that changed one without the other)"
+    )
 
 
 # ---------------------------------------------------------------- masks

@@ -13,6 +13,7 @@ from PIL import Image
 from torchvision import tv_tensors
 
 from visiondata.cli import main
+from visiondata.exceptions import InvalidBoxesError
 from visiondata.transforms import BoxPipeline
 from visiondata.viz import draw_boxes, save_grid
 
@@ -125,8 +126,12 @@ def test_draw_boxes_without_boxes_returns_the_image() -> None:
 
 
 def test_draw_boxes_labels_length_mismatch_raises() -> None:
-    with pytest.raises(ValueError, match=r"one per box \(2\), got 1"):
+    with pytest.raises(InvalidBoxesError) as error:
         draw_boxes(black(), torch.tensor([BOX, BOX]), labels=[1])
+    assert str(error.value) == (
+        "labels: expected one row per box (2 boxes), got 1; boxes and labels must describe the same objects in the "
+        "same order: fix the annotation (or the step that changed one without the other)"
+    )
 
 
 # ---------------------------------------------------------------- save_grid

@@ -31,7 +31,7 @@ import torch
 from torchvision import tv_tensors
 
 from visiondata._arguments import check_int, check_positive_int
-from visiondata._sample import split_sample
+from visiondata._sample import check_one_row_per_box, split_sample
 from visiondata.boxes._validate import check_box_shape
 from visiondata.exceptions import InvalidBoxesError, SkippedSampleWarning
 
@@ -134,24 +134,13 @@ def _with_boxes(target: dict[str, Any], image: torch.Tensor, position: int, layo
         target["labels"] = torch.zeros(0, dtype=torch.int64, device=image.device)
     elif labels is None:
         raise InvalidBoxesError(
-            f"{prefix}labels: expected one per box ({count} boxes), got no 'labels' key; give each box its "
+            f"{prefix}labels: expected one row per box ({count} boxes), got no 'labels' key; give each box its "
             "class in target['labels']"
         )
     # Lengths only: cheap, and enough to catch a label that would land on another box.
     for key in (*_PER_BOX_KEYS, "masks"):
-        value = target.get(key)
-        if value is None:
-            continue
-        rows = int(value.shape[0]) if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim else None
-        if rows is None and isinstance(value, (list, tuple)):
-            rows = len(value)
-        if rows != count:
-            raise InvalidBoxesError(
-                f"{prefix}{key}: expected one entry per box ({count} boxes), got "
-                f"{rows if rows is not None else repr(value)}; boxes and {key} must describe the same objects "
-                f"in the same order: fix the sample's annotation (or the transform that changed one without the "
-                "other)"
-            )
+        if target.get(key) is not None:
+            check_one_row_per_box(key, target[key], count, where=prefix)
     if target.get("keypoints") is not None:
         target["keypoints"] = _checked_keypoints(target["keypoints"], count, position, layout)
     target["labels"] = _int64_labels(target["labels"], prefix)
@@ -269,12 +258,7 @@ def _checked_keypoints(keypoints: Any, count: int, position: int, layout: str) -
             f"{layout}: sample {position} of the batch: keypoints: expected shape (N, K, 3) (x, y, visibility "
             f"per keypoint of each box), got {tuple(keypoints.shape)}"
         )
-    if keypoints.shape[0] != count:
-        raise InvalidBoxesError(
-            f"{layout}: sample {position} of the batch: keypoints: expected one row per box ({count} boxes), "
-            f"got {keypoints.shape[0]}; boxes and keypoints must describe the same objects in the same order: "
-            "fix the sample's annotation (or the transform that changed one without the other)"
-        )
+    check_one_row_per_box("keypoints", keypoints, count, where=f"{layout}: sample {position} of the batch: ")
     if not keypoints.is_floating_point():
         keypoints = keypoints.to(torch.float32)
     return keypoints

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from visiondata._sample import split_sample
+from visiondata._sample import check_one_row_per_box, row_count, split_sample
 from visiondata.boxes._convert import (
     BOX_FORMATS,
     ROTATED_TORCHVISION_FORMATS,
@@ -336,11 +336,12 @@ def _read_masks(sample: Sample) -> None:
     if "masks" in container:
         masks = container["masks"]
         count = None if sample.boxes is None else len(sample.boxes)
-        if masks.ndim != 3 or (count is not None and masks.shape[0] != count):
+        if masks.ndim != 3:
             raise InvalidBoxesError(
-                f"masks: expected instance masks of shape (N, H, W) with one per box ({count} boxes), "
-                f"got shape {tuple(masks.shape)}"
+                f"masks: expected instance masks of shape (N, H, W), one per box, got shape {tuple(masks.shape)}"
             )
+        if count is not None:
+            check_one_row_per_box("masks", masks, count)
         _check_mask_size(sample, masks.shape[-2:], "masks")
         sample.masks = masks
     if "mask" in container:
@@ -388,12 +389,7 @@ def read_keypoints(given: Any, count: int | None) -> np.ndarray:
             "keypoints: expected 'boxes' with them (one box per instance, as Keypoint R-CNN takes), got "
             "keypoints without boxes; add each instance's box (the box around its labelled points will do)"
         )
-    if array.shape[0] != count:
-        raise InvalidBoxesError(
-            f"keypoints: expected one row of keypoints per box ({count} boxes), got {array.shape[0]} rows "
-            f"(shape {tuple(array.shape)}); boxes and keypoints must describe the same instances in the same "
-            "order: fix the annotation so that each box has its own keypoints"
-        )
+    check_one_row_per_box("keypoints", array, count)
     if array.shape[2] == 2:
         array = np.concatenate([array, np.full((*array.shape[:2], 1), 2.0)], axis=2)
     visibility = array[..., 2]
@@ -456,16 +452,15 @@ def _find_fields(sample: Sample, box_fields: Sequence[str] | None) -> None:
     if box_fields is not None:
         for key in box_fields:
             if key in sample.container:  # fields are optional per sample
-                _check_rows(key, sample.container[key], count, "named in box_fields, so")
+                check_one_row_per_box(key, sample.container[key], count, why="named in box_fields, so ")
         sample.fields = [key for key in box_fields if key in sample.container and key not in reserved]
         return
     for key, value in sample.container.items():
         if key in reserved:
             continue
-        rows = _rows(value)
-        if rows != count:
+        if row_count(value) != count:
             if key in PER_BOX_KEYS:
-                _check_rows(key, value, count, "a per-box field, so")
+                check_one_row_per_box(key, value, count, why="a per-box field, so ")
             continue
         if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim > 1:
             raise ValueError(
@@ -483,45 +478,16 @@ def check_box_counts(target: Any, box_fields: Sequence[str] | None = None) -> No
     """
     if not isinstance(target, Mapping) or target.get("boxes") is None:
         return
-    count = _rows(target["boxes"])
+    count = row_count(target["boxes"])
     if count is None:
         return  # not an (N, 4) array: the parser names it when the sample is transformed
     keys = PER_BOX_KEYS if box_fields is None else box_fields
     for key in keys:
         if key in target and key not in ("boxes", "masks", "mask", "keypoints"):
-            _check_rows(key, target[key], count, "a per-box field, so")
-    keypoints = target.get("keypoints")
-    if keypoints is not None and _rows(keypoints) != count:
-        raise InvalidBoxesError(
-            f"keypoints: expected one row of keypoints per box ({count} boxes), got {_rows(keypoints)}; fix "
-            "the annotation so that each box has its own keypoints"
-        )
-    masks = target.get("masks")
-    if masks is not None and _rows(masks) != count:
-        raise InvalidBoxesError(
-            f"masks: expected one instance mask per box ({count} boxes), got {_rows(masks)}; fix the "
-            "annotation so that each box has its own mask"
-        )
-
-
-def _check_rows(key: str, value: Any, count: int, why: str) -> None:
-    """Raise if per-box field ``key`` has not one row per box: a box would keep another box's value."""
-    rows = _rows(value)
-    if rows != count:
-        got = f"{rows}" if rows is not None else f"a single value {value!r}"
-        raise InvalidBoxesError(
-            f"{key}: {why} expected one row per box ({count}), got {got}; "
-            f"boxes and {key} must describe the same objects in the same order: fix the annotation so that "
-            f"each box has its own {key} entry"
-        )
-
-
-def _rows(value: Any) -> int | None:
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        return int(value.shape[0]) if value.ndim >= 1 else None
-    if isinstance(value, (list, tuple)):
-        return len(value)
-    return None
+            check_one_row_per_box(key, target[key], count, why="a per-box field, so ")
+    for key in ("keypoints", "masks"):  # whatever box_fields says
+        if target.get(key) is not None:
+            check_one_row_per_box(key, target[key], count)
 
 
 def _select(value: Any, ids: np.ndarray) -> Any:

@@ -15,7 +15,7 @@ from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks, make
 
 from visiondata._arguments import check_positive_int, check_probability
 from visiondata._files import atomic_path, refuse_non_file_output
-from visiondata._sample import split_sample
+from visiondata._sample import check_one_row_per_box, split_sample
 from visiondata.boxes._convert import (
     BOX_FORMATS,
     ROTATED_TORCHVISION_FORMATS,
@@ -217,11 +217,8 @@ def _draw_masks(
         colors = [_color(value) for value in classes]
     else:
         stack = values[None] if values.ndim == 2 else values
-        if count and len(stack) != count:
-            raise InvalidBoxesError(
-                f"masks: expected one instance mask per box ({count}), got {len(stack)}; boxes and masks must "
-                "describe the same objects in the same order"
-            )
+        if count:
+            check_one_row_per_box("masks", stack, count)
         stack = stack != 0
         if len(stack) == 0:
             return canvas
@@ -259,11 +256,8 @@ def _draw_keypoints(
             f"keypoints: expected shape (N, K, 3) (x, y, visibility per keypoint of each instance), got "
             f"{tuple(points.shape)}"
         )
-    if corners is not None and len(corners) and len(points) != len(corners):
-        raise InvalidBoxesError(
-            f"keypoints: expected one row per box ({len(corners)}), got {len(points)}; boxes and keypoints must "
-            "describe the same objects in the same order"
-        )
+    if corners is not None and len(corners):
+        check_one_row_per_box("keypoints", points, len(corners))
     if points.shape[-1] == 2:
         points = np.concatenate([points, np.full((*points.shape[:-1], 1), 2.0)], axis=-1)
     pairs = _skeleton_pairs(skeleton, points.shape[1])
@@ -313,13 +307,8 @@ def _as_list(labels: Any, count: int) -> list[Any] | None:
     if labels is None:
         return None
     values = labels.tolist() if isinstance(labels, (torch.Tensor, np.ndarray)) else labels
-    if not isinstance(values, (list, tuple)) or len(values) != count:
-        got = len(values) if isinstance(values, (list, tuple)) else f"a single value {values!r}"
-        # A label drawn on another box would show the mistake as if it were right.
-        raise InvalidBoxesError(
-            f"labels: expected one per box ({count}), got {got}; boxes and labels must describe the same "
-            "objects in the same order"
-        )
+    # A label drawn on another box would show the mistake as if it were right.
+    check_one_row_per_box("labels", values if isinstance(values, (list, tuple)) else labels, count)
     return list(values)
 
 
