@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from visiondata.exceptions import TransformSpecError
 from visiondata.transforms import BoxPipeline
+from visiondata.transforms._spec import BACKENDS, get_transform_definition
 
 BAD_SETTINGS = [
     ("min_visibility", 2, "expected a fraction in [0, 1], got 2"),
@@ -75,3 +77,20 @@ def test_a_preset_refuses_an_unknown_interpolation_name_as_a_spec_does() -> None
         presets.classification_train(64, interpolation="cubic")
     with pytest.raises(TransformSpecError, match=re.escape(message)):
         BoxPipeline([{"name": "Resize", "size": [8, 8], "interpolation": "cubic"}])
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_every_backend_declares_how_the_pipeline_runs_it(name: str) -> None:
+    """Each backend module declares its step builder and layouts; the pipeline branches on none of them by name."""
+    from visiondata.transforms._backend import Backend, get_backend
+
+    backend = get_backend(name)
+    assert isinstance(backend, Backend) and backend.name == name
+    assert backend.channels_first == (name == "torchvision")  # albumentations takes H x W x C numpy arrays
+    step = backend.build_step(get_transform_definition("HorizontalFlip"), {}, 1.0)
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    result = BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}], backend=name)(
+        image, {"boxes": [[0, 0, 1, 2]]}
+    )
+    assert np.array_equal(np.asarray(result[0]), image[:, ::-1]) and step.probability == 1.0
+    assert np.asarray(result[1]["boxes"]).tolist() == [[2.0, 0.0, 3.0, 2.0]]

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from visiondata.exceptions import MissingDependencyError, TransformSpecError
+from visiondata.transforms._backend import Backend
 from visiondata.transforms._spec import INTERPOLATION_TABLE
 from visiondata.transforms._work import Work, run_transform
 
@@ -306,3 +307,6 @@ def build_step(definition: Any, parameters: dict[str, Any], probability: float) 
         "not available on the albumentations backend (it has no albumentations transform and no numpy "
         "implementation); use backend='torchvision', or register it with albumentations=..."
     )
+
+
+BACKEND = Backend("albumentations", build_step, channels_first=False, plans_at_full_scale=False)

@@ -27,6 +27,7 @@ from visiondata.boxes._convert import BOX_FORMATS, check_format
 from visiondata.boxes._validate import BORDER_TOLERANCE
 from visiondata.exceptions import TransformSpecError, UnknownNameError
 from visiondata.io._plan import DecodePlan
+from visiondata.transforms._backend import get_backend
 from visiondata.transforms._planned import (
     PendingPlan,
     plan_first_step,
@@ -36,7 +37,6 @@ from visiondata.transforms._planned import (
 from visiondata.transforms._random import RandomStreams
 from visiondata.transforms._sample import Sample, parse
 from visiondata.transforms._spec import check_backend, get_transform_definition, normalize_spec, spec_kind
-from visiondata.transforms._torchvision_backend import build_step as build_torchvision_step
 from visiondata.transforms._work import OUT_OF_BOUNDS, Work, as_numpy, as_tensor, warpable_masks
 
 SPEC_VERSION = 1
@@ -208,6 +208,7 @@ class BoxPipeline:
             self.backend = check_backend(backend)
         except (TypeError, ValueError) as error:
             raise TransformSpecError(str(error)) from None
+        self._backend = get_backend(self.backend)
         if box_fields is not None and (
             isinstance(box_fields, str)
             or not isinstance(box_fields, Sequence)
@@ -226,9 +227,7 @@ class BoxPipeline:
             "scaled_decode", scaled_decode, expected="True or False", error=TransformSpecError
         )
         # The first step, when datasets may draw its parameters on the file's header (see decode_plan).
-        self._plan_transform = (
-            plannable_transform(self._steps[0], self.backend) if self._steps and scaled_decode else None
-        )
+        self._plan_transform = plannable_transform(self._steps[0]) if self._steps and scaled_decode else None
         self._pending: PendingPlan | None = None
 
     @property
@@ -254,11 +253,7 @@ class BoxPipeline:
         parameters = {key: value for key, value in spec.items() if key not in ("name", "p")}
         definition = get_transform_definition(name)
         try:
-            if self.backend == "torchvision":
-                return build_torchvision_step(definition, parameters, probability)
-            from visiondata.transforms._albumentations_backend import build_step as build_albumentations_step
-
-            return build_albumentations_step(definition, parameters, probability)
+            return self._backend.build_step(definition, parameters, probability)
         except TransformSpecError as error:
             raise TransformSpecError(f"transforms[{position}] ({name}): {error}") from None
 
@@ -301,7 +296,7 @@ class BoxPipeline:
             sample.image, sample.planned, planned = planned.full_resolution(), None, None
         # The first step ran on the planned pixels: below full scale on every backend; at full scale
         # only on the torchvision one (albumentations' own step, which draws nothing, runs as usual).
-        planned_first = planned is not None and (self.backend == "torchvision" or planned.scale > 1)
+        planned_first = planned is not None and (self._backend.plans_at_full_scale or planned.scale > 1)
         rng, python_rng = (
             (pending.rng, pending.python_rng) if planned is not None else self._streams.generators()
         )
@@ -309,7 +304,9 @@ class BoxPipeline:
         for position, step in enumerate(self._steps):
             try:
                 if position == 0 and planned_first:
-                    run_planned_first_step(self._plan_transform, work, planned, pending.params, self.backend)
+                    run_planned_first_step(
+                        self._plan_transform, work, planned, pending.params, self._backend.channels_first
+                    )
                     continue
                 if step.probability < 1.0 and rng.random() >= step.probability:
                     continue
@@ -326,9 +323,9 @@ class BoxPipeline:
 
     def _start(self, sample: Sample) -> Work:
         """The sample in the backend's layout: ``C x H x W`` tensors, or ``H x W x C`` numpy arrays."""
-        torchvision = self.backend == "torchvision"
-        convert = as_tensor if torchvision else as_numpy
-        image = sample.image_chw() if torchvision else sample.image_hwc()
+        channels_first = self._backend.channels_first
+        convert = as_tensor if channels_first else as_numpy
+        image = sample.image_chw() if channels_first else sample.image_hwc()
         masks = None if sample.masks is None else warpable_masks(convert(sample.masks))
         mask = None
         if sample.mask is not None:

@@ -38,7 +38,6 @@ from visiondata.transforms._torchvision_backend import (
     RandomScale,
     Resize,
     SmallestMaxSize,
-    TorchvisionStep,
 )
 from visiondata.transforms._work import Work, run_transform
 
@@ -58,16 +57,13 @@ class PendingPlan:
     params: dict[str, Any]
 
 
-def plannable_transform(step: Any, backend: str) -> BoxTransform | None:
+def plannable_transform(step: Any) -> BoxTransform | None:
     """The first step's transform when its parameters can be drawn on the header's size, else ``None``."""
     if step.probability < 1.0:
         return None  # the skip draw would decide after the decode what the plan decided before it
-    if backend == "torchvision":
-        transform = step.transform if isinstance(step, TorchvisionStep) else None
-        kinds = PLANNABLE
-    elif hasattr(step, "checker"):  # albumentations' own class runs the step and draws its parameters
+    if hasattr(step, "checker"):  # albumentations' own class runs the step and draws its parameters
         transform, kinds = step.checker, DRAW_NOTHING
-    else:  # our numpy kernel on the albumentations backend draws from the pipeline's generator
+    else:  # our kernel (torchvision's, or numpy's on the albumentations backend) draws from the pipeline's generator
         transform, kinds = getattr(step, "transform", None), PLANNABLE
     return transform if type(transform) in kinds else None
 
@@ -91,12 +87,13 @@ def plan_first_step(
 
 
 def run_planned_first_step(
-    transform: BoxTransform, work: Work, planned: PlannedImage, params: dict[str, Any], backend: str
+    transform: BoxTransform, work: Work, planned: PlannedImage, params: dict[str, Any], channels_first: bool
 ) -> None:
     """The first step on a planned image: its region of the decoded pixels resized to the output size,
-    everything else (boxes, keypoints, oriented boxes, masks, at full size) moved with ``params``."""
+    everything else (boxes, keypoints, oriented boxes, masks, at full size) moved with ``params``; the
+    image and masks as the backend's steps take them (``C x H x W`` tensors if ``channels_first``)."""
     pixels = {"crop": planned.region, "size": params["size"]}
-    if backend == "torchvision":
+    if channels_first:
         image_kernel, masks_kernel = transform.apply_image, transform.apply_masks
     else:
         image_kernel, masks_kernel = transform.apply_image_numpy, transform.apply_masks_numpy

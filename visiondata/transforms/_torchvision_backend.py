@@ -27,6 +27,7 @@ from torchvision.transforms.v2 import functional
 from visiondata._arguments import check_choice, is_finite_number, is_int
 from visiondata.exceptions import TransformSpecError
 from visiondata.transforms import _geometry as geometry
+from visiondata.transforms._backend import Backend
 from visiondata.transforms._base import BoxTransform
 from visiondata.transforms._presets import IMAGENET_MEAN, IMAGENET_STD
 from visiondata.transforms._spec import (
@@ -1097,3 +1098,6 @@ def build_step(definition: Any, parameters: dict[str, Any], probability: float) 
             "use backend='albumentations' or register a torchvision implementation"
         )
     return TorchvisionStep(transform, probability)
+
+
+BACKEND = Backend("torchvision", build_step, channels_first=True, plans_at_full_scale=True)
