@@ -20,6 +20,7 @@ import torch
 from visiondata.boxes import box_iou, clip_boxes, convert_boxes
 from visiondata.boxes._rotated import (
     _BORDER_NOISE,
+    _intersection_points,
     clamp_corners,
     clamp_xywhr,
     corners_inside,
@@ -86,6 +87,43 @@ def test_corner_conversion_of_half_precision_tensors_keeps_their_dtype(dtype: to
     out = convert_boxes(corners, "xyxyxyxy", "xywhr")
     assert out.dtype == dtype
     assert out.float().tolist() == [[0.0, 0.0, 4.0, 2.0, 0.0]]
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_rotated_conversions_keep_the_leading_dimensions_of_a_batch(as_tensor: bool) -> None:
+    """``(..., 5)`` and ``(..., 8)`` boxes convert row by row: a (2, 3) batch gives what its six rows give.
+
+    Arrays and tensors take different paths (numpy's min and stack, torch's amin and stack): both are checked.
+    """
+    rows = np.array(
+        [
+            [1.0, 2.0, 4.0, 2.0, 0.0],
+            [0.0, 0.0, 2.0, 2.0, 90.0],
+            [3.0, 1.0, 2.0, 5.0, 30.0],
+            [5.0, 5.0, 1.0, 3.0, -45.0],
+            [2.0, 7.0, 6.0, 1.0, 135.0],
+            [4.0, 0.5, 3.0, 3.0, -170.0],
+        ]
+    )
+    wrap = torch.tensor if as_tensor else np.asarray
+    corners = convert_boxes(rows, "xywhr", "xyxyxyxy")
+    # The first box, unturned: corners (1, 2), (5, 2), (5, 4), (1, 4), enclosed by (1, 2, 5, 4).
+    batch_corners = convert_boxes(wrap(rows.reshape(2, 3, 5)), "xywhr", "xyxyxyxy")
+    assert np.asarray(batch_corners)[0, 0].tolist() == [1.0, 2.0, 5.0, 2.0, 5.0, 4.0, 1.0, 4.0]
+    assert np.asarray(convert_boxes(batch_corners, "xyxyxyxy", "xyxy"))[0, 0].tolist() == [1.0, 2.0, 5.0, 4.0]
+    for source, src, dst in [
+        (rows, "xywhr", "xyxyxyxy"),
+        (rows, "xywhr", "cxcywhr"),
+        (rows, "cxcywhr", "xywhr"),
+        (rows, "xywhr", "xyxy"),
+        (corners, "xyxyxyxy", "xyxy"),
+        (corners, "xyxyxyxy", "xywhr"),
+    ]:
+        expected = np.asarray(convert_boxes(wrap(source), src, dst))
+        out = convert_boxes(wrap(source.reshape(2, 3, -1)), src, dst)
+        assert type(out) is type(wrap(source))
+        assert tuple(out.shape) == (2, 3, expected.shape[-1])
+        np.testing.assert_array_equal(np.asarray(out).reshape(6, -1), expected)
 
 
 # ---------------------------------------------------------------- soft clamping (clamp_xywhr, clip_boxes)
@@ -164,6 +202,34 @@ def test_clamping_integer_boxes_gives_float64_boxes() -> None:
     np.testing.assert_allclose(clamped[0, 2:], [4.0 - cut, 4.0, 30.0], rtol=1e-12)
 
 
+def test_a_region_thinner_than_the_rounding_of_the_box_takes_none_of_its_corners() -> None:
+    """A region 1e-9 high, a box reaching 1e4 px up and 5e-9 past the region's bottom: cut at the region.
+
+    At coordinates of 1e4 the inside test allows 1e-12 x 1e4 = 1e-8 px of rounding, more than the region is
+    high: the region counts as having no area, so the box's bottom corners (5e-9 below it, inside that
+    allowance) are not taken as inside it. The part of the box inside is 0.5 x 1e-9, from (0.25, 0).
+    """
+    height, past = 1e-9, 5e-9
+    box = np.array([[0.25, -1e4, 0.5, 1e4 + height + past, 0.0]])
+    clamped, changed = clamp_xywhr(box, height, 1.0)
+    assert changed.tolist() == [True]
+    # The cut's y comes from crossings computed with 1e4-sized numbers: good to a few 1e-12.
+    np.testing.assert_allclose(clamped, [[0.25, 0.0, 0.5, height, 0.0]], rtol=0, atol=1e-11)
+
+
+def test_a_box_thinner_than_the_rounding_of_the_image_takes_none_of_its_corners() -> None:
+    """A box 1e-9 high passing 5e-9 below the top left corner of a 1e4 x 1e4 image: cut at x = 0 only.
+
+    At the image's coordinates the inside test allows 1e-12 x 1e4 = 1e-8 px of rounding, more than the box
+    is high: the box counts as having no area there, so the image's corner (5e-9 above it, inside that
+    allowance) is not taken as a point of the box, which would stretch it to 6e-9 high.
+    """
+    height, below = 1e-9, 5e-9
+    clamped, changed = clamp_xywhr(np.array([[-1.0, below, 2.0, height, 0.0]]), 1e4, 1e4)
+    assert changed.tolist() == [True]
+    np.testing.assert_allclose(clamped, [[0.0, below, 1.0, height, 0.0]], rtol=0, atol=1e-15)
+
+
 # ---------------------------------------------------------------- clamping corners to a region
 
 
@@ -185,6 +251,17 @@ def test_clamping_corners_to_a_region_away_from_the_origin_cuts_at_its_far_borde
         np.array([[15.0, 12.0, 25.0, 12.0, 25.0, 14.0, 15.0, 14.0]]), 10.0, 10.0, 20.0, 20.0
     )
     np.testing.assert_allclose(right, [[15.0, 12.0, 20.0, 12.0, 20.0, 14.0, 15.0, 14.0]], atol=1e-12)
+
+
+def test_clamping_to_a_region_of_height_zero_keeps_the_side_lying_on_it() -> None:
+    """A box whose top side lies on a region of height 0 (a line) meets it in that side: it clamps to it.
+
+    The line holds no corner of the box, so the side's ends are found where the box's upright sides cross
+    the line: at the very start of one side and the very end of the other, both of which count.
+    """
+    box = np.array([[2.0, 0.0, 5.0, 0.0, 5.0, 1.0, 2.0, 1.0]])
+    out = clamp_corners(box, 0.0, 0.0, 10.0, 0.0)
+    assert out.tolist() == [[2.0, 0.0, 5.0, 0.0, 5.0, 0.0, 2.0, 0.0]]
 
 
 def test_corners_past_the_border_by_rounding_only_are_kept_bit_for_bit() -> None:
@@ -292,7 +369,8 @@ def test_a_real_shear_is_squared_off_at_any_scale(scale: float) -> None:
 
 
 def test_boxes_a_hair_apart_have_iou_exactly_zero() -> None:
-    """Boxes apart by 1e-14 (less than the inside test's rounding allowance) do not overlap: IoU 0 exactly."""
+    """Axis-aligned boxes apart by 1e-14 (less than the inside test's rounding allowance) have IoU 0 exactly:
+    their enclosing boxes do not overlap. (Slanted neighbours that close may get an IoU within the allowance.)"""
     gap = 1e-14
     square = [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
     beside = [1.0 + gap, 0.0, 2.0, 0.0, 2.0, 1.0, 1.0 + gap, 1.0]
@@ -301,6 +379,83 @@ def test_boxes_a_hair_apart_have_iou_exactly_zero() -> None:
     assert rotated_iou(np.array([square]), others).tolist() == [[0.0, 0.0, 0.0]]
     assert rotated_iou(others, np.array([square])).tolist() == [[0.0], [0.0], [0.0]]
     assert box_iou(np.array([square]), others, "xyxyxyxy").tolist() == [[0.0, 0.0, 0.0]]
+
+
+def slanted_neighbours(gap: float) -> tuple[list[float], list[float]]:
+    """Two quadrilaterals side by side along a slanted side (direction (1, 2)), ``gap`` apart along x.
+
+    The gap across the sides is ``gap * 2 / sqrt 5``; their enclosing boxes overlap, so the pair is intersected.
+    All coordinates lie in [-1, 1].
+    """
+    left = [-1.0, -1.0, -0.5, -1.0, 0.5, 1.0, -1.0, 1.0]
+    right = [-0.5 + gap, -1.0, 1.0, -1.0, 1.0, 1.0, 0.5 + gap, 1.0]
+    return left, right
+
+
+def test_boxes_apart_by_more_than_the_rounding_allowance_do_not_overlap() -> None:
+    """The inside test allows 1e-12 of the coordinates' magnitude (at least 1) of rounding: no more.
+
+    At coordinates up to 1, sides 1.6e-12 * 2 / sqrt 5 = 1.43e-12 apart are apart: IoU exactly 0.
+    """
+    left, right = slanted_neighbours(1.6e-12)
+    assert rotated_iou(np.array([left]), np.array([right])).tolist() == [[0.0]]
+    assert rotated_iou(np.array([right]), np.array([left])).tolist() == [[0.0]]
+
+
+def test_the_rounding_allowance_of_a_pair_does_not_depend_on_the_other_pairs() -> None:
+    """Each pair's allowance follows its own coordinates: a pair at 1e6 px in the batch does not widen it.
+
+    The two quadrilaterals, 1e-7 apart at coordinates up to 1, do not overlap; at 1e6 px the allowance would be
+    1e-6 px and they would.
+    """
+    left, right = slanted_neighbours(1e-7)
+    far = [1e6, 1e6, 1e6 + 1.0, 1e6, 1e6 + 1.0, 1e6 + 1.0, 1e6, 1e6 + 1.0]
+    assert rotated_iou(np.array([left, far]), np.array([right, far])).tolist() == [[0.0, 0.0], [0.0, 1.0]]
+    assert rotated_iou(np.array([right, far]), np.array([left, far])).tolist() == [[0.0, 0.0], [0.0, 1.0]]
+
+
+def test_boxes_smaller_than_a_pixel_and_apart_do_not_overlap() -> None:
+    """A diamond 2e-3 across and a diamond 2e-7 across, 1e-7 apart: IoU exactly 0, however small the sides.
+
+    The rounding allowance is a distance (1e-12 of the coordinates), not a share of the sides' length.
+    """
+    radius, small = 1e-3, 1e-7
+    big = [0.5, 0.5 - radius, 0.5 + radius, 0.5, 0.5, 0.5 + radius, 0.5 - radius, 0.5]
+    # The small diamond's lower left side runs along the big one's upper right side (x - y = radius), 1e-7
+    # beyond it: its centre lies 1e-7 plus its own half width (small / sqrt 2) out from the middle of that side,
+    # along the normal (1, -1) / sqrt 2.
+    shift = (small + 1e-7 * math.sqrt(2.0)) / 2
+    x, y = 0.5 + radius / 2 + shift, 0.5 - radius / 2 - shift
+    tiny = [x, y - small, x + small, y, x, y + small, x - small, y]
+    assert rotated_iou(np.array([tiny]), np.array([big])).tolist() == [[0.0]]
+    assert rotated_iou(np.array([big]), np.array([tiny])).tolist() == [[0.0]]
+
+
+def test_a_box_smaller_than_a_millionth_of_a_pixel_straddling_a_side_overlaps_by_half() -> None:
+    """Sides 1e-7 long cross a side 1 long: their crossings count, however short one side is.
+
+    The tiny square's half inside the unit square, 1e-7 x 5e-8, is the intersection: IoU 5e-15 / (1 + 5e-15).
+    """
+    side = 1e-7
+    unit = [-1.0, -0.5, 0.0, -0.5, 0.0, 0.5, -1.0, 0.5]
+    tiny = [-side / 2, 0.0, side / 2, 0.0, side / 2, side, -side / 2, side]
+    half = side * side / 2
+    expected = half / (1.0 + half)
+    np.testing.assert_allclose(rotated_iou(np.array([unit]), np.array([tiny])), [[expected]], rtol=1e-6)
+    np.testing.assert_allclose(rotated_iou(np.array([tiny]), np.array([unit])), [[expected]], rtol=1e-6)
+
+
+def test_a_triangle_given_as_four_corners_with_two_equal_intersects_as_the_triangle() -> None:
+    """A quadrilateral with a repeated corner is the triangle of its other three, as DOTA labels may give it.
+
+    Its side of length 0 has no inside to test against: it excludes no point. The unit square inside the
+    triangle (0, 0), (4, 0), (4, 4) of area 8 has IoU 1/8 with it, as the independent clipper finds.
+    """
+    triangle = np.array([[0.0, 0.0, 4.0, 0.0, 4.0, 4.0, 4.0, 4.0]])
+    square = np.array([[2.5, 0.5, 3.5, 0.5, 3.5, 1.5, 2.5, 1.5]])
+    np.testing.assert_allclose(rotated_iou(triangle, square), [[0.125]], rtol=1e-12)
+    np.testing.assert_allclose(rotated_iou(square, triangle), [[0.125]], rtol=1e-12)
+    np.testing.assert_allclose(reference_iou(triangle, square), [[0.125]], rtol=1e-12)
 
 
 # ---------------------------------------------------------------- the area inside the image
@@ -516,3 +671,88 @@ def test_slivers_are_collapsed_by_their_width_relative_to_their_coordinates() ->
     area = polygon_area_in_image(np.array([kept, collapsed, far]), 10, 10)
     np.testing.assert_allclose(area[0], 1.5e-10, rtol=1e-3)
     assert area[1:].tolist() == [0.0, 0.0]
+
+
+def kite_along_x(thickness: float) -> list[float]:
+    """A kite from (0, 1) to (2, 1), ``thickness`` above and below its middle: area 2 thickness, sides ~1."""
+    return [0.0, 1.0, 1.0, 1.0 - thickness, 2.0, 1.0, 1.0, 1.0 + thickness]
+
+
+def kite_along_y(thickness: float) -> list[float]:
+    """The same kite upright, from (1, 0) to (1, 2)."""
+    return [1.0, 0.0, 1.0 + thickness, 1.0, 1.0, 2.0, 1.0 - thickness, 1.0]
+
+
+def strip_along_the_diagonal(thickness: float) -> list[float]:
+    """The segment from (0, 0) to (2, 2) widened by (thickness, -thickness): sides 2 sqrt 2 and thickness sqrt 2."""
+    return [0.0, 0.0, 2.0, 2.0, 2.0 + thickness, 2.0 - thickness, thickness, -thickness]
+
+
+# Each sliver's flatness bound, 1e-10 x its longest side x its largest coordinate (2), as a thickness: the
+# kites' area 2 t reaches 1e-10 x 1 x 2 at t = 1e-10, the strip's area 4 t reaches 1e-10 x 2 sqrt 2 x 2 at
+# t = sqrt 2 x 1e-10.
+SLIVERS = {
+    "kite along x": (kite_along_x, 1e-10),
+    "kite along y": (kite_along_y, 1e-10),
+    "strip along the diagonal": (strip_along_the_diagonal, math.sqrt(2.0) * 1e-10),
+}
+
+
+@pytest.mark.parametrize("name", SLIVERS)
+def test_a_sliver_is_collapsed_under_the_flatness_bound_and_kept_over_it(name: str) -> None:
+    """At 0.8 of its bound a sliver has no area (IoU 0 with itself), at 1.25 of it it keeps it (IoU 1).
+
+    The bound uses the longest side as the sliver's own corners give it, whichever way the sliver lies.
+    """
+    make, bound = SLIVERS[name]
+    collapsed, kept = np.array([make(0.8 * bound)]), np.array([make(1.25 * bound)])
+    assert rotated_iou(collapsed, collapsed).tolist() == [[0.0]]
+    np.testing.assert_allclose(rotated_iou(kept, kept), [[1.0]], rtol=1e-3)
+
+
+def test_whether_a_sliver_is_collapsed_does_not_depend_on_its_neighbours_in_the_batch() -> None:
+    """A sliver kept on its own is kept next to a box 1000 px away, listed before it or after it."""
+    kept = kite_along_x(1.25e-10)
+    far = [1000.0, 1000.0, 1100.0, 1000.0, 1100.0, 1100.0, 1000.0, 1100.0]
+    for batch in (np.array([kept, far]), np.array([far, kept])):
+        np.testing.assert_allclose(np.diag(rotated_iou(batch, batch)), [1.0, 1.0], rtol=1e-3)
+
+
+# ---------------------------------------------------------------- the candidate vertices of an intersection
+
+
+def test_corners_on_the_sides_of_the_other_quadrilateral_count_as_inside_far_from_the_origin() -> None:
+    """Corners a third of the way along the sides of a 1000 px square at (1e6, 1e6) are vertices of both.
+
+    They lie on the sides up to rounding, and here every one of them lands 2e-11 px outside: the inside
+    test's allowance, 1e-12 of the coordinates (1e-6 px here), keeps them as inside, either way round.
+    """
+    corner, along, down = np.array([1e6, 1e6]), np.array([800.0, -600.0]), np.array([600.0, 800.0])
+    outer = np.array([[corner, corner + along, corner + along + down, corner + down]])
+    inner = np.array([[outer[0, k] + (outer[0, (k + 1) % 4] - outer[0, k]) / 3 for k in range(4)]])
+    sides = np.roll(outer[0], -1, axis=0) - outer[0]
+    offsets = inner[0] - outer[0]
+    # Cross products of each side with its point: all negative, so every point is outside by rounding.
+    assert np.all(sides[:, 0] * offsets[:, 1] - sides[:, 1] * offsets[:, 0] < 0)
+    # The mask holds a's corners inside b first, then b's corners inside a.
+    assert _intersection_points(inner, outer)[2][0, :4].tolist() == [True] * 4
+    assert _intersection_points(outer, inner)[2][0, 4:8].tolist() == [True] * 4
+    # The inner square's side is sqrt((1/3)^2 + (2/3)^2) of the outer one's: 5/9 of its area.
+    np.testing.assert_allclose(rotated_iou(inner.reshape(1, 8), outer.reshape(1, 8)), [[5 / 9]], rtol=1e-9)
+
+
+def test_sides_within_the_parallel_tolerance_have_no_crossing_point() -> None:
+    """Sides whose cross product is at most 1e-12 of their lengths' product are parallel, the limit included.
+
+    Near parallel, a corner's rounding moves the sides' crossing far along them: such sides are not crossed.
+    The top side of the unit square and a side turned by exactly the limit (rising 1e-12 over 1) count as
+    parallel; turned by twice the limit, they cross at (0.5, 0).
+    """
+    square = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])
+    for rise, crossing in ((1e-12, False), (2e-12, True)):
+        tilted = np.array([[[0.0, -rise / 2], [1.0, rise / 2], [1.0, 1.0], [0.0, 1.0]]])
+        xs, ys, mask = _intersection_points(square, tilted)
+        # Crossings follow the corners, side i of the first against side j of the second at 8 + 4 i + j.
+        assert bool(mask[0, 8]) is crossing
+        if crossing:
+            assert (xs[0, 8], ys[0, 8]) == (0.5, 0.0)
