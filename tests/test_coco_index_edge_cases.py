@@ -535,3 +535,50 @@ def test_positions_of_an_id_repeated_among_many_are_its_first_image(base: int) -
     position, known = _positions(np.array(ids, dtype=np.int64), np.array(wanted, dtype=np.int64))
     assert known.tolist() == [True] * 5 + [False]
     assert position[known].tolist() == [2, 0, 4, 3, 1]
+
+
+@pytest.mark.parametrize("how", ["drop_empty", "missing_file"])
+def test_the_images_left_after_some_are_dropped_keep_their_own_segmentations(
+    tmp_path: Path, how: str
+) -> None:
+    """Dropping images (empty ones with ``drop_empty``, unreadable ones under ``on_error="skip"``) moves the
+    per-box file places with the boxes: the outlines read back afterwards are the kept images' own."""
+    images = [
+        {"id": 1, "file_name": "a.png", "width": WIDTH, "height": HEIGHT},
+        {"id": 2, "file_name": "b.png", "width": WIDTH, "height": HEIGHT},
+        {"id": 3, "file_name": "c.png", "width": WIDTH, "height": HEIGHT},
+    ]
+    annotations = [
+        {
+            "id": 10,
+            "image_id": 3,
+            "category_id": 1,
+            "bbox": [1, 1, 4, 4],
+            "segmentation": [[1, 1, 5, 1, 5, 5]],
+        },
+        {
+            "id": 11,
+            "image_id": 2,
+            "category_id": 1,
+            "bbox": [2, 2, 3, 3],
+            "segmentation": [[2, 2, 5, 2, 5, 5]],
+        },
+    ]
+    if how == "missing_file":
+        annotations.append(
+            {
+                "id": 12,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [0, 0, 2, 2],
+                "segmentation": [[0, 0, 2, 0, 2, 2]],
+            }
+        )
+    path = write_coco(tmp_path, images, annotations, missing=("a.png",) if how == "missing_file" else ())
+    if how == "drop_empty":
+        dataset = CocoDetectionDataset(tmp_path, path, drop_empty=True)
+    else:
+        dataset = CocoDetectionDataset(tmp_path, path, on_error="skip")
+    assert len(dataset) == 2  # a.png is gone: it had no annotation, or no file
+    assert [polygon.tolist() for polygon in dataset.polygons(0)] == [[[2.0, 2.0], [5.0, 2.0], [5.0, 5.0]]]
+    assert [polygon.tolist() for polygon in dataset.polygons(1)] == [[[1.0, 1.0], [5.0, 1.0], [5.0, 5.0]]]
