@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
 from visiondata._arguments import check_finite_number, check_positive_int, check_probability, is_finite_number
+from visiondata._sample import row_count
 from visiondata.boxes._convert import convert_boxes
 from visiondata.boxes._rotated import clamp_corners
 from visiondata.boxes._validate import BORDER_TOLERANCE
@@ -88,7 +89,13 @@ class _MultiImage(Dataset):
             check_box_counts(target, self.box_fields)
         except InvalidBoxesError as error:
             raise InvalidBoxesError(f"{type(self).__name__}: dataset[{index}]: {error}") from None
-        count = 0 if not isinstance(target, dict) or "boxes" not in target else len(target["boxes"])
+        boxes = target.get("boxes") if isinstance(target, dict) else None
+        count = 0 if boxes is None else row_count(boxes)
+        if count is None:  # check_box_counts leaves a target it cannot count to the parser
+            raise InvalidBoxesError(
+                f"{type(self).__name__}: dataset[{index}]: boxes: expected an (N, 4) array, got {boxes!r}; give "
+                "each sample's boxes as one row per box"
+            )
         previous = target.get("dropped", []) if isinstance(target, dict) else []
         if previous:
             target = dict(target)
