@@ -89,13 +89,9 @@ class _MultiImage(Dataset):
             check_box_counts(target, self.box_fields)
         except InvalidBoxesError as error:
             raise InvalidBoxesError(f"{type(self).__name__}: dataset[{index}]: {error}") from None
-        boxes = target.get("boxes") if isinstance(target, dict) else None
-        count = 0 if boxes is None else row_count(boxes)
-        if count is None:  # check_box_counts leaves a target it cannot count to the parser
-            raise InvalidBoxesError(
-                f"{type(self).__name__}: dataset[{index}]: boxes: expected an (N, 4) array, got {boxes!r}; give "
-                "each sample's boxes as one row per box"
-            )
+        # Boxes that cannot be counted (None, a number) pass on unchecked, as check_box_counts leaves them:
+        # the parser names them if a step reads them.
+        count = (row_count(target.get("boxes")) if isinstance(target, dict) else None) or 0
         previous = target.get("dropped", []) if isinstance(target, dict) else []
         if previous:
             target = dict(target)
