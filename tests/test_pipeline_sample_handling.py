@@ -3,7 +3,9 @@
 Issue 26's mutation run of ``visiondata/transforms/_sample.py`` (parsing and rebuilding a sample: its image,
 boxes, masks, keypoints and per-box fields) and of the box filter in ``visiondata/transforms/_work.py``
 (``Work.filter``, ``Work.remove``, ``inside_image``, ``_snap_corners``) left these behaviours untested; each
-test states one and checks it through the public API with values worked out by hand.
+test states one and checks it through the public API with values worked out by hand (or, where no sample can
+reach a difference, through the module function that promises it: ``parse``, ``read_keypoints``,
+``safe_box_dtype``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import torch
 from torchvision import tv_tensors
 
 from visiondata.exceptions import InvalidBoxesError, TransformSpecError
+from visiondata.io import DecodePlan, PlannedImage
 from visiondata.transforms import BoxPipeline
+from visiondata.transforms._sample import parse, read_keypoints, safe_box_dtype
 
 BACKENDS = ("torchvision", "albumentations")
+FLIP = [{"name": "HorizontalFlip", "p": 1.0}]
 
 
 def hwc(height: int = 20, width: int = 30, channels: int = 3) -> np.ndarray:
@@ -134,6 +139,53 @@ def test_a_read_only_numpy_image_is_read_without_a_warning() -> None:
     assert np.array_equal(out["image"], pixels)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_numpy_image_with_its_channels_reversed_in_place_is_read(backend: str) -> None:
+    """OpenCV's BGR to RGB as a view (``image[..., ::-1]``, a negative stride) is read like a copy of it."""
+    pixels = hwc(4, 6)
+    reversed_channels = pixels[..., ::-1]
+    out = BoxPipeline(FLIP, backend=backend)({"image": reversed_channels})["image"]
+    assert np.array_equal(out, np.ascontiguousarray(reversed_channels)[:, ::-1])
+
+
+def test_a_pipeline_that_changes_nothing_copies_no_numpy_image_or_masks() -> None:
+    """A writable numpy image and masks are viewed, not copied, when no step moves them: an identity pipeline
+    (a validation set's) costs no copy of the pixels."""
+    pixels = hwc()
+    masks = np.zeros((1, 20, 30), dtype=np.uint8)
+    out = identity()({"image": pixels, "boxes": [[1.0, 1.0, 5.0, 5.0]], "masks": masks})
+    assert np.shares_memory(out["image"], pixels) and np.shares_memory(out["masks"], masks)
+
+
+class Tagged(torch.Tensor):
+    """A user's tensor subclass (not a tv_tensor)."""
+
+
+class TaggedList(list):
+    """A user's list subclass."""
+
+
+def test_tensor_and_list_subclasses_come_back_as_themselves() -> None:
+    """Masks, keypoints and per-box fields of a user's tensor or list subclass keep their type, as promised."""
+    boxes = [[1.0, 1.0, 5.0, 5.0], [2.0, 2.0, 6.0, 6.0]]
+    sample = {
+        "image": chw(),
+        "boxes": boxes,
+        "masks": torch.zeros(2, 20, 30, dtype=torch.uint8).as_subclass(Tagged),
+        "keypoints": torch.ones(2, 1, 3).as_subclass(Tagged),
+        "labels": torch.tensor([1, 2]).as_subclass(Tagged),
+        "names": TaggedList(["cat", "dog"]),
+    }
+    out = BoxPipeline(FLIP)(sample)
+    assert [type(out[key]) for key in ("masks", "keypoints", "labels", "names")] == [
+        Tagged,
+        Tagged,
+        Tagged,
+        TaggedList,
+    ]
+    assert out["names"] == ["cat", "dog"] and out["labels"].tolist() == [1, 2]
+
+
 def test_an_image_that_is_not_an_array_points_to_read_image() -> None:
     """A list of pixels is no image: the TypeError names its type and the two ways to convert one."""
     with pytest.raises(TypeError, match=r"^image: expected a C x H x W tensor .*got list; read files with "):
@@ -190,9 +242,24 @@ def test_a_one_pixel_image_is_accepted() -> None:
     assert out["boxes"] == [[0.0, 0.0, 1.0, 1.0]] and out["image"].shape == (3, 1, 1)
 
 
-# --- boxes ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("scale", "full_size"), [(1, (4, 6)), (2, (8, 12))], ids=["exact", "half-scale"])
+def test_a_planned_image_this_pipeline_did_not_plan_comes_back_as_a_full_size_tv_image(
+    scale: int, full_size: tuple[int, int]
+) -> None:
+    """A dataset's ``PlannedImage`` is its full-size image: augmented as such, given back as a tv_tensors.Image."""
+    height, width = full_size
+    # A 4 x 6 decode of the full-size image (itself, or at half scale): its boxes are in full-size pixels.
+    planned = PlannedImage(chw(4, 6), DecodePlan(0, 0, height, width, height, width), full_size, scale)
+    image, target = BoxPipeline(FLIP)(planned, {"boxes": [[0.0, 1.0, 2.0, 4.0]]})
+    assert type(image) is tv_tensors.Image and image.dtype == torch.uint8
+    assert tuple(image.shape) == (3, height, width)
+    # x 0..2 flips to width - 2..width.
+    assert target == {"boxes": [[width - 2.0, 1.0, float(width), 4.0]], "dropped": []}
+    if scale == 1:
+        assert torch.equal(image.as_subclass(torch.Tensor), chw(4, 6).flip(-1))
 
-FLIP = [{"name": "HorizontalFlip", "p": 1.0}]
+
+# --- boxes ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -277,6 +344,36 @@ def test_float16_boxes_within_range_stay_float16(kind: str) -> None:
     assert out.tolist() == [[24.0, 3.0, 28.0, 8.0]]
 
 
+@pytest.mark.parametrize("kind", ["tensor", "bounding_boxes", "numpy"])
+def test_float16_boxes_reaching_exactly_the_float16_maximum_stay_float16(kind: str) -> None:
+    """65504 is float16's largest finite value, so a box ending on it still fits: only beyond it is float32 needed."""
+    image = torch.zeros(3, 1, 65504, dtype=torch.uint8)
+    values = [[0.0, 0.0, 65504.0, 1.0]]
+    boxes: Any = {
+        "tensor": torch.tensor(values, dtype=torch.float16),
+        "bounding_boxes": tv_tensors.BoundingBoxes(
+            torch.tensor(values, dtype=torch.float16), format="XYXY", canvas_size=(1, 65504)
+        ),
+        "numpy": np.array(values, dtype=np.float16),
+    }[kind]
+    out = identity()({"image": image, "boxes": boxes})["boxes"]
+    assert out.dtype == (np.float16 if kind == "numpy" else torch.float16)
+    assert out.tolist() == values
+
+
+def test_the_overflow_dtype_is_float32_of_the_library_the_dtype_came_from() -> None:
+    """``safe_box_dtype`` answers a numpy dtype with numpy's float32 and a torch dtype with torch's."""
+    beyond = np.array([[0.0, 0.0, 70000.0, 1.0]])
+    within = np.array([[0.0, 0.0, 65504.0, 1.0]])
+    assert safe_box_dtype(np.dtype(np.float16), beyond) is np.float32
+    assert safe_box_dtype(torch.float16, beyond) is torch.float32
+    # Within range (or another dtype) the dtype given comes back itself.
+    float16 = np.dtype(np.float16)
+    assert safe_box_dtype(float16, within) is float16
+    assert safe_box_dtype(torch.float16, within) is torch.float16
+    assert safe_box_dtype(torch.float32, beyond) is torch.float32
+
+
 def test_bfloat16_boxes_are_read_and_keep_their_dtype() -> None:
     """bfloat16 is a floating dtype like float16: its boxes are read and come back in it."""
     boxes = torch.tensor([[2, 3, 6, 8]], dtype=torch.bfloat16)
@@ -338,6 +435,18 @@ def test_boxes_of_three_dimensions_are_refused_as_invalid_boxes() -> None:
         identity()({"image": chw(), "boxes": [[[1, 2, 3, 4]]]})
 
 
+def test_parse_names_box_format_when_the_format_is_unknown() -> None:
+    """``parse`` takes the box format unchecked from its caller: an unknown one is a ValueError naming ``box_format``."""
+    # BoxPipeline checks box_format when it is built, so only a direct call of parse can pass an unknown one.
+    with pytest.raises(ValueError, match=r"^box_format: expected a box format") as error:
+        parse(({"image": chw(), "boxes": [[1.0, 1.0, 4.0, 4.0]]},), "bogus", None, 1e-3)
+    assert str(error.value) == (
+        "box_format: expected a box format, one of 'xyxy', 'xywh', 'cxcywh', 'xyxyn', 'xywhn', 'cxcywhn', 'xywhr', "
+        "'cxcywhr', 'xyxyxyxy' or an alias 'pascal_voc' (xyxy), 'coco' (xywh), 'albumentations' (xyxyn), 'yolo' "
+        "(cxcywhn); got 'bogus'"
+    )
+
+
 def test_boxes_of_text_name_the_values_and_the_cause() -> None:
     """Boxes numpy cannot read as numbers name what was given and numpy's reason."""
     with pytest.raises(InvalidBoxesError) as error:
@@ -374,6 +483,11 @@ def test_no_boxes_come_back_as_no_boxes_of_the_same_kind(kind: str) -> None:
             [2.0, 6.0, 5.0, 3.0],
             "inverted: expected x_max > x_min and y_max > y_min, got width 3 and height -3",
         ),
+        # Inverted in y although y_max (6) lies beyond x_max (4), as in box 0: y_max is compared with y_min only.
+        (
+            [1.0, 8.0, 4.0, 6.0],
+            "inverted: expected x_max > x_min and y_max > y_min, got width 3 and height -2",
+        ),
         ([2.0, 2.0, 2.0, 6.0], "without area: expected x_max > x_min and y_max > y_min, got width 0"),
         (
             [2.0, 2.0, 6.0, 2.0],
@@ -386,14 +500,35 @@ def test_no_boxes_come_back_as_no_boxes_of_the_same_kind(kind: str) -> None:
 def test_each_kind_of_invalid_box_is_refused_with_the_pipeline_fix(box: list[float], problem: str) -> None:
     """Inverted, empty, NaN or infinite boxes (either axis) are refused; the message offers the pipeline's fix."""
     with pytest.raises(InvalidBoxesError) as error:
-        identity()({"image": chw(), "boxes": [[1.0, 1.0, 4.0, 4.0], box]})
-    message = str(error.value)
-    assert message.startswith("invalid xyxy boxes:\n  - box 1 [")
-    assert "box 0" not in message and problem in message
-    assert message.endswith(
-        "\nFix the annotations, or remove such boxes before the pipeline with "
+        identity()({"image": chw(), "boxes": [[1.0, 1.0, 4.0, 5.0], box]})
+    # Three lines: the heading, the one bad box, and the pipeline's fix in place of validate_boxes' own.
+    heading, named, fix = str(error.value).split("\n")
+    assert heading == "invalid xyxy boxes:"
+    assert named.startswith("  - box 1 [") and problem in named
+    assert fix == (
+        "Fix the annotations, or remove such boxes before the pipeline with "
         "visiondata.boxes.validate_boxes(boxes, fmt, policy='drop') and index the per-box fields with its keep."
     )
+
+
+def test_invalid_boxes_are_checked_and_named_in_the_box_format_they_were_given_in() -> None:
+    """An ``xywh`` box of width 0 is a box without area in ``xywh`` terms, shown as it was given."""
+    with pytest.raises(InvalidBoxesError) as error:
+        identity(box_format="xywh")({"image": chw(), "boxes": [[1.0, 1.0, 4.0, 4.0], [5.0, 5.0, 0.0, 3.0]]})
+    assert str(error.value) == (
+        "invalid xywh boxes:\n  - box 1 [5.0, 5.0, 0.0, 3.0]: without area: expected x + w > x and y + h > y, got "
+        "width 0 and height 3\nFix the annotations, or remove such boxes before the pipeline with "
+        "visiondata.boxes.validate_boxes(boxes, fmt, policy='drop') and index the per-box fields with its keep."
+    )
+
+
+def test_coordinates_within_the_border_noise_are_snapped_onto_it_and_beyond_it_are_out() -> None:
+    """Up to 1e-3 of the side beyond an edge is float noise: on the border, not out of bounds; more is outside."""
+    # The tolerance is 0.03 across the 30 pixel width and 0.02 down the 20 pixel height.
+    boxes = [[-0.02, -0.01, 30.02, 20.01], [1.0, 1.0, 5.0, 20.05]]
+    out = identity(out_of_bounds="drop")({"image": hwc(), "boxes": boxes})
+    assert out["boxes"] == [[0.0, 0.0, 30.0, 20.0]]
+    assert out["dropped"] == [{"index": 1, "reason": "out_of_bounds"}]
 
 
 # --- masks ----------------------------------------------------------------------------------------
@@ -485,6 +620,16 @@ def test_a_mask_target_comes_back_as_the_pair_target(backend: str, kind: str) ->
     assert type(image) is np.ndarray and image.shape == (4, 6, 3)
     assert type(target) is {"tensor": torch.Tensor, "numpy": np.ndarray, "tv_mask": tv_tensors.Mask}[kind]
     assert tuple(target.shape) == (4, 6) and np.asarray(target)[0, 5] == 3 and np.asarray(target).sum() == 3
+
+
+def test_a_one_channel_semantic_mask_is_not_taken_for_the_field_of_a_single_box() -> None:
+    """A ``(1, H, W)`` semantic mask has one row, as many as one box: it is still the image's mask, moved with it."""
+    mask = np.zeros((1, 4, 6), dtype=np.uint8)
+    mask[0, 0, 0] = 5
+    out = BoxPipeline(FLIP)({"image": hwc(4, 6), "boxes": [[0.0, 1.0, 2.0, 3.0]], "mask": mask})
+    assert out["boxes"] == [[4.0, 1.0, 6.0, 3.0]]
+    assert type(out["mask"]) is np.ndarray and out["mask"].shape == (1, 4, 6)
+    assert np.argwhere(out["mask"]).tolist() == [[0, 0, 5]] and out["mask"][0, 0, 5] == 5
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -623,6 +768,13 @@ def test_keypoints_keep_their_type_and_a_floating_dtype(given: Any, dtype: Any) 
     assert out.tolist() == [[[26.0, 2.0, 2.0]]]
 
 
+def test_two_column_keypoints_are_read_as_visible_points_with_three_columns() -> None:
+    """``read_keypoints`` gives ``(N, K, 3)`` float64: ``x, y`` given alone get one visibility column of 2."""
+    read = read_keypoints([[[1.0, 2.0], [3.0, 4.0]]], 1)
+    assert read.dtype == np.float64 and read.shape == (1, 2, 3)
+    assert read.tolist() == [[[1.0, 2.0, 2.0], [3.0, 4.0, 2.0]]]
+
+
 def test_tv_keypoints_come_back_as_keypoints_on_the_output_canvas() -> None:
     """``tv_tensors.KeyPoints`` (``x, y`` only) come back as KeyPoints with the output image's canvas."""
     given = tv_tensors.KeyPoints(torch.tensor([[[4.0, 2.0]]]), canvas_size=(20, 30))
@@ -689,6 +841,13 @@ def test_an_unmixed_sample_checks_the_named_box_fields_only() -> None:
     with pytest.raises(InvalidBoxesError, match=r"^MixUp: dataset\[0\]: weights: a per-box field, so "):
         unmixed(target, box_fields=["weights"])
     _image, out = unmixed(target, box_fields=["boxes", "keypoints", "mask", "masks", "other"])
+    assert out is target
+
+
+def test_an_unmixed_sample_never_counts_its_semantic_mask_as_a_per_box_field() -> None:
+    """A semantic mask named in ``box_fields`` is still one mask for the image: its 20 rows are no count error."""
+    target = {"boxes": TWO_BOXES, "labels": [1, 2], "mask": torch.zeros(20, 30, dtype=torch.uint8)}
+    _image, out = unmixed(target, box_fields=["labels", "mask"])
     assert out is target
 
 
@@ -957,6 +1116,16 @@ def test_no_oriented_boxes_come_back_as_no_boxes(fmt: str, columns: int) -> None
     assert out["boxes"] == [] and out["dropped"] == []
     out = identity(box_format=fmt)({"image": chw(), "boxes": np.zeros(0)})
     assert out["boxes"].shape == (0, columns)
+
+
+def test_oriented_boxes_of_text_name_the_values_the_format_and_the_cause() -> None:
+    """Oriented boxes numpy cannot read as numbers name their columns, format, the values and numpy's reason."""
+    with pytest.raises(InvalidBoxesError) as error:
+        identity(box_format="xywhr")({"image": chw(), "boxes": [["a", 5.0, 4.0, 3.0, 10.0]]})
+    assert str(error.value) == (
+        "boxes: expected an (N, 5) array of numbers (xywhr), got [['a', 5.0, 4.0, 3.0, 10.0]] (could not convert "
+        "string to float: 'a')"
+    )
 
 
 def test_an_oriented_box_without_area_is_refused_with_the_pipeline_fix() -> None:

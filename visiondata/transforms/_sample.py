@@ -66,7 +66,8 @@ class Sample:
         """The image as a plain ``C x H x W`` tensor (a view of a numpy image)."""
         image = self.image
         if isinstance(image, np.ndarray):
-            array = image if image.flags.writeable else image.copy()
+            # torch cannot view a read-only array, nor one with a negative stride (BGR to RGB as image[..., ::-1]).
+            array = image if image.flags.writeable and all(step >= 0 for step in image.strides) else image.copy()
             tensor = torch.from_numpy(array)
             return tensor[None] if array.ndim == 2 else tensor.permute(2, 0, 1)
         return image.as_subclass(torch.Tensor)
@@ -433,7 +434,7 @@ def keypoints_out(given: Any, keypoints: np.ndarray, height: int, width: int) ->
         tensor = torch.from_numpy(np.ascontiguousarray(values)).to(dtype=dtype, device=given.device)
         if isinstance(given, tv_tensors.KeyPoints):
             return tv_tensors.KeyPoints(tensor, canvas_size=(height, width))
-        return tv_tensors.wrap(tensor, like=given) if isinstance(given, tv_tensors.TVTensor) else tensor
+        return tv_tensors.wrap(tensor, like=given)
     if isinstance(given, np.ndarray):
         return values.astype(given.dtype if given.dtype.kind == "f" else np.float32)
     return values.tolist()
@@ -493,15 +494,10 @@ def check_box_counts(target: Any, box_fields: Sequence[str] | None = None) -> No
 def _select(value: Any, ids: np.ndarray) -> Any:
     """Rows ``ids`` of a per-box field, of the same type."""
     if isinstance(value, torch.Tensor):
-        selected = value[torch.from_numpy(ids).to(value.device)]
-        return tv_tensors.wrap(selected, like=value) if isinstance(value, tv_tensors.TVTensor) else selected
+        return tv_tensors.wrap(value[torch.from_numpy(ids).to(value.device)], like=value)
     if isinstance(value, np.ndarray):
         return value[ids]
-    return (
-        type(value)(value[int(index)] for index in ids)
-        if isinstance(value, tuple)
-        else [value[int(index)] for index in ids]
-    )
+    return type(value)(value[int(index)] for index in ids)  # a list or a tuple (or a subclass of one)
 
 
 def _like(original: Any, transformed: Any) -> Any:
@@ -512,8 +508,7 @@ def _like(original: Any, transformed: Any) -> Any:
             if isinstance(transformed, torch.Tensor)
             else torch.from_numpy(np.ascontiguousarray(transformed))
         )
-        tensor = tensor.to(dtype=original.dtype, device=original.device)
-        return tv_tensors.wrap(tensor, like=original) if isinstance(original, tv_tensors.TVTensor) else tensor
+        return tv_tensors.wrap(tensor.to(dtype=original.dtype, device=original.device), like=original)
     array = transformed.cpu().numpy() if isinstance(transformed, torch.Tensor) else transformed
     return array.astype(original.dtype, copy=False)
 
