@@ -67,7 +67,9 @@ class Sample:
         image = self.image
         if isinstance(image, np.ndarray):
             # torch cannot view a read-only array, nor one with a negative stride (BGR to RGB as image[..., ::-1]).
-            array = image if image.flags.writeable and all(step >= 0 for step in image.strides) else image.copy()
+            array = (
+                image if image.flags.writeable and all(step >= 0 for step in image.strides) else image.copy()
+            )
             tensor = torch.from_numpy(array)
             return tensor[None] if array.ndim == 2 else tensor.permute(2, 0, 1)
         return image.as_subclass(torch.Tensor)
