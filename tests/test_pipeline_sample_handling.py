@@ -309,6 +309,17 @@ def test_numpy_boxes_keep_a_floating_dtype_and_integers_become_float64(dtype: An
     assert out.tolist() == [[24.0, 3.0, 28.0, 8.0]]
 
 
+def float16_boxes(kind: str, values: list[list[float]], canvas: tuple[int, int]) -> Any:
+    """``values`` as float16 boxes of ``kind``: a tensor, ``BoundingBoxes`` on ``canvas``, or a numpy array."""
+    if kind == "tensor":
+        return torch.tensor(values, dtype=torch.float16)
+    if kind == "bounding_boxes":
+        return tv_tensors.BoundingBoxes(
+            torch.tensor(values, dtype=torch.float16), format="XYXY", canvas_size=canvas
+        )
+    return np.array(values, dtype=np.float16)
+
+
 @pytest.mark.parametrize("kind", ["tensor", "bounding_boxes", "numpy"])
 def test_float16_boxes_that_would_overflow_come_back_as_float32(kind: str) -> None:
     """A coordinate beyond float16's 65504 after the steps never becomes inf: those boxes come back float32."""
@@ -316,13 +327,7 @@ def test_float16_boxes_that_would_overflow_come_back_as_float32(kind: str) -> No
     # 0..1000 flips to 69000..70000.
     image = torch.zeros(3, 1, 70000, dtype=torch.uint8)
     values = [[0.0, 0.0, 1000.0, 1.0]]
-    boxes: Any = {
-        "tensor": torch.tensor(values, dtype=torch.float16),
-        "bounding_boxes": tv_tensors.BoundingBoxes(
-            torch.tensor(values, dtype=torch.float16), format="XYXY", canvas_size=(1, 70000)
-        ),
-        "numpy": np.array(values, dtype=np.float16),
-    }[kind]
+    boxes = float16_boxes(kind, values, (1, 70000))
     out = BoxPipeline(FLIP)({"image": image, "boxes": boxes})["boxes"]
     assert out.dtype == (np.float32 if kind == "numpy" else torch.float32)
     assert out.tolist() == [[69000.0, 0.0, 70000.0, 1.0]]
@@ -332,13 +337,7 @@ def test_float16_boxes_that_would_overflow_come_back_as_float32(kind: str) -> No
 def test_float16_boxes_within_range_stay_float16(kind: str) -> None:
     """float16 boxes whose coordinates fit float16 keep it (the overflow rule is not a blanket float32)."""
     values = [[2.0, 3.0, 6.0, 8.0]]
-    boxes: Any = {
-        "tensor": torch.tensor(values, dtype=torch.float16),
-        "bounding_boxes": tv_tensors.BoundingBoxes(
-            torch.tensor(values, dtype=torch.float16), format="XYXY", canvas_size=(20, 30)
-        ),
-        "numpy": np.array(values, dtype=np.float16),
-    }[kind]
+    boxes = float16_boxes(kind, values, (20, 30))
     out = BoxPipeline(FLIP)({"image": chw(), "boxes": boxes})["boxes"]
     assert out.dtype == (np.float16 if kind == "numpy" else torch.float16)
     assert out.tolist() == [[24.0, 3.0, 28.0, 8.0]]
@@ -349,13 +348,7 @@ def test_float16_boxes_reaching_exactly_the_float16_maximum_stay_float16(kind: s
     """65504 is float16's largest finite value, so a box ending on it still fits: only beyond it is float32 needed."""
     image = torch.zeros(3, 1, 65504, dtype=torch.uint8)
     values = [[0.0, 0.0, 65504.0, 1.0]]
-    boxes: Any = {
-        "tensor": torch.tensor(values, dtype=torch.float16),
-        "bounding_boxes": tv_tensors.BoundingBoxes(
-            torch.tensor(values, dtype=torch.float16), format="XYXY", canvas_size=(1, 65504)
-        ),
-        "numpy": np.array(values, dtype=np.float16),
-    }[kind]
+    boxes = float16_boxes(kind, values, (1, 65504))
     out = identity()({"image": image, "boxes": boxes})["boxes"]
     assert out.dtype == (np.float16 if kind == "numpy" else torch.float16)
     assert out.tolist() == values

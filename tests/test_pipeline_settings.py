@@ -88,9 +88,9 @@ def test_every_backend_declares_how_the_pipeline_runs_it(name: str) -> None:
     assert isinstance(backend, Backend) and backend.name == name
     assert backend.channels_first == (name == "torchvision")  # albumentations takes H x W x C numpy arrays
     step = backend.build_step(get_transform_definition("HorizontalFlip"), {}, 1.0)
+    pipeline = BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}], backend=name)
+    assert type(pipeline._steps[0]) is type(step)  # the pipeline's step is the one its backend builds
     image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    result = BoxPipeline([{"name": "HorizontalFlip", "p": 1.0}], backend=name)(
-        image, {"boxes": [[0, 0, 1, 2]]}
-    )
-    assert np.array_equal(np.asarray(result[0]), image[:, ::-1]) and step.probability == 1.0
+    result = pipeline(image, {"boxes": [[0, 0, 1, 2]]})
+    assert np.array_equal(np.asarray(result[0]), image[:, ::-1])
     assert np.asarray(result[1]["boxes"]).tolist() == [[2.0, 0.0, 3.0, 2.0]]
